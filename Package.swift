@@ -1,0 +1,60 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// ddim: watch a diffusion model draw, live, in a terminal.
+/// Layers (arrows point down only): ddim → TUI → Engine → {Sampling, UNet, Imaging, Preview} → Tensors → C shims.
+let package = Package(
+    name: "ddim",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "ddim", targets: ["ddim"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    ],
+    targets: [
+        // MARK: - System libraries
+        .systemLibrary(
+            name: "CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CNCurses", pkgConfig: "ncursesw",
+            providers: [.apt(["libncursesw5-dev"])]),
+        .systemLibrary(
+            name: "CPNG", pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev", "zlib1g-dev"])]),
+
+        // MARK: - Libraries
+        .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: fast),
+        .target(name: "UNet", dependencies: ["Tensors"], swiftSettings: fast),
+        .target(name: "Sampling", dependencies: ["Tensors"], swiftSettings: fast),
+        .target(name: "Imaging", dependencies: ["CPNG"], swiftSettings: fast),
+        .target(name: "Preview", swiftSettings: fast),
+        .target(
+            name: "Engine", dependencies: ["Tensors", "UNet", "Sampling", "Imaging"],
+            swiftSettings: fast),
+        .target(
+            name: "TUI", dependencies: ["CNCurses", "Engine", "Preview", "Imaging"],
+            swiftSettings: fast),
+
+        // MARK: - The command
+        .executableTarget(
+            name: "ddim",
+            dependencies: [
+                "Engine", "TUI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        // MARK: - Tests
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "UNetTests", dependencies: ["UNet", "Tensors"]),
+        .testTarget(name: "SamplingTests", dependencies: ["Sampling", "Tensors"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+        .testTarget(name: "PreviewTests", dependencies: ["Preview"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "ddim"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
+
+/// Kernels are bounds-checked in debug; release builds optimise across the whole module.
+var fast: [SwiftSetting] { [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))] }
