@@ -71,3 +71,19 @@ extension Tensor: CustomStringConvertible {
         "Tensor\(shape) \(data.prefix(6).map { String(format: "%.4f", $0) })\(data.count > 6 ? "…" : "")"
     }
 }
+
+extension UnsafeBufferPointer {
+    /// The first element's address. `Array` storage always has one (an empty array points at
+    /// the shared empty storage), so kernels need not unwrap `baseAddress` at every call.
+    @inlinable public var start: UnsafePointer<Element> { baseAddress.unsafelyUnwrapped }
+}
+
+extension UnsafeMutableBufferPointer {
+    /// The first element's address (see `UnsafeBufferPointer.start`).
+    @inlinable public var start: UnsafeMutablePointer<Element> { baseAddress.unsafelyUnwrapped }
+}
+
+extension UnsafeRawBufferPointer {
+    /// The first byte's address (see `UnsafeBufferPointer.start`).
+    @inlinable public var start: UnsafeRawPointer { baseAddress.unsafelyUnwrapped }
+}

@@ -1,0 +1,300 @@
+import Foundation
+
+// MARK: - Convolution
+
+/// Weights of a 2-D convolution, laid out once at load as a GEMM operand.
+public struct ConvWeight: Sendable {
+    /// Output channels.
+    public let outChannels: Int
+    /// Input channels.
+    public let inChannels: Int
+    /// Kernel height and width.
+    public let kernel: Int
+    /// (out, in·k·k) row-major: the PyTorch layout (out, in, kh, kw) flattened.
+    public let weight: [Float]
+    /// (out)
+    public let bias: [Float]?
+
+    /// Wraps PyTorch-layout weights `(out, in, k, k)` and an optional bias `(out)`.
+    public init(weight: Tensor, bias: Tensor?) {
+        precondition(weight.rank == 4 && weight.shape[2] == weight.shape[3], "ConvWeight: shape \(weight.shape)")
+        outChannels = weight.shape[0]
+        inChannels = weight.shape[1]
+        kernel = weight.shape[2]
+        self.weight = weight.data
+        self.bias = bias?.data
+    }
+}
+
+/// Zero padding on each side of the image, in pixels.
+public struct Padding: Sendable, Equatable {
+    public var top: Int, left: Int, bottom: Int, right: Int
+    /// The same padding on every side.
+    public init(_ all: Int) { (top, left, bottom, right) = (all, all, all, all) }
+    /// Padding per side.
+    public init(top: Int, left: Int, bottom: Int, right: Int) {
+        (self.top, self.left, self.bottom, self.right) = (top, left, bottom, right)
+    }
+}
+
+/// How many im2col floats one band may hold (16 MB): large models convolve in bands of rows.
+let im2colBudget = 4 << 20
+
+/// 2-D convolution, im2col + GEMM in bands of output rows.
+/// input (B, Cin, H, W) → output (B, Cout, Ho, Wo), Ho = (H + pt + pb − k) / stride + 1.
+public func conv2d(_ x: Tensor, _ w: ConvWeight, stride: Int = 1, padding: Padding) -> Tensor {
+    precondition(x.rank == 4 && x.shape[1] == w.inChannels, "conv2d: input \(x.shape) for \(w.inChannels) channels")
+    let (batch, cin, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let k = w.kernel
+    let ho = (h + padding.top + padding.bottom - k) / stride + 1
+    let wo = (wd + padding.left + padding.right - k) / stride + 1
+    var out = Tensor(shape: [batch, w.outChannels, ho, wo])
+    let kk = cin * k * k
+    let plane = ho * wo
+    // 1×1, stride 1, no padding: the input is already the GEMM operand.
+    let direct = k == 1 && stride == 1 && padding == Padding(0)
+    let bandRows = direct ? ho : max(1, min(ho, im2colBudget / max(1, kk * wo)))
+    var col = [Float](repeating: 0, count: direct ? 0 : kk * bandRows * wo)
+    x.data.withUnsafeBufferPointer { xp in
+        out.data.withUnsafeMutableBufferPointer { op in
+            col.withUnsafeMutableBufferPointer { cp in
+                w.weight.withUnsafeBufferPointer { wp in
+                    for b in 0..<batch {
+                        let xb = xp.start + b * cin * h * wd
+                        let ob = op.start + b * w.outChannels * plane
+                        if let bias = w.bias { fillRows(ob, rows: w.outChannels, width: plane, with: bias) }
+                        let beta: Float = w.bias == nil ? 0 : 1
+                        if direct {
+                            gemm(m: w.outChannels, n: plane, k: kk, wp.start, lda: kk,
+                                 xb, ldb: plane, ob, ldc: plane, beta: beta)
+                            continue
+                        }
+                        var r0 = 0
+                        while r0 < ho {
+                            let rows = min(bandRows, ho - r0)
+                            let n = rows * wo
+                            im2col(xb, channels: cin, height: h, width: wd, kernel: k, stride: stride,
+                                   padding: padding, outRows: r0..<(r0 + rows), outWidth: wo, into: cp.start)
+                            // out[:, band] (Cout × n) = W (Cout × kk) · col (kk × n)
+                            gemm(m: w.outChannels, n: n, k: kk, wp.start, lda: kk,
+                                 cp.start, ldb: n, ob + r0 * wo, ldc: plane, beta: beta)
+                            r0 += rows
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return out
+}
+
+/// Each row r of a (rows × width) matrix set to value[r].
+@inline(__always)
+func fillRows(_ p: UnsafeMutablePointer<Float>, rows: Int, width: Int, with value: [Float]) {
+    for r in 0..<rows { (p + r * width).update(repeating: value[r], count: width) }
+}
+
+/// Unfolds the receptive fields of output rows `outRows` into columns:
+/// col[(c·k + i)·k + j][row·Wo + ox] = x[c][oy·s + i − pt][ox·s + j − pl] (0 outside).
+func im2col(
+    _ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, kernel k: Int, stride s: Int,
+    padding: Padding, outRows: Range<Int>, outWidth wo: Int, into col: UnsafeMutablePointer<Float>
+) {
+    let n = outRows.count * wo
+    for c in 0..<channels {
+        let xc = x + c * height * width
+        for i in 0..<k {
+            for j in 0..<k {
+                var dst = col + ((c * k + i) * k + j) * n
+                for oy in outRows {
+                    let iy = oy * s + i - padding.top
+                    if iy < 0 || iy >= height {
+                        dst.update(repeating: 0, count: wo)
+                        dst += wo
+                        continue
+                    }
+                    let row = xc + iy * width
+                    if s == 1 {
+                        // ix = ox + j − pl: a contiguous run with zero ends.
+                        let lo = max(0, padding.left - j), hi = min(wo, width + padding.left - j)
+                        if lo > 0 { dst.update(repeating: 0, count: lo) }
+                        if hi > lo { (dst + lo).update(from: row + (lo + j - padding.left), count: hi - lo) }
+                        if hi < wo { (dst + max(hi, lo)).update(repeating: 0, count: wo - max(hi, lo)) }
+                    } else {
+                        for ox in 0..<wo {
+                            let ix = ox * s + j - padding.left
+                            dst[ox] = (ix >= 0 && ix < width) ? row[ix] : 0
+                        }
+                    }
+                    dst += wo
+                }
+            }
+        }
+    }
+}
+
+// MARK: - Normalisation and activations
+
+/// Group normalisation with a per-channel affine, optionally followed by SiLU.
+/// x (B, C, H, W); y = (x − μ_g) / √(σ²_g + ε) · γ_c + β_c over each group of C/G channels.
+public func groupNorm(_ x: Tensor, groups: Int, gamma: [Float], beta: [Float], eps: Float, silu fuseSiLU: Bool = false) -> Tensor {
+    let (batch, channels) = (x.shape[0], x.shape[1])
+    let spatial = x.count / (batch * channels)
+    precondition(channels % groups == 0, "groupNorm: \(channels) channels in \(groups) groups")
+    let perGroup = channels / groups
+    var out = Tensor(shape: x.shape)
+    x.data.withUnsafeBufferPointer { xp in
+        out.data.withUnsafeMutableBufferPointer { op in
+            for b in 0..<batch {
+                for g in 0..<groups {
+                    let base = (b * channels + g * perGroup) * spatial
+                    let n = perGroup * spatial
+                    // Two passes in Double: mean, then variance, as torch (biased variance).
+                    var sum = 0.0
+                    for i in 0..<n { sum += Double(xp[base + i]) }
+                    let mean = sum / Double(n)
+                    var sq = 0.0
+                    for i in 0..<n { let d = Double(xp[base + i]) - mean; sq += d * d }
+                    let invStd = Float(1 / (sq / Double(n) + Double(eps)).squareRoot())
+                    let m = Float(mean)
+                    for cg in 0..<perGroup {
+                        let c = g * perGroup + cg
+                        let scale = gamma[c] * invStd
+                        let shift = beta[c] - m * scale
+                        let p = base + cg * spatial
+                        if fuseSiLU {
+                            for i in 0..<spatial { op[p + i] = siluScalar(xp[p + i] * scale + shift) }
+                        } else {
+                            for i in 0..<spatial { op[p + i] = xp[p + i] * scale + shift }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return out
+}
+
+/// silu(x) = x · σ(x) = x / (1 + e^(−x))
+@inline(__always)
+public func siluScalar(_ x: Float) -> Float { x / (1 + expf(-x)) }
+
+/// SiLU applied element-wise.
+public func silu(_ x: Tensor) -> Tensor {
+    var out = x
+    out.data.withUnsafeMutableBufferPointer { p in
+        for i in 0..<p.count { p[i] = siluScalar(p[i]) }
+    }
+    return out
+}
+
+// MARK: - Dense layers
+
+/// Weights of a fully connected layer in PyTorch layout: weight (out, in), bias (out).
+public struct LinearWeight: Sendable {
+    /// Output features.
+    public let outFeatures: Int
+    /// Input features.
+    public let inFeatures: Int
+    /// (out, in) row-major.
+    public let weight: [Float]
+    /// (out)
+    public let bias: [Float]?
+
+    /// Wraps PyTorch-layout weights.
+    public init(weight: Tensor, bias: Tensor?) {
+        precondition(weight.rank == 2, "LinearWeight: shape \(weight.shape)")
+        outFeatures = weight.shape[0]
+        inFeatures = weight.shape[1]
+        self.weight = weight.data
+        self.bias = bias?.data
+    }
+}
+
+/// y = x · Wᵀ + b over rows: x (rows, in) → (rows, out).
+public func linear(_ x: UnsafePointer<Float>, rows: Int, _ w: LinearWeight, into y: UnsafeMutablePointer<Float>) {
+    if let bias = w.bias {
+        for r in 0..<rows { (y + r * w.outFeatures).update(from: bias, count: w.outFeatures) }
+    }
+    gemm(m: rows, n: w.outFeatures, k: w.inFeatures, x, lda: w.inFeatures,
+         w.weight, ldb: w.inFeatures, transposeB: true, y, ldc: w.outFeatures, beta: w.bias == nil ? 0 : 1)
+}
+
+/// y = x · Wᵀ + b for a (rows, in) tensor.
+public func linear(_ x: Tensor, _ w: LinearWeight) -> Tensor {
+    let rows = x.count / w.inFeatures
+    precondition(rows * w.inFeatures == x.count, "linear: \(x.shape) for \(w.inFeatures) inputs")
+    var out = Tensor(shape: [rows, w.outFeatures])
+    x.data.withUnsafeBufferPointer { xp in
+        out.data.withUnsafeMutableBufferPointer { op in
+            linear(xp.start, rows: rows, w, into: op.start)
+        }
+    }
+    return out
+}
+
+// MARK: - Shape and element-wise helpers
+
+/// Nearest-neighbour upsampling by 2: (B, C, H, W) → (B, C, 2H, 2W).
+public func upsampleNearest2x(_ x: Tensor) -> Tensor {
+    let (planes, h, w) = (x.shape[0] * x.shape[1], x.shape[2], x.shape[3])
+    var out = Tensor(shape: [x.shape[0], x.shape[1], 2 * h, 2 * w])
+    x.data.withUnsafeBufferPointer { xp in
+        out.data.withUnsafeMutableBufferPointer { op in
+            for p in 0..<planes {
+                for y in 0..<h {
+                    let src = xp.start + (p * h + y) * w
+                    let dst = op.start + (p * 2 * h + 2 * y) * 2 * w
+                    for xx in 0..<w { dst[2 * xx] = src[xx]; dst[2 * xx + 1] = src[xx] }
+                    (dst + 2 * w).update(from: dst, count: 2 * w)
+                }
+            }
+        }
+    }
+    return out
+}
+
+/// Channel concatenation: (B, C1, H, W) ‖ (B, C2, H, W) → (B, C1 + C2, H, W).
+public func concatChannels(_ a: Tensor, _ b: Tensor) -> Tensor {
+    precondition(a.shape[0] == b.shape[0] && a.shape[2...] == b.shape[2...], "concatChannels: \(a.shape) ‖ \(b.shape)")
+    let batch = a.shape[0]
+    let na = a.count / batch, nb = b.count / batch
+    var data = [Float]()
+    data.reserveCapacity(a.count + b.count)
+    for i in 0..<batch {
+        data += a.data[(i * na)..<((i + 1) * na)]
+        data += b.data[(i * nb)..<((i + 1) * nb)]
+    }
+    return Tensor(shape: [batch, a.shape[1] + b.shape[1]] + Array(a.shape[2...]), data: data)
+}
+
+extension Tensor {
+    /// self += other, element-wise (equal shapes).
+    public mutating func add(_ other: Tensor) {
+        precondition(count == other.count, "add: \(shape) + \(other.shape)")
+        other.data.withUnsafeBufferPointer { o in
+            data.withUnsafeMutableBufferPointer { p in
+                for i in 0..<p.count { p[i] += o[i] }
+            }
+        }
+    }
+
+    /// self *= s, element-wise.
+    public mutating func scale(by s: Float) {
+        data.withUnsafeMutableBufferPointer { p in
+            for i in 0..<p.count { p[i] *= s }
+        }
+    }
+
+    /// self[b, c, :, :] += v[b, c] for a (B, C) tensor `v`.
+    public mutating func addPerChannel(_ v: UnsafePointer<Float>) {
+        let planes = shape[0] * shape[1]
+        let n = count / planes
+        data.withUnsafeMutableBufferPointer { p in
+            for q in 0..<planes {
+                let s = v[q]
+                for i in 0..<n { p[q * n + i] += s }
+            }
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import Tensors
+
+/// diffusers' `UNet2DModel` on the CPU: built from its `config.json`, weights bound by the
+/// checkpoint's own tensor names, run in float32 over OpenBLAS.
+///
+/// Immutable once loaded, so one model may serve several threads.
+public final class UNet2DModel: Sendable {
+    /// The decoded configuration.
+    public let config: UNetConfig
+    /// Number of parameters bound from the checkpoint.
+    public let parameterCount: Int
+    /// Where the weights came from (for messages).
+    public let weightsPath: String
+
+    let convIn: ConvWeight  // in_channels → C₀
+    let timeLinear1: LinearWeight, timeLinear2: LinearWeight  // C₀ → T, T → T
+    let down: [DownBlock]
+    let mid: MidBlock?
+    let up: [UpBlock]
+    let normOut: GroupNormWeight
+    let convOut: ConvWeight  // C₀ → out_channels
+
+    /// Loads `config.json` and the safetensors weights. Every expected tensor must be present with
+    /// its exact shape; a tensor the architecture does not use is an error too (it means the
+    /// config and the weights disagree).
+    public convenience init(configURL: URL, weightsURL: URL) throws {
+        let config = try UNetConfig.load(from: configURL)
+        let file = try SafeTensorsFile(url: weightsURL)
+        try self.init(config: config, weights: file)
+    }
+
+    /// Builds the model from a validated config and an opened weights file.
+    public init(config c: UNetConfig, weights file: SafeTensorsFile) throws {
+        config = c
+        weightsPath = file.path
+        let w = WeightReader(file)
+        let ch = c.blockOutChannels
+        let temb = c.timeEmbedWidth
+        convIn = try w.conv("conv_in", out: ch[0], in: c.inChannels, kernel: 3)
+        timeLinear1 = try w.linear(["time_embedding.linear_1"], out: temb, in: ch[0])
+        timeLinear2 = try w.linear(["time_embedding.linear_2"], out: temb, in: temb)
+        var down: [DownBlock] = []
+        for (i, type) in c.downBlockTypes.enumerated() {
+            down.append(try DownBlock(w, index: i, in: i == 0 ? ch[0] : ch[i - 1], out: ch[i], temb: temb,
+                                      attention: type == "AttnDownBlock2D", last: i == ch.count - 1, config: c))
+        }
+        self.down = down
+        mid = c.midBlockType == nil ? nil : try MidBlock(w, channels: ch[ch.count - 1], temb: temb, config: c)
+        let reversed = Array(ch.reversed())
+        var up: [UpBlock] = []
+        for (i, type) in c.upBlockTypes.enumerated() {
+            up.append(try UpBlock(w, index: i, in: reversed[min(i + 1, ch.count - 1)], prev: i == 0 ? reversed[0] : reversed[i - 1],
+                                  out: reversed[i], temb: temb, attention: type == "AttnUpBlock2D", last: i == ch.count - 1,
+                                  config: c))
+        }
+        self.up = up
+        normOut = try w.norm("conv_norm_out", channels: ch[0], groups: c.normNumGroups, eps: c.normEps)
+        convOut = try w.conv("conv_out", out: c.outChannels, in: ch[0], kernel: 3)
+        if let extra = w.unused.first {
+            let more = w.unused.count > 1 ? " (and \(w.unused.count - 1) more)" : ""
+            throw SafeTensorsError(file: file.path, "unexpected tensor '\(extra)'\(more) for this config")
+        }
+        parameterCount = w.used.reduce(0) { $0 + (file.entries[$1]?.shape.reduce(1, *) ?? 0) }
+    }
+
+    /// The factor that height and width must be divisible by.
+    public var sizeMultiple: Int { 1 << config.downsamplings }
+
+    /// Checks that `shape` is (B, in_channels, H, W) with H and W multiples of `sizeMultiple`.
+    public func checkInput(shape: [Int]) throws {
+        let m = sizeMultiple
+        guard shape.count == 4, shape[0] >= 1, shape[1] == config.inChannels, shape[2] >= m, shape[3] >= m,
+            shape[2] % m == 0, shape[3] % m == 0
+        else {
+            throw ModelError(file: weightsPath, "input of shape \(shape) does not fit: expected (batch, \(config.inChannels), H, W) with H and W multiples of \(m)")
+        }
+    }
+
+    /// ε_θ(x_t, t) (or x₀ / v, per the scheduler's prediction_type):
+    /// x (B, in_channels, H, W), one timestep per sample → (B, out_channels, H, W).
+    public func callAsFunction(_ x: Tensor, timesteps: [Float]) throws -> Tensor {
+        var run = RunContext()
+        return try forward(x, timesteps: timesteps, run: &run)
+    }
+
+    /// The same forward pass, timing each kind of operation into `profile`.
+    public func forward(_ x: Tensor, timesteps: [Float], profile: inout OpProfile) throws -> Tensor {
+        var run = RunContext(profile: profile)
+        let y = try forward(x, timesteps: timesteps, run: &run)
+        profile = run.profile ?? profile
+        return y
+    }
+
+    func forward(_ input: Tensor, timesteps: [Float], run: inout RunContext) throws -> Tensor {
+        try checkInput(shape: input.shape)
+        guard timesteps.count == input.shape[0] else {
+            throw ModelError(file: weightsPath, "\(timesteps.count) timesteps for a batch of \(input.shape[0])")
+        }
+        var x = input
+        if config.centerInputSample {
+            // x ← 2x − 1
+            x.data.withUnsafeMutableBufferPointer { p in for i in 0..<p.count { p[i] = 2 * p[i] - 1 } }
+        }
+        // emb = W₂·silu(W₁·γ(t)); every resnet uses silu(emb).
+        let gamma = timestepEmbedding(timesteps, width: config.blockOutChannels[0],
+                                      flipSinToCos: config.flipSinToCos, freqShift: config.freqShift)
+        let emb = run.op(.linear) { linear(silu(linear(gamma, timeLinear1)), timeLinear2) }
+        let embedding = silu(emb)
+
+        var h = run.op(.conv3x3) { conv2d(x, convIn, padding: Padding(1)) }
+        var skips = [h]
+        for block in down { h = block(h, embedding, skips: &skips, &run) }
+        if let mid { h = mid(h, embedding, &run) }
+        for block in up { h = block(h, embedding, skips: &skips, &run) }
+        h = run.op(.norm) { normOut(h, silu: true) }
+        return run.op(.conv3x3) { conv2d(h, convOut, padding: Padding(1)) }
+    }
+}
+
+/// diffusers' `get_timestep_embedding` in float32, as torch computes it:
+/// half = ⌊d/2⌋, fᵢ = exp(−ln(10⁴)·i / (half − s)), γ(t) = [sin(t·f), cos(t·f)]
+/// (or [cos, sin] when flipped), zero-padded to d when d is odd. → (B, d)
+public func timestepEmbedding(_ timesteps: [Float], width d: Int, flipSinToCos: Bool, freqShift s: Int) -> Tensor {
+    let half = d / 2
+    let lnMax = Float(-log(10000.0))
+    let freqs = (0..<half).map { expf(lnMax * Float($0) / Float(half - s)) }
+    var out = Tensor(shape: [timesteps.count, d])
+    for (b, t) in timesteps.enumerated() {
+        for i in 0..<half {
+            let arg = t * freqs[i]
+            let (first, second) = flipSinToCos ? (cosf(arg), sinf(arg)) : (sinf(arg), cosf(arg))
+            out.data[b * d + i] = first
+            out.data[b * d + half + i] = second
+        }
+    }
+    return out
+}

@@ -1,0 +1,100 @@
+import Tensors
+
+/// `DownBlock2D` / `AttnDownBlock2D`: resnets (each followed by attention in the Attn variant),
+/// then an optional stride-2 downsample. Every intermediate output is kept for the skips.
+struct DownBlock: Sendable {
+    let resnets: [ResnetBlock]
+    let attentions: [AttentionBlock]
+    let downsample: Downsample?
+
+    init(_ w: WeightReader, index i: Int, in cin: Int, out: Int, temb: Int, attention: Bool, last: Bool, config c: UNetConfig) throws {
+        let p = "down_blocks.\(i)"
+        resnets = try (0..<c.layersPerBlock).map {
+            try ResnetBlock(w, "\(p).resnets.\($0)", in: $0 == 0 ? cin : out, out: out, temb: temb, config: c)
+        }
+        attentions = attention
+            ? try (0..<c.layersPerBlock).map {
+                try AttentionBlock(w, "\(p).attentions.\($0)", channels: out, headDim: c.attentionHeadDim,
+                                   groups: c.normNumGroups, eps: c.normEps, rescale: 1)
+            } : []
+        downsample = last ? nil : try Downsample(w, "\(p).downsamplers.0", channels: out, padding: c.downsamplePadding)
+    }
+
+    func callAsFunction(_ x: Tensor, _ emb: Tensor, skips: inout [Tensor], _ run: inout RunContext) -> Tensor {
+        var h = x
+        for (j, resnet) in resnets.enumerated() {
+            h = resnet(h, emb, &run)
+            if !attentions.isEmpty { h = attentions[j](h, &run) }
+            skips.append(h)
+        }
+        if let downsample {
+            h = downsample(h, &run)
+            skips.append(h)
+        }
+        return h
+    }
+}
+
+/// `UpBlock2D` / `AttnUpBlock2D`: layers_per_block + 1 resnets, each on [h ‖ skip], each followed
+/// by attention in the Attn variant, then an optional nearest ×2 upsample + conv.
+struct UpBlock: Sendable {
+    let resnets: [ResnetBlock]
+    let attentions: [AttentionBlock]
+    let upsample: Upsample?
+
+    init(_ w: WeightReader, index i: Int, in cin: Int, prev: Int, out: Int, temb: Int, attention: Bool, last: Bool,
+         config c: UNetConfig) throws {
+        let p = "up_blocks.\(i)"
+        let layers = c.layersPerBlock + 1
+        resnets = try (0..<layers).map { j in
+            // resnet j sees [h ‖ skip]: h has prev (j = 0) or out channels; the last skip has cin.
+            let skip = j == layers - 1 ? cin : out
+            let hIn = j == 0 ? prev : out
+            return try ResnetBlock(w, "\(p).resnets.\(j)", in: hIn + skip, out: out, temb: temb, config: c)
+        }
+        attentions = attention
+            ? try (0..<layers).map {
+                try AttentionBlock(w, "\(p).attentions.\($0)", channels: out, headDim: c.attentionHeadDim,
+                                   groups: c.normNumGroups, eps: c.normEps, rescale: 1)
+            } : []
+        upsample = last ? nil : try Upsample(w, "\(p).upsamplers.0", channels: out)
+    }
+
+    func callAsFunction(_ x: Tensor, _ emb: Tensor, skips: inout [Tensor], _ run: inout RunContext) -> Tensor {
+        var h = x
+        for (j, resnet) in resnets.enumerated() {
+            let skip = skips.removeLast()
+            let joined = run.op(.elementwise) { concatChannels(h, skip) }
+            h = resnet(joined, emb, &run)
+            if !attentions.isEmpty { h = attentions[j](h, &run) }
+        }
+        if let upsample { h = upsample(h, &run) }
+        return h
+    }
+}
+
+/// `UNetMidBlock2D`: resnet, attention (optional), resnet — at the deepest resolution.
+struct MidBlock: Sendable {
+    let first: ResnetBlock, second: ResnetBlock
+    let attention: AttentionBlock?
+
+    init(_ w: WeightReader, channels: Int, temb: Int, config c: UNetConfig) throws {
+        first = try ResnetBlock(w, "mid_block.resnets.0", in: channels, out: channels, temb: temb, config: c,
+                                outputScale: c.midBlockScaleFactor)
+        second = try ResnetBlock(w, "mid_block.resnets.1", in: channels, out: channels, temb: temb, config: c,
+                                outputScale: c.midBlockScaleFactor)
+        // diffusers: the attention's GroupNorm has attn_norm_num_groups groups, or norm_num_groups
+        // when that is null and resnet_time_scale_shift is "default"; otherwise it has none.
+        let groups = c.attnNormNumGroups ?? (c.resnetTimeScaleShift == "default" ? c.normNumGroups : nil)
+        attention = c.addAttention
+            ? try AttentionBlock(w, "mid_block.attentions.0", channels: channels, headDim: c.attentionHeadDim,
+                                 groups: groups, eps: c.normEps, rescale: c.midBlockScaleFactor)
+            : nil
+    }
+
+    func callAsFunction(_ x: Tensor, _ emb: Tensor, _ run: inout RunContext) -> Tensor {
+        var h = first(x, emb, &run)
+        if let attention { h = attention(h, &run) }
+        return second(h, emb, &run)
+    }
+}

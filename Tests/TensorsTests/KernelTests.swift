@@ -1,0 +1,141 @@
+import Foundation
+import Testing
+import Tensors
+
+/// Deterministic pseudo-random values in [−1, 1) (a 64-bit LCG), so failures reproduce.
+func randomTensor(_ shape: [Int], seed: UInt64) -> Tensor {
+    var state = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+    let n = shape.reduce(1, *)
+    var data = [Float](repeating: 0, count: n)
+    for i in 0..<n {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        data[i] = Float(state >> 40) / Float(1 << 23) - 1
+    }
+    return Tensor(shape: shape, data: data)
+}
+
+/// The definition of a 2-D convolution, one output at a time.
+func naiveConv(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, stride: Int, padding p: Padding) -> Tensor {
+    let (b, cin, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let (cout, k) = (w.shape[0], w.shape[2])
+    let ho = (h + p.top + p.bottom - k) / stride + 1, wo = (wd + p.left + p.right - k) / stride + 1
+    var out = Tensor(shape: [b, cout, ho, wo])
+    for n in 0..<b { for o in 0..<cout { for oy in 0..<ho { for ox in 0..<wo {
+        var s = Double(bias?.data[o] ?? 0)
+        for c in 0..<cin { for i in 0..<k { for j in 0..<k {
+            let iy = oy * stride + i - p.top, ix = ox * stride + j - p.left
+            guard iy >= 0, iy < h, ix >= 0, ix < wd else { continue }
+            s += Double(x.data[((n * cin + c) * h + iy) * wd + ix]) * Double(w.data[((o * cin + c) * k + i) * k + j])
+        } } }
+        out.data[((n * cout + o) * ho + oy) * wo + ox] = Float(s)
+    } } } }
+    return out
+}
+
+@Suite("Kernels against naive loops")
+struct KernelTests {
+    @Test("conv2d", arguments: [
+        (k: 3, stride: 1, padding: Padding(1), h: 7, w: 5),
+        (k: 3, stride: 2, padding: Padding(1), h: 8, w: 8),
+        (k: 3, stride: 2, padding: Padding(top: 0, left: 0, bottom: 1, right: 1), h: 8, w: 6),
+        (k: 1, stride: 1, padding: Padding(0), h: 4, w: 3),
+        (k: 3, stride: 1, padding: Padding(0), h: 6, w: 6),
+    ])
+    func conv(k: Int, stride: Int, padding: Padding, h: Int, w: Int) {
+        let x = randomTensor([2, 5, h, w], seed: 1)
+        let wt = randomTensor([4, 5, k, k], seed: 2)
+        let bias = randomTensor([4], seed: 3)
+        let got = conv2d(x, ConvWeight(weight: wt, bias: bias), stride: stride, padding: padding)
+        let want = naiveConv(x, wt, bias, stride: stride, padding: padding)
+        #expect(got.shape == want.shape)
+        #expect(got.maxAbsDifference(want) <= 1e-5)
+    }
+
+    @Test("conv2d in bands of rows gives the same result as in one piece")
+    func convBands() {
+        // 600 input channels × 9 × 40 wide rows exceeds the band budget, so the loop tiles.
+        let x = randomTensor([1, 600, 40, 40], seed: 4)
+        let wt = randomTensor([2, 600, 3, 3], seed: 5)
+        let got = conv2d(x, ConvWeight(weight: wt, bias: nil), padding: Padding(1))
+        let want = naiveConv(x, wt, nil, stride: 1, padding: Padding(1))
+        #expect(got.maxAbsDifference(want) <= 1e-3)
+    }
+
+    @Test("group norm with and without SiLU")
+    func norm() {
+        let x = randomTensor([2, 6, 3, 4], seed: 6)
+        let gamma = randomTensor([6], seed: 7).data, beta = randomTensor([6], seed: 8).data
+        for fuse in [false, true] {
+            let got = groupNorm(x, groups: 3, gamma: gamma, beta: beta, eps: 1e-6, silu: fuse)
+            for b in 0..<2 { for g in 0..<3 {
+                let idx = (0..<24).map { (b * 6 + g * 2) * 12 + $0 }
+                let vals = idx.map { Double(x.data[$0]) }
+                let mean = vals.reduce(0, +) / 24
+                let variance = vals.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 24
+                for (n, i) in idx.enumerated() {
+                    let c = g * 2 + n / 12
+                    var y = (vals[n] - mean) / (variance + 1e-6).squareRoot() * Double(gamma[c]) + Double(beta[c])
+                    if fuse { y = y / (1 + exp(-y)) }
+                    #expect(abs(Double(got.data[i]) - y) <= 1e-5)
+                }
+            } }
+        }
+    }
+
+    @Test("linear")
+    func dense() {
+        let x = randomTensor([3, 5], seed: 9), w = randomTensor([4, 5], seed: 10), b = randomTensor([4], seed: 11)
+        let got = linear(x, LinearWeight(weight: w, bias: b))
+        for r in 0..<3 { for o in 0..<4 {
+            let s = (0..<5).reduce(b.data[o]) { $0 + x.data[r * 5 + $1] * w.data[o * 5 + $1] }
+            #expect(abs(got.data[r * 4 + o] - s) <= 1e-5)
+        } }
+    }
+
+    @Test("multi-head self-attention with residual", arguments: [1, 2, 4])
+    func attention(heads: Int) {
+        let (b, c, n) = (2, 8, 6)  // (B, C, H·W) with H·W = 2×3
+        let h = randomTensor([b, c, 2, 3], seed: 12), res = randomTensor([b, c, 2, 3], seed: 13)
+        let ws = (0..<4).map { randomTensor([c, c], seed: 20 + UInt64($0)) }
+        let bs = (0..<4).map { randomTensor([c], seed: 30 + UInt64($0)) }
+        let lw = (0..<4).map { LinearWeight(weight: ws[$0], bias: bs[$0]) }
+        let got = selfAttention(h, residual: res, AttentionWeights(query: lw[0], key: lw[1], value: lw[2], output: lw[3], heads: heads))
+        let d = c / heads
+        for s in 0..<b {
+            // tokens X[i][ch] = h[s, ch, i]
+            func proj(_ k: Int) -> [[Double]] {
+                (0..<n).map { i in (0..<c).map { o in
+                    (0..<c).reduce(Double(bs[k].data[o])) { $0 + Double(h.data[(s * c + $1) * n + i]) * Double(ws[k].data[o * c + $1]) }
+                } }
+            }
+            let (q, k, v) = (proj(0), proj(1), proj(2))
+            var o = [[Double]](repeating: [Double](repeating: 0, count: c), count: n)
+            for hd in 0..<heads { for i in 0..<n {
+                let sc = (0..<n).map { j in (0..<d).reduce(0.0) { $0 + q[i][hd * d + $1] * k[j][hd * d + $1] } / Double(d).squareRoot() }
+                let m = sc.max() ?? 0
+                let e = sc.map { exp($0 - m) }, z = e.reduce(0, +)
+                for dd in 0..<d { o[i][hd * d + dd] = (0..<n).reduce(0.0) { $0 + e[$1] / z * v[$1][hd * d + dd] } }
+            } }
+            for ch in 0..<c { for i in 0..<n {
+                let y = (0..<c).reduce(Double(bs[3].data[ch])) { $0 + o[i][$1] * Double(ws[3].data[ch * c + $1]) }
+                let want = y + Double(res.data[(s * c + ch) * n + i])
+                #expect(abs(Double(got.data[(s * c + ch) * n + i]) - want) <= 1e-5)
+            } }
+        }
+    }
+
+    @Test("nearest upsampling and channel concatenation")
+    func shapes() {
+        let x = randomTensor([1, 2, 2, 3], seed: 14)
+        let up = upsampleNearest2x(x)
+        #expect(up.shape == [1, 2, 4, 6])
+        for c in 0..<2 { for y in 0..<4 { for xx in 0..<6 {
+            #expect(up.data[(c * 4 + y) * 6 + xx] == x.data[(c * 2 + y / 2) * 3 + xx / 2])
+        } } }
+        let a = randomTensor([2, 1, 2, 2], seed: 15), b = randomTensor([2, 3, 2, 2], seed: 16)
+        let cat = concatChannels(a, b)
+        #expect(cat.shape == [2, 4, 2, 2])
+        #expect(Array(cat.data[16..<20]) == Array(a.data[4..<8]))
+        #expect(Array(cat.data[20..<32]) == Array(b.data[12..<24]))
+    }
+}

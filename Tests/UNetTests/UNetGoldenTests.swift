@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+import Tensors
+import UNet
+
+let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("Fixtures")
+
+/// The UNet fixture cases written by scripts/make_fixtures.py (random weights, PyTorch outputs).
+let unetCases = ["ddpm_style", "diffusers_defaults", "scale_shift", "legacy_attention", "misc"]
+
+func loadCase(_ name: String) throws -> UNet2DModel {
+    let dir = fixtures.appendingPathComponent("unet/\(name)")
+    return try UNet2DModel(configURL: dir.appendingPathComponent("config.json"),
+                           weightsURL: dir.appendingPathComponent("diffusion_pytorch_model.safetensors"))
+}
+
+@Suite("UNet2DModel against PyTorch")
+struct UNetGoldenTests {
+    /// Max abs error ≤ 1e-4 against diffusers' float32 forward (Tests/Fixtures/README.md).
+    @Test("forward matches diffusers", arguments: unetCases)
+    func forward(name: String) throws {
+        let model = try loadCase(name)
+        let io = try SafeTensorsFile(url: fixtures.appendingPathComponent("unet/\(name)/io.safetensors"))
+        let sample = try io.tensor("sample"), want = try io.tensor("output")
+        let got = try model(sample, timesteps: try io.tensor("timestep").data)
+        #expect(got.shape == want.shape)
+        let err = got.maxAbsDifference(want)
+        let scale = want.data.map(abs).max() ?? 0
+        #expect(err <= 1e-4, "\(name): max abs error \(err) (outputs up to \(scale))")
+    }
+
+    @Test("profiling does not change the result and times every kind used")
+    func profile() throws {
+        let model = try loadCase("ddpm_style")
+        let io = try SafeTensorsFile(url: fixtures.appendingPathComponent("unet/ddpm_style/io.safetensors"))
+        let sample = try io.tensor("sample"), t = try io.tensor("timestep").data
+        var profile = OpProfile()
+        let a = try model.forward(sample, timesteps: t, profile: &profile)
+        #expect(a == (try model(sample, timesteps: t)))
+        for kind in [OpKind.conv3x3, .conv1x1, .norm, .attention, .linear] { #expect(profile.seconds[kind] != nil, "\(kind)") }
+    }
+
+    @Test("wrong input shapes are refused with the expected shape")
+    func badInput() throws {
+        let model = try loadCase("ddpm_style")
+        let c = model.config.inChannels
+        for shape in [[1, c + 1, 16, 16], [1, c, 15, 16], [c, 16, 16]] {
+            let e = #expect(throws: ModelError.self) { try model(Tensor(shape: shape), timesteps: [1]) }
+            #expect(e?.reason.contains("does not fit") == true)
+        }
+    }
+}
+
+@Suite("Model folder errors")
+struct UNetErrorTests {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-unet-\(UUID().uuidString)")
+    init() throws { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
+
+    /// The ddpm_style config with one field replaced, written to a temporary file.
+    func config(_ key: String, _ json: String) throws -> URL {
+        let src = fixtures.appendingPathComponent("unet/ddpm_style/config.json")
+        var dict = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: src)) as? [String: Any])
+        dict[key] = try JSONSerialization.jsonObject(with: Data(json.utf8), options: .fragmentsAllowed)
+        let url = dir.appendingPathComponent("config-\(key).json")
+        try JSONSerialization.data(withJSONObject: dict).write(to: url)
+        return url
+    }
+
+    @Test("unsupported config values name the field and what is supported", arguments: [
+        ("down_block_types", #"["CrossAttnDownBlock2D", "DownBlock2D"]"#, "down_block_types = CrossAttnDownBlock2D is not supported"),
+        ("resnet_time_scale_shift", #""spatial""#, "resnet_time_scale_shift = spatial is not supported (supported: default, scale_shift)"),
+        ("time_embedding_type", #""fourier""#, "time_embedding_type = fourier"),
+        ("num_class_embeds", "10", "num_class_embeds = 10"),
+        ("norm_num_groups", #""eight""#, "field norm_num_groups has the wrong type"),
+        ("block_out_channels", "[16]", "down_block_types has 2 entries but block_out_channels has 1"),
+    ])
+    func unsupported(key: String, value: String, message: String) throws {
+        let url = try config(key, value)
+        let e = #expect(throws: ModelError.self) { try UNetConfig.load(from: url) }
+        #expect(e?.file == url.path)
+        #expect(e?.reason.contains(message) == true, "\(e?.reason ?? "no error")")
+    }
+
+    @Test("weights that do not fit the config: missing, misshapen and unexpected tensors")
+    func weights() throws {
+        let base = fixtures.appendingPathComponent("unet/ddpm_style")
+        let file = try SafeTensorsFile(url: base.appendingPathComponent("diffusion_pytorch_model.safetensors"))
+        var all: [String: Tensor] = [:]
+        for n in file.names { all[n] = try file.tensor(n) }
+        let config = try UNetConfig.load(from: base.appendingPathComponent("config.json"))
+        func attempt(_ tensors: [String: Tensor]) throws -> String {
+            let url = dir.appendingPathComponent("w.safetensors")
+            try SafeTensorsWriter.write(tensors, to: url)
+            let e = #expect(throws: SafeTensorsError.self) { _ = try UNet2DModel(config: config, weights: SafeTensorsFile(url: url)) }
+            return e?.reason ?? ""
+        }
+        var missing = all
+        missing["conv_out.bias"] = nil
+        #expect(try attempt(missing) == "tensor 'conv_out.bias' is missing (expected shape [\(config.outChannels)])")
+        var wrong = all
+        wrong["conv_in.bias"] = Tensor(shape: [3])
+        #expect(try attempt(wrong).hasPrefix("tensor 'conv_in.bias' has shape [3], expected"))
+        var extra = all
+        extra["class_embedding.weight"] = Tensor(shape: [2, 2])
+        #expect(try attempt(extra) == "unexpected tensor 'class_embedding.weight' for this config")
+    }
+
+    @Test("missing and malformed config files")
+    func files() throws {
+        let missing = dir.appendingPathComponent("nope.json")
+        #expect(throws: ModelError(file: missing.path, "cannot read the file")) { try UNetConfig.load(from: missing) }
+        let bad = dir.appendingPathComponent("bad.json")
+        try Data("{ not json".utf8).write(to: bad)
+        #expect(throws: ModelError(file: bad.path, "not valid JSON")) { try UNetConfig.load(from: bad) }
+    }
+}
