@@ -1,0 +1,41 @@
+import Foundation
+import Imaging
+import Tensors
+
+/// From sample tensors to pictures and PNG files.
+public enum ImageExport {
+    /// One picture per sample of x (B, C, H, W) in [−1, 1], pixels round(clamp(x/2 + 0.5, 0, 1)·255).
+    /// One-channel samples give grey pictures, three-channel ones RGB; other counts are an error.
+    public static func images(_ x: Tensor) throws -> [RGBImage] {
+        guard x.rank == 4, x.shape[1] == 1 || x.shape[1] == 3 else {
+            throw ImagingError.invalidPixels(reason: "a sample of shape \(x.shape) is not a grey (1-channel) or RGB (3-channel) picture")
+        }
+        return try (0..<x.shape[0]).map { b in
+            try RGBImage(chw: x.slice(b).data, channels: x.shape[1], height: x.shape[2], width: x.shape[3])
+        }
+    }
+
+    /// All samples of x in one grid PNG at `path`, with `text` in tEXt chunks. Written to a
+    /// temporary file first, so a failure leaves no partial PNG.
+    public static func writeGrid(_ x: Tensor, to path: String, text: [(String, String)], columns: Int? = nil) throws {
+        let grid = try ImageGrid.compose(try images(x), columns: columns)
+        try PNGWriter().write(grid, to: path, text: text.map { PNGText($0.0, $0.1) })
+    }
+
+    /// One PNG per sample in `folder` (created if needed): 00000.png, 00001.png, … from `first`.
+    @discardableResult
+    public static func writeEach(_ x: Tensor, to folder: String, first: Int = 0, text: [(String, String)]) throws -> [String] {
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw ImagingError.cannotWrite(path: folder, reason: "cannot create the folder")
+        }
+        var paths: [String] = []
+        for (i, image) in try images(x).enumerated() {
+            let path = (folder as NSString).appendingPathComponent(String(format: "%05d.png", first + i))
+            try PNGWriter().write(image, to: path, text: text.map { PNGText($0.0, $0.1) })
+            paths.append(path)
+        }
+        return paths
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Sampling
+import Tensors
+import UNet
+
+/// A model ready to sample: the UNet, its scheduler settings and the noise schedule.
+public struct LoadedModel: Sendable {
+    /// A short display name (the folder's name, or "digits" for the embedded model).
+    public let name: String
+    /// The folder it was read from.
+    public let folder: URL
+    /// ε_θ (or x₀ / v) network.
+    public let unet: UNet2DModel
+    /// The scheduler settings (DDPM defaults when the folder has none).
+    public let scheduler: SchedulerConfig
+    /// βₜ → ᾱₜ.
+    public let schedule: NoiseSchedule
+
+    /// (channels, height, width) of one sample: the config's sample_size, or `fallbackSize`.
+    public func sampleShape(fallbackSize: Int = 32) -> [Int] {
+        let size = unet.config.sampleSize ?? [fallbackSize, fallbackSize]
+        return [unet.config.inChannels, size[0], size[1]]
+    }
+}
+
+/// Reads diffusers model folders.
+///
+/// Two layouts are understood:
+/// - a model folder: `config.json` + `diffusion_pytorch_model.safetensors` (+ `scheduler_config.json`);
+/// - a pipeline folder: `model_index.json`, `unet/` (the above) and `scheduler/scheduler_config.json`.
+/// Without a scheduler config, DDPM's defaults apply (linear βₜ 1e-4…0.02, T = 1000, clip_sample).
+public enum ModelStore {
+    /// Loads the model in `folder`; errors name the file and what is wrong.
+    public static func load(_ folder: URL, name: String? = nil) throws -> LoadedModel {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: folder.path, isDirectory: &isDir) else {
+            throw ModelError(file: folder.path, "no such folder")
+        }
+        guard isDir.boolValue else { throw ModelError(file: folder.path, "not a folder (pass the model's folder, not a file)") }
+        var unetDir = folder
+        var schedulerURL = folder.appendingPathComponent("scheduler_config.json")
+        if fm.fileExists(atPath: folder.appendingPathComponent("model_index.json").path) {
+            unetDir = folder.appendingPathComponent("unet")
+            schedulerURL = folder.appendingPathComponent("scheduler/scheduler_config.json")
+        }
+        let config = unetDir.appendingPathComponent("config.json")
+        guard fm.fileExists(atPath: config.path) else {
+            throw ModelError(file: config.path, "no such file (a diffusers model folder has config.json and diffusion_pytorch_model.safetensors, or model_index.json with unet/ and scheduler/)")
+        }
+        let weights = try weightsFile(in: unetDir)
+        let unet = try UNet2DModel(configURL: config, weightsURL: weights)
+        var scheduler = SchedulerConfig()
+        if fm.fileExists(atPath: schedulerURL.path) { scheduler = try SchedulerConfig.load(from: schedulerURL) }
+        let schedule = try NoiseSchedule(config: scheduler)
+        return LoadedModel(name: name ?? folder.lastPathComponent, folder: folder, unet: unet, scheduler: scheduler, schedule: schedule)
+    }
+
+    /// The safetensors weights of a UNet folder (the fp16 variant when it is the only one).
+    static func weightsFile(in dir: URL) throws -> URL {
+        let fm = FileManager.default
+        for name in ["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"] {
+            let url = dir.appendingPathComponent(name)
+            if fm.fileExists(atPath: url.path) { return url }
+        }
+        let bin = dir.appendingPathComponent("diffusion_pytorch_model.bin")
+        if fm.fileExists(atPath: bin.path) {
+            throw ModelError(file: bin.path, "PyTorch pickle weights are not read; convert them to diffusion_pytorch_model.safetensors")
+        }
+        throw ModelError(file: dir.appendingPathComponent("diffusion_pytorch_model.safetensors").path, "no such file")
+    }
+}
+
+extension UNet2DModel: NoisePredictor {
+    /// The network's output at one timestep for the whole batch.
+    public func predictNoise(_ x: Tensor, timestep: Int) throws -> Tensor {
+        try self(x, timesteps: [Float](repeating: Float(timestep), count: x.shape[0]))
+    }
+}

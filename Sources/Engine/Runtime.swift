@@ -1,0 +1,31 @@
+import Foundation
+import Tensors
+import UNet
+
+/// Sets how many threads OpenBLAS uses inside each GEMM.
+public func setThreads(_ n: Int) { BLASThreads.set(n) }
+
+/// What the BLAS runs with: "OpenBLAS Haswell, 2 threads".
+public var blasDescription: String { "OpenBLAS \(BLASThreads.coreName), \(BLASThreads.current) thread\(BLASThreads.current == 1 ? "" : "s")" }
+
+extension ModelStore {
+    /// The folder name of the embedded model inside its resource bundle.
+    static let defaultModelName = "digits"
+
+    /// Where the embedded model lives: SwiftPM copies the `DefaultModel` target's resources into
+    /// `ddim_DefaultModel.resources/` beside the executable.
+    public static var defaultModelFolder: URL {
+        let exe = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+                      ?? CommandLine.arguments[0]).resolvingSymlinksInPath()
+        return exe.deletingLastPathComponent().appendingPathComponent("ddim_DefaultModel.resources/\(defaultModelName)")
+    }
+
+    /// Loads the embedded digits model; a clear error when the build does not carry it.
+    public static func loadDefault() throws -> LoadedModel {
+        let folder = defaultModelFolder
+        guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) else {
+            throw ModelError(file: folder.path, "the embedded default model is not in this build; pass --model DIR")
+        }
+        return try load(folder, name: defaultModelName)
+    }
+}
