@@ -7,11 +7,17 @@ public enum ImageExport {
     /// One picture per sample of x (B, C, H, W) in [−1, 1], pixels round(clamp(x/2 + 0.5, 0, 1)·255).
     /// One-channel samples give grey pictures, three-channel ones RGB; other counts are an error.
     public static func images(_ x: Tensor) throws -> [RGBImage] {
-        guard x.rank == 4, x.shape[1] == 1 || x.shape[1] == 3 else {
-            throw ImagingError.invalidPixels(reason: "a sample of shape \(x.shape) is not a grey (1-channel) or RGB (3-channel) picture")
-        }
+        guard x.rank == 4 else { throw ImagingError.invalidPixels(reason: "a sample of shape \(x.shape) is not a picture") }
+        try checkPicture(channels: x.shape[1])
         return try (0..<x.shape[0]).map { b in
             try RGBImage(chw: x.slice(b).data, channels: x.shape[1], height: x.shape[2], width: x.shape[3])
+        }
+    }
+
+    /// Refuses channel counts other than 1 (grey) and 3 (RGB), before any sampling is spent.
+    public static func checkPicture(channels: Int) throws {
+        guard channels == 1 || channels == 3 else {
+            throw ImagingError.invalidPixels(reason: "the model's samples have \(channels) channels; only 1 (grey) or 3 (RGB) can be written as PNG")
         }
     }
 

@@ -38,6 +38,7 @@ struct Sample: ParsableCommand {
 
     func run() throws {
         let m = try model.load()
+        try ImageExport.checkPicture(channels: m.unet.config.inChannels)
         let request = SampleRequest(steps: sampling.steps, noise: sampling.eta.level, seed: sampling.seed,
                                     batch: sampling.batch, spacing: sampling.spacing)
         let bar = ProgressBar(enabled: !quiet && isatty(2) == 1)
