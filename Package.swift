@@ -34,7 +34,10 @@ let package = Package(
             name: "Engine", dependencies: ["Tensors", "UNet", "Sampling", "Imaging"],
             swiftSettings: fast),
         .target(
-            name: "TUI", dependencies: ["CNCurses", "Engine", "Preview", "Imaging"],
+            name: "Themes", path: "themes",
+            resources: [.copy("dusk.theme"), .copy("paper.theme"), .copy("contrast.theme")]),
+        .target(
+            name: "TUI", dependencies: ["CNCurses", "Engine", "Preview", "Imaging", "Themes"],
             swiftSettings: fast),
 
         // MARK: - The command
@@ -52,6 +55,7 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "PreviewTests", dependencies: ["Preview"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "ddim"]),
+        .testTarget(name: "TUITests", dependencies: ["TUI", "Preview", "ddim"]),
     ],
     swiftLanguageModes: [.v6]
 )

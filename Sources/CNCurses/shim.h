@@ -5,7 +5,11 @@
 #include <locale.h>
 #include <ncurses.h>
 
+#include <stdio.h>
+
 static inline WINDOW *ddim_stdscr(void) { return stdscr; }
+/// newterm on the process's own standard output and input.
+static inline SCREEN *ddim_newterm(const char *term) { return newterm(term, stdout, stdin); }
 static inline int ddim_lines(void) { return LINES; }
 static inline int ddim_cols(void) { return COLS; }
 static inline int ddim_colors(void) { return COLORS; }

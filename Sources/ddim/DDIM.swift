@@ -1,6 +1,8 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Preview
+import TUI
 
 /// `ddim`: watch a diffusion model draw, live, in a terminal (DDIM, Song et al. 2021).
 @main
@@ -17,10 +19,33 @@ struct DDIM: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup var sampling: SamplingOptions
 
+    @Option(name: .long, help: ArgumentHelp("Theme: dusk, paper, contrast, or a path to a .theme file.", valueName: "name|path"))
+    var theme: String?
+
+    @Option(name: .long, help: "Colours: truecolor, palette256, palette16 or mono (default: detected from TERM, COLORTERM, NO_COLOR).")
+    var color: ColorMode?
+
+    @Option(name: .long, help: "Preview glyphs: half, quadrant, sextant, braille or ascii (default: half, ascii without a UTF-8 locale).")
+    var blitter: Blitter?
+
+    @Flag(name: .long, help: "Start paused, showing x_T (space runs, . steps).")
+    var paused = false
+
     func run() throws {
         guard isatty(0) == 1, isatty(1) == 1 else {
             throw ValidationError("the live sampler needs a terminal on standard input and output; for scripts use `ddim sample`")
         }
-        throw ValidationError("the live terminal UI is not in this build yet; use `ddim sample`")
+        let m = try model.load()
+        try ImageExport.checkPicture(channels: m.unet.config.inChannels)
+        guard sampling.steps <= m.schedule.trainTimesteps else {
+            throw ValidationError("--steps \(sampling.steps) is more than the model's \(m.schedule.trainTimesteps) training timesteps")
+        }
+        let settings = LiveSettings(steps: sampling.steps, noise: sampling.eta.level, spacing: sampling.spacing ?? m.scheduler.timestepSpacing,
+                                    seed: sampling.seed, batch: sampling.batch)
+        let app = App(model: m, options: AppOptions(settings: settings, theme: theme, colorMode: color, blitter: blitter, paused: paused))
+        try app.run()
     }
 }
+
+extension ColorMode: ExpressibleByArgument {}
+extension Blitter: ExpressibleByArgument {}

@@ -76,7 +76,8 @@ final class ProgressBar {
         let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
         let perStep = total / Double(step) * 1e3
         let eta = Double(count - step) * perStep / 1e3
-        FileHandle.standardError.write(Data(String(format: "\r%@ step %d/%d  t=%d  %.0f ms/step  ETA %.1fs ", bar, step, count, timestep, perStep, eta).utf8))
+        let line = "\r" + bar + String(format: " step %d/%d  t=%d  %.0f ms/step  ETA %.1fs ", step, count, timestep, perStep, eta)
+        FileHandle.standardError.write(Data(line.utf8))
     }
 
     func finish() {

@@ -1,0 +1,140 @@
+import CPNG
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Reads PNGs into 8-bit grey or RGB images with libpng's simplified API (`png_image`), which
+/// needs no setjmp, and reads text entries with a small chunk walk of its own.
+///
+/// Any PNG libpng accepts is read: palette, 16-bit, interlaced, with alpha (composited onto
+/// black) or a gAMA chunk (converted to sRGB). The header is checked against ``maxDimension``
+/// before pixel memory is allocated. Every error names the file.
+public struct PNGReader: Sendable {
+    /// The default cap on width and height.
+    public static let defaultMaxDimension = 16384
+
+    /// The largest width or height accepted.
+    public var maxDimension: Int
+
+    /// Text chunks longer than this are skipped by ``readText(_:)``.
+    static let maxTextChunk = 1 << 20
+
+    /// A reader refusing images wider or taller than `maxDimension` pixels.
+    public init(maxDimension: Int = PNGReader.defaultMaxDimension) {
+        self.maxDimension = maxDimension
+    }
+
+    /// The image at `path` with `channels` samples per pixel (1 = grey, 3 = RGB), converted by
+    /// libpng as needed; `nil` keeps the file's own kind (grey for grey files, RGB otherwise).
+    public func read(_ path: String, channels: Int? = nil) throws(ImagingError) -> RGBImage {
+        if let channels, channels != 1, channels != 3 {
+            throw .invalidPixels(reason: "\(channels) channels requested; only 1 (grey) or 3 (RGB) are supported")
+        }
+        let file = try OpenFile(path)
+        defer { file.close() }
+        try file.checkSignature()
+        rewind(file.handle)
+
+        var image = png_image()
+        image.version = UInt32(PNG_IMAGE_VERSION)
+        guard png_image_begin_read_from_stdio(&image, file.handle) != 0 else {
+            throw .corrupt(path: path, reason: Self.message(of: image))
+        }
+        guard Int(image.width) <= maxDimension, Int(image.height) <= maxDimension else {
+            png_image_free(&image)
+            throw .tooLarge(path: path, width: Int(image.width), height: Int(image.height), limit: maxDimension)
+        }
+        let native = image.format & UInt32(PNG_FORMAT_FLAG_COLOR) != 0 ? 3 : 1
+        let target = channels ?? native
+        // PNG_FORMAT_RGB is PNG_FORMAT_FLAG_COLOR, PNG_FORMAT_GRAY is 0 (the macros do not import).
+        image.format = target == 3 ? UInt32(PNG_FORMAT_FLAG_COLOR) : 0
+
+        let width = Int(image.width), height = Int(image.height)
+        var pixels = [UInt8](repeating: 0, count: width * height * target)
+        var black = png_color(red: 0, green: 0, blue: 0)
+        let ok = pixels.withUnsafeMutableBytes { buffer in
+            png_image_finish_read(&image, &black, buffer.baseAddress, 0, nil)
+        }
+        guard ok != 0 else { throw .corrupt(path: path, reason: Self.message(of: image)) }
+        return try RGBImage(width: width, height: height, channels: target, pixels: pixels)
+    }
+
+    /// The tEXt and uncompressed iTXt entries of the PNG at `path`, in file order
+    /// (zTXt and compressed iTXt are skipped). Walks the chunks up to IEND and checks the CRC of
+    /// each text chunk; a file cut short before IEND is an error.
+    public func readText(_ path: String) throws(ImagingError) -> [PNGText] {
+        let file = try OpenFile(path)
+        defer { file.close() }
+        try file.checkSignature()
+
+        var entries: [PNGText] = []
+        while true {
+            guard let header = file.read(8) else {
+                throw .corrupt(path: path, reason: "file ends before the IEND chunk")
+            }
+            let length = Int(PNGChunk.bigEndian(header, at: 0))
+            let typeBytes = Array(header[4..<8])
+            let type = String(decoding: typeBytes, as: UTF8.self)
+            let isLetter = { (byte: UInt8) in (65...90).contains(byte) || (97...122).contains(byte) }
+            guard length <= PNGChunk.maxLength, typeBytes.allSatisfy(isLetter) else {
+                throw .corrupt(path: path, reason: "invalid chunk header (type \(typeBytes), length \(length))")
+            }
+            if type == "IEND" { return entries }
+
+            if (type == "tEXt" || type == "iTXt") && length <= Self.maxTextChunk {
+                guard let body = file.read(length + 4) else {
+                    throw .corrupt(path: path, reason: "\(type) chunk cut short")
+                }
+                let data = body[0..<length]
+                guard PNGChunk.crc(type: typeBytes, data: data) == PNGChunk.bigEndian(body, at: length) else {
+                    throw .corrupt(path: path, reason: "CRC mismatch in a \(type) chunk")
+                }
+                if let entry = PNGText.parse(type: type, data: Array(data)) { entries.append(entry) }
+            } else if fseeko(file.handle, off_t(length + 4), SEEK_CUR) != 0 {
+                throw .corrupt(path: path, reason: "cannot skip a \(type) chunk: \(AtomicFile.lastError())")
+            }
+        }
+    }
+
+    /// libpng's error text from a failed simplified-API call.
+    private static func message(of image: png_image) -> String {
+        var message = image.message
+        let text = withUnsafeBytes(of: &message) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        return text.isEmpty ? "libpng reported an error" : text
+    }
+}
+
+/// A `FILE*` opened for reading, with errors that name the path.
+private struct OpenFile {
+    let path: String
+    let handle: UnsafeMutablePointer<FILE>
+
+    init(_ path: String) throws(ImagingError) {
+        guard let handle = fopen(path, "rb") else {
+            throw .cannotRead(path: path, reason: AtomicFile.lastError())
+        }
+        self.path = path
+        self.handle = handle
+    }
+
+    func close() { fclose(handle) }
+
+    /// Exactly `count` bytes, or nil at end of file.
+    func read(_ count: Int) -> [UInt8]? {
+        var bytes = [UInt8](repeating: 0, count: count)
+        let n = bytes.withUnsafeMutableBytes { fread($0.baseAddress, 1, count, handle) }
+        return n == count ? bytes : nil
+    }
+
+    /// Throws ``ImagingError/notPNG(path:)`` unless the file starts with the PNG signature.
+    func checkSignature() throws(ImagingError) {
+        guard read(PNGChunk.signature.count) == PNGChunk.signature else { throw .notPNG(path: path) }
+    }
+}

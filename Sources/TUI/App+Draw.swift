@@ -1,0 +1,222 @@
+import CNCurses
+import Engine
+import Foundation
+import Imaging
+import Preview
+import Sampling
+import Tensors
+
+extension App {
+    /// The colour pair and attributes of a theme element in the current colour mode.
+    func style(_ element: Theme.Element, on term: Terminal) -> (pair: Int32, attributes: attr_t) {
+        let bg = theme[.background].number(for: colorMode)
+        let fg = theme[element].number(for: colorMode)
+        var attributes: attr_t = 0
+        if colorMode == .mono {
+            switch element {
+            case .title, .accent, .warning, .status: attributes = ddim_a_bold()
+            case .dim, .border, .barEmpty: attributes = ddim_a_dim()
+            case .mark: attributes = ddim_a_reverse()
+            default: break
+            }
+        } else if element == .title {
+            attributes = ddim_a_bold()
+        }
+        return (term.pair(fg: fg, bg: bg), attributes)
+    }
+
+    func put(_ text: String, _ element: Theme.Element, row: Int, column: Int, on term: Terminal, maxWidth: Int? = nil) {
+        let s = style(element, on: term)
+        term.put(text, row: row, column: column, pair: s.pair, attributes: s.attributes, maxWidth: maxWidth)
+    }
+
+    /// Draws one whole frame (ncurses sends only the cells that changed).
+    func draw(_ snap: LiveSnapshot, on term: Terminal) {
+        term.resetPairsIfCrowded()
+        term.erase()
+        let (cols, rows) = (term.columns, term.rows)
+        let shape = model.sampleShape()
+        let tileCount = snap.settings.batch * (view == .both ? 2 : 1)
+        let layout = Layout(columns: cols, rows: rows, count: tileCount, sourceWidth: shape[2], sourceHeight: shape[1], blitter: blitter)
+        if layout.tooSmall {
+            let lines = ["terminal too small", "need \(Layout.minimumColumns)×\(Layout.minimumRows), have \(cols)×\(rows)", "q quits"]
+            for (i, line) in lines.enumerated() {
+                put(line, i == 0 ? .warning : .text, row: max(0, rows / 2 - 1 + i), column: max(0, (cols - line.count) / 2), on: term)
+            }
+            term.refresh()
+            return
+        }
+        fillBackground(on: term)
+        drawFrame(snap, on: term)
+        drawTiles(snap, layout: layout, on: term)
+        drawProgress(snap, layout: layout, on: term)
+        drawParameters(layout: layout, on: term)
+        if let s = status { put(s.text, s.warning ? .warning : .status, row: layout.markRow, column: 2, on: term, maxWidth: cols - 4) }
+        if showHelp { drawHelp(on: term) }
+        term.refresh()
+    }
+
+    private func fillBackground(on term: Terminal) {
+        guard theme[.background].number(for: colorMode) != -1 else { return }
+        let blank = String(repeating: " ", count: term.columns)
+        for r in 0..<term.rows { put(blank, .text, row: r, column: 0, on: term) }
+    }
+
+    private func drawFrame(_ snap: LiveSnapshot, on term: Terminal) {
+        let (cols, rows) = (term.columns, term.rows)
+        let inner = String(repeating: "─", count: max(0, cols - 2))
+        put("┌" + inner + "┐", .border, row: 0, column: 0, on: term)
+        put("└" + inner + "┘", .border, row: rows - 1, column: 0, on: term)
+        for r in 1..<(rows - 1) {
+            put("│", .border, row: r, column: 0, on: term)
+            put("│", .border, row: r, column: cols - 1, on: term)
+        }
+        let shape = model.sampleShape()
+        let params = formatParameters(model.unet.parameterCount)
+        let title = " ddim ─ \(model.name) (\(shape[0]) ch, \(shape[1])×\(shape[2]), \(params) params) ─ \(colorMode.label) ─ \(blitter.rawValue) "
+        put(title, .title, row: 0, column: 2, on: term, maxWidth: cols - 18)
+        let (label, element): (String, Theme.Element) = switch snap.state {
+        case .running: paused ? (" ❚❚ pausing ", .accent) : (" ● running ", .accent)
+        case .paused: (" ❚❚ paused ", .accent)
+        case .done: (" ✓ done ", .bar)
+        case .failed: (" ✗ failed ", .warning)
+        }
+        put(label, element, row: 0, column: cols - 2 - label.count, on: term)
+        put(" " + KeyBindings.footer + " ", .dim, row: rows - 1, column: 2, on: term, maxWidth: cols - 4)
+    }
+
+    private func drawTiles(_ snap: LiveSnapshot, layout: Layout, on term: Terminal) {
+        let renderer = CellRenderer(blitter: blitter, colorMode: colorMode, colormap: colormap)
+        let seeds = snap.settings.seeds
+        for (i, tile) in layout.tiles.enumerated() {
+            let sample = view == .both ? i / 2 : i
+            let noisy = view == .noisy || (view == .both && i % 2 == 1)
+            let source = noisy ? snap.sample : (snap.predictedX0 ?? snap.sample)
+            let g = tile.geometry
+            // box
+            let hline = String(repeating: "─", count: g.columns)
+            put("┌" + hline + "┐", .border, row: tile.row, column: tile.column, on: term)
+            for r in 0..<g.rows {
+                put("│", .border, row: tile.row + 1 + r, column: tile.column, on: term)
+                put("│", .border, row: tile.row + 1 + r, column: tile.column + g.columns + 1, on: term)
+            }
+            put("└" + hline + "┘", .border, row: tile.row + g.rows + 1, column: tile.column, on: term)
+            let name = view == .both ? (noisy ? "x_t" : "x̂₀") : (i == 0 ? (noisy ? "x_t" : "x̂₀") : "")
+            if !name.isEmpty { put(" \(name) ", .accent, row: tile.row, column: tile.column + 1, on: term, maxWidth: g.columns) }
+            if sample < seeds.count && (!noisy || view != .both) {
+                put(" seed \(seeds[sample]) ", .dim, row: tile.row + g.rows + 1, column: tile.column + 1, on: term, maxWidth: g.columns)
+            }
+            guard source.rank == 4, sample < source.shape[0], let bitmap = Self.bitmap(source, sample) else { continue }
+            let cells = renderer.render(bitmap, columns: g.columns, rows: g.rows)
+            for r in 0..<cells.rows {
+                for c in 0..<cells.columns {
+                    let cell = cells[c, r]
+                    term.put(cell: cell.glyph, row: tile.row + 1 + r, column: tile.column + 1 + c,
+                             fg: Int32(truncatingIfNeeded: cell.fgIndex), bg: Int32(truncatingIfNeeded: cell.bgIndex))
+                }
+            }
+        }
+    }
+
+    /// Sample `index` of x (B, C, H, W) as 8-bit pixels, the PNG mapping round(clamp(x/2 + ½)·255).
+    static func bitmap(_ x: Tensor, _ index: Int) -> Bitmap? {
+        let (c, h, w) = (x.shape[1], x.shape[2], x.shape[3])
+        guard c == 1 || c == 3 else { return nil }
+        let plane = h * w
+        var pixels = [UInt8](repeating: 0, count: c * plane)
+        let base = index * c * plane
+        for p in 0..<plane {
+            for ch in 0..<c { pixels[p * c + ch] = RGBImage.byte(fromSigned: x.data[base + ch * plane + p]) }
+        }
+        return Bitmap(width: w, height: h, channels: c, pixels: pixels)
+    }
+
+    private func drawProgress(_ snap: LiveSnapshot, layout: Layout, on term: Terminal) {
+        let row = layout.progressRow
+        let count = max(snap.stepCount, 1)
+        let rate = snap.lastMilliseconds > 0 ? 1000 / snap.lastMilliseconds : 0
+        let left = String(format: "step %d/%d  t=%d  ᾱ=%.3f  σ=%.3f", snap.stepsDone, snap.stepCount, snap.timestep, snap.alphaBar, snap.sigma)
+        let right = String(format: "%.0f ms/step  %.1f it/s  ETA ", snap.lastMilliseconds, rate) + formatSeconds(snap.secondsLeft)
+        put(left, .text, row: row, column: 2, on: term)
+        let barStart = 2 + left.count + 2
+        let barWidth = term.columns - 2 - barStart - right.count - 3
+        if barWidth >= 8 {
+            // eighth blocks for a smooth bar, │ where the plan changed
+            let filled = Double(snap.stepsDone) / Double(count) * Double(barWidth)
+            let full = Int(filled)
+            var bar = String(repeating: "█", count: min(full, barWidth))
+            if full < barWidth {
+                let eighths = Int((filled - Double(full)) * 8)
+                bar += eighths > 0 ? String(Character(Unicode.Scalar(0x2590 - eighths) ?? "▌")) : ""
+            }
+            put(bar, .bar, row: row, column: barStart, on: term)
+            let used = bar.count
+            if used < barWidth { put(String(repeating: "░", count: barWidth - used), .barEmpty, row: row, column: barStart + used, on: term) }
+            for change in snap.planChanges {
+                let x = min(barWidth - 1, Int(Double(change) / Double(count) * Double(barWidth)))
+                put("│", .mark, row: row, column: barStart + x, on: term)
+            }
+        }
+        put(right, .text, row: row, column: term.columns - 2 - right.count, on: term)
+        if case .failed(let message) = snap.state { put(message, .warning, row: layout.markRow, column: 2, on: term, maxWidth: term.columns - 4) }
+    }
+
+    private func drawParameters(layout: Layout, on term: Terminal) {
+        let s = model.scheduler
+        let eta: String = switch settings.noise {
+        case .eta(let e): String(format: "%.2f", e)
+        case .ddpmLarge: "σ̂"
+        }
+        let items: [(String, String)] = [
+            ("η", eta), ("steps", "\(settings.steps)"), ("spacing", settings.spacing.rawValue),
+            ("clip", s.clipSample ? String(format: "±%g", s.clipSampleRange) : "off"), ("batch", "\(settings.batch)"),
+            ("seed", "\(settings.seed)"), ("view", view.rawValue), ("theme", themeName),
+        ] + (model.sampleShape()[0] == 1 ? [("map", colormap.rawValue)] : [])
+        var column = 2
+        for (name, value) in items {
+            guard column + name.count + value.count + 2 < term.columns - 2 else { break }
+            put(name, .dim, row: layout.parameterRow, column: column, on: term)
+            put(value, .accent, row: layout.parameterRow, column: column + name.count + 1, on: term)
+            column += name.count + value.count + 4
+        }
+    }
+
+    private func drawHelp(on term: Terminal) {
+        let lines = KeyBindings.all.map { ($0.label.padding(toLength: 6, withPad: " ", startingAt: 0), $0.help) }
+        let width = min(term.columns - 4, (lines.map { $0.0.count + $0.1.count }.max() ?? 20) + 6)
+        let height = min(term.rows - 2, lines.count + 4)
+        let top = max(1, (term.rows - height) / 2), left = max(2, (term.columns - width) / 2)
+        let blank = String(repeating: " ", count: max(0, width - 2))
+        put("┌" + String(repeating: "─", count: max(0, width - 2)) + "┐", .border, row: top, column: left, on: term)
+        put(" keys ", .title, row: top, column: left + 2, on: term)
+        for r in 1..<(height - 1) {
+            put("│" + blank + "│", .border, row: top + r, column: left, on: term)
+        }
+        put("└" + String(repeating: "─", count: max(0, width - 2)) + "┘", .border, row: top + height - 1, column: left, on: term)
+        for (i, line) in lines.prefix(height - 4).enumerated() {
+            put(line.0, .accent, row: top + 2 + i, column: left + 2, on: term)
+            put(line.1, .text, row: top + 2 + i, column: left + 9, on: term, maxWidth: width - 11)
+        }
+        put(" any key closes ", .dim, row: top + height - 1, column: left + 2, on: term)
+    }
+}
+
+func formatSeconds(_ s: Double) -> String {
+    s < 60 ? String(format: "%.1fs", s) : String(format: "%dm%02ds", Int(s) / 60, Int(s) % 60)
+}
+
+func formatParameters(_ n: Int) -> String {
+    n >= 1_000_000 ? String(format: "%.1f M", Double(n) / 1e6) : String(format: "%.0f k", Double(n) / 1e3)
+}
+
+extension ColorMode {
+    /// The name shown in the title.
+    var label: String {
+        switch self {
+        case .truecolor: "truecolor"
+        case .palette256: "256 colours"
+        case .palette16: "16 colours"
+        case .mono: "mono"
+        }
+    }
+}

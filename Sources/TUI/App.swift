@@ -1,0 +1,251 @@
+import CNCurses
+import Engine
+import Foundation
+import Imaging
+import Preview
+import Sampling
+import Tensors
+import Themes
+
+/// How the live sampler starts.
+public struct AppOptions: Sendable {
+    /// Initial sampling settings.
+    public var settings: LiveSettings
+    /// Theme name or path; nil: dusk.
+    public var theme: String?
+    /// Forced colour mode / blitter; nil: detected.
+    public var colorMode: ColorMode?
+    public var blitter: Blitter?
+    /// Start paused (the first frame shows x_T).
+    public var paused = false
+
+    /// Options for a live run.
+    public init(settings: LiveSettings, theme: String? = nil, colorMode: ColorMode? = nil, blitter: Blitter? = nil, paused: Bool = false) {
+        (self.settings, self.theme, self.colorMode, self.blitter, self.paused) = (settings, theme, colorMode, blitter, paused)
+    }
+}
+
+/// What the tiles show.
+enum View: String, CaseIterable {
+    case predicted = "x̂₀", noisy = "x_t", both = "x̂₀ | x_t"
+    var next: View { View.allCases[(View.allCases.firstIndex(of: self).map { $0 + 1 } ?? 0) % View.allCases.count] }
+}
+
+/// The ncurses live sampler: draws the latest snapshot of a `LiveSampler` and turns keys into
+/// commands. The UI thread never waits for a step: settings show at once, the worker applies them
+/// before its next step.
+public final class App {
+    let model: LoadedModel
+    let live: LiveSampler
+    var settings: LiveSettings
+    var theme: Theme
+    var themeName: String
+    var colormap: Colormap
+    var colorMode: ColorMode
+    var blitter: Blitter
+    var view: View = .predicted
+    var showHelp = false
+    var paused: Bool
+    var status: (text: String, warning: Bool, until: Date)?
+    var quit = false
+    let capabilities: TerminalCapabilities
+    private var terminal: Terminal?
+    private var signals: [DispatchSourceSignal] = []
+    private let stopRequest = StopFlag()
+
+    /// Prepares the app (nothing is drawn until `run`).
+    public init(model: LoadedModel, options: AppOptions, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.model = model
+        settings = options.settings
+        paused = options.paused
+        capabilities = TerminalCapabilities.detect(environment: environment)
+        colorMode = options.colorMode ?? capabilities.colorMode
+        blitter = options.blitter ?? capabilities.blitter
+        var loaded = Theme.plain
+        var warning: String?
+        do { loaded = try Theme.load(options.theme ?? ThemeFiles.names[0]) } catch {
+            warning = "\(error)"
+            if let fallback = try? Theme.load(ThemeFiles.names[0]) { loaded = fallback }
+        }
+        theme = loaded
+        themeName = loaded.name
+        colormap = loaded.colormap
+        live = LiveSampler(model: model, settings: options.settings, paused: options.paused)
+        if let warning { status = (warning + " — using \(loaded.name)", true, Date().addingTimeInterval(8)) }
+    }
+
+    /// Runs until quit; the terminal is restored on every way out.
+    public func run() throws {
+        let term = try Terminal(environment: ProcessInfo.processInfo.environment)
+        terminal = term
+        defer {
+            term.restore()
+            live.stop()
+            signals.forEach { $0.cancel() }
+        }
+        if colorMode.rank > term.maxColorMode.rank { colorMode = term.maxColorMode }
+        installSignalHandlers()
+        live.start()
+        var lastVersion = -1
+        var dirty = true
+        var lastFrame = Date.distantPast
+        while !quit {
+            if stopRequest.isSet { break }
+            let (snapshot, version) = live.latest()
+            if version != lastVersion || dirty {
+                // at most ~30 frames a second
+                let wait = lastFrame.addingTimeInterval(1.0 / 30).timeIntervalSinceNow
+                if wait <= 0 || dirty {
+                    draw(snapshot, on: term)
+                    lastVersion = version
+                    lastFrame = Date()
+                    dirty = false
+                }
+            }
+            if let s = status, s.until < Date() { status = nil; dirty = true }
+            let busy = snapshot.state == .running && !paused
+            let timeout: Int32 = busy || version != lastVersion ? 33 : 250
+            guard let key = term.key(timeout: timeout) else { continue }
+            dirty = true
+            switch key {
+            case .resize: break
+            case .special: break
+            case .character(let c):
+                if showHelp && c != "?" { showHelp = false; if c != "q" && c != "\u{3}" { continue } }
+                handle(c, snapshot: snapshot)
+            }
+        }
+    }
+
+    private func installSignalHandlers() {
+        // A parent may have left these blocked; ncurses needs SIGWINCH to see resizes.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        for sig in [SIGWINCH, SIGTERM, SIGHUP, SIGINT] { sigaddset(&unblock, sig) }
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+        for sig in [SIGTERM, SIGHUP, SIGINT] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            let flag = stopRequest
+            source.setEventHandler { flag.set() }
+            source.resume()
+            signals.append(source)
+        }
+    }
+
+    // MARK: - Keys
+
+    func handle(_ c: Character, snapshot: LiveSnapshot) {
+        guard let action = KeyBindings.action(for: c) else {
+            flash("no key '\(c)' — ? for help")
+            return
+        }
+        switch action {
+        case .etaDown, .etaUp:
+            let current: Float = if case .eta(let e) = settings.noise { e } else { 1 }
+            let next = max(0, ((current + (action == .etaUp ? 0.1 : -0.1)) * 10).rounded() / 10)
+            settings.noise = .eta(next)
+            sendSettings()
+        case .sigmaHat:
+            settings.noise = settings.noise == .ddpmLarge ? .eta(0) : .ddpmLarge
+            sendSettings()
+        case .stepsDown, .stepsUp:
+            settings.steps = min(model.schedule.trainTimesteps, max(1, settings.steps + (action == .stepsUp ? 1 : -1)))
+            sendSettings()
+        case .stepsPreset:
+            if let d = c.wholeNumberValue, (1...KeyBindings.stepPresets.count).contains(d) {
+                settings.steps = min(model.schedule.trainTimesteps, KeyBindings.stepPresets[d - 1])
+                sendSettings()
+            }
+        case .spacing:
+            let all = TimestepSpacing.allCases
+            settings.spacing = all[((all.firstIndex(of: settings.spacing) ?? 0) + 1) % all.count]
+            sendSettings()
+        case .nextSeed, .previousSeed:
+            let delta = UInt64(settings.batch)
+            settings.seed = action == .nextSeed ? settings.seed &+ delta : settings.seed &- delta
+            live.send(.newRun(seed: settings.seed, batch: settings.batch))
+        case .batchUp, .batchDown:
+            settings.batch = min(64, max(1, settings.batch + (action == .batchUp ? 1 : -1)))
+            live.send(.newRun(seed: settings.seed, batch: settings.batch))
+        case .pause:
+            paused.toggle()
+            live.send(.setPaused(paused))
+        case .stepOnce:
+            if !paused { paused = true; live.send(.setPaused(true)) }
+            live.send(.stepOnce)
+        case .restart:
+            live.send(.restart)
+        case .view: view = view.next
+        case .blitter:
+            blitter = blitter.next
+            if !capabilities.unicode && blitter != .ascii { flash("this terminal's locale is not UTF-8: block glyphs may not show") }
+        case .colorMode:
+            let max = terminal?.maxColorMode ?? .truecolor
+            repeat { colorMode = colorMode.next } while colorMode.rank > max.rank
+        case .theme:
+            let names = ThemeFiles.names
+            let next = names[((names.firstIndex(of: themeName) ?? -1) + 1) % names.count]
+            do {
+                theme = try Theme.load(next)
+                themeName = theme.name
+                colormap = theme.colormap
+            } catch { flash("\(error)", warning: true) }
+        case .colormap: colormap = colormap.next
+        case .save: save(snapshot)
+        case .help: showHelp.toggle()
+        case .quit: quit = true
+        }
+    }
+
+    private func sendSettings() {
+        live.send(.setSettings(steps: settings.steps, noise: settings.noise, spacing: settings.spacing))
+    }
+
+    func flash(_ text: String, warning: Bool = false) {
+        status = (text, warning, Date().addingTimeInterval(warning ? 6 : 3))
+    }
+
+    private func save(_ snapshot: LiveSnapshot) {
+        let tensor = view == .noisy ? snapshot.sample : snapshot.predictedX0 ?? snapshot.sample
+        guard tensor.rank == 4, tensor.count > 0 else { flash("nothing to save yet", warning: true); return }
+        let eta = settings.noise.label
+        var name = "ddim-\(snapshot.settings.seed)-s\(snapshot.settings.steps)-e\(eta)-\(snapshot.stepsDone).png"
+        var n = 1
+        while FileManager.default.fileExists(atPath: name) {
+            n += 1
+            name = "ddim-\(snapshot.settings.seed)-s\(snapshot.settings.steps)-e\(eta)-\(snapshot.stepsDone)-\(n).png"
+        }
+        do {
+            let request = SampleRequest(steps: snapshot.settings.steps, noise: snapshot.settings.noise, seed: snapshot.settings.seed,
+                                        batch: snapshot.settings.batch, spacing: snapshot.settings.spacing)
+            var text = request.parameterText(model: model)
+            text.append(("Seeds", snapshot.settings.seeds.map(String.init).joined(separator: ",")))
+            text.append(("View", view == .noisy ? "x_t" : "x0"))
+            try ImageExport.writeGrid(tensor, to: name, text: text)
+            flash("saved \(name)")
+        } catch {
+            flash("\(error)", warning: true)
+        }
+    }
+}
+
+/// A flag set from a signal handler's queue and read by the UI loop.
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.lock(); value = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+}
+
+extension ColorMode {
+    /// Depth order: mono < 16 < 256 < truecolor.
+    var rank: Int {
+        switch self {
+        case .mono: 0
+        case .palette16: 1
+        case .palette256: 2
+        case .truecolor: 3
+        }
+    }
+}

@@ -1,0 +1,144 @@
+import CNCurses
+import Foundation
+import Preview
+
+/// The ncurses screen: set up once, restored on every way out (quit, Ctrl-C, SIGTERM, SIGHUP,
+/// errors). Only the main thread touches it.
+final class Terminal {
+    /// Colour depth the screen can really show (truecolor needs a `*-direct` terminfo entry).
+    let maxColorMode: ColorMode
+    /// Whether `init_extended_pair` colours are available at all.
+    let hasColor: Bool
+    private var screen: OpaquePointer?
+    private var pairs: [PairKey: Int32] = [:]
+    private var nextPair: Int32 = 1
+    private var active = false
+
+    private struct PairKey: Hashable { let fg: Int32, bg: Int32 }
+
+    /// Starts curses. With COLORTERM=truecolor on a terminal whose terminfo lacks direct colour,
+    /// the `-direct` variant of TERM (e.g. xterm-direct) is used when it exists.
+    init(environment: [String: String]) throws {
+        setlocale(LC_ALL, "")
+        let term = environment["TERM"] ?? "xterm"
+        var chosen: OpaquePointer?
+        let wantsDirect = ["truecolor", "24bit"].contains(environment["COLORTERM"]?.lowercased() ?? "") && !term.hasSuffix("-direct")
+            && environment["NO_COLOR"].map(\.isEmpty) ?? true
+        if wantsDirect {
+            let base = term.split(separator: "-").first.map(String.init) ?? term
+            chosen = ddim_newterm("\(base)-direct")
+        }
+        if chosen == nil { chosen = ddim_newterm(term) }
+        guard let chosen else {
+            throw TUIError.terminal("cannot start the terminal UI on TERM=\(term) (unknown terminal type?)")
+        }
+        screen = chosen
+        active = true
+        raw()
+        noecho()
+        keypad(ddim_stdscr(), true)
+        curs_set(0)
+        set_escdelay(25)
+        hasColor = has_colors() && environment["NO_COLOR"].map(\.isEmpty) ?? true
+        if hasColor {
+            start_color()
+            use_default_colors()
+        }
+        let colors = hasColor ? ddim_colors() : 0
+        maxColorMode = colors >= 1 << 24 ? .truecolor : colors >= 256 ? .palette256 : colors >= 8 ? .palette16 : .mono
+    }
+
+    deinit { restore() }
+
+    /// Gives the terminal back as it was found (idempotent).
+    func restore() {
+        guard active else { return }
+        active = false
+        endwin()
+        if let screen { delscreen(screen) }
+        screen = nil
+    }
+
+    var columns: Int { Int(ddim_cols()) }
+    var rows: Int { Int(ddim_lines()) }
+
+    /// Waits at most `milliseconds` (−1: forever) for a key; nil on time-out.
+    func key(timeout milliseconds: Int32) -> Key? {
+        wtimeout(ddim_stdscr(), milliseconds)
+        var ch: wint_t = 0
+        let r = wget_wch(ddim_stdscr(), &ch)
+        if r == ERR { return nil }
+        if r == KEY_CODE_YES { return Int32(ch) == KEY_RESIZE ? .resize : .special(Int32(ch)) }
+        guard let scalar = Unicode.Scalar(UInt32(ch)) else { return nil }
+        return .character(Character(scalar))
+    }
+
+    enum Key: Equatable { case character(Character), resize, special(Int32) }
+
+    // MARK: - Colours
+
+    /// Forgets every colour pair (call at the start of a frame when many are in use, so no pair in
+    /// use on screen is ever recycled within a frame).
+    func resetPairsIfCrowded() {
+        let limit = min(Int32(ddim_color_pairs()), 1 << 15) - 1
+        if nextPair > limit / 2 { pairs.removeAll(keepingCapacity: true); nextPair = 1 }
+    }
+
+    /// A colour pair for (fg, bg) colour numbers (−1 = the terminal's default).
+    func pair(fg: Int32, bg: Int32) -> Int32 {
+        guard hasColor else { return 0 }
+        if fg == -1 && bg == -1 { return 0 }
+        let key = PairKey(fg: fg, bg: bg)
+        if let p = pairs[key] { return p }
+        let limit = min(Int32(ddim_color_pairs()), 1 << 15) - 1
+        if nextPair > limit { pairs.removeAll(keepingCapacity: true); nextPair = 1 }
+        let p = nextPair
+        nextPair += 1
+        init_extended_pair(p, fg, bg)
+        pairs[key] = p
+        return p
+    }
+
+    // MARK: - Drawing
+
+    func erase() { werase(ddim_stdscr()) }
+    func refresh() { wrefresh(ddim_stdscr()) }
+
+    /// Text at (row, column), clipped to the screen, in the given pair and attributes.
+    func put(_ text: String, row: Int, column: Int, pair: Int32, attributes: attr_t = 0, maxWidth: Int? = nil) {
+        guard row >= 0, row < rows, column < columns else { return }
+        var room = columns - max(0, column)
+        if let maxWidth { room = min(room, maxWidth) }
+        guard room > 0 else { return }
+        var p = pair
+        wattr_set(ddim_stdscr(), attributes, 0, &p)
+        var cells: [wchar_t] = []
+        for scalar in text.unicodeScalars {
+            // combining marks ride on the previous cell
+            if cells.count >= room && !(0x300...0x36F).contains(scalar.value) { break }
+            cells.append(wchar_t(bitPattern: scalar.value))
+        }
+        cells.append(0)
+        mvwaddwstr(ddim_stdscr(), Int32(row), Int32(max(0, column)), cells)
+        var zero: Int32 = 0
+        wattr_set(ddim_stdscr(), 0, 0, &zero)
+    }
+
+    /// One preview cell: its glyph in (fg, bg).
+    func put(cell glyph: Unicode.Scalar, row: Int, column: Int, fg: Int32, bg: Int32) {
+        guard row >= 0, row < rows, column >= 0, column < columns else { return }
+        var cc = cchar_t()
+        var text: [wchar_t] = [wchar_t(bitPattern: glyph.value), 0]
+        var p = pair(fg: fg, bg: bg)
+        setcchar(&cc, &text, 0, 0, &p)
+        mvwadd_wch(ddim_stdscr(), Int32(row), Int32(column), &cc)
+    }
+}
+
+/// Errors of the terminal UI.
+public enum TUIError: Error, CustomStringConvertible {
+    case terminal(String)
+    public var description: String {
+        switch self { case .terminal(let s): s }
+    }
+}

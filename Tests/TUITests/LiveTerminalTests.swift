@@ -1,0 +1,118 @@
+import Foundation
+import Imaging
+import Testing
+
+let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let fixtures = repository.appendingPathComponent("Tests/Fixtures")
+
+/// The built `ddim` beside this test binary.
+let ddimBinary: String = {
+    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("ddim").path
+}()
+
+/// The live sampler in a real terminal: tmux on a private socket, keys typed with send-keys,
+/// the screen read with capture-pane. The model is the tiny pipeline fixture (16×16 RGB).
+@Suite("Live sampler in tmux", .serialized)
+struct LiveTerminalTests {
+    let work = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-tui-\(UUID().uuidString)")
+
+    init() throws { try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true) }
+
+    func start(_ args: String, columns: Int = 120, rows: Int = 40, term: String = "tmux-direct") throws -> TmuxSession {
+        let model = fixtures.appendingPathComponent("pipeline/tiny").path
+        let command = "env -u NO_COLOR -u COLORTERM TERM=\(term) LANG=C.UTF-8 \(ddimBinary) --model \(model) \(args); echo EXIT=$?; sleep 120"
+        return try TmuxSession(command, directory: work.path, columns: columns, rows: rows)
+    }
+
+    @Test("keys change the run as typed; save, resize and quit leave the terminal as found")
+    func session() throws {
+        let t = try start("--steps 1000 --batch 2 --seed 5 --paused")
+        defer { t.close() }
+        // Paused on x_T: the header says so, the parameters show what was asked for.
+        #expect(try t.wait { $0.contains("paused") && $0.contains("steps 1000") && $0.contains("seed 5") && $0.contains("step 0/1000") },
+                "\(t.dump())")
+        // Coloured block glyphs: truecolor SGR and half blocks inside the tiles.
+        #expect(try t.wait(colours: true) { $0.contains("\u{1B}[38;2;") && $0.contains("▀") }, "\(t.dump(colours: true))")
+
+        // One step while paused.
+        try t.send(".")
+        #expect(try t.wait { $0.contains("step 1/1000") })
+
+        // η up, shown at once.
+        try t.send("E")
+        #expect(try t.wait { $0.contains("η 0.10") })
+
+        // Steps change mid-run: the rest of the plan is re-made below the current t (x_t kept),
+        // so the run is 1 done + t = 998 + the 20-step plan's 20 timesteps below 998.
+        try t.send("2")
+        #expect(try t.wait { $0.contains("steps 20") })
+        try t.send(".")
+        #expect(try t.wait { $0.contains("step 2/22") })
+
+        // Resume: the run ends.
+        try t.send("Space")
+        #expect(try t.wait(timeout: 20) { $0.contains("done") && $0.contains("step 22/22") })
+
+        // Save the grid as PNG in the working folder.
+        try t.send("w")
+        #expect(try t.wait { $0.contains("saved ddim-5-s20-e0.1-22.png") })
+        let saved = work.appendingPathComponent("ddim-5-s20-e0.1-22.png").path
+        let image = try PNGReader().read(saved)
+        #expect(image.channels == 3 && image.width > 32)
+
+        // Resize: re-laid out; too small: a message, not a crash; back again.
+        try t.resize(columns: 70, rows: 20)
+        #expect(try t.wait { $0.split(separator: "\n").first?.count ?? 0 <= 70 && $0.contains("seed 6") })
+        try t.resize(columns: 30, rows: 8)
+        #expect(try t.wait { $0.contains("too small") }, "\(t.dump()) \((try? t.format("#{window_width}x#{window_height}")) ?? "")")
+        try t.resize(columns: 100, rows: 30)
+        #expect(try t.wait { $0.contains("step 22/22") })
+
+        // Help overlay, then quit.
+        try t.send("?")
+        #expect(try t.wait { $0.contains("this help") }, "\(t.dump())")
+        try t.send("Escape")
+        #expect(try t.wait { !$0.contains("this help") })
+        try t.send("q")
+        #expect(try t.wait { $0.contains("EXIT=0") })
+        #expect(try t.format("#{alternate_on}") == "0")
+        #expect(try t.format("#{cursor_flag}") == "1")
+    }
+
+    @Test("Ctrl-C and SIGTERM restore the terminal and exit cleanly")
+    func interrupts() throws {
+        let t = try start("--steps 1000 --paused")
+        defer { t.close() }
+        #expect(try t.wait { $0.contains("paused") })
+        try t.send("C-c")
+        #expect(try t.wait { $0.contains("EXIT=0") })
+        #expect(try t.format("#{alternate_on}") == "0")
+
+        let u = try start("--steps 1000 --paused")
+        defer { u.close() }
+        #expect(try u.wait { $0.contains("paused") })
+        let pid = try u.format("#{pane_pid}")
+        // the pane runs sh → ddim; signal ddim, the shell's child
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["pkill", "-TERM", "-P", pid]
+        try p.run()
+        p.waitUntilExit()
+        #expect(try u.wait { $0.contains("EXIT=") })
+        #expect(try u.format("#{alternate_on}") == "0")
+        #expect(try u.format("#{cursor_flag}") == "1")
+    }
+
+    @Test("256-colour and monochrome terminals, ASCII blitter")
+    func colourModes() throws {
+        let t = try start("--paused --color palette256 --blitter quadrant", term: "xterm-256color")
+        defer { t.close() }
+        #expect(try t.wait { $0.contains("256 colours") && $0.contains("quadrant") }, "\(t.dump())")
+        #expect(try t.wait(colours: true) { $0.contains("\u{1B}[38;5;") })
+        let m = try start("--paused --color mono --blitter ascii", term: "xterm-256color")
+        defer { m.close() }
+        #expect(try m.wait { $0.contains("mono") && $0.contains("ascii") })
+        #expect(!(try m.screen(colours: true).contains("\u{1B}[38;5;")))
+    }
+}

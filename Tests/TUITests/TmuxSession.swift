@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+
+/// A tmux server on a private socket running one command at a fixed size; killed on `close`.
+final class TmuxSession {
+    let socket = "ddim-test-\(getpid())-\(UUID().uuidString.prefix(8))"
+
+    @discardableResult
+    func tmux(_ args: [String]) throws -> String {
+        // posix_spawn + waitpid rather than Foundation's Process: the tmux client that starts a
+        // server leaves it holding the inherited descriptors, and Process never saw the client end.
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(socket)-\(UUID().uuidString).out")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let argv = ["tmux", "-L", socket, "-f", "/dev/null"] + args
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, file.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        // Children start with no blocked signals and default handlers, whatever this test
+        // process has (a blocked SIGWINCH would reach the app through tmux and hide resizes).
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        sigdelset(&all, SIGKILL)
+        sigdelset(&all, SIGSTOP)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var pid: pid_t = 0
+        let cArgs = argv.map { strdup($0) } + [nil]
+        defer { cArgs.forEach { free($0) } }
+        let rc = posix_spawnp(&pid, "tmux", &actions, &attributes, cArgs, environ)
+        guard rc == 0 else { throw TmuxError.spawn(rc) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        return (try? String(contentsOf: file, encoding: .utf8)) ?? ""
+    }
+
+    enum TmuxError: Error { case spawn(Int32) }
+
+    /// Starts `command` (run by sh in `directory`) in a detached session of `columns`×`rows`.
+    init(_ command: String, directory: String, columns: Int = 120, rows: Int = 40) throws {
+        try tmux(["new-session", "-d", "-x", "\(columns)", "-y", "\(rows)", "-c", directory, command])
+        try tmux(["set-option", "-g", "remain-on-exit", "on"])
+    }
+
+    /// Types keys (tmux key names: "q", "Space", "C-c", …).
+    func send(_ keys: String...) throws { try tmux(["send-keys", "-t", "0"] + keys) }
+
+    /// The screen's text, or with colours (`-e`: SGR escapes).
+    func screen(colours: Bool = false) throws -> String {
+        try tmux(["capture-pane", "-p", "-t", "0"] + (colours ? ["-e"] : []))
+    }
+
+    /// The screen for a failure message.
+    func dump(colours: Bool = false) -> String { (try? screen(colours: colours)) ?? "(no screen)" }
+
+    /// A tmux format of the pane, e.g. "#{alternate_on}".
+    func format(_ f: String) throws -> String {
+        try tmux(["display-message", "-p", "-t", "0", f]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func resize(columns: Int, rows: Int) throws {
+        try tmux(["resize-window", "-t", "0", "-x", "\(columns)", "-y", "\(rows)"])
+    }
+
+    /// Polls the screen until `predicate` holds (true) or `timeout` seconds pass (false).
+    @discardableResult
+    func wait(timeout: Double = 10, colours: Bool = false, _ predicate: (String) -> Bool) throws -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if predicate(try screen(colours: colours)) { return true }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return false
+    }
+
+    func close() { _ = try? tmux(["kill-server"]) }
+}

@@ -1,0 +1,596 @@
+#!/usr/bin/env python3
+"""Generate the golden fixtures under Tests/Fixtures/ for the Swift tests.
+
+    /work/pyenv/bin/python scripts/make_fixtures.py            # regenerate Tests/Fixtures
+    /work/pyenv/bin/python scripts/make_fixtures.py --bench-models OUT_DIR [--celebahq]
+
+Everything is built from config dicts with seeded random weights: nothing is downloaded.
+The output is deterministic (same bytes on every run with the pinned versions in
+scripts/requirements.txt). See Tests/Fixtures/README.md for what each file holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+import warnings
+
+import numpy as np
+import torch
+
+warnings.filterwarnings("ignore")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
+
+import diffusers  # noqa: E402
+from diffusers import DDIMPipeline, DDIMScheduler, DDPMPipeline, DDPMScheduler, UNet2DModel  # noqa: E402
+from diffusers.utils import logging as dlogging  # noqa: E402
+from safetensors import safe_open  # noqa: E402
+from safetensors.torch import save_file  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fixtures_randn as fr  # noqa: E402
+
+dlogging.set_verbosity_error()
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIX = os.path.join(REPO, "Tests", "Fixtures")
+GEN = f"scripts/make_fixtures.py, torch {torch.__version__}, diffusers {diffusers.__version__}"
+
+
+# ---------------------------------------------------------------------------
+# helpers
+
+
+def fl(t) -> list:
+    """Tensor/array -> list of Python floats holding float32 values (exact round trip)."""
+    a = t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
+    return [float(x) for x in a.astype(np.float32).ravel()]
+
+
+def _dumps(obj, ind: int = 0) -> str:
+    """JSON with one key per line, but lists of scalars kept on one line (compact, diffable)."""
+    pad = " " * ind
+    if isinstance(obj, dict):
+        if not obj:
+            return "{}"
+        items = [f'{pad} {json.dumps(k)}: {_dumps(v, ind + 1)}' for k, v in obj.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(obj, list) and any(isinstance(v, (dict, list)) for v in obj):
+        return "[\n" + ",\n".join(pad + " " + _dumps(v, ind + 1) for v in obj) + "\n" + pad + "]"
+    return json.dumps(obj, separators=(",", ":"), allow_nan=False)
+
+
+def write_json(path: str, obj) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    text = _dumps(obj)
+    assert json.loads(text) == obj
+    with open(path, "w") as f:
+        f.write(text + "\n")
+
+
+def save_st(tensors: dict, path: str) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tensors = {k: v.detach().contiguous() for k, v in tensors.items()}
+    # one metadata key only: safetensors writes __metadata__ from a hash map (random key order)
+    save_file(tensors, path, metadata={"generator": GEN})
+
+
+def perturb(model: torch.nn.Module, seed: int, scale: float = 0.05, norm_scale: float = 0.2) -> None:
+    """Make every parameter non-trivial: no exactly-zero biases, GroupNorm affine != (1, 0)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, mod in model.named_modules():
+            if isinstance(mod, torch.nn.GroupNorm):
+                mod.weight.add_(norm_scale * torch.randn(mod.weight.shape, generator=g))
+                mod.bias.add_(norm_scale * torch.randn(mod.bias.shape, generator=g))
+        for name, p in model.named_parameters():
+            p.add_(scale * torch.randn(p.shape, generator=g))
+
+
+def round_weights(model: torch.nn.Module, dtype: torch.dtype) -> None:
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(p.to(dtype).to(torch.float32))
+
+
+def config_json_text(model: UNet2DModel) -> str:
+    """config.json exactly as UNet2DModel.save_pretrained writes it."""
+    with tempfile.TemporaryDirectory() as d:
+        model.save_config(d)
+        with open(os.path.join(d, "config.json")) as f:
+            return f.read()
+
+
+def save_unet_folder(model: UNet2DModel, folder: str, dtype: torch.dtype = torch.float32,
+                     legacy_attention: bool = False) -> None:
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        f.write(config_json_text(model))
+    sd = {k: v.to(dtype) for k, v in model.state_dict().items()}
+    if legacy_attention:
+        sd = rename_legacy(sd, model)
+    save_st(sd, os.path.join(folder, "diffusion_pytorch_model.safetensors"))
+
+
+LEGACY = {"to_q": "query", "to_k": "key", "to_v": "value", "to_out.0": "proj_attn"}
+
+
+def rename_legacy(sd: dict, model: UNet2DModel) -> dict:
+    paths = [n for n, m in model.named_modules() if getattr(m, "_from_deprecated_attn_block", False)]
+    out = {}
+    for k, v in sd.items():
+        nk = k
+        for p in paths:
+            for new, old in LEGACY.items():
+                pre = f"{p}.{new}."
+                if k.startswith(pre):
+                    nk = f"{p}.{old}." + k[len(pre):]
+        out[nk] = v
+    assert sum(1 for k in out if k.endswith(".query.weight")) == len(paths) > 0
+    return out
+
+
+def st_dtypes(path: str) -> set:
+    with safe_open(path, "pt") as f:
+        return {f.get_slice(k).get_dtype() for k in f.keys()}
+
+
+# ---------------------------------------------------------------------------
+# 1. UNet cases
+
+UNET_CASES = [
+    dict(
+        name="ddpm_style", seed=101, dtype=torch.float32, batch=2, timesteps=[999.0, 17.0],
+        config=dict(
+            sample_size=16, in_channels=3, out_channels=3, block_out_channels=(8, 16),
+            down_block_types=("DownBlock2D", "AttnDownBlock2D"),
+            up_block_types=("AttnUpBlock2D", "UpBlock2D"),
+            layers_per_block=2, attention_head_dim=None, flip_sin_to_cos=False, freq_shift=1,
+            downsample_padding=0, norm_eps=1e-6, norm_num_groups=4),
+    ),
+    dict(
+        name="diffusers_defaults", seed=202, dtype=torch.float16, batch=2, timesteps=[500.0, 3.0],
+        config=dict(
+            sample_size=16, in_channels=1, out_channels=1, block_out_channels=(8, 16, 16),
+            down_block_types=("DownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D"),
+            up_block_types=("AttnUpBlock2D", "AttnUpBlock2D", "UpBlock2D"),
+            norm_num_groups=4),  # everything else: diffusers defaults (attention_head_dim 8 ...)
+    ),
+    dict(
+        name="scale_shift", seed=303, dtype=torch.float32, batch=2, timesteps=[250.0, 750.0],
+        config=dict(
+            sample_size=8, in_channels=3, out_channels=3, block_out_channels=(8, 16),
+            down_block_types=("DownBlock2D", "AttnDownBlock2D"),
+            up_block_types=("AttnUpBlock2D", "UpBlock2D"),
+            layers_per_block=1, attention_head_dim=8, resnet_time_scale_shift="scale_shift",
+            norm_num_groups=4, norm_eps=1e-6, flip_sin_to_cos=False, freq_shift=1,
+            downsample_padding=0),
+    ),
+    dict(
+        name="legacy_attention", seed=404, dtype=torch.bfloat16, batch=2, timesteps=[999.0, 17.0],
+        legacy=True,
+        config=dict(  # same shapes as ddpm_style
+            sample_size=16, in_channels=3, out_channels=3, block_out_channels=(8, 16),
+            down_block_types=("DownBlock2D", "AttnDownBlock2D"),
+            up_block_types=("AttnUpBlock2D", "UpBlock2D"),
+            layers_per_block=2, attention_head_dim=None, flip_sin_to_cos=False, freq_shift=1,
+            downsample_padding=0, norm_eps=1e-6, norm_num_groups=4),
+    ),
+    dict(
+        name="misc", seed=505, dtype=torch.float32, batch=1, timesteps=[421.0],
+        config=dict(
+            sample_size=12, in_channels=2, out_channels=2, block_out_channels=(8, 16, 16),
+            down_block_types=("DownBlock2D", "AttnDownBlock2D", "DownBlock2D"),
+            up_block_types=("UpBlock2D", "AttnUpBlock2D", "UpBlock2D"),
+            layers_per_block=1, center_input_sample=True, add_attention=False,
+            mid_block_scale_factor=math.sqrt(2.0), norm_num_groups=4),
+    ),
+]
+
+
+def build_unet(config: dict, seed: int) -> UNet2DModel:
+    torch.manual_seed(seed)
+    m = UNet2DModel(**config)
+    perturb(m, seed + 1)
+    return m.eval()
+
+
+def make_unet_cases() -> None:
+    for case in UNET_CASES:
+        folder = os.path.join(FIX, "unet", case["name"])
+        if os.path.isdir(folder):
+            shutil.rmtree(folder)
+        model = build_unet(case["config"], case["seed"])
+        if case["dtype"] != torch.float32:
+            round_weights(model, case["dtype"])
+        cfg = model.config
+        g = torch.Generator().manual_seed(case["seed"] + 2)
+        sample = torch.randn(case["batch"], cfg.in_channels, cfg.sample_size, cfg.sample_size, generator=g)
+        timestep = torch.tensor(case["timesteps"], dtype=torch.float32)
+        with torch.no_grad():
+            out = model(sample, timestep).sample
+        save_unet_folder(model, folder, case["dtype"], case.get("legacy", False))
+        save_st({"sample": sample, "timestep": timestep, "output": out}, os.path.join(folder, "io.safetensors"))
+
+        # self-check: diffusers itself loads the folder (legacy names, f16/bf16 -> f32) and
+        # reproduces the golden output (bit for bit up to GEMM-kernel choice: ~1e-7)
+        re = UNet2DModel.from_pretrained(folder).eval()
+        assert all(p.dtype == torch.float32 for p in re.parameters())
+        with torch.no_grad():
+            out2 = re(sample, timestep).sample
+        reload_diff = (out - out2).abs().max().item()
+        assert reload_diff < 1e-5, f"{case['name']}: reload mismatch {reload_diff}"
+        wdt = st_dtypes(os.path.join(folder, "diffusion_pytorch_model.safetensors"))
+        nparams = sum(p.numel() for p in model.parameters())
+        print(f"unet/{case['name']}: params {nparams}, weights {sorted(wdt)}, output std {out.std():.3f}, "
+              f"mean {out.mean():.3f}, diffusers reload diff {reload_diff:.1e}")
+
+
+# ---------------------------------------------------------------------------
+# 2. Scheduler cases
+
+TRAINED_BETAS_50 = [float(np.float32(1e-3 + (0.25 - 1e-3) * (i / 49) ** 1.5)) for i in range(50)]
+
+BASE = dict(num_train_timesteps=1000, beta_start=0.0001, beta_end=0.02, beta_schedule="linear",
+            clip_sample=True, set_alpha_to_one=True, steps_offset=0, prediction_type="epsilon",
+            timestep_spacing="leading")
+
+SCHED_CASES = [
+    # name, config overrides, steps, eta, use_clipped_model_output
+    ("linear_leading_10_eta0", {}, 10, 0.0, False),
+    ("linear_leading_10_eta1", {}, 10, 1.0, False),
+    ("linear_leading_10_eta05_offset1", {"steps_offset": 1}, 10, 0.5, False),
+    ("linear_leading_7_eta0", {}, 7, 0.0, False),
+    ("linear_leading_1_eta0", {}, 1, 0.0, False),
+    ("linear_trailing_10_eta0", {"timestep_spacing": "trailing"}, 10, 0.0, False),
+    ("linear_trailing_7_eta05", {"timestep_spacing": "trailing"}, 7, 0.5, False),
+    ("linear_trailing_1_eta0", {"timestep_spacing": "trailing"}, 1, 0.0, False),
+    ("linear_linspace_10_eta0", {"timestep_spacing": "linspace"}, 10, 0.0, False),
+    ("linear_linspace_7_eta1", {"timestep_spacing": "linspace"}, 7, 1.0, False),
+    ("linear_linspace_1_eta0", {"timestep_spacing": "linspace"}, 1, 0.0, False),
+    ("linear_no_alpha_one_10_eta05", {"set_alpha_to_one": False}, 10, 0.5, False),
+    ("scaled_linear_sd_10_eta0",
+     {"beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012, "clip_sample": False,
+      "set_alpha_to_one": False, "steps_offset": 1}, 10, 0.0, False),
+    ("squaredcos_vpred_trailing_10_eta05",
+     {"beta_schedule": "squaredcos_cap_v2", "prediction_type": "v_prediction",
+      "timestep_spacing": "trailing"}, 10, 0.5, False),
+    ("trained_betas50_leading_10_eta05",
+     {"num_train_timesteps": 50, "trained_betas": TRAINED_BETAS_50}, 10, 0.5, False),
+    ("trained_betas50_trailing_7_eta1",
+     {"num_train_timesteps": 50, "trained_betas": TRAINED_BETAS_50, "timestep_spacing": "trailing"}, 7, 1.0, False),
+    ("clip_range_1p5_10_eta0", {"clip_sample_range": 1.5}, 10, 0.0, False),
+    ("sample_pred_clip_10_eta05", {"prediction_type": "sample"}, 10, 0.5, False),
+    ("vpred_noclip_10_eta0", {"prediction_type": "v_prediction", "clip_sample": False}, 10, 0.0, False),
+    ("thresholding_defaults_10_eta0", {"thresholding": True}, 10, 0.0, False),
+    ("thresholding_max2p5_ratio09_noclip_10_eta05",
+     {"thresholding": True, "clip_sample": False, "sample_max_value": 2.5,
+      "dynamic_thresholding_ratio": 0.9}, 10, 0.5, False),
+    ("clipped_model_output_10_eta05", {}, 10, 0.5, True),
+    ("clipped_model_output_noclip_cos_linspace_7_eta1",
+     {"beta_schedule": "squaredcos_cap_v2", "clip_sample": False, "timestep_spacing": "linspace"}, 7, 1.0, True),
+]
+
+
+class _PrevT(int):
+    """An int timestep whose `t - T // S` evaluates to a chosen previous timestep.
+
+    diffusers' DDIMScheduler.step computes prev = t - T // S whatever the spacing; passing
+    this lets the *same* diffusers code compute the step towards the actual next timestep
+    of the plan (what ddim does), so both variants come from identical arithmetic.
+    """
+
+    def __new__(cls, t: int, prev: int):
+        o = super().__new__(cls, t)
+        o.prev = prev
+        return o
+
+    def __sub__(self, other):
+        return self.prev
+
+
+def scheduler_config_jsonable(s: DDIMScheduler) -> dict:
+    out = {}
+    for k, v in s.config.items():
+        if k.startswith("_"):
+            continue
+        if isinstance(v, np.ndarray):
+            v = v.tolist()
+        if isinstance(v, tuple):
+            v = list(v)
+        out[k] = v
+    return out
+
+
+def make_scheduler_cases() -> None:
+    shape = [1, 2, 3, 3]
+    cases = []
+    for ci, (name, over, steps, eta, ucmo) in enumerate(SCHED_CASES):
+        kw = {**BASE, **over}
+        s = DDIMScheduler(**kw)
+        s.set_timesteps(steps)
+        T = s.config.num_train_timesteps
+        ratio = T // steps
+        timesteps = [int(t) for t in s.timesteps]
+        final = float(s.final_alpha_cumprod)
+        g = torch.Generator().manual_seed(1000 + ci)
+        recs = []
+        for i, t in enumerate(timesteps):
+            scale = [1.0, 2.0, 3.0][i % 3]
+            sample = torch.randn(shape, generator=g) * scale
+            model_output = torch.randn(shape, generator=g) * (1.5 if i % 2 else 1.0)
+            noise = torch.randn(shape, generator=g) if eta > 0 else None
+            out = s.step(model_output, t, sample, eta=eta, use_clipped_model_output=ucmo,
+                         variance_noise=noise)
+            prev_diff = t - ratio
+            prev_plan = timesteps[i + 1] if i + 1 < len(timesteps) else -1
+            out_d = s.step(model_output, _PrevT(t, prev_diff), sample, eta=eta,
+                           use_clipped_model_output=ucmo, variance_noise=noise)
+            assert torch.equal(out.prev_sample, out_d.prev_sample)  # the _PrevT trick is exact
+            out_p = s.step(model_output, _PrevT(t, prev_plan), sample, eta=eta,
+                           use_clipped_model_output=ucmo, variance_noise=noise)
+            assert torch.equal(out.pred_original_sample, out_p.pred_original_sample)
+            for v in (out.prev_sample, out.pred_original_sample, out_p.prev_sample):
+                assert torch.isfinite(v).all(), name
+            recs.append({
+                "t": t,
+                "sample": fl(sample),
+                "model_output": fl(model_output),
+                "variance_noise": fl(noise) if noise is not None else None,
+                "prev_sample": fl(out.prev_sample),
+                "pred_original_sample": fl(out.pred_original_sample),
+                "prev_t_diffusers": prev_diff,
+                "prev_t_plan": prev_plan,
+                "prev_sample_plan": fl(out_p.prev_sample),
+            })
+        cases.append({
+            "name": name,
+            "scheduler_config": scheduler_config_jsonable(s),
+            "num_inference_steps": steps,
+            "eta": eta,
+            "use_clipped_model_output": ucmo,
+            "timesteps": timesteps,
+            "final_alpha_cumprod": final,
+            "alphas_cumprod": fl(s.alphas_cumprod),
+            "shape": shape,
+            "steps": recs,
+        })
+    write_json(os.path.join(FIX, "scheduler", "cases.json"), {"generator": GEN, "cases": cases})
+    n_diff = sum(1 for c in cases for r in c["steps"] if r["prev_t_diffusers"] != r["prev_t_plan"]
+                 and not (r["prev_t_diffusers"] < 0 and r["prev_t_plan"] < 0))
+    print(f"scheduler/cases.json: {len(cases)} cases, {sum(len(c['steps']) for c in cases)} steps, "
+          f"{n_diff} steps where diffusers' prev != plan's next")
+
+
+# ---------------------------------------------------------------------------
+# 3. torch randn
+
+RANDN_SEEDS = [0, 1, 42, 2**32 + 7, 2**63 + 11]
+RANDN_SHAPES = [[1], [5], [15], [16], [17], [3], [2, 3, 4, 4], [1, 1, 32, 32], [3, 7], [1]]
+
+
+def check_randn_claims() -> None:
+    """Numerical verification of every claim README.md makes about torch's CPU randn."""
+    # whole recipe, bit for bit, across the shape sequence (vector path, tail redo,
+    # scalar path with a cached normal surviving vector-path draws)
+    for seed in RANDN_SEEDS + [7, 123456789]:
+        g = torch.Generator().manual_seed(seed)
+        mine = fr.TorchCPUGenerator(seed)
+        for sh in RANDN_SHAPES + [[2, 3, 16, 16], [33]]:
+            t = torch.randn(sh, generator=g).flatten().numpy()
+            m = np.array(mine.randn(int(np.prod(sh))), dtype=np.float32)
+            assert np.array_equal(t.view(np.uint32), m.view(np.uint32)), (seed, sh)
+    # torch.manual_seed(s) + global randn == Generator().manual_seed(s) + randn
+    for seed in RANDN_SEEDS:
+        torch.manual_seed(seed)
+        a = [torch.randn(sh) for sh in RANDN_SHAPES]
+        g = torch.Generator().manual_seed(seed)
+        b = [torch.randn(sh, generator=g) for sh in RANDN_SHAPES]
+        assert all(torch.equal(x, y) for x, y in zip(a, b))
+    # only the low 32 bits of the seed matter
+    for lo in (7, 11):
+        for hi in (1 << 32, 1 << 63):
+            assert torch.equal(torch.randn(20, generator=torch.Generator().manual_seed(lo)),
+                               torch.randn(20, generator=torch.Generator().manual_seed(lo + hi)))
+    # float uniforms: 24 low bits of one u32 (torch.rand on a >=16 tensor uses the same)
+    g = torch.Generator().manual_seed(5)
+    u = torch.rand(64, generator=g).numpy()
+    e = fr.MT19937(5)
+    assert np.array_equal(u, np.array([(e.next_u32() & 0xFFFFFF) / 2**24 for _ in range(64)], np.float32))
+    # first 16 values of a 20-element draw are NOT the first 16 of a 16-element draw's
+    # continuation: the tail block is redrawn (uniforms 20..35) and overwrites slots 4..19
+    g = torch.Generator().manual_seed(9)
+    a20 = torch.randn(20, generator=g)
+    g = torch.Generator().manual_seed(9)
+    a16 = torch.randn(16, generator=g)
+    assert torch.equal(a20[:4], a16[:4]) and not torch.equal(a20[4:16], a16[4:16])
+    # scalar path uses log1p(-u2); log(1 - u2) would differ on some draws (checked below)
+    # manual_seed resets the cached normal
+    g = torch.Generator().manual_seed(3)
+    torch.randn(1, generator=g)
+    g.manual_seed(3)
+    x = torch.randn(1, generator=g)
+    assert torch.equal(x, torch.randn(1, generator=torch.Generator().manual_seed(3)))
+    # the simpler alternative "Box-Muller in double with libm, then round" is close, not exact
+    maxdiff, ndiff, total = 0.0, 0, 0
+    for seed in range(20):
+        g = torch.Generator().manual_seed(seed)
+        t = torch.randn(4096, generator=g).numpy()
+        e = fr.MT19937(seed)
+        uu = np.array([(e.next_u32() & 0xFFFFFF) / 2**24 for _ in range(4096)], np.float64).reshape(-1, 16)
+        r = np.sqrt(-2 * np.log(1 - uu[:, :8]))
+        th = 2 * np.pi * uu[:, 8:]
+        alt = np.concatenate([r * np.cos(th), r * np.sin(th)], axis=1).astype(np.float32).ravel()
+        d = np.abs(alt - t)
+        maxdiff = max(maxdiff, float(d.max()))
+        ndiff += int((d > 0).sum())
+        total += d.size
+    print(f"randn self-checks passed; a double-precision libm Box-Muller differs from torch on "
+          f"{ndiff}/{total} values, max abs diff {maxdiff:.2e}")
+
+
+def make_randn() -> None:
+    check_randn_claims()
+    cases = []
+    total = 0
+    for seed in RANDN_SEEDS:
+        g = torch.Generator().manual_seed(seed)
+        mine = fr.TorchCPUGenerator(seed)
+        draws = []
+        for sh in RANDN_SHAPES:
+            t = torch.randn(sh, generator=g)
+            m = np.array(mine.randn(int(np.prod(sh))), dtype=np.float32)
+            assert np.array_equal(t.flatten().numpy().view(np.uint32), m.view(np.uint32))
+            draws.append({"shape": sh, "values": fl(t)})
+            total += t.numel()
+        cases.append({"seed": seed, "mt19937_first": fr.mt19937_first(seed, 8), "draws": draws})
+    write_json(os.path.join(FIX, "randn.json"), {"generator": GEN, "cases": cases})
+    print(f"randn.json: {len(cases)} seeds, {total} values")
+
+
+# ---------------------------------------------------------------------------
+# 4. Pipeline parity
+
+PIPE_SEED = 2024
+PIPE_CONFIG = dict(
+    sample_size=16, in_channels=3, out_channels=3, block_out_channels=(8, 16),
+    down_block_types=("DownBlock2D", "AttnDownBlock2D"), up_block_types=("AttnUpBlock2D", "UpBlock2D"),
+    layers_per_block=1, attention_head_dim=None, flip_sin_to_cos=False, freq_shift=1,
+    downsample_padding=0, norm_eps=1e-6, norm_num_groups=4)
+
+
+def make_pipeline() -> None:
+    folder = os.path.join(FIX, "pipeline", "tiny")
+    if os.path.isdir(folder):
+        shutil.rmtree(folder)
+    unet = build_unet(PIPE_CONFIG, 606)
+    # scale conv_out so the output looks like a noise prediction (std ~1 on noise input)
+    g = torch.Generator().manual_seed(607)
+    x = torch.randn(4, 3, 16, 16, generator=g)
+    with torch.no_grad():
+        sd = unet(x, torch.tensor([500.0] * 4)).sample.std()
+        unet.conv_out.weight.mul_(1.0 / sd)
+        unet.conv_out.bias.mul_(1.0 / sd)
+        print(f"pipeline unet: output std before scaling {sd:.4f}, after "
+              f"{unet(x, torch.tensor([500.0] * 4)).sample.std():.4f}")
+    ddpm = DDPMScheduler(num_train_timesteps=1000, beta_start=0.0001, beta_end=0.02,
+                         beta_schedule="linear", clip_sample=True, variance_type="fixed_small")
+    # the folder layout of google/ddpm-cifar10-32: model_index.json + unet/ + scheduler/
+    DDPMPipeline(unet=unet, scheduler=ddpm).save_pretrained(folder, safe_serialization=True)
+    save_unet_folder(unet, os.path.join(folder, "unet"))  # rewrite with the generator metadata
+
+    unet2 = UNet2DModel.from_pretrained(os.path.join(folder, "unet")).eval()
+    sched2 = DDPMScheduler.from_pretrained(os.path.join(folder, "scheduler"))
+    ddim = DDIMScheduler.from_config(sched2.config)
+    pipe = DDIMPipeline(unet=unet2, scheduler=ddim)
+    pipe.set_progress_bar_config(disable=True)
+    x_T = torch.randn(2, 3, 16, 16, generator=torch.manual_seed(PIPE_SEED))
+    tensors = {"x_T": x_T}
+    runs = []
+    for eta, key in ((0.0, "eta0"), (1.0, "eta1")):
+        img = pipe(batch_size=2, generator=torch.manual_seed(PIPE_SEED), num_inference_steps=10, eta=eta,
+                   output_type="np").images
+        t = torch.from_numpy(np.ascontiguousarray(img.transpose(0, 3, 1, 2))).float()
+        interior = ((t > 0) & (t < 1)).float().mean().item()
+        print(f"pipeline eta={eta}: mean {t.mean():.3f}, fraction strictly inside (0,1): {interior:.3f}")
+        assert interior > 0.5
+        tensors[key] = t
+        runs.append({"eta": eta, "tensor": key})
+    assert not torch.equal(tensors["eta0"], tensors["eta1"])
+    # the pipeline is exactly: one generator, x_T first, then one randn(shape) per step if eta > 0
+    for eta, key in ((0.0, "eta0"), (1.0, "eta1")):
+        s = DDIMScheduler.from_config(sched2.config)
+        s.set_timesteps(10)
+        g = torch.manual_seed(PIPE_SEED)
+        x = torch.randn(2, 3, 16, 16, generator=g)
+        with torch.no_grad():
+            for t in s.timesteps:
+                x = s.step(unet2(x, t).sample, t, x, eta=eta, generator=g).prev_sample
+        assert torch.equal((x / 2 + 0.5).clamp(0, 1), tensors[key]), key
+    save_st(tensors, os.path.join(folder, "expected.safetensors"))
+    write_json(os.path.join(folder, "expected.json"), {
+        "generator": GEN,
+        "seed": PIPE_SEED,
+        "num_inference_steps": 10,
+        "batch_size": 2,
+        "timesteps": [int(t) for t in pipe.scheduler.timesteps],
+        "ddim_scheduler_config": scheduler_config_jsonable(pipe.scheduler),
+        "runs": runs,
+    })
+
+
+# ---------------------------------------------------------------------------
+# 5. bench models (not committed)
+
+CIFAR10_CONFIG = dict(
+    sample_size=32, in_channels=3, out_channels=3, block_out_channels=(128, 256, 256, 256),
+    down_block_types=("DownBlock2D", "AttnDownBlock2D", "DownBlock2D", "DownBlock2D"),
+    up_block_types=("UpBlock2D", "UpBlock2D", "AttnUpBlock2D", "UpBlock2D"),
+    layers_per_block=2, attention_head_dim=None, norm_num_groups=32, norm_eps=1e-6, freq_shift=1,
+    flip_sin_to_cos=False, downsample_padding=0, act_fn="silu", center_input_sample=False,
+    time_embedding_type="positional", mid_block_scale_factor=1, resnet_time_scale_shift="default")
+CELEBAHQ_CONFIG = dict(
+    CIFAR10_CONFIG, sample_size=256, block_out_channels=(128, 128, 256, 256, 512, 512),
+    down_block_types=("DownBlock2D",) * 4 + ("AttnDownBlock2D", "DownBlock2D"),
+    up_block_types=("UpBlock2D", "AttnUpBlock2D") + ("UpBlock2D",) * 4)
+
+
+def make_bench_models(out_dir: str, celebahq: bool) -> None:
+    todo = [("cifar10-32", CIFAR10_CONFIG, 11)]
+    if celebahq:
+        todo.append(("celebahq-256", CELEBAHQ_CONFIG, 12))
+    for name, cfg, seed in todo:
+        folder = os.path.join(out_dir, name)
+        torch.manual_seed(seed)
+        m = UNet2DModel(**cfg).eval()
+        perturb(m, seed + 1, scale=0.01)
+        save_unet_folder(m, folder)
+        DDPMScheduler(num_train_timesteps=1000, beta_start=0.0001, beta_end=0.02, beta_schedule="linear",
+                      clip_sample=True, variance_type="fixed_small").save_config(folder)
+        n = sum(p.numel() for p in m.parameters())
+        print(f"{folder}: {n / 1e6:.1f} M parameters ({n}), "
+              f"{os.path.getsize(os.path.join(folder, 'diffusion_pytorch_model.safetensors')) / 1e6:.1f} MB")
+
+
+# ---------------------------------------------------------------------------
+
+
+def total_size(root: str) -> int:
+    tot = 0
+    for d, _, files in os.walk(root):
+        for f in files:
+            tot += os.path.getsize(os.path.join(d, f))
+    return tot
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bench-models", metavar="OUT_DIR", help="write random-weight bench models instead")
+    ap.add_argument("--celebahq", action="store_true", help="with --bench-models: also celebahq-256 (455 MB)")
+    args = ap.parse_args()
+    torch.set_num_threads(1)  # fixed reduction order -> reproducible bytes
+    if args.bench_models:
+        make_bench_models(args.bench_models, args.celebahq)
+        return
+    make_randn()
+    make_scheduler_cases()
+    make_unet_cases()
+    make_pipeline()
+    print("files:")
+    for d, _, files in sorted(os.walk(FIX)):
+        for f in sorted(files):
+            p = os.path.join(d, f)
+            print(f"  {os.path.relpath(p, REPO)}  {os.path.getsize(p)}")
+    tot = total_size(FIX)
+    print(f"total Tests/Fixtures: {tot} bytes ({tot / 1e6:.2f} MB)")
+    assert tot < 2.5e6, "fixtures over the 2.5 MB budget"
+
+
+if __name__ == "__main__":
+    main()

