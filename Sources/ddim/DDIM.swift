@@ -14,7 +14,15 @@ struct DDIM: ParsableCommand {
             Without a subcommand, opens the live sampler on the embedded digits model (or --model DIR).
             Models are diffusers UNet2DModel folders (config.json + safetensors), e.g. google/ddpm-cifar10-32.
             """,
-        subcommands: [Sample.self, Info.self, Bench.self])
+        subcommands: [Live.self, Sample.self, Info.self, Bench.self],
+        defaultSubcommand: Live.self)
+}
+
+/// `ddim` / `ddim live`: the ncurses live sampler.
+struct Live: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The live sampler (the default): watch x̂₀ emerge and steer η and steps while it runs.",
+        discussion: "Keys: e/E η, s/S and 1–6 steps, p spacing, n seed, +/- batch, space pause, . step, r restart, v view, w save, ? help, q quit. See docs/keys.md.")
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var sampling: SamplingOptions
