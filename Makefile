@@ -30,8 +30,9 @@ run: build
 	$(BIN) $(ARGS)
 
 # Release mode: the numerical tests run real forward passes. Swift Testing only (no XCTest).
+# Tests use public API only, so without testable imports the modules built above are reused.
 test: build
-	$(SWIFT) test $(BUILD_FLAGS) --disable-xctest
+	$(SWIFT) test $(BUILD_FLAGS) --disable-xctest --disable-testable-imports
 
 clean:
 	rm -rf .build

@@ -30,8 +30,9 @@ let package = Package(
         .target(name: "Sampling", dependencies: ["Tensors"], swiftSettings: fast),
         .target(name: "Imaging", dependencies: ["CPNG"], swiftSettings: fast),
         .target(name: "Preview", swiftSettings: fast),
+        .target(name: "DefaultModel", resources: [.copy("digits")]),
         .target(
-            name: "Engine", dependencies: ["Tensors", "UNet", "Sampling", "Imaging"],
+            name: "Engine", dependencies: ["Tensors", "UNet", "Sampling", "Imaging", "DefaultModel"],
             swiftSettings: fast),
         .target(
             name: "Themes", path: "themes",

@@ -494,9 +494,7 @@ def make_pipeline() -> None:
     tensors = {"x_T": x_T}
     runs = []
     for eta, key in ((0.0, "eta0"), (1.0, "eta1")):
-        img = pipe(batch_size=2, generator=torch.manual_seed(PIPE_SEED), num_inference_steps=10, eta=eta,
-                   output_type="np").images
-        t = torch.from_numpy(np.ascontiguousarray(img.transpose(0, 3, 1, 2))).float()
+        t = ddim_images(pipe, batch=2, seed=PIPE_SEED, steps=10, eta=eta)
         interior = ((t > 0) & (t < 1)).float().mean().item()
         print(f"pipeline eta={eta}: mean {t.mean():.3f}, fraction strictly inside (0,1): {interior:.3f}")
         assert interior > 0.5
@@ -523,6 +521,37 @@ def make_pipeline() -> None:
         "ddim_scheduler_config": scheduler_config_jsonable(pipe.scheduler),
         "runs": runs,
     })
+
+
+def ddim_images(pipe: DDIMPipeline, batch: int, seed: int, steps: int, eta: float) -> torch.Tensor:
+    """DDIMPipeline(generator=torch.manual_seed(seed)) images in [0, 1], NCHW float32."""
+    img = pipe(batch_size=batch, generator=torch.manual_seed(seed), num_inference_steps=steps, eta=eta,
+               output_type="np").images
+    return torch.from_numpy(np.ascontiguousarray(img.transpose(0, 3, 1, 2))).float()
+
+
+DEFAULT_MODEL = os.path.join(REPO, "Sources", "DefaultModel", "digits")
+DEFAULT_SEED = 0
+
+
+def make_default_model_golden() -> None:
+    """Seeded 10-step DDIMPipeline output of the embedded digits model (issue: default model)."""
+    if not os.path.isfile(os.path.join(DEFAULT_MODEL, "config.json")):
+        print("no embedded model yet: skipping Tests/Fixtures/default_model")
+        return
+    folder = os.path.join(FIX, "default_model")
+    os.makedirs(folder, exist_ok=True)
+    unet = UNet2DModel.from_pretrained(DEFAULT_MODEL).float().eval()
+    sched = DDIMScheduler.from_pretrained(DEFAULT_MODEL)
+    pipe = DDIMPipeline(unet=unet, scheduler=sched)
+    pipe.set_progress_bar_config(disable=True)
+    tensors, runs = {}, []
+    for eta, key in ((0.0, "eta0"), (1.0, "eta1")):
+        tensors[key] = ddim_images(pipe, batch=4, seed=DEFAULT_SEED, steps=10, eta=eta)
+        runs.append({"eta": eta, "tensor": key})
+    save_st(tensors, os.path.join(folder, "expected.safetensors"))
+    write_json(os.path.join(folder, "expected.json"), {
+        "generator": GEN, "seed": DEFAULT_SEED, "num_inference_steps": 10, "batch_size": 4, "runs": runs})
 
 
 # ---------------------------------------------------------------------------
@@ -573,7 +602,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bench-models", metavar="OUT_DIR", help="write random-weight bench models instead")
     ap.add_argument("--celebahq", action="store_true", help="with --bench-models: also celebahq-256 (455 MB)")
+    ap.add_argument("--default-model-only", action="store_true",
+                    help="only the golden of the embedded model (after retraining it)")
     args = ap.parse_args()
+    if args.default_model_only:
+        torch.set_num_threads(1)
+        make_default_model_golden()
+        return
     torch.set_num_threads(1)  # fixed reduction order -> reproducible bytes
     if args.bench_models:
         make_bench_models(args.bench_models, args.celebahq)
@@ -582,6 +617,7 @@ def main() -> None:
     make_scheduler_cases()
     make_unet_cases()
     make_pipeline()
+    make_default_model_golden()
     print("files:")
     for d, _, files in sorted(os.walk(FIX)):
         for f in sorted(files):

@@ -145,27 +145,17 @@ public final class LiveSampler: @unchecked Sendable {
     private func work() {
         var settings = latest().snapshot.settings
         var sampler: Sampler?
-        var initial = Tensor(shape: [0])
         var paused = latest().snapshot.state == .paused
         var failed = false
-        func fresh(sameStart: Bool) {
+        // x_T is a function of (seed, batch), so a restart is a fresh run with the same settings.
+        func fresh() {
             do {
-                var s = try makeSampler(settings)
-                if sameStart, initial.shape == s.sample.shape {
-                    s = try Sampler(model: model.unet, scheduler: model.ddim, initialSample: initial, steps: settings.steps,
-                                    noise: settings.noise, spacing: settings.spacing, source: PerSampleNoise(firstSeed: settings.seed, count: settings.batch))
-                    // The η-noise stream restarts too: skip the x_T draw so the run repeats exactly.
-                    var src = PerSampleNoise(firstSeed: settings.seed, count: settings.batch)
-                    _ = src.normal(shape: s.sample.shape)
-                    s.source = src
-                }
-                initial = s.sample
+                let s = try makeSampler(settings)
                 sampler = s
                 failed = false
                 let count = s.count, start = s.sample, t = s.timestep ?? 0, current = settings
                 publish {
-                    $0.generation += 1
-                    $0 = LiveSnapshot(generation: $0.generation, settings: current, state: paused ? .paused : .running,
+                    $0 = LiveSnapshot(generation: $0.generation + 1, settings: current, state: paused ? .paused : .running,
                                       stepCount: count, timestep: t, sample: start)
                 }
             } catch {
@@ -174,7 +164,7 @@ public final class LiveSampler: @unchecked Sendable {
                 publish { $0.state = .failed(message) }
             }
         }
-        fresh(sameStart: false)
+        fresh()
         while true {
             condition.lock()
             var once = false
@@ -195,6 +185,7 @@ public final class LiveSampler: @unchecked Sendable {
                 switch command {
                 case .setSettings(let steps, let noise, let spacing):
                     let changed = (steps, spacing) != (settings.steps, settings.spacing)
+                    let marked = changed || noise != settings.noise
                     (settings.steps, settings.noise, settings.spacing) = (steps, noise, spacing)
                     if let s = sampler, !s.isFinished, !failed {
                         do {
@@ -205,20 +196,20 @@ public final class LiveSampler: @unchecked Sendable {
                             publish {
                                 $0.settings = current
                                 $0.stepCount = count
-                                if changed || $0.settings.noise != noise { $0.planChanges.append(done) }
+                                if marked && done > 0 && $0.planChanges.last != done { $0.planChanges.append(done) }
                             }
                         } catch {
                             let message = "\(error)"
                             publish { $0.state = .failed(message) }
                         }
                     } else {
-                        fresh(sameStart: true)
+                        fresh()
                     }
                 case .newRun(let seed, let batch):
                     (settings.seed, settings.batch) = (seed, batch)
-                    fresh(sameStart: false)
+                    fresh()
                 case .restart:
-                    fresh(sameStart: true)
+                    fresh()
                 case .setPaused(let p):
                     paused = p
                     publish { if $0.state == .running || $0.state == .paused { $0.state = p ? .paused : .running } }

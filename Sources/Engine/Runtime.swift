@@ -1,3 +1,4 @@
+import DefaultModel
 import Foundation
 import Tensors
 import UNet
@@ -9,15 +10,13 @@ public func setThreads(_ n: Int) { BLASThreads.set(n) }
 public var blasDescription: String { "OpenBLAS \(BLASThreads.coreName), \(BLASThreads.current) thread\(BLASThreads.current == 1 ? "" : "s")" }
 
 extension ModelStore {
-    /// The folder name of the embedded model inside its resource bundle.
-    static let defaultModelName = "digits"
-
     /// Where the embedded model lives: SwiftPM copies the `DefaultModel` target's resources into
     /// `ddim_DefaultModel.resources/` beside the executable.
     public static var defaultModelFolder: URL {
         let exe = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
                       ?? CommandLine.arguments[0]).resolvingSymlinksInPath()
-        return exe.deletingLastPathComponent().appendingPathComponent("ddim_DefaultModel.resources/\(defaultModelName)")
+        return exe.deletingLastPathComponent().appendingPathComponent(DefaultModel.bundleName)
+            .appendingPathComponent(DefaultModel.folderName)
     }
 
     /// Loads the embedded digits model; a clear error when the build does not carry it.
@@ -26,6 +25,6 @@ extension ModelStore {
         guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) else {
             throw ModelError(file: folder.path, "the embedded default model is not in this build; pass --model DIR")
         }
-        return try load(folder, name: defaultModelName)
+        return try load(folder, name: DefaultModel.folderName)
     }
 }

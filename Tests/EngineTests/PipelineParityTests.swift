@@ -24,20 +24,7 @@ struct PipelineParityTests {
     /// in [0, 1]; ours must agree within 1e-4 (well under one 8-bit level, 1/255 ≈ 0.004).
     @Test("images equal diffusers' for η = 0 and η = 1")
     func parity() throws {
-        let model = try ModelStore.load(folder)
-        let spec = try JSONDecoder().decode(PipelineExpectation.self, from: Data(contentsOf: folder.appendingPathComponent("expected.json")))
-        let expected = try SafeTensorsFile(url: folder.appendingPathComponent("expected.safetensors"))
-        #expect(spec.runs.count == 2)
-        for run in spec.runs {
-            let request = SampleRequest(steps: spec.num_inference_steps, noise: .eta(run.eta), seed: spec.seed, batch: spec.batch_size)
-            var x = try model.sample(request).sample
-            // (x/2 + 0.5).clamp(0, 1), as the pipeline returns it
-            for i in 0..<x.count { x.data[i] = min(max(x.data[i] / 2 + 0.5, 0), 1) }
-            let want = try expected.tensor(run.tensor)
-            #expect(x.shape == want.shape)
-            let err = x.maxAbsDifference(want)
-            #expect(err <= 1e-4, "η = \(run.eta): max abs error \(err)")
-        }
+        try expectParity(try ModelStore.load(folder), goldens: folder, tolerance: 1e-4)
     }
 
     @Test("x_T is torch.randn after torch.manual_seed")
@@ -47,5 +34,23 @@ struct PipelineParityTests {
         let sampler = try model.sampler(for: SampleRequest(steps: 10, seed: spec.seed, batch: spec.batch_size))
         let want = try SafeTensorsFile(url: folder.appendingPathComponent("expected.safetensors")).tensor("x_T")
         #expect(sampler.sample == want)
+    }
+}
+
+/// Samples `model` as each run of `goldens/expected.json` asks and compares the [0, 1] images
+/// with diffusers' in `goldens/expected.safetensors`.
+func expectParity(_ model: LoadedModel, goldens: URL, tolerance: Float) throws {
+    let spec = try JSONDecoder().decode(PipelineExpectation.self, from: Data(contentsOf: goldens.appendingPathComponent("expected.json")))
+    let expected = try SafeTensorsFile(url: goldens.appendingPathComponent("expected.safetensors"))
+    #expect(spec.runs.count == 2)
+    for run in spec.runs {
+        let request = SampleRequest(steps: spec.num_inference_steps, noise: .eta(run.eta), seed: spec.seed, batch: spec.batch_size)
+        var x = try model.sample(request).sample
+        // (x/2 + 0.5).clamp(0, 1), as the pipeline returns it
+        for i in 0..<x.count { x.data[i] = min(max(x.data[i] / 2 + 0.5, 0), 1) }
+        let want = try expected.tensor(run.tensor)
+        #expect(x.shape == want.shape)
+        let err = x.maxAbsDifference(want)
+        #expect(err <= tolerance, "η = \(run.eta): max abs error \(err)")
     }
 }

@@ -1,0 +1,71 @@
+import Engine
+import Foundation
+import Sampling
+import Tensors
+import Testing
+
+/// Polls `live` until `predicate` holds for its latest snapshot, or `timeout` seconds pass.
+func waitFor(_ live: LiveSampler, timeout: Double = 20, _ predicate: (LiveSnapshot) -> Bool) -> LiveSnapshot? {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        let s = live.latest().snapshot
+        if predicate(s) { return s }
+        Thread.sleep(forTimeInterval: 0.005)
+    }
+    return nil
+}
+
+@Suite("The live sampler's worker, headless")
+struct LiveSamplerTests {
+    let model: LoadedModel
+    init() throws { model = try ModelStore.load(fixtures.appendingPathComponent("pipeline/tiny")) }
+
+    @Test("a run publishes every step and ends done; tile i equals a batch-1 run of seed + i")
+    func run() throws {
+        let live = LiveSampler(model: model, settings: LiveSettings(steps: 8, noise: .eta(0), spacing: .leading, seed: 3, batch: 2))
+        live.start()
+        defer { live.stop() }
+        let done = try #require(waitFor(live) { $0.state == .done })
+        #expect(done.stepsDone == 8 && done.stepCount == 8)
+        let single = try model.sample(SampleRequest(steps: 8, noise: .eta(0), seed: 4, batch: 1)).sample
+        #expect(done.sample.slice(1) == single)
+    }
+
+    @Test("paused: nothing runs until one step is asked for; a mid-run step change keeps x_t and re-plans below t")
+    func pauseAndReplan() throws {
+        let live = LiveSampler(model: model, settings: LiveSettings(steps: 100, noise: .eta(0), spacing: .leading, seed: 0, batch: 1),
+                               paused: true)
+        live.start()
+        defer { live.stop() }
+        let start = try #require(waitFor(live) { $0.stepCount == 100 })
+        Thread.sleep(forTimeInterval: 0.1)
+        #expect(live.latest().snapshot.stepsDone == 0)
+        live.send(.stepOnce)
+        let one = try #require(waitFor(live) { $0.stepsDone == 1 })
+        #expect(one.timestep == 990 && one.sample != start.sample)
+        live.send(.setSettings(steps: 10, noise: .eta(0), spacing: .leading))
+        // 1 done + the current t = 980 + the 10-step plan's timesteps below 980 (900 … 0)
+        let replanned = try #require(waitFor(live) { $0.stepCount == 12 })
+        #expect(replanned.sample == one.sample)
+        #expect(replanned.planChanges == [1])
+        live.send(.setPaused(false))
+        let done = try #require(waitFor(live) { $0.state == .done })
+        #expect(done.stepsDone == 12)
+    }
+
+    @Test("restart repeats the run exactly; a new seed gives another one")
+    func restart() throws {
+        let live = LiveSampler(model: model, settings: LiveSettings(steps: 5, noise: .eta(1), spacing: .trailing, seed: 9, batch: 2))
+        live.start()
+        defer { live.stop() }
+        let first = try #require(waitFor(live) { $0.state == .done })
+        live.send(.restart)
+        let second = try #require(waitFor(live) { $0.state == .done && $0.generation > first.generation })
+        #expect(second.sample == first.sample)
+        live.send(.newRun(seed: 11, batch: 2))
+        let third = try #require(waitFor(live) { $0.state == .done && $0.generation > second.generation })
+        #expect(third.sample != first.sample)
+        // seeds 11, 12: tile 0 of this run is tile 1 of seed 10's
+        #expect(third.settings.seeds == [11, 12])
+    }
+}

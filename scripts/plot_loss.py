@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""Plot the training loss of the embedded model (loss.csv from train_default.py --export).
+
+    python scripts/plot_loss.py Sources/DefaultModel/digits/loss.csv docs/model-card-loss.png
+"""
+import csv
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def main() -> None:
+    src, out = sys.argv[1], sys.argv[2]
+    steps, loss, ema = [], [], []
+    with open(src) as f:
+        for row in csv.DictReader(f):
+            steps.append(int(row["step"]))
+            loss.append(float(row["loss"]))
+            ema.append(float(row["ema_loss"]))
+    fig, ax = plt.subplots(figsize=(7, 3.5), dpi=110)
+    ax.plot(steps, loss, lw=0.6, alpha=0.4, label="loss (batch)")
+    ax.plot(steps, ema, lw=1.6, label="smoothed")
+    ax.set_yscale("log")
+    ax.set_xlabel("iteration (batch 64)")
+    ax.set_ylabel("ε-prediction MSE")
+    ax.set_title("digits-32: DDPM training loss")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
