@@ -86,7 +86,9 @@ extension App {
     }
 
     private func drawTiles(_ snap: LiveSnapshot, layout: Layout, on term: Terminal) {
-        let renderer = CellRenderer(blitter: blitter, colorMode: colorMode, colormap: colormap)
+        // one-channel grey previews in 256 colours: render in 24-bit, then map to the fine ramp
+        let ramp = colorMode == .palette256 && colormap == .grey ? greyRamp : nil
+        let renderer = CellRenderer(blitter: blitter, colorMode: ramp == nil ? colorMode : .truecolor, colormap: colormap)
         let seeds = snap.settings.seeds
         for (i, tile) in layout.tiles.enumerated() {
             let sample = view == .both ? i / 2 : i
@@ -111,8 +113,9 @@ extension App {
             for r in 0..<cells.rows {
                 for c in 0..<cells.columns {
                     let cell = cells[c, r]
-                    term.put(cell: cell.glyph, row: tile.row + 1 + r, column: tile.column + 1 + c,
-                             fg: Int32(truncatingIfNeeded: cell.fgIndex), bg: Int32(truncatingIfNeeded: cell.bgIndex))
+                    let (fg, bg) = ramp.map { ($0.slot(grey: cell.fg.r), $0.slot(grey: cell.bg.r)) }
+                        ?? (Int32(truncatingIfNeeded: cell.fgIndex), Int32(truncatingIfNeeded: cell.bgIndex))
+                    term.put(cell: cell.glyph, row: tile.row + 1 + r, column: tile.column + 1 + c, fg: fg, bg: bg)
                 }
             }
         }
@@ -135,7 +138,7 @@ extension App {
         let row = layout.progressRow
         let count = max(snap.stepCount, 1)
         let rate = snap.lastMilliseconds > 0 ? 1000 / snap.lastMilliseconds : 0
-        let left = String(format: "step %d/%d  t=%d  ᾱ=%.3f  σ=%.3f", snap.stepsDone, snap.stepCount, snap.timestep, snap.alphaBar, snap.sigma)
+        let left = String(format: "step %d/%d  t=%d  ᾱ=%.3g  σ=%.3f", snap.stepsDone, snap.stepCount, snap.timestep, snap.alphaBar, snap.sigma)
         let right = String(format: "%.0f ms/step  %.1f it/s  ETA ", snap.lastMilliseconds, rate) + formatSeconds(snap.secondsLeft)
         put(left, .text, row: row, column: 2, on: term)
         let barStart = 2 + left.count + 2

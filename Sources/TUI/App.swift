@@ -48,6 +48,8 @@ public final class App {
     var paused: Bool
     var status: (text: String, warning: Bool, until: Date)?
     var quit = false
+    /// The fine grey ramp, when the terminal took it (one-channel models in 256 colours).
+    var greyRamp: GreyRamp?
     let capabilities: TerminalCapabilities
     private var terminal: Terminal?
     private var signals: [DispatchSourceSignal] = []
@@ -84,6 +86,13 @@ public final class App {
             signals.forEach { $0.cancel() }
         }
         if colorMode.rank > term.maxColorMode.rank { colorMode = term.maxColorMode }
+        if model.sampleShape()[0] == 1, term.maxColorMode == .palette256 {
+            // the slots of every bundled theme stay as they are
+            let reserved = Set(ThemeFiles.names.compactMap { try? Theme.load($0) }.flatMap { t in
+                Theme.Element.allCases.compactMap { t[$0].index256 }
+            } + Theme.Element.allCases.compactMap { theme[$0].index256 })
+            if let ramp = GreyRamp(levels: 64, reserved: reserved), term.program(ramp) { greyRamp = ramp }
+        }
         installSignalHandlers()
         live.start()
         var lastVersion = -1

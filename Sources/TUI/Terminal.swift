@@ -50,6 +50,17 @@ final class Terminal {
 
     deinit { restore() }
 
+    /// Reprograms the slots of `ramp` as greys, where the terminal allows (256 colours and
+    /// `can_change_color`); false where it does not. ncurses restores the palette at `endwin`.
+    func program(_ ramp: GreyRamp) -> Bool {
+        guard hasColor, ddim_colors() >= 256, can_change_color() else { return false }
+        for (i, slot) in ramp.slots.enumerated() {
+            let v = ramp.intensity(i)
+            guard init_color(Int16(slot), v, v, v) != ERR else { return false }
+        }
+        return true
+    }
+
     /// Gives the terminal back as it was found (idempotent).
     func restore() {
         guard active else { return }

@@ -72,3 +72,18 @@ struct LayoutThemeTests {
         for b in KeyBindings.all { for k in b.keys { #expect(seen.insert(k).inserted, "\(k) bound twice") } }
     }
 }
+
+@Suite("The fine grey ramp")
+struct GreyRampTests {
+    @Test("slots avoid the theme's colours, span black to white, and map greys evenly")
+    func ramp() throws {
+        let ramp = try #require(GreyRamp(levels: 64, reserved: [16, 17, 59, 180]))
+        #expect(ramp.slots.count == 64)
+        #expect(!ramp.slots.contains(16) && !ramp.slots.contains(17) && !ramp.slots.contains(59))
+        #expect(ramp.slots.allSatisfy { (16...231).contains($0) })
+        #expect(ramp.intensity(0) == 0 && ramp.intensity(63) == 1000)
+        #expect(ramp.slot(grey: 0) == ramp.slots[0] && ramp.slot(grey: 255) == ramp.slots[63])
+        #expect(ramp.slot(grey: 128) == ramp.slots[32])
+        #expect(GreyRamp(levels: 300, reserved: []) == nil)
+    }
+}
