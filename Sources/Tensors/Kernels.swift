@@ -54,6 +54,12 @@ public func conv2d(_ x: Tensor, _ w: ConvWeight, stride: Int = 1, padding: Paddi
     // 1×1, stride 1, no padding: the input is already the GEMM operand.
     let direct = k == 1 && stride == 1 && padding == Padding(0)
     let bandRows = direct ? ho : max(1, min(ho, im2colBudget / max(1, kk * wo)))
+    // Small images: the columns of several images side by side make one wider GEMM.
+    let group = min(batch, im2colBudget / max(1, kk * plane))
+    if !direct && bandRows == ho && group >= 2 {
+        conv2dGrouped(x, w, stride: stride, padding: padding, into: &out, group: group)
+        return out
+    }
     var col = [Float](repeating: 0, count: direct ? 0 : kk * bandRows * wo)
     x.data.withUnsafeBufferPointer { xp in
         out.data.withUnsafeMutableBufferPointer { op in
@@ -88,19 +94,61 @@ public func conv2d(_ x: Tensor, _ w: ConvWeight, stride: Int = 1, padding: Paddi
     return out
 }
 
+/// conv2d for a batch of small images: im2col of `group` images into one (k·k·Cin × group·Ho·Wo)
+/// matrix, one GEMM, then each image's (Cout × Ho·Wo) block scattered out with the bias.
+private func conv2dGrouped(_ x: Tensor, _ w: ConvWeight, stride: Int, padding: Padding, into out: inout Tensor, group: Int) {
+    let (batch, cin, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let (cout, k) = (w.outChannels, w.kernel)
+    let (ho, wo) = (out.shape[2], out.shape[3])
+    let kk = cin * k * k, plane = ho * wo
+    var col = [Float](repeating: 0, count: kk * group * plane)
+    var product = [Float](repeating: 0, count: cout * group * plane)
+    x.data.withUnsafeBufferPointer { xp in
+        out.data.withUnsafeMutableBufferPointer { op in
+            col.withUnsafeMutableBufferPointer { cp in
+                product.withUnsafeMutableBufferPointer { pp in
+                    w.weight.withUnsafeBufferPointer { wp in
+                        var first = 0
+                        while first < batch {
+                            let m = min(group, batch - first), n = m * plane
+                            for j in 0..<m {
+                                im2col(xp.start + (first + j) * cin * h * wd, channels: cin, height: h, width: wd, kernel: k,
+                                       stride: stride, padding: padding, outRows: 0..<ho, outWidth: wo,
+                                       into: cp.start + j * plane, rowStride: n)
+                            }
+                            // P (Cout × m·plane) = W (Cout × kk) · col (kk × m·plane)
+                            gemm(m: cout, n: n, k: kk, wp.start, lda: kk, cp.start, ldb: n, pp.start, ldc: n)
+                            for j in 0..<m {
+                                for o in 0..<cout {
+                                    let src = pp.start + o * n + j * plane
+                                    let dst = op.start + ((first + j) * cout + o) * plane
+                                    let b = w.bias?[o] ?? 0
+                                    for i in 0..<plane { dst[i] = src[i] + b }
+                                }
+                            }
+                            first += m
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Each row r of a (rows × width) matrix set to value[r].
 @inline(__always)
 func fillRows(_ p: UnsafeMutablePointer<Float>, rows: Int, width: Int, with value: [Float]) {
     for r in 0..<rows { (p + r * width).update(repeating: value[r], count: width) }
 }
 
-/// Unfolds the receptive fields of output rows `outRows` into columns:
+/// Unfolds the receptive fields of output rows `outRows` into columns (rows `rowStride` apart):
 /// col[(c·k + i)·k + j][row·Wo + ox] = x[c][oy·s + i − pt][ox·s + j − pl] (0 outside).
 func im2col(
     _ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, kernel k: Int, stride s: Int,
-    padding: Padding, outRows: Range<Int>, outWidth wo: Int, into col: UnsafeMutablePointer<Float>
+    padding: Padding, outRows: Range<Int>, outWidth wo: Int, into col: UnsafeMutablePointer<Float>,
+    rowStride: Int? = nil
 ) {
-    let n = outRows.count * wo
+    let n = rowStride ?? outRows.count * wo
     for c in 0..<channels {
         let xc = x + c * height * width
         for i in 0..<k {

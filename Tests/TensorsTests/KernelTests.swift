@@ -61,6 +61,16 @@ struct KernelTests {
         #expect(got.maxAbsDifference(want) <= 1e-3)
     }
 
+    @Test("conv2d over a batch in groups of images (3 + 2 here) equals the per-image definition")
+    func convGroups() {
+        // 150 channels × 9 × 32×32 ≈ 1.4 M floats per image: three images per GEMM.
+        let x = randomTensor([5, 150, 32, 32], seed: 40)
+        let wt = randomTensor([2, 150, 3, 3], seed: 41), bias = randomTensor([2], seed: 42)
+        let got = conv2d(x, ConvWeight(weight: wt, bias: bias), padding: Padding(1))
+        let want = naiveConv(x, wt, bias, stride: 1, padding: Padding(1))
+        #expect(got.maxAbsDifference(want) <= 1e-3)
+    }
+
     @Test("group norm with and without SiLU")
     func norm() {
         let x = randomTensor([2, 6, 3, 4], seed: 6)
