@@ -14,15 +14,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 def main() -> None:
     src, out = sys.argv[1], sys.argv[2]
-    steps, loss, ema = [], [], []
+    steps, loss = [], []
     with open(src) as f:
         for row in csv.DictReader(f):
             steps.append(int(row["step"]))
             loss.append(float(row["loss"]))
-            ema.append(float(row["ema_loss"]))
+    # trailing mean over 50 iterations (the CSV's EMA column lags far behind the early drop)
+    window = 50
+    mean = [sum(loss[max(0, i - window + 1):i + 1]) / (i - max(0, i - window + 1) + 1) for i in range(len(loss))]
     fig, ax = plt.subplots(figsize=(7, 3.5), dpi=110)
     ax.plot(steps, loss, lw=0.6, alpha=0.4, label="loss (batch)")
-    ax.plot(steps, ema, lw=1.6, label="smoothed")
+    ax.plot(steps, mean, lw=1.6, label=f"mean of the last {window}")
     ax.set_yscale("log")
     ax.set_xlabel("iteration (batch 64)")
     ax.set_ylabel("ε-prediction MSE")

@@ -90,6 +90,10 @@ extension App {
         let ramp = colorMode == .palette256 && colormap == .grey ? greyRamp : nil
         let renderer = CellRenderer(blitter: blitter, colorMode: ramp == nil ? colorMode : .truecolor, colormap: colormap)
         let seeds = snap.settings.seeds
+        // Too few pairs for every fg × bg of the mode (xterm-16color has 64): draw on the default
+        // background, so a full screen of tiles never runs out of pairs mid-frame.
+        let colours = colorMode == .palette16 ? 16 : colorMode == .palette256 ? 256 : 1 << 24
+        let foregroundOnly = colorMode != .mono && term.pairCapacity < min(colours * colours, 1 << 14)
         for (i, tile) in layout.tiles.enumerated() {
             let sample = view == .both ? i / 2 : i
             let noisy = view == .noisy || (view == .both && i % 2 == 1)
@@ -115,7 +119,8 @@ extension App {
                     let cell = cells[c, r]
                     let (fg, bg) = ramp.map { ($0.slot(grey: cell.fg.r), $0.slot(grey: cell.bg.r)) }
                         ?? (Int32(truncatingIfNeeded: cell.fgIndex), Int32(truncatingIfNeeded: cell.bgIndex))
-                    term.put(cell: cell.glyph, row: tile.row + 1 + r, column: tile.column + 1 + c, fg: fg, bg: bg)
+                    term.put(cell: cell.glyph, row: tile.row + 1 + r, column: tile.column + 1 + c, fg: fg,
+                             bg: foregroundOnly ? -1 : bg)
                 }
             }
         }

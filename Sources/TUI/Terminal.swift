@@ -88,6 +88,9 @@ final class Terminal {
 
     // MARK: - Colours
 
+    /// How many colour pairs one frame can use (pair 0 is the terminal's default).
+    var pairCapacity: Int { Int(min(ddim_color_pairs(), 1 << 15)) - 1 }
+
     /// Forgets every colour pair (call at the start of a frame when many are in use, so no pair in
     /// use on screen is ever recycled within a frame).
     func resetPairsIfCrowded() {

@@ -20,7 +20,7 @@ struct LiveSamplerTests {
     let model: LoadedModel
     init() throws { model = try ModelStore.load(fixtures.appendingPathComponent("pipeline/tiny")) }
 
-    @Test("a run publishes every step and ends done; tile i equals a batch-1 run of seed + i")
+    @Test("a run publishes every step and ends done; tile i is a batch-1 run of seed + i")
     func run() throws {
         let live = LiveSampler(model: model, settings: LiveSettings(steps: 8, noise: .eta(0), spacing: .leading, seed: 3, batch: 2))
         live.start()
@@ -28,7 +28,8 @@ struct LiveSamplerTests {
         let done = try #require(waitFor(live) { $0.state == .done })
         #expect(done.stepsDone == 8 && done.stepCount == 8)
         let single = try model.sample(SampleRequest(steps: 8, noise: .eta(0), seed: 4, batch: 1)).sample
-        #expect(done.sample.slice(1) == single)
+        // equal up to float rounding: a batch of 2 shares one GEMM per conv, a batch of 1 does not
+        #expect(done.sample.slice(1).maxAbsDifference(single) <= 1e-4)
     }
 
     @Test("paused: nothing runs until one step is asked for; a mid-run step change keeps x_t and re-plans below t")
