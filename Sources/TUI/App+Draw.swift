@@ -128,15 +128,9 @@ extension App {
 
     /// Sample `index` of x (B, C, H, W) as 8-bit pixels, the PNG mapping round(clamp(x/2 + ½)·255).
     static func bitmap(_ x: Tensor, _ index: Int) -> Bitmap? {
-        let (c, h, w) = (x.shape[1], x.shape[2], x.shape[3])
-        guard c == 1 || c == 3 else { return nil }
-        let plane = h * w
-        var pixels = [UInt8](repeating: 0, count: c * plane)
-        let base = index * c * plane
-        for p in 0..<plane {
-            for ch in 0..<c { pixels[p * c + ch] = RGBImage.byte(fromSigned: x.data[base + ch * plane + p]) }
-        }
-        return Bitmap(width: w, height: h, channels: c, pixels: pixels)
+        guard let image = try? RGBImage(chw: x.slice(index).data, channels: x.shape[1], height: x.shape[2], width: x.shape[3])
+        else { return nil }
+        return Bitmap(width: image.width, height: image.height, channels: image.channels, pixels: image.pixels)
     }
 
     private func drawProgress(_ snap: LiveSnapshot, layout: Layout, on term: Terminal) {
