@@ -94,8 +94,7 @@ final class Terminal {
     /// Forgets every colour pair (call at the start of a frame when many are in use, so no pair in
     /// use on screen is ever recycled within a frame).
     func resetPairsIfCrowded() {
-        let limit = min(Int32(ddim_color_pairs()), 1 << 15) - 1
-        if nextPair > limit / 2 { pairs.removeAll(keepingCapacity: true); nextPair = 1 }
+        if nextPair > pairCapacity / 2 { pairs.removeAll(keepingCapacity: true); nextPair = 1 }
     }
 
     /// A colour pair for (fg, bg) colour numbers (−1 = the terminal's default).
@@ -104,8 +103,7 @@ final class Terminal {
         if fg == -1 && bg == -1 { return 0 }
         let key = PairKey(fg: fg, bg: bg)
         if let p = pairs[key] { return p }
-        let limit = min(Int32(ddim_color_pairs()), 1 << 15) - 1
-        if nextPair > limit { pairs.removeAll(keepingCapacity: true); nextPair = 1 }
+        if nextPair > pairCapacity { pairs.removeAll(keepingCapacity: true); nextPair = 1 }
         let p = nextPair
         nextPair += 1
         init_extended_pair(p, fg, bg)

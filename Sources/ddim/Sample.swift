@@ -43,7 +43,7 @@ struct Sample: ParsableCommand {
                                     batch: sampling.batch, spacing: sampling.spacing)
         let bar = ProgressBar(enabled: !quiet && isatty(2) == 1)
         let outcome = try m.sample(request) { p in
-            bar.update(step: p.index + 1, of: p.count, timestep: p.timestep, seconds: p.elapsed.seconds)
+            bar.update(step: p.index + 1, of: p.count, timestep: p.timestep, seconds: p.elapsed.milliseconds / 1e3)
             return .continue
         }
         bar.finish()
@@ -54,11 +54,6 @@ struct Sample: ParsableCommand {
             try ImageExport.writeEach(outcome.sample, to: outDir, text: text)
         }
     }
-}
-
-extension Duration {
-    /// The duration in seconds.
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 /// A one-line progress bar on stderr, redrawn in place.
