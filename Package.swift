@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "UNetTests", dependencies: ["UNet", "Tensors"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling", "Tensors"]),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CPNG"]),
         .testTarget(name: "PreviewTests", dependencies: ["Preview"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "ddim"]),
         .testTarget(name: "TUITests", dependencies: ["TUI", "Preview", "ddim"]),

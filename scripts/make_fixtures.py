@@ -28,7 +28,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
 
 import diffusers  # noqa: E402
-from diffusers import DDIMPipeline, DDIMScheduler, DDPMPipeline, DDPMScheduler, UNet2DModel  # noqa: E402
+from diffusers import DDIMInverseScheduler, DDIMPipeline, DDIMScheduler, DDPMPipeline, DDPMScheduler, UNet2DModel  # noqa: E402
 from diffusers.utils import logging as dlogging  # noqa: E402
 from safetensors import safe_open  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
@@ -523,6 +523,40 @@ def make_pipeline() -> None:
     })
 
 
+def make_inversion_golden() -> None:
+    """DDIM inversion with diffusers' DDIMInverseScheduler on the tiny pipeline model: x_T of a
+    fixed x0 at S = 10, and x0 sampled back from that x_T with DDIMScheduler (issue: promises)."""
+    folder = os.path.join(FIX, "pipeline", "tiny")
+    unet = UNet2DModel.from_pretrained(os.path.join(folder, "unet")).eval()
+    config = DDPMScheduler.from_pretrained(os.path.join(folder, "scheduler")).config
+    g = torch.Generator().manual_seed(611)
+    # a smooth picture in [-1, 1] (not noise): low-frequency pattern per channel
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, 16), torch.linspace(-1, 1, 16), indexing="ij")
+    x0 = torch.stack([torch.sin(3 * xx + c) * torch.cos(2 * yy - c) for c in (0.0, 1.0, 2.0)])[None]
+    x0 = (0.8 * x0 + 0.05 * torch.randn(1, 3, 16, 16, generator=g)).clamp(-1, 1)
+    steps = 10
+    # the paper's ODE both ways: no x0 clipping (diffusers' DDIMInverseScheduler clips when the
+    # config says clip_sample, which would not be invertible)
+    inv = DDIMInverseScheduler.from_config(config, clip_sample=False)
+    inv.set_timesteps(steps)
+    x = x0.clone()
+    with torch.no_grad():
+        for t in inv.timesteps:
+            x = inv.step(unet(x, t).sample, t, x).prev_sample
+    x_T = x.clone()
+    fwd = DDIMScheduler.from_config(config, clip_sample=False)
+    fwd.set_timesteps(steps)
+    with torch.no_grad():
+        for t in fwd.timesteps:
+            x = fwd.step(unet(x, t).sample, t, x, eta=0.0).prev_sample
+    mse = float(((x - x0) ** 2).mean())
+    print(f"inversion golden: S={steps}, timesteps up {[int(t) for t in inv.timesteps]}, reconstruction MSE {mse:.5f}")
+    save_st({"x0": x0, "x_T": x_T, "reconstruction": x}, os.path.join(folder, "inversion.safetensors"))
+    write_json(os.path.join(folder, "inversion.json"), {
+        "num_inference_steps": steps, "inverse_timesteps": [int(t) for t in inv.timesteps],
+        "reconstruction_mse": mse, "diffusers": "DDIMInverseScheduler then DDIMScheduler(eta=0), both clip_sample=False, float32"})
+
+
 def ddim_images(pipe: DDIMPipeline, batch: int, seed: int, steps: int, eta: float) -> torch.Tensor:
     """DDIMPipeline(generator=torch.manual_seed(seed)) images in [0, 1], NCHW float32."""
     img = pipe(batch_size=batch, generator=torch.manual_seed(seed), num_inference_steps=steps, eta=eta,
@@ -602,9 +636,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bench-models", metavar="OUT_DIR", help="write random-weight bench models instead")
     ap.add_argument("--celebahq", action="store_true", help="with --bench-models: also celebahq-256 (455 MB)")
+    ap.add_argument("--inversion-only", action="store_true", help="only the DDIM inversion golden (tiny pipeline)")
     ap.add_argument("--default-model-only", action="store_true",
                     help="only the golden of the embedded model (after retraining it)")
     args = ap.parse_args()
+    if args.inversion_only:
+        torch.set_num_threads(1)
+        make_inversion_golden()
+        return
     if args.default_model_only:
         torch.set_num_threads(1)
         make_default_model_golden()
@@ -617,6 +656,7 @@ def main() -> None:
     make_scheduler_cases()
     make_unet_cases()
     make_pipeline()
+    make_inversion_golden()
     make_default_model_golden()
     print("files:")
     for d, _, files in sorted(os.walk(FIX)):

@@ -26,6 +26,7 @@ public struct SampleRequest: Sendable {
             ("Software", "ddim"), ("Model", model.name), ("Steps", "\(steps)"), ("Eta", noise.label),
             ("Seed", "\(seed)"), ("Batch", "\(batch)"),
             ("Spacing", (spacing ?? model.scheduler.timestepSpacing).rawValue),
+            ("Clip", model.scheduler.clipSample ? String(format: "%g", model.scheduler.clipSampleRange) : "off"),
         ]
     }
 }

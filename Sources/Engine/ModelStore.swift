@@ -12,7 +12,7 @@ public struct LoadedModel: Sendable {
     /// ε_θ (or x₀ / v) network.
     public let unet: UNet2DModel
     /// The scheduler settings (DDPM defaults when the folder has none).
-    public let scheduler: SchedulerConfig
+    public var scheduler: SchedulerConfig
     /// βₜ → ᾱₜ.
     public let schedule: NoiseSchedule
 

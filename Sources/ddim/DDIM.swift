@@ -14,7 +14,7 @@ struct DDIM: ParsableCommand {
             Without a subcommand, opens the live sampler on the embedded digits model (or --model DIR).
             Models are diffusers UNet2DModel folders (config.json + safetensors), e.g. google/ddpm-cifar10-32.
             """,
-        subcommands: [Live.self, Sample.self, Info.self, Bench.self],
+        subcommands: [Live.self, Sample.self, Compare.self, Interpolate.self, Invert.self, Sweep.self, Info.self, Bench.self],
         defaultSubcommand: Live.self)
 }
 

@@ -65,3 +65,43 @@ struct EtaArgument: ExpressibleByArgument, Sendable {
 }
 
 extension TimestepSpacing: ExpressibleByArgument {}
+
+/// A comma-separated list on the command line: `--steps 10,20,50`.
+struct CommaList<Element: ExpressibleByArgument>: ExpressibleByArgument {
+    let values: [Element]
+
+    init(_ values: [Element]) { self.values = values }
+
+    init?(argument: String) {
+        let parts = argument.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        var values: [Element] = []
+        for part in parts {
+            guard let v = Element(argument: part) else { return nil }
+            values.append(v)
+        }
+        guard !values.isEmpty else { return nil }
+        self.values = values
+    }
+
+    var defaultValueDescription: String { values.map { "\($0)" }.joined(separator: ",") }
+}
+
+extension EtaArgument: CustomStringConvertible {
+    var description: String { level.label }
+}
+
+/// Checks a list of step counts against 1…T.
+func checkSteps(_ steps: [Int], trainTimesteps: Int) throws {
+    if let bad = steps.first(where: { $0 < 1 || $0 > trainTimesteps }) {
+        throw ValidationError("--steps \(bad) is outside 1…\(trainTimesteps) (the model's training timesteps)")
+    }
+}
+
+/// Refuses an output path whose folder does not exist, before any sampling.
+func checkOutputFolder(_ path: String, flag: String) throws {
+    let parent = (path as NSString).deletingLastPathComponent
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: parent.isEmpty ? "." : parent, isDirectory: &isDir), isDir.boolValue else {
+        throw ValidationError("\(flag) \(path): the folder \(parent) does not exist")
+    }
+}

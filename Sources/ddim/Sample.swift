@@ -22,32 +22,61 @@ struct Sample: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write one PNG per sample (00000.png, 00001.png, …).", valueName: "dir"))
     var outDir: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Start from this x_T (a safetensors file with a tensor x_T, as `ddim invert --save-latent` writes) instead of drawing it from --seed; the batch is the file's.",
+        valueName: "file"))
+    var latent: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Also write the run's path: a PNG strip of x̂₀ (top row) and x_t (bottom row) after each step (at most 99 steps shown, evenly spaced), and an animated PNG of x_t beside x̂₀ at every step, NAME.apng beside NAME.png.",
+        valueName: "png"))
+    var trajectory: String?
+
+    @Flag(name: .long, help: "Do not clip x̂₀ to the clip range (the scheduler config's clip_sample); what `ddim invert` decodes with.")
+    var noClip = false
+
     @Flag(name: .shortAndLong, help: "No progress bar.")
     var quiet = false
 
     func validate() throws {
         guard (out == nil) != (outDir == nil) else { throw ValidationError("give exactly one of --out PNG or --out-dir DIR") }
-        if let out {
-            let parent = (out as NSString).deletingLastPathComponent
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: parent.isEmpty ? "." : parent, isDirectory: &isDir), isDir.boolValue else {
-                throw ValidationError("--out \(out): the folder \(parent) does not exist")
-            }
-        }
+        if let out { try checkOutputFolder(out, flag: "--out") }
+        if let trajectory { try checkOutputFolder(trajectory, flag: "--trajectory") }
     }
 
     func run() throws {
-        let m = try model.load()
+        var m = try model.load()
+        if noClip { m.scheduler.clipSample = false }
         try ImageExport.checkPicture(channels: m.unet.config.inChannels)
-        let request = SampleRequest(steps: sampling.steps, noise: sampling.eta.level, seed: sampling.seed,
+        var request = SampleRequest(steps: sampling.steps, noise: sampling.eta.level, seed: sampling.seed,
                                     batch: sampling.batch, spacing: sampling.spacing)
+        var sampler: Sampler
+        if let latent {
+            let xT = try LatentFile.read(latent, sampleShape: m.sampleShape())
+            guard sampling.batch == 1 || sampling.batch == xT.shape[0] else {
+                throw ValidationError("--batch \(sampling.batch) does not match the \(xT.shape[0]) sample(s) in --latent \(latent)")
+            }
+            request.batch = xT.shape[0]
+            try m.unet.checkInput(shape: xT.shape)
+            sampler = try Sampler(model: m.unet, scheduler: m.ddim, initialSample: xT, steps: request.steps, noise: request.noise,
+                                  spacing: request.spacing, source: TorchRandom(seed: request.seed))
+        } else {
+            sampler = try m.sampler(for: request)
+        }
+        var path = Trajectory(start: sampler.sample)
         let bar = ProgressBar(enabled: !quiet && isatty(2) == 1)
-        let outcome = try m.sample(request) { p in
+        let outcome = try sampler.run { p in
             bar.update(step: p.index + 1, of: p.count, timestep: p.timestep, seconds: p.elapsed.milliseconds / 1e3)
+            if trajectory != nil { path.record(p) }
             return .continue
         }
         bar.finish()
-        let text = request.parameterText(model: m)
+        var text = request.parameterText(model: m)
+        if let latent { text.append(("Latent", latent)) }
+        if let trajectory {
+            let animation = try path.write(to: trajectory, text: text)
+            if !quiet { print("trajectory: \(trajectory) (strip), \(animation) (animation)") }
+        }
         if let out {
             try ImageExport.writeGrid(outcome.sample, to: out, text: text)
         } else if let outDir {

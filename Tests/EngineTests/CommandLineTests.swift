@@ -165,3 +165,133 @@ struct CommandLineTests {
         #expect(r.errorLine.contains("ddim sample"), "\(r.stderr)")
     }
 }
+
+@Suite("compare, interpolate, invert, sweep and trajectories on the command line")
+struct PromiseCommandTests {
+    let tiny = fixtures.appendingPathComponent("pipeline/tiny").path
+    let digit = fixtures.appendingPathComponent("digits/00000-class2.png").path
+    let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-promises-\(UUID().uuidString)")
+
+    init() throws { try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true) }
+
+    func path(_ name: String) -> String { tmp.appendingPathComponent(name).path }
+
+    /// The tile at (row, column) of a grid of 16×16 tiles with 2-pixel padding.
+    func tile(_ image: RGBImage, row: Int, column: Int, size: Int = 16) throws -> RGBImage {
+        var pixels: [UInt8] = []
+        for y in 0..<size {
+            let start = ((2 + row * (size + 2) + y) * image.width + 2 + column * (size + 2)) * image.channels
+            pixels += image.pixels[start..<(start + size * image.channels)]
+        }
+        return try RGBImage(width: size, height: size, channels: image.channels, pixels: pixels)
+    }
+
+    func maxDifference(_ a: RGBImage, _ b: RGBImage) -> Int {
+        zip(a.pixels, b.pixels).map { abs(Int($0) - Int($1)) }.max() ?? 0
+    }
+
+    @Test("compare: rows are samples, columns settings; each column is `ddim sample` with the same seed")
+    func compare() throws {
+        let out = path("cmp.png")
+        let r = try Run(["compare", "--model", tiny, "--steps", "3,5", "--eta", "0,1", "--seed", "9", "--batch", "2", "--out", out, "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let grid = try PNGReader().read(out)
+        #expect(grid.width == 4 * 18 + 2 && grid.height == 2 * 18 + 2)
+        let table = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        #expect((table?["columns"] as? [Any])?.count == 4)
+        #expect(table?["reference"] as? String == "S=5 η=1")
+        // column 2 is S = 5, η = 0
+        let single = path("s5.png")
+        #expect(try Run(["sample", "--model", tiny, "--steps", "5", "--seed", "9", "--batch", "2", "--out", single]).status == 0)
+        let sample = try PNGReader().read(single)  // 2 tiles side by side
+        for row in 0..<2 {
+            #expect(try tile(grid, row: row, column: 2) == (try tile(sample, row: 0, column: row)))
+        }
+    }
+
+    @Test("interpolate: a strip of frames whose ends are the two seeds' samples")
+    func interpolate() throws {
+        let out = path("strip.png"), dir = path("frames")
+        let r = try Run(["interpolate", "--model", tiny, "--seeds", "4,5", "--frames", "5", "--steps", "4", "--out", out, "--out-dir", dir])
+        #expect(r.status == 0, "\(r.stderr)")
+        let strip = try PNGReader().read(out)
+        #expect(strip.width == 5 * 18 + 2 && strip.height == 18 + 2)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).count == 5)
+        for (seed, column) in [(4, 0), (5, 4)] {
+            let single = path("seed\(seed).png")
+            #expect(try Run(["sample", "--model", tiny, "--steps", "4", "--seed", "\(seed)", "--out", single]).status == 0)
+            // a batch of 5 and a batch of 1 group their GEMMs differently: within 1 level
+            #expect(maxDifference(try tile(strip, row: 0, column: column), try tile(try PNGReader().read(single), row: 0, column: 0)) <= 1)
+        }
+        let bad = try Run(["interpolate", "--model", tiny, "--seeds", "4", "--out", out])
+        #expect(bad.status != 0 && bad.errorLine.contains("--seeds takes two seeds"), "\(bad.stderr)")
+    }
+
+    @Test("invert: MSE table, strip, saved x_T that `sample --latent --no-clip` turns back into the reconstruction")
+    func invert() throws {
+        let recon = path("recon.png"), strip = path("inv.png"), latent = path("x.safetensors")
+        let r = try Run(["invert", "--image", digit, "--steps", "20", "--out", recon, "--strip", strip, "--save-latent", latent])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("reconstruction MSE"))
+        let row = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        let mse = Double(row.split(separator: " ").dropFirst().first ?? "") ?? -1
+        #expect(mse > 0 && mse < 0.1, "\(r.stdout)")
+        let s = try PNGReader().read(strip)
+        #expect(s.width == 3 * 34 + 2 && s.height == 34 + 2)
+        let again = path("again.png")
+        let g = try Run(["sample", "--latent", latent, "--steps", "20", "--no-clip", "--out", again])
+        #expect(g.status == 0, "\(g.stderr)")
+        #expect(try PNGReader().read(again) == (try PNGReader().read(recon)))
+        let table = try Run(["invert", "--images", digit.components(separatedBy: "/").dropLast().joined(separator: "/"), "--limit", "2",
+                             "--steps", "5,10", "--json"])
+        #expect(table.status == 0, "\(table.stderr)")
+        let rows = (try JSONSerialization.jsonObject(with: Data(table.stdout.utf8)) as? [String: Any])?["rows"] as? [[String: Any]]
+        #expect(rows?.count == 2)
+    }
+
+    @Test("invert: bad input is one line naming the file or flag", arguments: [
+        (["--steps", "10,20", "--out", "X"], "need a single --steps value"),
+        (["--steps", "0"], "--steps 0 is outside 1…1000"),
+    ])
+    func invertBadFlags(extra: [String], message: String) throws {
+        let r = try Run(["invert", "--image", digit] + extra.map { $0 == "X" ? path("x.png") : $0 })
+        #expect(r.status != 0 && r.errorLine.contains(message), "\(r.stderr)")
+    }
+
+    @Test("invert: an image of the wrong size names the file and both sizes")
+    func invertWrongSize() throws {
+        let r = try Run(["invert", "--model", tiny, "--image", digit])
+        #expect(r.status != 0)
+        #expect(r.errorLine.contains(digit) && r.errorLine.contains("32×32") && r.errorLine.contains("16×16"), "\(r.stderr)")
+    }
+
+    @Test("sample --trajectory: a strip of x̂₀ over x_t and an animated PNG with x_T plus one frame per step")
+    func trajectory() throws {
+        let strip = path("t.png")
+        let r = try Run(["sample", "--model", tiny, "--steps", "6", "--batch", "2", "--out", path("g.png"), "--trajectory", strip, "-q"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let image = try PNGReader().read(strip)
+        // 2 samples × (x̂₀ row, x_t row), x_T + 6 steps per row
+        #expect(image.width == 7 * 18 + 2 && image.height == 4 * 18 + 2)
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path("t.apng"))))
+        // acTL's frame count: the chunk follows IHDR and the text chunks
+        let tag = Array("acTL".utf8)
+        let at = (0..<(bytes.count - 8)).first { Array(bytes[$0..<($0 + 4)]) == tag }
+        #expect(at.map { Int(bytes[$0 + 4]) << 24 | Int(bytes[$0 + 5]) << 16 | Int(bytes[$0 + 6]) << 8 | Int(bytes[$0 + 7]) } == 7)
+    }
+
+    @Test("sweep: one folder per cell, sample i from seed + i, resumable")
+    func sweep() throws {
+        let dir = path("sweep")
+        let r = try Run(["sweep", "--model", tiny, "--steps", "2,4", "--eta", "0,hat", "--n", "3", "--batch", "2", "--seed", "20", "--out-dir", dir])
+        #expect(r.status == 0, "\(r.stderr)")
+        let cells = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
+        #expect(cells == ["s2-e0", "s2-ehat", "s4-e0", "s4-ehat", "sweep.json"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/s4-e0").sorted() == ["00000.png", "00001.png", "00002.png"])
+        let single = path("seed22.png")
+        #expect(try Run(["sample", "--model", tiny, "--steps", "4", "--seed", "22", "--out", single]).status == 0)
+        #expect(maxDifference(try PNGReader().read(dir + "/s4-e0/00002.png"), try tile(try PNGReader().read(single), row: 0, column: 0)) <= 1)
+        let again = try Run(["sweep", "--model", tiny, "--steps", "2,4", "--eta", "0,hat", "--n", "3", "--batch", "2", "--seed", "20", "--out-dir", dir])
+        #expect(again.status == 0 && again.stdout.contains("(0 new)"), "\(again.stdout)")
+    }
+}

@@ -1,0 +1,70 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Sampling
+
+/// `ddim sweep`: samples for every (S, η) cell of the paper's Table 1.
+struct Sweep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sample N images for every (steps, η) cell into DIR/s<S>-e<η>/ — the paper's Table 1 grid.",
+        discussion: """
+            Sample i of every cell starts from the same x_T: its own torch generator seeded SEED + i \
+            (x_T first, then its η-noise), so each cell is reproducible and independent of --batch. \
+            Batches whose files already exist are skipped: rerun the same command to resume. \
+            Writes DIR/sweep.json; scripts/eval_digits.py --sweep DIR fills the table.
+            """)
+
+    @OptionGroup var model: ModelOptions
+
+    @Option(name: .shortAndLong, help: "Step counts, comma-separated.")
+    var steps = CommaList([10, 20, 50, 100, 1000])
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Noise levels, comma-separated: η ≥ 0 or 'hat' (σ̂).", valueName: "etas"))
+    var eta = CommaList([0, 0.2, 0.5, 1].map { EtaArgument(level: .eta($0)) } + [EtaArgument(level: .ddpmLarge)])
+
+    @Option(name: .shortAndLong, help: "Samples per cell.")
+    var n = 100
+
+    @Option(name: .long, help: "Seed of sample 0 (sample i uses SEED + i).")
+    var seed: UInt64 = 0
+
+    @Option(name: .shortAndLong, help: "Samples per forward pass.")
+    var batch = 50
+
+    @Option(name: .long, help: "Timestep spacing (default: the scheduler config's).")
+    var spacing: TimestepSpacing?
+
+    @Option(name: .long, help: ArgumentHelp("Output folder (created).", valueName: "dir"))
+    var outDir: String
+
+    @Flag(name: .shortAndLong, help: "No progress lines.")
+    var quiet = false
+
+    func validate() throws {
+        guard n >= 1 else { throw ValidationError("--n must be 1 or more (got \(n))") }
+        guard (1...4096).contains(batch) else { throw ValidationError("--batch must be between 1 and 4096 (got \(batch))") }
+    }
+
+    func run() throws {
+        let m = try model.load()
+        try checkSteps(steps.values, trainTimesteps: m.schedule.trainTimesteps)
+        let cells = steps.values.flatMap { s in eta.values.map { SweepCell(steps: s, noise: $0.level) } }
+        do {
+            try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+        } catch {
+            throw ValidationError("--out-dir \(outDir): cannot create the folder")
+        }
+        let reports = try m.sweep(cells: cells, count: n, firstSeed: seed, batch: batch, into: outDir, spacing: spacing) { k, done in
+            if !quiet && isatty(2) == 1 {
+                FileHandle.standardError.write(Data("\r\(cells[k].folderName): \(done)/\(n)   ".utf8))
+            }
+        }
+        if !quiet && isatty(2) == 1 { FileHandle.standardError.write(Data("\n".utf8)) }
+        if !quiet {
+            for r in reports {
+                print(r.folder.padding(toLength: 14, withPad: " ", startingAt: 0)
+                      + String(format: "%5d samples (%d new) in %.1f s", r.samples, r.made, r.seconds))
+            }
+        }
+    }
+}
