@@ -21,10 +21,12 @@ public enum ImageExport {
         }
     }
 
-    /// All samples of x in one grid PNG at `path`, with `text` in tEXt chunks. Written to a
+    /// All samples of x in one grid PNG at `path`, with `text` in tEXt chunks; a single sample is
+    /// written as itself (no border), so it can go straight back into `ddim invert`. Written to a
     /// temporary file first, so a failure leaves no partial PNG.
     public static func writeGrid(_ x: Tensor, to path: String, text: [(String, String)], columns: Int? = nil) throws {
-        let grid = try ImageGrid.compose(try images(x), columns: columns)
+        let pictures = try images(x)
+        let grid = try ImageGrid.compose(pictures, columns: columns, padding: pictures.count == 1 ? 0 : 2)
         try PNGWriter().write(grid, to: path, text: text.map { PNGText($0.0, $0.1) })
     }
 

@@ -39,11 +39,7 @@ extension App {
         let tileCount = snap.settings.batch * (view == .both ? 2 : 1)
         let layout = Layout(columns: cols, rows: rows, count: tileCount, sourceWidth: shape[2], sourceHeight: shape[1], blitter: blitter)
         if layout.tooSmall {
-            let lines = ["terminal too small", "need \(Layout.minimumColumns)×\(Layout.minimumRows), have \(cols)×\(rows)", "q quits"]
-            for (i, line) in lines.enumerated() {
-                put(line, i == 0 ? .warning : .text, row: max(0, rows / 2 - 1 + i), column: max(0, (cols - line.count) / 2), on: term)
-            }
-            term.refresh()
+            drawTooSmall(on: term)
             return
         }
         fillBackground(on: term)
@@ -56,13 +52,17 @@ extension App {
         term.refresh()
     }
 
-    private func fillBackground(on term: Terminal) {
+    func fillBackground(on term: Terminal) {
         guard theme[.background].number(for: colorMode) != -1 else { return }
         let blank = String(repeating: " ", count: term.columns)
         for r in 0..<term.rows { put(blank, .text, row: r, column: 0, on: term) }
     }
 
-    private func drawFrame(_ snap: LiveSnapshot, on term: Terminal) {
+    func drawFrame(_ snap: LiveSnapshot, on term: Terminal) {
+        drawFrame(state: snap.state, on: term)
+    }
+
+    func drawFrame(state: LiveState, on term: Terminal) {
         let (cols, rows) = (term.columns, term.rows)
         let inner = String(repeating: "─", count: max(0, cols - 2))
         put("┌" + inner + "┐", .border, row: 0, column: 0, on: term)
@@ -73,9 +73,9 @@ extension App {
         }
         let shape = model.sampleShape()
         let params = formatParameters(model.unet.parameterCount)
-        let title = " ddim ─ \(model.name) (\(shape[0]) ch, \(shape[1])×\(shape[2]), \(params) params) ─ \(colorMode.label) ─ \(blitter.rawValue) "
+        let title = " ddim ─ \(mode.title)\(model.name) (\(shape[0]) ch, \(shape[1])×\(shape[2]), \(params) params) ─ \(colorMode.label) ─ \(blitter.rawValue) "
         put(title, .title, row: 0, column: 2, on: term, maxWidth: cols - 18)
-        let (label, element): (String, Theme.Element) = switch snap.state {
+        let (label, element): (String, Theme.Element) = switch state {
         case .running: paused ? (" ❚❚ pausing ", .accent) : (" ● running ", .accent)
         case .paused: (" ❚❚ paused ", .accent)
         case .done: (" ✓ done ", .bar)
@@ -85,44 +85,58 @@ extension App {
         put(" " + KeyBindings.footer + " ", .dim, row: rows - 1, column: 2, on: term, maxWidth: cols - 4)
     }
 
-    private func drawTiles(_ snap: LiveSnapshot, layout: Layout, on term: Terminal) {
+    /// What every tile of a frame is drawn with.
+    struct TilePen {
+        let renderer: CellRenderer
+        let ramp: GreyRamp?
+        let foregroundOnly: Bool
+    }
+
+    func tilePen(on term: Terminal) -> TilePen {
         // one-channel grey previews in 256 colours: render in 24-bit, then map to the fine ramp
         let ramp = colorMode == .palette256 && colormap == .grey ? greyRamp : nil
         let renderer = CellRenderer(blitter: blitter, colorMode: ramp == nil ? colorMode : .truecolor, colormap: colormap)
-        let seeds = snap.settings.seeds
         // Too few pairs for every fg × bg of the mode (xterm-16color has 64): draw on the default
         // background, so a full screen of tiles never runs out of pairs mid-frame.
         let colours = colorMode == .palette16 ? 16 : colorMode == .palette256 ? 256 : 1 << 24
         let foregroundOnly = colorMode != .mono && term.pairCapacity < min(colours * colours, 1 << 14)
+        return TilePen(renderer: renderer, ramp: ramp, foregroundOnly: foregroundOnly)
+    }
+
+    /// One boxed tile: `label` in the top edge, `caption` in the bottom edge, sample `index` of `source` inside.
+    func drawTile(_ tile: Layout.Tile, source: Tensor?, index: Int, label: String, caption: String, pen: TilePen, on term: Terminal) {
+        let g = tile.geometry
+        let hline = String(repeating: "─", count: g.columns)
+        put("┌" + hline + "┐", .border, row: tile.row, column: tile.column, on: term)
+        for r in 0..<g.rows {
+            put("│", .border, row: tile.row + 1 + r, column: tile.column, on: term)
+            put("│", .border, row: tile.row + 1 + r, column: tile.column + g.columns + 1, on: term)
+        }
+        put("└" + hline + "┘", .border, row: tile.row + g.rows + 1, column: tile.column, on: term)
+        if !label.isEmpty { put(" \(label) ", .accent, row: tile.row, column: tile.column + 1, on: term, maxWidth: g.columns) }
+        if !caption.isEmpty { put(" \(caption) ", .dim, row: tile.row + g.rows + 1, column: tile.column + 1, on: term, maxWidth: g.columns) }
+        guard let source, source.rank == 4, index < source.shape[0], let bitmap = Self.bitmap(source, index) else { return }
+        let cells = pen.renderer.render(bitmap, columns: g.columns, rows: g.rows)
+        for r in 0..<cells.rows {
+            for c in 0..<cells.columns {
+                let cell = cells[c, r]
+                let (fg, bg) = pen.ramp.map { ($0.slot(grey: cell.fg.r), $0.slot(grey: cell.bg.r)) }
+                    ?? (Int32(truncatingIfNeeded: cell.fgIndex), Int32(truncatingIfNeeded: cell.bgIndex))
+                term.put(cell: cell.glyph, row: tile.row + 1 + r, column: tile.column + 1 + c, fg: fg, bg: pen.foregroundOnly ? -1 : bg)
+            }
+        }
+    }
+
+    private func drawTiles(_ snap: LiveSnapshot, layout: Layout, on term: Terminal) {
+        let pen = tilePen(on: term)
+        let seeds = snap.settings.seeds
         for (i, tile) in layout.tiles.enumerated() {
             let sample = view == .both ? i / 2 : i
             let noisy = view == .noisy || (view == .both && i % 2 == 1)
             let source = noisy ? snap.sample : (snap.predictedX0 ?? snap.sample)
-            let g = tile.geometry
-            // box
-            let hline = String(repeating: "─", count: g.columns)
-            put("┌" + hline + "┐", .border, row: tile.row, column: tile.column, on: term)
-            for r in 0..<g.rows {
-                put("│", .border, row: tile.row + 1 + r, column: tile.column, on: term)
-                put("│", .border, row: tile.row + 1 + r, column: tile.column + g.columns + 1, on: term)
-            }
-            put("└" + hline + "┘", .border, row: tile.row + g.rows + 1, column: tile.column, on: term)
             let name = view == .both ? (noisy ? "x_t" : "x̂₀") : (i == 0 ? (noisy ? "x_t" : "x̂₀") : "")
-            if !name.isEmpty { put(" \(name) ", .accent, row: tile.row, column: tile.column + 1, on: term, maxWidth: g.columns) }
-            if sample < seeds.count && (!noisy || view != .both) {
-                put(" seed \(seeds[sample]) ", .dim, row: tile.row + g.rows + 1, column: tile.column + 1, on: term, maxWidth: g.columns)
-            }
-            guard source.rank == 4, sample < source.shape[0], let bitmap = Self.bitmap(source, sample) else { continue }
-            let cells = renderer.render(bitmap, columns: g.columns, rows: g.rows)
-            for r in 0..<cells.rows {
-                for c in 0..<cells.columns {
-                    let cell = cells[c, r]
-                    let (fg, bg) = ramp.map { ($0.slot(grey: cell.fg.r), $0.slot(grey: cell.bg.r)) }
-                        ?? (Int32(truncatingIfNeeded: cell.fgIndex), Int32(truncatingIfNeeded: cell.bgIndex))
-                    term.put(cell: cell.glyph, row: tile.row + 1 + r, column: tile.column + 1 + c, fg: fg,
-                             bg: foregroundOnly ? -1 : bg)
-                }
-            }
+            let caption = sample < seeds.count && (!noisy || view != .both) ? "seed \(seeds[sample])" : ""
+            drawTile(tile, source: source, index: sample, label: name, caption: caption, pen: pen, on: term)
         }
     }
 
@@ -133,7 +147,7 @@ extension App {
         return Bitmap(width: image.width, height: image.height, channels: image.channels, pixels: image.pixels)
     }
 
-    private func drawProgress(_ snap: LiveSnapshot, layout: Layout, on term: Terminal) {
+    func drawProgress(_ snap: LiveSnapshot, layout: Layout, on term: Terminal) {
         let row = layout.progressRow
         let count = max(snap.stepCount, 1)
         let rate = snap.lastMilliseconds > 0 ? 1000 / snap.lastMilliseconds : 0
@@ -163,7 +177,7 @@ extension App {
         if case .failed(let message) = snap.state { put(message, .warning, row: layout.markRow, column: 2, on: term, maxWidth: term.columns - 4) }
     }
 
-    private func drawParameters(layout: Layout, on term: Terminal) {
+    func drawParameters(layout: Layout, on term: Terminal) {
         let s = model.scheduler
         let eta: String = switch settings.noise {
         case .eta(let e): String(format: "%.2f", e)
@@ -183,7 +197,7 @@ extension App {
         }
     }
 
-    private func drawHelp(on term: Terminal) {
+    func drawHelp(on term: Terminal) {
         let lines = KeyBindings.all.map { ($0.label.padding(toLength: 6, withPad: " ", startingAt: 0), $0.help) }
         let width = min(term.columns - 4, (lines.map { $0.0.count + $0.1.count }.max() ?? 20) + 6)
         let height = min(term.rows - 2, lines.count + 4)

@@ -18,6 +18,8 @@ public struct AppOptions: Sendable {
     public var blitter: Blitter?
     /// Start paused (the first frame shows x_T).
     public var paused = false
+    /// Open in the inversion view with this picture (1, C, H, W) and name.
+    public var invert: (image: Tensor, name: String)?
 
     /// Options for a live run.
     public init(settings: LiveSettings, theme: String? = nil, colorMode: ColorMode? = nil, blitter: Blitter? = nil, paused: Bool = false) {
@@ -50,6 +52,16 @@ public final class App {
     var quit = false
     /// The fine grey ramp, when the terminal took it (one-channel models in 256 colours).
     var greyRamp: GreyRamp?
+    /// Which view is on screen.
+    var mode: Mode = .sample
+    /// The worker of the studio views (compare, interpolate, invert).
+    let studio: LiveStudio
+    /// The interpolation's α.
+    var alpha: Float = 0.5
+    /// The picture the inversion view works on.
+    var inversionImage: (image: Tensor, name: String)?
+    /// Whether the sampler was paused before a studio view took over.
+    var samplerWasPaused = false
     let capabilities: TerminalCapabilities
     private var terminal: Terminal?
     private var signals: [DispatchSourceSignal] = []
@@ -72,7 +84,13 @@ public final class App {
         theme = loaded
         themeName = loaded.name
         colormap = loaded.colormap
-        live = LiveSampler(model: model, settings: options.settings, paused: options.paused)
+        live = LiveSampler(model: model, settings: options.settings, paused: options.paused || options.invert != nil)
+        studio = LiveStudio(model: model)
+        if let invert = options.invert {
+            inversionImage = invert
+            mode = .invert
+            samplerWasPaused = options.paused
+        }
         if let warning { status = (warning + " — using \(loaded.name)", true, Date().addingTimeInterval(8)) }
     }
 
@@ -83,6 +101,7 @@ public final class App {
         defer {
             term.restore()
             live.stop()
+            studio.stop()
             signals.forEach { $0.cancel() }
         }
         if colorMode.rank > term.maxColorMode.rank { colorMode = term.maxColorMode }
@@ -95,33 +114,39 @@ public final class App {
         }
         installSignalHandlers()
         live.start()
+        showStudio()
         var lastVersion = -1
         var dirty = true
         var lastFrame = Date.distantPast
         while !quit {
             if stopRequest.isSet { break }
-            let (snapshot, version) = live.latest()
+            let (snapshot, liveVersion) = live.latest()
+            let (studioSnapshot, studioVersion) = studio.latest()
+            // versions of the two workers, told apart by the mode
+            let version = mode == .sample ? liveVersion * 2 : studioVersion * 2 + 1
             if version != lastVersion || dirty {
                 // at most ~30 frames a second
                 let wait = lastFrame.addingTimeInterval(1.0 / 30).timeIntervalSinceNow
                 if wait <= 0 || dirty {
-                    draw(snapshot, on: term)
+                    if mode == .sample { draw(snapshot, on: term) } else { drawStudio(studioSnapshot, on: term) }
                     lastVersion = version
                     lastFrame = Date()
                     dirty = false
                 }
             }
             if let s = status, s.until < Date() { status = nil; dirty = true }
-            let busy = snapshot.state == .running && !paused
+            let busy = mode == .sample ? snapshot.state == .running && !paused : !studioSnapshot.isDone && !paused
             let timeout: Int32 = busy || version != lastVersion ? 33 : 250
             guard let key = term.key(timeout: timeout) else { continue }
             dirty = true
             switch key {
             case .resize: break
-            case .special: break
+            case .special(let code):
+                if showHelp { showHelp = false; continue }
+                if code == KEY_LEFT || code == KEY_RIGHT { handle(code == KEY_LEFT ? "[" : "]", snapshot: snapshot, studio: studioSnapshot) }
             case .character(let c):
                 if showHelp && c != "?" { showHelp = false; if c != "q" && c != "\u{3}" { continue } }
-                handle(c, snapshot: snapshot)
+                handle(c, snapshot: snapshot, studio: studioSnapshot)
             }
         }
     }
@@ -144,10 +169,14 @@ public final class App {
 
     // MARK: - Keys
 
-    func handle(_ c: Character, snapshot: LiveSnapshot) {
+    func handle(_ c: Character, snapshot: LiveSnapshot, studio studioSnapshot: StudioSnapshot) {
         guard let action = KeyBindings.action(for: c) else {
             flash("no key '\(c)' — ? for help")
             return
+        }
+        if mode != .sample {
+            if action == .save { saveStudio(studioSnapshot); return }
+            if handleStudio(action) { return }
         }
         switch action {
         case .etaDown, .etaUp:
@@ -158,6 +187,11 @@ public final class App {
         case .sigmaHat:
             settings.noise = settings.noise == .ddpmLarge ? .eta(0) : .ddpmLarge
             sendSettings()
+        case .compareSteps: switchMode(to: .compareSteps, snapshot: snapshot)
+        case .compareEta: switchMode(to: .compareEta, snapshot: snapshot)
+        case .interpolate: switchMode(to: .interpolate, snapshot: snapshot)
+        case .invert: switchMode(to: .invert, snapshot: snapshot)
+        case .alphaDown, .alphaUp: flash("[ and ] move α in the interpolation view (i)")
         case .stepsDown, .stepsUp:
             settings.steps = min(model.schedule.trainTimesteps, max(1, settings.steps + (action == .stepsUp ? 1 : -1)))
             sendSettings()
@@ -209,6 +243,7 @@ public final class App {
 
     private func sendSettings() {
         live.send(.setSettings(steps: settings.steps, noise: settings.noise, spacing: settings.spacing))
+        if mode != .sample { showStudio() }
     }
 
     func flash(_ text: String, warning: Bool = false) {

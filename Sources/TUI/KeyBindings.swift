@@ -3,6 +3,7 @@ public enum Action: String, CaseIterable, Sendable {
     case etaDown, etaUp, sigmaHat, stepsDown, stepsUp, stepsPreset, spacing
     case nextSeed, previousSeed, batchUp, batchDown
     case pause, stepOnce, restart, view, blitter, colorMode, theme, colormap, save, help, quit
+    case compareSteps, compareEta, interpolate, invert, alphaDown, alphaUp
 }
 
 /// One line of the key table: the keys, what they do, and the action.
@@ -43,6 +44,12 @@ public enum KeyBindings {
         KeyBinding(keys: ["c"], label: "c", help: "colours: truecolor → 256 → 16 → mono", action: .colorMode),
         KeyBinding(keys: ["t"], label: "t", help: "theme: dusk → paper → contrast", action: .theme),
         KeyBinding(keys: ["m"], label: "m", help: "colormap of one-channel models: grey → viridis → magma", action: .colormap),
+        KeyBinding(keys: ["k"], label: "k", help: "compare: one x_T at 10 / 20 / 50 / 100 steps, side by side (k again: back)", action: .compareSteps),
+        KeyBinding(keys: ["K"], label: "K", help: "compare: one x_T at η 0 / 0.2 / 0.5 / 1 (K again: back)", action: .compareEta),
+        KeyBinding(keys: ["i"], label: "i", help: "interpolate: slerp between the x_T of two seeds (i again: back)", action: .interpolate),
+        KeyBinding(keys: ["[", "<"], label: "[ ←", help: "interpolate: α − 0.1 (also the left arrow)", action: .alphaDown),
+        KeyBinding(keys: ["]", ">"], label: "] →", help: "interpolate: α + 0.1 (also the right arrow)", action: .alphaUp),
+        KeyBinding(keys: ["u"], label: "u", help: "invert the current picture: x₀ → x_T → x₀, with the MSE (u again: back)", action: .invert),
         KeyBinding(keys: ["w"], label: "w", help: "save the grid as PNG in the current folder", action: .save),
         KeyBinding(keys: ["?"], label: "?", help: "this help", action: .help),
         KeyBinding(keys: ["q", "\u{3}"], label: "q", help: "quit (also Ctrl-C)", action: .quit),
@@ -54,5 +61,5 @@ public enum KeyBindings {
     }
 
     /// The one-line key help of the bottom border.
-    public static let footer = "e/E η  s/S 1–6 steps  p spacing  n seed  +/- batch  space pause  . step  r restart  v view  w save  ? help  q quit"
+    public static let footer = "e/E η  s/S 1–6 steps  n seed  space pause  r restart  v view  k compare  i interpolate  u invert  w save  ? help  q quit"
 }

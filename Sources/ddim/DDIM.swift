@@ -22,7 +22,7 @@ struct DDIM: ParsableCommand {
 struct Live: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The live sampler (the default): watch x̂₀ emerge and steer η and steps while it runs.",
-        discussion: "Keys: e/E η, s/S and 1–6 steps, p spacing, n seed, +/- batch, space pause, . step, r restart, v view, w save, ? help, q quit. See docs/keys.md.")
+        discussion: "Keys: e/E η, s/S and 1–6 steps, p spacing, n seed, +/- batch, space pause, . step, r restart, v view, k/K compare steps/η, i interpolate ([ ] α), u invert, w save, ? help, q quit. See docs/keys.md.")
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var sampling: SamplingOptions
@@ -39,6 +39,9 @@ struct Live: ParsableCommand {
     @Flag(name: .long, help: "Start paused, showing x_T (space runs, . steps).")
     var paused = false
 
+    @Option(name: .long, help: ArgumentHelp("Open the inversion view on this picture (PNG of the model's size): x₀ → x_T → x₀.", valueName: "png"))
+    var image: String?
+
     func run() throws {
         guard isatty(0) == 1, isatty(1) == 1 else {
             throw ValidationError("the live sampler needs a terminal on standard input and output; for scripts use `ddim sample`")
@@ -50,7 +53,9 @@ struct Live: ParsableCommand {
         }
         let settings = LiveSettings(steps: sampling.steps, noise: sampling.eta.level, spacing: sampling.spacing ?? m.scheduler.timestepSpacing,
                                     seed: sampling.seed, batch: sampling.batch)
-        let app = App(model: m, options: AppOptions(settings: settings, theme: theme, colorMode: color, blitter: blitter, paused: paused))
+        var options = AppOptions(settings: settings, theme: theme, colorMode: color, blitter: blitter, paused: paused)
+        if let image { options.invert = (try m.image(at: image), (image as NSString).lastPathComponent) }
+        let app = App(model: m, options: options)
         try app.run()
     }
 }

@@ -221,7 +221,8 @@ struct PromiseCommandTests {
             let single = path("seed\(seed).png")
             #expect(try Run(["sample", "--model", tiny, "--steps", "4", "--seed", "\(seed)", "--out", single]).status == 0)
             // a batch of 5 and a batch of 1 group their GEMMs differently: within 1 level
-            #expect(maxDifference(try tile(strip, row: 0, column: column), try tile(try PNGReader().read(single), row: 0, column: 0)) <= 1)
+            // a single sample is written without a border
+            #expect(maxDifference(try tile(strip, row: 0, column: column), try PNGReader().read(single)) <= 1)
         }
         let bad = try Run(["interpolate", "--model", tiny, "--seeds", "4", "--out", out])
         #expect(bad.status != 0 && bad.errorLine.contains("--seeds takes two seeds"), "\(bad.stderr)")
@@ -290,7 +291,7 @@ struct PromiseCommandTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/s4-e0").sorted() == ["00000.png", "00001.png", "00002.png"])
         let single = path("seed22.png")
         #expect(try Run(["sample", "--model", tiny, "--steps", "4", "--seed", "22", "--out", single]).status == 0)
-        #expect(maxDifference(try PNGReader().read(dir + "/s4-e0/00002.png"), try tile(try PNGReader().read(single), row: 0, column: 0)) <= 1)
+        #expect(maxDifference(try PNGReader().read(dir + "/s4-e0/00002.png"), try PNGReader().read(single)) <= 1)
         let again = try Run(["sweep", "--model", tiny, "--steps", "2,4", "--eta", "0,hat", "--n", "3", "--batch", "2", "--seed", "20", "--out-dir", dir])
         #expect(again.status == 0 && again.stdout.contains("(0 new)"), "\(again.stdout)")
     }

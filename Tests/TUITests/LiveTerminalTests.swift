@@ -116,3 +116,86 @@ struct LiveTerminalTests {
         #expect(!(try m.screen(colours: true).contains("\u{1B}[38;5;")))
     }
 }
+
+/// The studio views (compare, interpolate, invert) in a real terminal, on the tiny model.
+@Suite("Studio views in tmux", .serialized)
+struct StudioTerminalTests {
+    let work = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-studio-\(UUID().uuidString)")
+
+    init() throws { try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true) }
+
+    func start(_ args: String) throws -> TmuxSession {
+        let model = fixtures.appendingPathComponent("pipeline/tiny").path
+        let command = "env -u NO_COLOR -u COLORTERM TERM=tmux-256color LANG=C.UTF-8 \(ddimBinary) --model \(model) \(args); echo EXIT=$?; sleep 120"
+        return try TmuxSession(command, directory: work.path, columns: 120, rows: 40)
+    }
+
+    @Test("k compares step counts, K η values; i interpolates and [ ] move α; u inverts; each key again goes back")
+    func views() throws {
+        let t = try start("--steps 10 --seed 3")
+        defer { t.close() }
+        #expect(try t.wait(timeout: 20) { $0.contains("done") && $0.contains("step 10/10") }, "\(t.dump())")
+
+        // compare across step counts: four columns from one x_T, MSE to the last one when done
+        try t.send("k")
+        #expect(try t.wait(timeout: 30) {
+            $0.contains("compare steps") && $0.contains("S=10 η=0") && $0.contains("S=100 η=0") && $0.contains("reference")
+                && $0.contains("step 180/180") && $0.contains("MSE 0.")
+        }, "\(t.dump())")
+        // η changes re-sample every column
+        try t.send("E")
+        #expect(try t.wait(timeout: 30) { $0.contains("S=10 η=0.1") && $0.contains("reference") }, "\(t.dump())")
+        try t.send("K")
+        #expect(try t.wait(timeout: 30) { $0.contains("compare η") && $0.contains("S=10 η=0.2") && $0.contains("S=10 η=1") }, "\(t.dump())")
+        try t.send("K")
+        #expect(try t.wait { !$0.contains("compare η") && $0.contains("step 10/10") }, "\(t.dump())")
+
+        // interpolation: the slider moves and only the middle is re-sampled
+        try t.send("i")
+        #expect(try t.wait(timeout: 20) { $0.contains("interpolate") && $0.contains("α 0.5") && $0.contains("seed 3") && $0.contains("seed 4")
+            && $0.contains("step 30/30") }, "\(t.dump())")
+        try t.send("]")
+        #expect(try t.wait(timeout: 20) { $0.contains("α 0.6") && $0.contains("α=0.60") && $0.contains("step 30/30") }, "\(t.dump())")
+        try t.send("Left", "Left")
+        #expect(try t.wait(timeout: 20) { $0.contains("α 0.4") && $0.contains("α=0.40") }, "\(t.dump())")
+        try t.send("w")
+        #expect(try t.wait { $0.contains("saved ddim-interpolate-3.png") }, "\(t.dump())")
+        let strip = try PNGReader().read(work.appendingPathComponent("ddim-interpolate-3.png").path)
+        #expect(strip.width == 3 * 18 + 2)
+        try t.send("i")
+        #expect(try t.wait { !$0.contains("interpolate ─") }, "\(t.dump())")
+
+        // inversion of the current result: original, x_T, reconstruction with its MSE
+        try t.send("u")
+        #expect(try t.wait(timeout: 30) {
+            $0.contains("invert") && $0.contains("x₀ (seed 3)") && $0.contains("x_T") && $0.contains("reconstruction")
+                && $0.contains("step 20/20") && $0.contains("MSE ")
+        }, "\(t.dump())")
+        try t.send("u")
+        #expect(try t.wait { !$0.contains("invert ─") && $0.contains("step 10/10") }, "\(t.dump())")
+        try t.send("q")
+        #expect(try t.wait { $0.contains("EXIT=0") })
+        #expect(try t.format("#{alternate_on}") == "0")
+    }
+
+    @Test("--image opens the inversion view on a picture; a picture of the wrong size is one line and exit 1")
+    func imageOption() throws {
+        // a 16×16 RGB picture for the tiny model, from `ddim sample`
+        let picture = work.appendingPathComponent("p.png").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: ddimBinary)
+        p.arguments = ["sample", "--model", fixtures.appendingPathComponent("pipeline/tiny").path, "--steps", "5", "--out", picture, "-q"]
+        try p.run()
+        p.waitUntilExit()
+        let t = try start("--steps 10 --image \(picture)")
+        defer { t.close() }
+        #expect(try t.wait(timeout: 30) { $0.contains("invert") && $0.contains("x₀ (p.png)") && $0.contains("MSE ") }, "\(t.dump())")
+        try t.send("q")
+        #expect(try t.wait { $0.contains("EXIT=0") })
+
+        let digit = fixtures.appendingPathComponent("digits/00000-class2.png").path
+        let u = try start("--image \(digit)")
+        defer { u.close() }
+        #expect(try u.wait { $0.contains("EXIT=1") && $0.contains("32×32") && $0.contains("16×16") }, "\(u.dump())")
+    }
+}
