@@ -25,7 +25,8 @@ let package = Package(
             providers: [.apt(["libpng-dev", "zlib1g-dev"])]),
 
         // MARK: - Libraries
-        .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: fast),
+        .target(name: "CKernels"),
+        .target(name: "Tensors", dependencies: ["CBLAS", "CKernels"], swiftSettings: fast),
         .target(name: "UNet", dependencies: ["Tensors"], swiftSettings: fast),
         .target(name: "Sampling", dependencies: ["Tensors"], swiftSettings: fast),
         .target(name: "Imaging", dependencies: ["CPNG"], swiftSettings: fast),

@@ -32,6 +32,7 @@ public struct LoadedModel: Sendable {
 public enum ModelStore {
     /// Loads the model in `folder`; errors name the file and what is wrong.
     public static func load(_ folder: URL, name: String? = nil) throws -> LoadedModel {
+        Memory.keepFreedBuffers()
         let fm = FileManager.default
         var isDir: ObjCBool = false
         guard fm.fileExists(atPath: folder.path, isDirectory: &isDir) else {

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// The four projections of a spatial self-attention layer (diffusers `Attention`).
@@ -94,11 +95,6 @@ private func project(_ x: UnsafePointer<Float>, tokens n: Int, channels: Int, _ 
 public func softmaxRows(_ s: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
     for r in 0..<rows {
         let row = s + r * columns
-        var m = -Float.infinity
-        for j in 0..<columns { m = max(m, row[j]) }
-        var sum: Float = 0
-        for j in 0..<columns { let e = expf(row[j] - m); row[j] = e; sum += e }
-        let inv = 1 / sum
-        for j in 0..<columns { row[j] *= inv }
+        ddim_softmax_row(row, columns)
     }
 }

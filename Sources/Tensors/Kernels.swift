@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 // MARK: - Convolution
@@ -48,7 +49,7 @@ public func conv2d(_ x: Tensor, _ w: ConvWeight, stride: Int = 1, padding: Paddi
     let k = w.kernel
     let ho = (h + padding.top + padding.bottom - k) / stride + 1
     let wo = (wd + padding.left + padding.right - k) / stride + 1
-    var out = Tensor(shape: [batch, w.outChannels, ho, wo])
+    var out = Tensor(uninitializedShape: [batch, w.outChannels, ho, wo])
     let kk = cin * k * k
     let plane = ho * wo
     // 1×1, stride 1, no padding: the input is already the GEMM operand.
@@ -60,7 +61,7 @@ public func conv2d(_ x: Tensor, _ w: ConvWeight, stride: Int = 1, padding: Paddi
         conv2dGrouped(x, w, stride: stride, padding: padding, into: &out, group: group)
         return out
     }
-    var col = [Float](repeating: 0, count: direct ? 0 : kk * bandRows * wo)
+    var col = uninitializedFloats(direct ? 0 : kk * bandRows * wo)
     x.data.withUnsafeBufferPointer { xp in
         out.data.withUnsafeMutableBufferPointer { op in
             col.withUnsafeMutableBufferPointer { cp in
@@ -68,6 +69,7 @@ public func conv2d(_ x: Tensor, _ w: ConvWeight, stride: Int = 1, padding: Paddi
                     for b in 0..<batch {
                         let xb = xp.start + b * cin * h * wd
                         let ob = op.start + b * w.outChannels * plane
+                        // every output is written: the bias first (then β = 1), or β = 0
                         if let bias = w.bias { fillRows(ob, rows: w.outChannels, width: plane, with: bias) }
                         let beta: Float = w.bias == nil ? 0 : 1
                         if direct {
@@ -101,8 +103,9 @@ private func conv2dGrouped(_ x: Tensor, _ w: ConvWeight, stride: Int, padding: P
     let (cout, k) = (w.outChannels, w.kernel)
     let (ho, wo) = (out.shape[2], out.shape[3])
     let kk = cin * k * k, plane = ho * wo
-    var col = [Float](repeating: 0, count: kk * group * plane)
-    var product = [Float](repeating: 0, count: cout * group * plane)
+    // im2col writes every column (zeros included) and the GEMM every product: no zero fill
+    var col = uninitializedFloats(kk * group * plane)
+    var product = uninitializedFloats(cout * group * plane)
     x.data.withUnsafeBufferPointer { xp in
         out.data.withUnsafeMutableBufferPointer { op in
             col.withUnsafeMutableBufferPointer { cp in
@@ -122,8 +125,7 @@ private func conv2dGrouped(_ x: Tensor, _ w: ConvWeight, stride: Int, padding: P
                                 for o in 0..<cout {
                                     let src = pp.start + o * n + j * plane
                                     let dst = op.start + ((first + j) * cout + o) * plane
-                                    let b = w.bias?[o] ?? 0
-                                    for i in 0..<plane { dst[i] = src[i] + b }
+                                    addScalar(src, w.bias?[o] ?? 0, into: dst, count: plane)
                                 }
                             }
                             first += m
@@ -148,73 +150,39 @@ func im2col(
     padding: Padding, outRows: Range<Int>, outWidth wo: Int, into col: UnsafeMutablePointer<Float>,
     rowStride: Int? = nil
 ) {
-    let n = rowStride ?? outRows.count * wo
-    for c in 0..<channels {
-        let xc = x + c * height * width
-        for i in 0..<k {
-            for j in 0..<k {
-                var dst = col + ((c * k + i) * k + j) * n
-                for oy in outRows {
-                    let iy = oy * s + i - padding.top
-                    if iy < 0 || iy >= height {
-                        dst.update(repeating: 0, count: wo)
-                        dst += wo
-                        continue
-                    }
-                    let row = xc + iy * width
-                    if s == 1 {
-                        // ix = ox + j − pl: a contiguous run with zero ends.
-                        let lo = max(0, padding.left - j), hi = min(wo, width + padding.left - j)
-                        if lo > 0 { dst.update(repeating: 0, count: lo) }
-                        if hi > lo { (dst + lo).update(from: row + (lo + j - padding.left), count: hi - lo) }
-                        if hi < wo { (dst + max(hi, lo)).update(repeating: 0, count: wo - max(hi, lo)) }
-                    } else {
-                        for ox in 0..<wo {
-                            let ix = ox * s + j - padding.left
-                            dst[ox] = (ix >= 0 && ix < width) ? row[ix] : 0
-                        }
-                    }
-                    dst += wo
-                }
-            }
-        }
-    }
+    ddim_im2col(x, channels, height, width, k, s, padding.top, padding.left, outRows.lowerBound, outRows.count, wo, col,
+                rowStride ?? outRows.count * wo)
 }
 
 // MARK: - Normalisation and activations
 
 /// Group normalisation with a per-channel affine, optionally followed by SiLU.
 /// x (B, C, H, W); y = (x − μ_g) / √(σ²_g + ε) · γ_c + β_c over each group of C/G channels.
+/// Mean, then biased variance about it (two passes, as torch), summed in 8 float lanes.
 public func groupNorm(_ x: Tensor, groups: Int, gamma: [Float], beta: [Float], eps: Float, silu fuseSiLU: Bool = false) -> Tensor {
     let (batch, channels) = (x.shape[0], x.shape[1])
     let spatial = x.count / (batch * channels)
     precondition(channels % groups == 0, "groupNorm: \(channels) channels in \(groups) groups")
     let perGroup = channels / groups
-    var out = Tensor(shape: x.shape)
+    var out = Tensor(uninitializedShape: x.shape)
     x.data.withUnsafeBufferPointer { xp in
         out.data.withUnsafeMutableBufferPointer { op in
             for b in 0..<batch {
                 for g in 0..<groups {
-                    let base = (b * channels + g * perGroup) * spatial
+                    let base = xp.start + (b * channels + g * perGroup) * spatial
                     let n = perGroup * spatial
-                    // Two passes in Double: mean, then variance, as torch (biased variance).
-                    var sum = 0.0
-                    for i in 0..<n { sum += Double(xp[base + i]) }
-                    let mean = sum / Double(n)
-                    var sq = 0.0
-                    for i in 0..<n { let d = Double(xp[base + i]) - mean; sq += d * d }
-                    let invStd = Float(1 / (sq / Double(n) + Double(eps)).squareRoot())
+                    // μ = Σx / n
+                    let mean = sum(base, count: n) / Double(n)
+                    // σ² = Σ(x − μ)² / n
+                    let variance = sumOfSquares(base, count: n, about: Float(mean)) / Double(n)
+                    let invStd = Float(1 / (variance + Double(eps)).squareRoot())
                     let m = Float(mean)
                     for cg in 0..<perGroup {
                         let c = g * perGroup + cg
                         let scale = gamma[c] * invStd
                         let shift = beta[c] - m * scale
-                        let p = base + cg * spatial
-                        if fuseSiLU {
-                            for i in 0..<spatial { op[p + i] = siluScalar(xp[p + i] * scale + shift) }
-                        } else {
-                            for i in 0..<spatial { op[p + i] = xp[p + i] * scale + shift }
-                        }
+                        let offset = (b * channels + c) * spatial
+                        affine(xp.start + offset, scale: scale, shift: shift, silu: fuseSiLU, into: op.start + offset, count: spatial)
                     }
                 }
             }
@@ -223,17 +191,48 @@ public func groupNorm(_ x: Tensor, groups: Int, gamma: [Float], beta: [Float], e
     return out
 }
 
-/// silu(x) = x · σ(x) = x / (1 + e^(−x))
+/// Σ p[i] (float lanes, then double).
 @inline(__always)
-public func siluScalar(_ x: Float) -> Float { x / (1 + expf(-x)) }
+func sum(_ p: UnsafePointer<Float>, count n: Int) -> Double { ddim_sum(p, n) }
+
+/// Σ (p[i] − m)² (float lanes, then double).
+@inline(__always)
+func sumOfSquares(_ p: UnsafePointer<Float>, count n: Int, about m: Float) -> Double { ddim_sum_squares(p, n, m) }
+
+/// y = x·scale + shift, or silu of it, over `count` floats (x and y may be the same).
+@inline(__always)
+public func affine(_ x: UnsafePointer<Float>, scale: Float, shift: Float, silu: Bool, into y: UnsafeMutablePointer<Float>, count n: Int) {
+    ddim_affine(x, scale, shift, silu ? 1 : 0, y, n)
+}
+
+/// y = x + b over `count` floats.
+@inline(__always)
+func addScalar(_ x: UnsafePointer<Float>, _ b: Float, into y: UnsafeMutablePointer<Float>, count n: Int) {
+    ddim_add_scalar(x, b, y, n)
+}
+
+/// silu(x) = x · σ(x) = x / (1 + e^(−x)), with the kernels' exponential.
+@inline(__always)
+public func siluScalar(_ x: Float) -> Float { x / (1 + ddim_exp(-x)) }
 
 /// SiLU applied element-wise.
 public func silu(_ x: Tensor) -> Tensor {
     var out = x
-    out.data.withUnsafeMutableBufferPointer { p in
-        for i in 0..<p.count { p[i] = siluScalar(p[i]) }
-    }
+    out.data.withUnsafeMutableBufferPointer { p in ddim_silu(p.start, p.count) }
     return out
+}
+
+/// `count` floats whose values are unspecified: scratch that the caller overwrites completely.
+@inline(__always)
+func uninitializedFloats(_ count: Int) -> [Float] {
+    [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+}
+
+extension Tensor {
+    /// A tensor whose elements are unspecified, for kernels that write every element.
+    init(uninitializedShape shape: [Int]) {
+        self.init(shape: shape, data: uninitializedFloats(shape.reduce(1, *)))
+    }
 }
 
 // MARK: - Dense layers
@@ -272,7 +271,7 @@ public func linear(_ x: UnsafePointer<Float>, rows: Int, _ w: LinearWeight, into
 public func linear(_ x: Tensor, _ w: LinearWeight) -> Tensor {
     let rows = x.count / w.inFeatures
     precondition(rows * w.inFeatures == x.count, "linear: \(x.shape) for \(w.inFeatures) inputs")
-    var out = Tensor(shape: [rows, w.outFeatures])
+    var out = Tensor(uninitializedShape: [rows, w.outFeatures])
     x.data.withUnsafeBufferPointer { xp in
         out.data.withUnsafeMutableBufferPointer { op in
             linear(xp.start, rows: rows, w, into: op.start)
@@ -286,7 +285,7 @@ public func linear(_ x: Tensor, _ w: LinearWeight) -> Tensor {
 /// Nearest-neighbour upsampling by 2: (B, C, H, W) → (B, C, 2H, 2W).
 public func upsampleNearest2x(_ x: Tensor) -> Tensor {
     let (planes, h, w) = (x.shape[0] * x.shape[1], x.shape[2], x.shape[3])
-    var out = Tensor(shape: [x.shape[0], x.shape[1], 2 * h, 2 * w])
+    var out = Tensor(uninitializedShape: [x.shape[0], x.shape[1], 2 * h, 2 * w])
     x.data.withUnsafeBufferPointer { xp in
         out.data.withUnsafeMutableBufferPointer { op in
             for p in 0..<planes {

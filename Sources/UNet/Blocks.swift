@@ -60,7 +60,7 @@ private func modulate(_ h: inout Tensor, _ t: Tensor, channels: Int) {
                 for c in 0..<channels {
                     let scale = 1 + tp[b * 2 * channels + c], shift = tp[b * 2 * channels + channels + c]
                     let base = (b * channels + c) * n
-                    for i in 0..<n { hp[base + i] = siluScalar(hp[base + i] * scale + shift) }
+                    affine(hp.start + base, scale: scale, shift: shift, silu: true, into: hp.start + base, count: n)
                 }
             }
         }

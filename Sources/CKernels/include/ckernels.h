@@ -1,0 +1,34 @@
+// Element-wise kernels in C, where the compiler vectorises them (and, through target_clones,
+// uses AVX2 + FMA on CPUs that have them): the exponential, SiLU, group-norm sums and the affine
+// step, softmax rows. Swift's generic SIMD types lowered these to per-lane code.
+#ifndef DDIM_CKERNELS_H
+#define DDIM_CKERNELS_H
+
+#include <stddef.h>
+
+/// Σ x[i] and Σ (x[i] − mean)², accumulated in float lanes then double.
+double ddim_sum(const float *x, ptrdiff_t n);
+double ddim_sum_squares(const float *x, ptrdiff_t n, float mean);
+
+/// y[i] = x[i]·scale + shift, or silu of that when `silu` is non-zero.
+void ddim_affine(const float *x, float scale, float shift, int silu, float *y, ptrdiff_t n);
+
+/// x[i] = silu(x[i]) = x[i] / (1 + e^(−x[i])), in place.
+void ddim_silu(float *x, ptrdiff_t n);
+
+/// y[i] = x[i] + b.
+void ddim_add_scalar(const float *x, float b, float *y, ptrdiff_t n);
+
+/// A row of scores replaced by its softmax: e^(s − max) / Σ e^(s − max).
+void ddim_softmax_row(float *s, ptrdiff_t n);
+
+/// e^x with the kernels' approximation (for tests): relative error below 2e-7 on [−87, 88].
+float ddim_exp(float x);
+
+#endif
+
+/// im2col for output rows [row0, row0 + rows) of a (channels, height, width) image:
+/// col[((c·k + i)·k + j)·ld + (oy − row0)·wo + ox] = x[c][oy·stride + i − pad_top][ox·stride + j − pad_left],
+/// 0 outside the image. `ld` is the distance between the rows of col (≥ rows·wo).
+void ddim_im2col(const float *x, ptrdiff_t channels, ptrdiff_t height, ptrdiff_t width, ptrdiff_t k, ptrdiff_t stride,
+                 ptrdiff_t pad_top, ptrdiff_t pad_left, ptrdiff_t row0, ptrdiff_t rows, ptrdiff_t wo, float *col, ptrdiff_t ld);
