@@ -48,6 +48,7 @@ extension App {
         drawProgress(snap, layout: layout, on: term)
         drawParameters(layout: layout, on: term)
         if let s = status { put(s.text, s.warning ? .warning : .status, row: layout.markRow, column: 2, on: term, maxWidth: cols - 4) }
+        drawPrompt(row: layout.markRow, on: term)
         if showHelp { drawHelp(on: term) }
         term.refresh()
     }

@@ -53,12 +53,14 @@ extension App {
 
     /// Switches to `target` (or back to the sampler when already there). Only one worker runs at a
     /// time: the sampler is paused while a studio view computes, and resumes as it was.
-    func switchMode(to target: Mode, snapshot: LiveSnapshot) {
-        let next: Mode = mode == target ? .sample : target
+    func switchMode(to target: Mode, snapshot: LiveSnapshot, picture: (image: Tensor, name: String)? = nil) {
+        let next: Mode = mode == target && picture == nil ? .sample : target
         if next == .invert {
             // the current picture: x₀ when the run is done, else the latest x̂₀ (sample 0)
             let source = snapshot.state == .done ? snapshot.sample : (snapshot.predictedX0 ?? snapshot.sample)
-            if mode == .sample || inversionImage == nil, source.rank == 4, source.shape[0] > 0 {
+            if let picture {
+                inversionImage = picture
+            } else if mode == .sample || inversionImage == nil, source.rank == 4, source.shape[0] > 0 {
                 var x = source.slice(0).reshaped([1] + Array(source.shape.dropFirst()))
                 for i in 0..<x.count { x.data[i] = min(1, max(-1, x.data[i])) }
                 inversionImage = (x, "seed \(snapshot.settings.seed)")
@@ -77,6 +79,34 @@ extension App {
         }
         mode = next
         showStudio()
+    }
+
+    /// A key typed into the open-image prompt: Enter opens, Escape cancels, Backspace deletes.
+    func editPrompt(_ c: Character, snapshot: LiveSnapshot) {
+        switch c {
+        case "\n", "\r": finishPrompt(snapshot: snapshot)
+        case "\u{1B}", "\u{3}": prompt = nil
+        case "\u{7F}", "\u{8}": _ = prompt?.popLast()
+        default: if !(c.asciiValue.map { $0 < 32 } ?? false) { prompt?.append(c) }
+        }
+    }
+
+    /// Opens the typed picture in the inversion view, or says in one line why not.
+    func finishPrompt(snapshot: LiveSnapshot) {
+        guard let path = prompt?.trimmingCharacters(in: .whitespaces), !path.isEmpty else { prompt = nil; return }
+        prompt = nil
+        let expanded = (path as NSString).expandingTildeInPath
+        do {
+            let picture = (try model.image(at: expanded), (expanded as NSString).lastPathComponent)
+            if mode == .invert {
+                inversionImage = picture
+                showStudio()
+            } else {
+                switchMode(to: .invert, snapshot: snapshot, picture: picture)
+            }
+        } catch {
+            flash("\(error)", warning: true)
+        }
     }
 
     /// Keys in a studio view; returns false for keys the sampler's handler should take.
@@ -156,6 +186,7 @@ extension App {
         drawParameters(layout: layout, on: term)
         if let s = status { put(s.text, s.warning ? .warning : .status, row: layout.markRow, column: 2, on: term, maxWidth: cols - 4) }
         if let failure = snap.failure { put(failure, .warning, row: layout.markRow, column: 2, on: term, maxWidth: cols - 4) }
+        drawPrompt(row: layout.markRow, on: term)
         if showHelp { drawHelp(on: term) }
         term.refresh()
     }
@@ -184,6 +215,18 @@ extension App {
                 row: row, column: 2, on: term, maxWidth: width)
         case .sample: break
         }
+    }
+
+    /// The open-image prompt over the status line, when open.
+    func drawPrompt(row: Int, on term: Terminal) {
+        guard let prompt else { return }
+        let width = term.columns - 4
+        let label = "open PNG (Enter opens, Esc cancels): "
+        put(String(repeating: " ", count: width), .text, row: row, column: 2, on: term)
+        put(label, .accent, row: row, column: 2, on: term)
+        // the end of a long path stays visible
+        let room = max(1, width - label.count - 1)
+        put(String(prompt.suffix(room)) + "▏", .text, row: row, column: 2 + label.count, on: term)
     }
 
     func drawTooSmall(on term: Terminal) {

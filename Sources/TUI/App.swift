@@ -62,6 +62,8 @@ public final class App {
     var inversionImage: (image: Tensor, name: String)?
     /// Whether the sampler was paused before a studio view took over.
     var samplerWasPaused = false
+    /// The path being typed after `o` (nil: no prompt open).
+    var prompt: String?
     let capabilities: TerminalCapabilities
     private var terminal: Terminal?
     private var signals: [DispatchSourceSignal] = []
@@ -142,9 +144,14 @@ public final class App {
             switch key {
             case .resize: break
             case .special(let code):
+                if prompt != nil {
+                    if code == KEY_BACKSPACE { _ = prompt?.popLast() } else if code == KEY_ENTER { finishPrompt(snapshot: snapshot) }
+                    continue
+                }
                 if showHelp { showHelp = false; continue }
                 if code == KEY_LEFT || code == KEY_RIGHT { handle(code == KEY_LEFT ? "[" : "]", snapshot: snapshot, studio: studioSnapshot) }
             case .character(let c):
+                if prompt != nil { editPrompt(c, snapshot: snapshot); continue }
                 if showHelp && c != "?" { showHelp = false; if c != "q" && c != "\u{3}" { continue } }
                 handle(c, snapshot: snapshot, studio: studioSnapshot)
             }
@@ -192,6 +199,7 @@ public final class App {
         case .interpolate: switchMode(to: .interpolate, snapshot: snapshot)
         case .invert: switchMode(to: .invert, snapshot: snapshot)
         case .alphaDown, .alphaUp: flash("[ and ] move α in the interpolation view (i)")
+        case .open: prompt = ""
         case .stepsDown, .stepsUp:
             settings.steps = min(model.schedule.trainTimesteps, max(1, settings.steps + (action == .stepsUp ? 1 : -1)))
             sendSettings()

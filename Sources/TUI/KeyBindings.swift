@@ -3,7 +3,7 @@ public enum Action: String, CaseIterable, Sendable {
     case etaDown, etaUp, sigmaHat, stepsDown, stepsUp, stepsPreset, spacing
     case nextSeed, previousSeed, batchUp, batchDown
     case pause, stepOnce, restart, view, blitter, colorMode, theme, colormap, save, help, quit
-    case compareSteps, compareEta, interpolate, invert, alphaDown, alphaUp
+    case compareSteps, compareEta, interpolate, invert, alphaDown, alphaUp, open
 }
 
 /// One line of the key table: the keys, what they do, and the action.
@@ -50,6 +50,7 @@ public enum KeyBindings {
         KeyBinding(keys: ["[", "<"], label: "[ ←", help: "interpolate: α − 0.1 (also the left arrow)", action: .alphaDown),
         KeyBinding(keys: ["]", ">"], label: "] →", help: "interpolate: α + 0.1 (also the right arrow)", action: .alphaUp),
         KeyBinding(keys: ["u"], label: "u", help: "invert the current picture: x₀ → x_T → x₀, with the MSE (u again: back)", action: .invert),
+        KeyBinding(keys: ["o"], label: "o", help: "open a PNG (type its path, Enter) and invert it", action: .open),
         KeyBinding(keys: ["w"], label: "w", help: "save the grid as PNG in the current folder", action: .save),
         KeyBinding(keys: ["?"], label: "?", help: "this help", action: .help),
         KeyBinding(keys: ["q", "\u{3}"], label: "q", help: "quit (also Ctrl-C)", action: .quit),

@@ -193,6 +193,22 @@ struct StudioTerminalTests {
         try t.send("q")
         #expect(try t.wait { $0.contains("EXIT=0") })
 
+        // o: type a path; a wrong one is a line in the status bar, a good one opens the view
+        let v = try start("--steps 10 --paused")
+        defer { v.close() }
+        #expect(try v.wait { $0.contains("paused") })
+        try v.send("o")
+        #expect(try v.wait { $0.contains("open PNG") }, "\(v.dump())")
+        try v.send("-l", "nope.png")
+        try v.send("Enter")
+        #expect(try v.wait { $0.contains("cannot read nope.png") }, "\(v.dump())")
+        try v.send("o")
+        try v.send("-l", "p.png")
+        try v.send("Enter")
+        #expect(try v.wait(timeout: 30) { $0.contains("x₀ (p.png)") && $0.contains("MSE ") }, "\(v.dump())")
+        try v.send("q")
+        #expect(try v.wait { $0.contains("EXIT=0") })
+
         let digit = fixtures.appendingPathComponent("digits/00000-class2.png").path
         let u = try start("--image \(digit)")
         defer { u.close() }
