@@ -9,6 +9,9 @@ EMA of the weights with decay min(ema_decay, (1+n)/(10+n)).
     # train for 70 minutes of wall clock (resumes from DIR/checkpoint.pt if present)
     python scripts/train_default.py --out /work/train-digits --minutes 70
 
+    # the last stretch: anneal the lr linearly to 1e-4 over 60 minutes
+    python scripts/train_default.py --out /work/train-digits --minutes 60 --decay-to 1e-4
+
     # export the EMA weights of the last checkpoint as a diffusers folder (no training)
     python scripts/train_default.py --out /work/train-digits --minutes 0 \
         --export Sources/DefaultModel/digits
@@ -180,6 +183,9 @@ def main():
     ap.add_argument("--arch", choices=sorted(ARCHS), default="s1")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--warmup", type=int, default=200, help="linear lr warm-up iterations")
+    ap.add_argument("--decay-to", type=float, default=None,
+                    help="anneal the lr linearly (in wall time) from --lr to this value over this invocation's "
+                         "--minutes; the lr in the checkpoint is the starting point on resume")
     ap.add_argument("--ema-decay", type=float, default=0.999)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--bf16", dest="bf16", action="store_true",
@@ -259,12 +265,22 @@ def main():
         log(f"{'final ' if final else ''}checkpoint at step {step} -> {ckpt_path}")
         return obj
 
+    # SIGTERM / SIGINT: finish the iteration, save, export if asked, exit
+    import signal
+    stop = {"now": False}
+
+    def request_stop(signum, frame):
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+
     deadline = t_start + args.minutes * 60.0
     next_save = time.time() + args.save_every * 60.0
     model.train()
     t_log, s_log = time.time(), step
     obj = None
-    while step < args.iters and time.time() < deadline:
+    while step < args.iters and time.time() < deadline and not stop["now"]:
         idx = torch.randint(0, n_data, (args.batch,), generator=gen)
         x0 = data[idx]
         if args.augment:
@@ -273,6 +289,9 @@ def main():
         t = torch.randint(0, 1000, (args.batch,), generator=gen)
         xt = sched.add_noise(x0, noise, t)
         lr = args.lr * min(1.0, (step + 1) / max(1, args.warmup))
+        if args.decay_to is not None:
+            frac = min(1.0, (time.time() - t_start) / max(1.0, args.minutes * 60.0))
+            lr = lr + (args.decay_to - lr) * frac
         for g in opt.param_groups:
             g["lr"] = lr
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):

@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Plots of docs/results.md from the JSON that scripts/results.sh writes.
+
+    python scripts/plot_results.py /tmp/ddim-results     # → docs/results-table1.png, docs/results-inversion.png
+"""
+import json
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The paper's Table 2 (CIFAR10, reconstruction MSE of DDIM inversion) and Table 1 (CIFAR10 FID).
+PAPER_INVERSION = {10: 0.014, 20: 0.0065, 50: 0.0023, 100: 0.0009}
+PAPER_TABLE1 = {
+    "0": {10: 13.36, 20: 6.84, 50: 4.67, 100: 4.16},
+    "0.2": {10: 14.04, 20: 7.11, 50: 4.77, 100: 4.25},
+    "0.5": {10: 16.66, 20: 8.35, 50: 5.25, 100: 4.46},
+    "1": {10: 41.07, 20: 18.36, 50: 8.01, 100: 5.78},
+    "hat": {10: 367.43, 20: 133.37, 50: 32.72, 100: 9.99},
+}
+
+
+def main() -> None:
+    out = sys.argv[1]
+    docs = os.path.join(REPO, "docs")
+
+    rows = json.load(open(os.path.join(out, "inversion.json")))["rows"]
+    extra = os.path.join(out, "inversion-1000.json")
+    if os.path.exists(extra):
+        rows += json.load(open(extra))["rows"]
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=110)
+    ax.plot([r["steps"] for r in rows], [r["mse"] for r in rows], "o-", label="ddim, digits model (MNIST digits)")
+    ax.plot(list(PAPER_INVERSION), list(PAPER_INVERSION.values()), "s--", label="paper, CIFAR10 (Table 2)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("steps S")
+    ax.set_ylabel("reconstruction MSE ([−1, 1])")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(docs, "results-inversion.png"))
+
+    table = json.load(open(os.path.join(out, "sweep", "table1.json")))["cells"]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), dpi=110)
+    etas = list(dict.fromkeys(c["eta"] for c in table))
+    for eta in etas:
+        cells = sorted((c for c in table if c["eta"] == eta), key=lambda c: c["steps"])
+        label = "σ̂" if eta == "hat" else f"η = {eta}"
+        axes[0].plot([c["steps"] for c in cells], [c["digit_fid"] for c in cells], "o-", label=label)
+        paper = PAPER_TABLE1.get(eta)
+        if paper:
+            axes[1].plot(list(paper), list(paper.values()), "o-", label=label)
+    axes[0].set_title("ddim, digits model: digit-FID")
+    axes[1].set_title("paper, CIFAR10: FID (Table 1)")
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("steps S")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(os.path.join(docs, "results-table1.png"))
+    print("written: docs/results-inversion.png, docs/results-table1.png")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The figures of docs/results.md: DDIM's promises measured on the embedded model (or MODEL=DIR)
+# with `ddim` itself, scored by scripts/eval_digits.py.
+#
+#   PY=~/ddim-py/bin/python scripts/results.sh /tmp/results
+#
+# 1. inversion: N_INV real digits (balanced) → `ddim invert --steps …` → MSE per S (Table 2)
+# 2. Table 1: `ddim sweep` over S × η, N_SWEEP samples per cell → digit-FID and confident share
+# 3. consistency: `ddim compare` at η = 0 and 1 → MSE of each S to the largest
+# 4. docs/results-table1.png, docs/results-inversion.png from the JSON files
+# Knobs (environment): N_INV (100), INV_STEPS (10,20,50,100), N_INV_1000 (10: S = 1000 on the
+# first N_INV_1000 digits only), N_SWEEP (100), SWEEP_STEPS (10,20,50,100), SWEEP_ETAS
+# (0,0.2,0.5,1,hat), SWEEP_1000 (hat: the η values that also get an S = 1000 cell, "" for none),
+# N_SWEEP_1000 (50: samples in those cells), COMPARE_STEPS (10,20,50,100,1000), THREADS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-/tmp/ddim-results}
+PY=${PY:-python3}
+DDIM=.build/release/ddim
+model=()
+[ -n "${MODEL:-}" ] && model=(--model "$MODEL")
+threads=()
+[ -n "${THREADS:-}" ] && threads=(--threads "$THREADS")
+mkdir -p "$out"
+
+# 1. inversion
+"$PY" scripts/eval_digits.py --export-digits "$out/digits" --n "${N_INV:-100}" --seed 0
+"$DDIM" invert "${model[@]}" "${threads[@]}" --images "$out/digits" --steps "${INV_STEPS:-10,20,50,100}" --batch 50 --json \
+  > "$out/inversion.json"
+"$DDIM" invert "${model[@]}" "${threads[@]}" --images "$out/digits" --limit "${N_INV_1000:-10}" --steps 1000 --batch 50 --json \
+  > "$out/inversion-1000.json"
+cat "$out/inversion.json"; echo; cat "$out/inversion-1000.json"; echo
+
+# 2. Table 1
+"$DDIM" sweep "${model[@]}" "${threads[@]}" --steps "${SWEEP_STEPS:-10,20,50,100}" --eta "${SWEEP_ETAS:-0,0.2,0.5,1,hat}" \
+  --n "${N_SWEEP:-100}" --batch 50 --seed 0 --out-dir "$out/sweep" --quiet
+if [ -n "${SWEEP_1000-hat}" ]; then
+  "$DDIM" sweep "${model[@]}" "${threads[@]}" --steps 1000 --eta "${SWEEP_1000-hat}" --n "${N_SWEEP_1000:-50}" --batch 50 --seed 0 \
+    --out-dir "$out/sweep" --quiet
+  # sweep.json lists the last run's cells; list every cell folder for the scorer
+  "$PY" - "$out/sweep" <<'PYEOF'
+import json, os, re, sys
+d = sys.argv[1]
+m = json.load(open(os.path.join(d, "sweep.json")))
+cells = []
+for name in sorted(os.listdir(d)):
+    g = re.fullmatch(r"s(\d+)-e(.+)", name)
+    if g and os.path.isdir(os.path.join(d, name)):
+        cells.append({"steps": int(g[1]), "eta": g[2], "folder": name})
+m["cells"] = sorted(cells, key=lambda c: (c["steps"], c["eta"]))
+json.dump(m, open(os.path.join(d, "sweep.json"), "w"), indent=2)
+PYEOF
+fi
+"$PY" scripts/eval_digits.py --sweep "$out/sweep" | tee "$out/table1.md"
+
+# 3. consistency
+for eta in 0 1; do
+  "$DDIM" compare "${model[@]}" "${threads[@]}" --steps "${COMPARE_STEPS:-10,20,50,100,1000}" --eta "$eta" --seed 0 --batch 4 \
+    --out "$out/compare-eta$eta.png" --json > "$out/compare-eta$eta.json"
+  cat "$out/compare-eta$eta.json"; echo
+done
+
+# 4. plots
+"$PY" scripts/plot_results.py "$out"
