@@ -215,6 +215,11 @@ public final class LiveStudio: @unchecked Sendable {
             let t = lane.encodePlan[lane.encoded]
             let from = lane.encoded == 0 ? nil : lane.encodePlan[lane.encoded - 1]
             let eps = try model.unet.predictNoise(x, timestep: t)
+            let bad = eps.nonFiniteCount
+            guard bad == 0 else {
+                throw SamplingError.nonFinite(step: lane.encoded + 1, of: lane.encodePlan.count, timestep: t,
+                                              what: "the model's output (inverting)", count: bad)
+            }
             let next = inverter.scheduler.inverseStep(sample: x, modelOutput: eps, from: from, to: t)
             lane.x = next
             lane.encoded += 1

@@ -40,6 +40,10 @@ public struct Inverter {
             guard output.shape == x.shape else {
                 throw SamplingError.modelOutputShape(timestep: t, expected: x.shape, actual: output.shape)
             }
+            let bad = output.nonFiniteCount
+            guard bad == 0 else {
+                throw SamplingError.nonFinite(step: index + 1, of: timesteps.count, timestep: t, what: "the model's output (inverting)", count: bad)
+            }
             x = scheduler.inverseStep(sample: x, modelOutput: output, from: from, to: t)
             let report = InversionProgress(
                 index: index, count: timesteps.count, from: from, timestep: t, sample: x, elapsed: clock.now - start)

@@ -103,6 +103,10 @@ public struct Sampler {
         guard output.shape == sample.shape else {
             throw SamplingError.modelOutputShape(timestep: t, expected: sample.shape, actual: output.shape)
         }
+        let bad = output.nonFiniteCount
+        guard bad == 0 else {
+            throw SamplingError.nonFinite(step: stepsDone + 1, of: count, timestep: t, what: "the model's output", count: bad)
+        }
         var z: Tensor?
         if noise.drawsNoise {
             let drawn = source.normal(shape: sample.shape)
@@ -115,6 +119,10 @@ public struct Sampler {
             sample: sample, modelOutput: output, timestep: t, prev: prev, noise: noise, varianceNoise: z,
             useClippedModelOutput: useClippedModelOutput)
         let index = stepsDone
+        let badSample = result.prevSample.nonFiniteCount
+        guard badSample == 0 else {
+            throw SamplingError.nonFinite(step: stepsDone + 1, of: count, timestep: t, what: "the new sample", count: badSample)
+        }
         sample = result.prevSample
         remaining.removeFirst()
         stepsDone += 1

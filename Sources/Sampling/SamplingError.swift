@@ -6,6 +6,8 @@ public enum SamplingError: Error, Sendable, Equatable, CustomStringConvertible {
     case noiseShape(expected: [Int], actual: [Int])
     /// A plan that is empty, not strictly monotonic, or outside 0..<T.
     case invalidPlan(timesteps: [Int], reason: String)
+    /// The model's output (or the new sample) holds NaN or ±∞: the run stops rather than draw garbage.
+    case nonFinite(step: Int, of: Int, timestep: Int, what: String, count: Int)
 
     /// A one-line message with the shapes or timesteps involved.
     public var description: String {
@@ -16,6 +18,8 @@ public enum SamplingError: Error, Sendable, Equatable, CustomStringConvertible {
             "noise source returned shape \(actual), expected \(expected)"
         case .invalidPlan(let timesteps, let reason):
             "plan \(timesteps.prefix(8))\(timesteps.count > 8 ? "…" : ""): \(reason)"
+        case .nonFinite(let step, let of, let t, let what, let count):
+            "step \(step) of \(of) (t = \(t)): \(what) holds \(count) NaN or infinite value\(count == 1 ? "" : "s"); the model or its weights are broken"
         }
     }
 }

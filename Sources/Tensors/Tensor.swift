@@ -56,6 +56,15 @@ public struct Tensor: Sendable, Equatable {
         return Tensor(shape: [rows] + inner, data: data)
     }
 
+    /// How many elements are NaN or ±∞.
+    public var nonFiniteCount: Int {
+        data.withUnsafeBufferPointer { p in
+            var n = 0
+            for v in p where !v.isFinite { n += 1 }
+            return n
+        }
+    }
+
     /// The largest absolute difference between two tensors of equal shape.
     public func maxAbsDifference(_ other: Tensor) -> Float {
         precondition(shape == other.shape, "maxAbsDifference: \(shape) vs \(other.shape)")

@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Tensors
 import Testing
 
 /// The built `ddim` beside this test binary (the test target depends on the executable).
@@ -128,6 +129,25 @@ struct CommandLineTests {
         #expect(r.status != 0)
         #expect(r.errorLine.contains("diffusion_pytorch_model.safetensors: tensor '"), "\(r.stderr)")
         #expect(r.errorLine.contains("run past the end of the data"), "\(r.stderr)")
+    }
+
+    @Test("a model whose weights make NaN stops with the step named, exit 1 and no PNG")
+    func nanWeights() throws {
+        let src = fixtures.appendingPathComponent("pipeline/tiny/unet/diffusion_pytorch_model.safetensors")
+        let file = try SafeTensorsFile(url: src)
+        var tensors: [String: Tensor] = [:]
+        for name in file.entries.keys { tensors[name] = try file.tensor(name) }
+        var bias = try #require(tensors["conv_out.bias"])
+        bias.data[0] = .nan
+        tensors["conv_out.bias"] = bias
+        let dir = tmp.appendingPathComponent("nan-model")
+        try FileManager.default.copyItem(at: fixtures.appendingPathComponent("pipeline/tiny/unet"), to: dir)
+        try SafeTensorsWriter.write(tensors, to: dir.appendingPathComponent("diffusion_pytorch_model.safetensors"))
+        let out = tmp.appendingPathComponent("nan.png").path
+        let r = try Run(["sample", "--model", dir.path, "--steps", "5", "--out", out])
+        #expect(r.status != 0)
+        #expect(r.errorLine.contains("step 1 of 5 (t = 800): the model's output holds 256 NaN"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
     }
 
     @Test("an unwritable output folder is an error before any sampling")

@@ -147,3 +147,39 @@ import Testing
         #expect(abs(k - 0.5) < (steps == 50 ? 0.03 : 0.002), "k = \(k)")
     }
 }
+
+/// A model that goes bad (NaN in one element, or +∞) from a given timestep down.
+struct FailingModel: NoisePredictor {
+    let below: Int
+    let value: Float
+    func predictNoise(_ x: Tensor, timestep: Int) throws -> Tensor {
+        var out = Tensor(shape: x.shape, repeating: 0.1)
+        if timestep < below { out.data[3] = value }
+        return out
+    }
+}
+
+@Suite struct NonFiniteTests {
+    @Test("NaN or ∞ from the model stops the run, naming the step and timestep", arguments: [Float.nan, .infinity])
+    func stops(value: Float) throws {
+        let scheduler = try SamplerTests.scheduler()
+        var sampler = try Sampler(model: FailingModel(below: 500, value: value), scheduler: scheduler, shape: [1, 1, 4, 4],
+                                  steps: 10, source: TorchRandom(seed: 1))
+        // plan 900, 800, …, 0: t = 400 is step 6
+        #expect(throws: SamplingError.nonFinite(step: 6, of: 10, timestep: 400, what: "the model's output", count: 1)) {
+            try sampler.run()
+        }
+        #expect(sampler.stepsDone == 5 && sampler.sample.nonFiniteCount == 0)
+        let message = "\(SamplingError.nonFinite(step: 6, of: 10, timestep: 400, what: "the model's output", count: 1))"
+        #expect(message == "step 6 of 10 (t = 400): the model's output holds 1 NaN or infinite value; the model or its weights are broken")
+    }
+
+    @Test("inversion stops on NaN too")
+    func inversion() throws {
+        let scheduler = try SamplerTests.scheduler()
+        let x0 = Tensor(shape: [1, 1, 4, 4], repeating: 0.2)
+        #expect(throws: SamplingError.self) {
+            try Inverter(model: FailingModel(below: 1000, value: .nan), scheduler: scheduler).encode(x0, timesteps: [900, 500, 100])
+        }
+    }
+}
