@@ -200,8 +200,14 @@ extension App {
 
     func drawHelp(on term: Terminal) {
         let lines = KeyBindings.all.map { ($0.label.padding(toLength: 6, withPad: " ", startingAt: 0), $0.help) }
-        let width = min(term.columns - 4, (lines.map { $0.0.count + $0.1.count }.max() ?? 20) + 6)
-        let height = min(term.rows - 2, lines.count + 4)
+        // one column when the table fits the screen's height, else as many as it takes (texts cut to fit)
+        let room = max(1, term.rows - 6)
+        let columns = (lines.count + room - 1) / room
+        let perColumn = (lines.count + columns - 1) / columns
+        let natural = (lines.map { $0.0.count + $0.1.count }.max() ?? 20) + 3
+        let columnWidth = min(natural, max(12, (term.columns - 8) / columns))
+        let width = min(term.columns - 4, columns * columnWidth + 4)
+        let height = min(term.rows - 2, perColumn + 4)
         let top = max(1, (term.rows - height) / 2), left = max(2, (term.columns - width) / 2)
         let blank = String(repeating: " ", count: max(0, width - 2))
         put("┌" + String(repeating: "─", count: max(0, width - 2)) + "┐", .border, row: top, column: left, on: term)
@@ -210,9 +216,14 @@ extension App {
             put("│" + blank + "│", .border, row: top + r, column: left, on: term)
         }
         put("└" + String(repeating: "─", count: max(0, width - 2)) + "┘", .border, row: top + height - 1, column: left, on: term)
-        for (i, line) in lines.prefix(height - 4).enumerated() {
-            put(line.0, .accent, row: top + 2 + i, column: left + 2, on: term)
-            put(line.1, .text, row: top + 2 + i, column: left + 9, on: term, maxWidth: width - 11)
+        for (i, line) in lines.enumerated() {
+            let (c, r) = (i / perColumn, i % perColumn)
+            guard r < height - 4 else { continue }
+            let x = left + 2 + c * columnWidth
+            let textWidth = columnWidth - 9
+            let text = line.1.count > textWidth ? String(line.1.prefix(max(1, textWidth - 1))) + "…" : line.1
+            put(line.0, .accent, row: top + 2 + r, column: x, on: term)
+            put(text, .text, row: top + 2 + r, column: x + 7, on: term, maxWidth: textWidth)
         }
         put(" any key closes ", .dim, row: top + height - 1, column: left + 2, on: term)
     }
