@@ -50,6 +50,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        // MARK: - Fuzzing (make fuzz; docs/reliability.md)
+        .target(name: "FuzzTargets", dependencies: ["Engine", "TUI"]),
+        .executableTarget(name: "ddim-fuzz", dependencies: ["FuzzTargets"]),
+
         // MARK: - Tests
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "UNetTests", dependencies: ["UNet", "Tensors"]),
@@ -58,6 +62,7 @@ let package = Package(
         .testTarget(name: "PreviewTests", dependencies: ["Preview"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "ddim"]),
         .testTarget(name: "TUITests", dependencies: ["TUI", "Preview", "ddim"]),
+        .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"]),
     ],
     swiftLanguageModes: [.v6]
 )

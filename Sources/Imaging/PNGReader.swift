@@ -15,8 +15,9 @@ import CPNG
 /// black) or a gAMA chunk (converted to sRGB). The header is checked against ``maxDimension``
 /// before pixel memory is allocated. Every error names the file.
 public struct PNGReader: Sendable {
-    /// The default cap on width and height.
-    public static let defaultMaxDimension = 16384
+    /// The default cap on width and height: the largest sample a model may have (UNet configs are
+    /// capped at 4096 too), 64 MB of RGBA at most, checked before any pixel memory is allocated.
+    public static let defaultMaxDimension = 4096
 
     /// The largest width or height accepted.
     public var maxDimension: Int

@@ -106,11 +106,18 @@ public struct SchedulerConfig: Sendable, Equatable, Decodable {
         try validate()
     }
 
+    /// The most training timesteps accepted (real DDPMs use 1000–4000); the schedule is allocated
+    /// from this number, so it is checked before anything else.
+    public static let maxTrainTimesteps = 100_000
+
     /// Checks ranges that decoding alone cannot (T ≥ 1, β in (0, 1), `trained_betas` length, …).
     public func validate() throws {
-        if trainTimesteps < 1 {
+        if trainTimesteps < 1 || trainTimesteps > Self.maxTrainTimesteps {
             throw SchedulerConfigError.invalid(
-                field: Key.trainTimesteps.rawValue, value: "\(trainTimesteps)", reason: "must be at least 1")
+                field: Key.trainTimesteps.rawValue, value: "\(trainTimesteps)", reason: "must lie in 1…\(Self.maxTrainTimesteps)")
+        }
+        if !(clipSampleRange > 0 && clipSampleRange.isFinite) {
+            throw SchedulerConfigError.invalid(field: Key.clipSampleRange.rawValue, value: "\(clipSampleRange)", reason: "must be a positive number")
         }
         if let betas = trainedBetas {
             if betas.count != trainTimesteps {

@@ -164,10 +164,25 @@ public struct UNetConfig: Sendable, Equatable {
                 throw ModelError(file: file, "attention_head_dim = \(a) is larger than a level's \(c) channels")
             }
         }
-        guard normEps > 0 else { throw fail("norm_eps", normEps, "a positive number") }
+        guard normEps > 0, normEps.isFinite else { throw fail("norm_eps", normEps, "a positive number") }
+        // Absurd sizes are refused here, before any weight is read or buffer allocated.
+        guard levels <= Self.maxLevels else { throw fail("block_out_channels", "\(levels) levels", "at most \(Self.maxLevels)") }
+        if let c = blockOutChannels.first(where: { $0 > Self.maxChannels }) {
+            throw fail("block_out_channels", c, "at most \(Self.maxChannels) channels per level")
+        }
+        guard inChannels <= 64 else { throw fail("in_channels", inChannels, "at most 64") }
+        guard outChannels <= 64 else { throw fail("out_channels", outChannels, "at most 64") }
+        guard layersPerBlock <= 16 else { throw fail("layers_per_block", layersPerBlock, "at most 16") }
+        if let size = sampleSize, size.contains(where: { $0 < 1 || $0 > Self.maxSampleSize }) {
+            throw fail("sample_size", size, "1…\(Self.maxSampleSize) pixels")
+        }
         guard blockOutChannels[0] >= 2 else { throw fail("block_out_channels[0]", blockOutChannels[0], "2 or more") }
-        if let t = timeEmbeddingDim, t <= 0 { throw fail("time_embedding_dim", t, "a positive width") }
+        if let t = timeEmbeddingDim, t <= 0 || t > 65_536 { throw fail("time_embedding_dim", t, "a positive width up to 65536") }
     }
+
+    /// Caps on a config's sizes: far above any real UNet2DModel (google/ddpm-* use ≤ 6 levels of
+    /// ≤ 512 channels), far below what would exhaust memory before a weight is read.
+    public static let maxLevels = 8, maxChannels = 8192, maxSampleSize = 4096
 
     /// "swish" is diffusers' other name for SiLU.
     private mutating func normalise() { if actFn == "swish" { actFn = "silu" } }

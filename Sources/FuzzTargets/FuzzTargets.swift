@@ -1,0 +1,76 @@
+import Engine
+import Foundation
+import Imaging
+import Sampling
+import Tensors
+import TUI
+import UNet
+
+/// The parsers of files `ddim` reads from the outside, driven with arbitrary bytes: what the
+/// libFuzzer harness (`make fuzz`) and the corpus replay test run. A thrown error is the expected
+/// answer to a bad file; a trap, a crash or a runaway allocation is a bug.
+public enum FuzzTarget: String, CaseIterable, Sendable {
+    case safetensors, config, scheduler, png, theme
+
+    /// The file name the bytes are written to (some readers look at the extension).
+    var fileName: String {
+        switch self {
+        case .safetensors: "diffusion_pytorch_model.safetensors"
+        case .config: "config.json"
+        case .scheduler: "scheduler_config.json"
+        case .png: "input.png"
+        case .theme: "input.theme"
+        }
+    }
+
+    /// Feeds `bytes` to this parser (through a file, as `ddim` reads them) and exercises what a
+    /// successful parse hands on. Returns whether the input was accepted.
+    @discardableResult
+    public func run(_ bytes: [UInt8]) -> Bool {
+        // a folder per call: callers may run in parallel (the replay tests do)
+        let folder = Self.scratch.appendingPathComponent(UUID().uuidString)
+        try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent(fileName)
+        do {
+            try Data(bytes).write(to: url)
+            try exercise(url)
+            return true
+        } catch {
+            // a clear error is a correct answer; it must name the file
+            precondition("\(error)".contains(url.path) || self == .theme || self == .scheduler, "error without the file: \(error)")
+            return false
+        }
+    }
+
+    private func exercise(_ url: URL) throws {
+        switch self {
+        case .safetensors:
+            let file = try SafeTensorsFile(url: url)
+            for name in file.names { _ = try file.tensor(name) }
+        case .config:
+            let config = try UNetConfig.load(from: url)
+            _ = config.blockOutChannels.count
+        case .scheduler:
+            let config = try SchedulerConfig.load(from: url)
+            let scheduler = try DDIMScheduler(config: config)
+            for steps in [1, 2, 10, 50, config.trainTimesteps] {
+                for spacing in TimestepSpacing.allCases {
+                    _ = try? scheduler.timesteps(steps: steps, spacing: spacing)
+                }
+            }
+        case .png:
+            let image = try PNGReader().read(url.path)
+            _ = image.chwFloats()
+        case .theme:
+            _ = try Theme.load(file: url)
+        }
+    }
+
+    /// A folder of this process's own for the input files.
+    static let scratch: URL = {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-fuzz-\(getpid())")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }()
+}
