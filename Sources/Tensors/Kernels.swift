@@ -225,7 +225,9 @@ public func silu(_ x: Tensor) -> Tensor {
 /// `count` floats whose values are unspecified: scratch that the caller overwrites completely.
 @inline(__always)
 func uninitializedFloats(_ count: Int) -> [Float] {
-    [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+    // count 0 would store into the shared empty-array singleton (a data race ThreadSanitizer found)
+    guard count > 0 else { return [] }
+    return [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
 }
 
 extension Tensor {
