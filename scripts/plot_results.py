@@ -44,7 +44,11 @@ def main() -> None:
     fig.tight_layout()
     fig.savefig(os.path.join(docs, "results-inversion.png"))
 
-    table = json.load(open(os.path.join(out, "sweep", "table1.json")))["cells"]
+    table_path = os.path.join(out, "sweep", "table1.json")
+    if not os.path.exists(table_path):
+        print("written: docs/results-inversion.png (no sweep/table1.json yet)")
+        return
+    table = json.load(open(table_path))["cells"]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), dpi=110)
     etas = list(dict.fromkeys(c["eta"] for c in table))
     for eta in etas:

@@ -5,9 +5,10 @@
 #   PY=~/ddim-py/bin/python scripts/results.sh /tmp/results
 #
 # 1. inversion: N_INV real digits (balanced) → `ddim invert --steps …` → MSE per S (Table 2)
-# 2. Table 1: `ddim sweep` over S × η, N_SWEEP samples per cell → digit-FID and confident share
-# 3. consistency: `ddim compare` at η = 0 and 1 → MSE of each S to the largest
-# 4. docs/results-table1.png, docs/results-inversion.png from the JSON files
+# 2. consistency: `ddim compare` at η = 0 and 1 → MSE of each S to the largest (docs/results-compare-eta*.png)
+# 3. interpolation: docs/results-interpolation.png
+# 4. Table 1: `ddim sweep` over S × η, N_SWEEP samples per cell → digit-FID and confident share
+# 5. docs/results-table1.png, docs/results-inversion.png from the JSON files
 # Knobs (environment): N_INV (100), INV_STEPS (10,20,50,100), N_INV_1000 (10: S = 1000 on the
 # first N_INV_1000 digits only), N_SWEEP (100), SWEEP_STEPS (10,20,50,100), SWEEP_ETAS
 # (0,0.2,0.5,1,hat), SWEEP_1000 (hat: the η values that also get an S = 1000 cell, "" for none),
@@ -31,7 +32,22 @@ mkdir -p "$out"
   > "$out/inversion-1000.json"
 cat "$out/inversion.json"; echo; cat "$out/inversion-1000.json"; echo
 
-# 2. Table 1
+# 2. consistency
+for eta in 0 1; do
+  "$DDIM" compare "${model[@]}" "${threads[@]}" --steps "${COMPARE_STEPS:-10,20,50,100,1000}" --eta "$eta" --seed 0 --batch 4 \
+    --out "$out/compare-eta$eta.png" --json > "$out/compare-eta$eta.json"
+  cat "$out/compare-eta$eta.json"; echo
+done
+
+cp "$out/compare-eta0.png" docs/results-compare-eta0.png
+cp "$out/compare-eta1.png" docs/results-compare-eta1.png
+
+# 3. interpolation
+"$DDIM" interpolate "${model[@]}" "${threads[@]}" --seeds 1,2 --frames 11 --steps 50 --out docs/results-interpolation.png --quiet
+
+"$PY" scripts/plot_results.py "$out"   # the inversion plot now; Table 1's after the sweep
+
+# 4. Table 1 (the longest part: last)
 "$DDIM" sweep "${model[@]}" "${threads[@]}" --steps "${SWEEP_STEPS:-10,20,50,100}" --eta "${SWEEP_ETAS:-0,0.2,0.5,1,hat}" \
   --n "${N_SWEEP:-100}" --batch 50 --seed 0 --out-dir "$out/sweep" --quiet
 if [ -n "${SWEEP_1000-hat}" ]; then
@@ -53,12 +69,5 @@ PYEOF
 fi
 "$PY" scripts/eval_digits.py --sweep "$out/sweep" | tee "$out/table1.md"
 
-# 3. consistency
-for eta in 0 1; do
-  "$DDIM" compare "${model[@]}" "${threads[@]}" --steps "${COMPARE_STEPS:-10,20,50,100,1000}" --eta "$eta" --seed 0 --batch 4 \
-    --out "$out/compare-eta$eta.png" --json > "$out/compare-eta$eta.json"
-  cat "$out/compare-eta$eta.json"; echo
-done
-
-# 4. plots
+# 5. plots
 "$PY" scripts/plot_results.py "$out"
