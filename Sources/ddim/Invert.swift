@@ -13,8 +13,8 @@ struct Invert: ParsableCommand {
             Images must have the model's size; grey and RGB are converted to its channels. MSE is \
             measured on images in [−1, 1], as in the paper's Table 2. With several step counts \
             (--steps 10,20,50) one line per S is printed; --out, --strip and --save-latent need a single S.
-            The saved x_T starts `ddim sample --latent FILE --steps S` (same S and spacing) or \
-            `ddim interpolate --latents A,B`.
+            The saved x_T starts `ddim sample --latent FILE --steps S --no-clip` (the same S and \
+            spacing give the reconstruction back exactly) or `ddim interpolate --latents A,B`.
             """)
 
     @OptionGroup var model: ModelOptions
