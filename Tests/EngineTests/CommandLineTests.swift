@@ -270,6 +270,23 @@ struct PromiseCommandTests {
         #expect(rows?.count == 2)
     }
 
+    @Test("two inverted images interpolate through their saved x_T")
+    func interpolateLatents() throws {
+        let second = fixtures.appendingPathComponent("digits/00001-class5.png").path
+        let a = path("a.safetensors"), b = path("b.safetensors"), both = path("both.safetensors")
+        #expect(try Run(["invert", "--image", digit, "--steps", "10", "--save-latent", a, "-q"]).status == 0)
+        #expect(try Run(["invert", "--image", second, "--steps", "10", "--save-latent", b, "-q"]).status == 0)
+        let strip = path("blend.png")
+        let r = try Run(["interpolate", "--latents", "\(a),\(b)", "--frames", "4", "--steps", "10", "--out", strip, "-q"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let image = try PNGReader().read(strip)
+        #expect(image.width == 4 * 34 + 2 && image.height == 34 + 2)
+        // a file with two latents is not an endpoint
+        #expect(try Run(["invert", "--image", digit, "--image", second, "--steps", "5", "--save-latent", both, "-q"]).status == 0)
+        let bad = try Run(["interpolate", "--latents", "\(a),\(both)", "--out", strip])
+        #expect(bad.status != 0 && bad.errorLine.contains("holds 2 samples"), "\(bad.stderr)")
+    }
+
     @Test("invert: bad input is one line naming the file or flag", arguments: [
         (["--steps", "10,20", "--out", "X"], "need a single --steps value"),
         (["--steps", "0"], "--steps 0 is outside 1…1000"),
