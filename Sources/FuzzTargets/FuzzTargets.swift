@@ -23,10 +23,20 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         }
     }
 
-    /// Feeds `bytes` to this parser (through a file, as `ddim` reads them) and exercises what a
-    /// successful parse hands on. Returns whether the input was accepted.
+    /// Feeds `bytes` to this parser and exercises what a successful parse hands on. Returns
+    /// whether the input was accepted. Parsers with an in-memory entry read the bytes directly
+    /// (fast); the PNG reader, which is libpng reading a file, gets a file.
     @discardableResult
     public func run(_ bytes: [UInt8]) -> Bool {
+        if self != .png {
+            do {
+                try parse(Data(bytes), name: fileName)
+                return true
+            } catch {
+                precondition("\(error)".contains(fileName) || self == .scheduler, "error without the file: \(error)")
+                return false
+            }
+        }
         // a folder per call: callers may run in parallel (the replay tests do)
         let folder = Self.scratch.appendingPathComponent(UUID().uuidString)
         try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -43,6 +53,31 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         }
     }
 
+    private func parse(_ data: Data, name: String) throws {
+        switch self {
+        case .safetensors:
+            let file = try SafeTensorsFile(bytes: data, path: name)
+            for name in file.names { _ = try file.tensor(name) }
+        case .config:
+            _ = try UNetConfig.decode(data, file: name).blockOutChannels.count
+        case .scheduler:
+            try plan(try SchedulerConfig.decode(data, file: name))
+        case .theme:
+            _ = try Theme.parse(String(decoding: data, as: UTF8.self), name: "fuzz", file: name)
+        case .png:
+            break
+        }
+    }
+
+    private func plan(_ config: SchedulerConfig) throws {
+        let scheduler = try DDIMScheduler(config: config)
+        for steps in [1, 2, 10, 50, config.trainTimesteps] {
+            for spacing in TimestepSpacing.allCases {
+                _ = try? scheduler.timesteps(steps: steps, spacing: spacing)
+            }
+        }
+    }
+
     private func exercise(_ url: URL) throws {
         switch self {
         case .safetensors:
@@ -52,13 +87,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             let config = try UNetConfig.load(from: url)
             _ = config.blockOutChannels.count
         case .scheduler:
-            let config = try SchedulerConfig.load(from: url)
-            let scheduler = try DDIMScheduler(config: config)
-            for steps in [1, 2, 10, 50, config.trainTimesteps] {
-                for spacing in TimestepSpacing.allCases {
-                    _ = try? scheduler.timesteps(steps: steps, spacing: spacing)
-                }
-            }
+            try plan(try SchedulerConfig.load(from: url))
         case .png:
             let image = try PNGReader().read(url.path)
             _ = image.chwFloats()

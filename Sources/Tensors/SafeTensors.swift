@@ -50,15 +50,22 @@ public final class SafeTensorsFile: @unchecked Sendable {
     private let dataStart: Int
 
     /// Opens and validates `url`. Throws `SafeTensorsError` naming the file and the tensor.
-    public init(url: URL) throws {
-        path = url.path
-        let fail = { (reason: String) in SafeTensorsError(file: url.path, reason) }
-        guard FileManager.default.fileExists(atPath: url.path) else { throw fail("no such file") }
+    public convenience init(url: URL) throws {
+        guard FileManager.default.fileExists(atPath: url.path) else { throw SafeTensorsError(file: url.path, "no such file") }
+        let bytes: Data
         do {
             bytes = try Data(contentsOf: url, options: .alwaysMapped)
         } catch {
-            throw fail("cannot read (\(error.localizedDescription))")
+            throw SafeTensorsError(file: url.path, "cannot read (\(error.localizedDescription))")
         }
+        try self.init(bytes: bytes, path: url.path)
+    }
+
+    /// Validates a safetensors file already in memory; `path` names it in errors.
+    public init(bytes: Data, path: String) throws {
+        self.path = path
+        self.bytes = bytes
+        let fail = { (reason: String) in SafeTensorsError(file: path, reason) }
         guard bytes.count >= 8 else { throw fail("file too short for a safetensors header (\(bytes.count) bytes)") }
         let headerLength = bytes.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
         guard headerLength <= UInt64(Self.maxHeaderBytes) else { throw fail("header length \(headerLength) exceeds the \(Self.maxHeaderBytes)-byte cap") }

@@ -67,13 +67,18 @@ public struct UNetConfig: Sendable, Equatable {
     public static func load(from url: URL) throws -> UNetConfig {
         let data: Data
         do { data = try Data(contentsOf: url) } catch { throw ModelError(file: url.path, "cannot read the file") }
+        return try decode(data, file: url.path)
+    }
+
+    /// Decodes and validates config.json text; `file` names it in errors.
+    public static func decode(_ data: Data, file: String) throws -> UNetConfig {
         let object: Any
         do { object = try JSONSerialization.jsonObject(with: data) } catch {
-            throw ModelError(file: url.path, "not valid JSON")
+            throw ModelError(file: file, "not valid JSON")
         }
-        guard let dict = object as? [String: Any] else { throw ModelError(file: url.path, "not a JSON object") }
-        var config = try UNetConfig(dictionary: dict, file: url.path)
-        try config.validate(file: url.path)
+        guard let dict = object as? [String: Any] else { throw ModelError(file: file, "not a JSON object") }
+        var config = try UNetConfig(dictionary: dict, file: file)
+        try config.validate(file: file)
         config.normalise()
         return config
     }
