@@ -33,6 +33,9 @@ struct Compare: ParsableCommand {
     @Option(name: .long, help: "Timestep spacing (default: the scheduler config's).")
     var spacing: TimestepSpacing?
 
+    @Flag(name: .long, help: "Do not clip x̂₀ (the scheduler config's clip_sample): the paper's sampler, which keeps S = 1000 consistent with small S.")
+    var noClip = false
+
     @Option(name: .shortAndLong, help: ArgumentHelp("The comparison grid (PNG).", valueName: "png"))
     var out: String
 
@@ -46,7 +49,8 @@ struct Compare: ParsableCommand {
     }
 
     func run() throws {
-        let m = try model.load()
+        var m = try model.load()
+        if noClip { m.scheduler.clipSample = false }
         try ImageExport.checkPicture(channels: m.unet.config.inChannels)
         try checkSteps(steps.values, trainTimesteps: m.schedule.trainTimesteps)
         let columns = steps.values.flatMap { s in eta.values.map { ComparisonColumn(steps: s, noise: $0.level) } }

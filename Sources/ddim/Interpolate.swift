@@ -32,6 +32,9 @@ struct Interpolate: ParsableCommand {
     @Option(name: .long, help: "Timestep spacing (default: the scheduler config's).")
     var spacing: TimestepSpacing?
 
+    @Flag(name: .long, help: "Do not clip x̂₀ (the scheduler config's clip_sample): the paper's sampler, which keeps S = 1000 consistent with small S.")
+    var noClip = false
+
     @Option(name: .shortAndLong, help: ArgumentHelp("The strip (PNG), frames left to right.", valueName: "png"))
     var out: String?
 
@@ -52,7 +55,8 @@ struct Interpolate: ParsableCommand {
     }
 
     func run() throws {
-        let m = try model.load()
+        var m = try model.load()
+        if noClip { m.scheduler.clipSample = false }
         try ImageExport.checkPicture(channels: m.unet.config.inChannels)
         try checkSteps([steps], trainTimesteps: m.schedule.trainTimesteps)
         let (a, b): (Tensor, Tensor)

@@ -34,6 +34,9 @@ struct Sweep: ParsableCommand {
     @Option(name: .long, help: "Timestep spacing (default: the scheduler config's).")
     var spacing: TimestepSpacing?
 
+    @Flag(name: .long, help: "Do not clip x̂₀ (the scheduler config's clip_sample): the paper's sampler, which keeps S = 1000 consistent with small S.")
+    var noClip = false
+
     @Option(name: .long, help: ArgumentHelp("Output folder (created).", valueName: "dir"))
     var outDir: String
 
@@ -46,7 +49,8 @@ struct Sweep: ParsableCommand {
     }
 
     func run() throws {
-        let m = try model.load()
+        var m = try model.load()
+        if noClip { m.scheduler.clipSample = false }
         try checkSteps(steps.values, trainTimesteps: m.schedule.trainTimesteps)
         let cells = steps.values.flatMap { s in eta.values.map { SweepCell(steps: s, noise: $0.level) } }
         do {
