@@ -42,11 +42,15 @@ struct Live: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Open the inversion view on this picture (PNG of the model's size): x₀ → x_T → x₀.", valueName: "png"))
     var image: String?
 
+    @Flag(name: .long, help: "Do not clip x̂₀ (the paper's sampler): with it, the compare view (k) agrees up to 1000 steps.")
+    var noClip = false
+
     func run() throws {
         guard isatty(0) == 1, isatty(1) == 1 else {
             throw ValidationError("the live sampler needs a terminal on standard input and output; for scripts use `ddim sample`")
         }
-        let m = try model.load()
+        var m = try model.load()
+        if noClip { m.scheduler.clipSample = false }
         try ImageExport.checkPicture(channels: m.unet.config.inChannels)
         guard sampling.steps <= m.schedule.trainTimesteps else {
             throw ValidationError("--steps \(sampling.steps) is more than the model's \(m.schedule.trainTimesteps) training timesteps")

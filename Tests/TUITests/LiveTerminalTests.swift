@@ -136,6 +136,7 @@ struct StudioTerminalTests {
         defer { t.close() }
         #expect(try t.wait(timeout: 20) { $0.contains("done") && $0.contains("step 10/10") }, "\(t.dump())")
 
+        #expect(try t.wait { $0.contains("clip ±1") }, "\(t.dump())")
         // compare across step counts: four columns from one x_T, MSE to the last one when done
         try t.send("k")
         #expect(try t.wait(timeout: 30) {
@@ -187,9 +188,10 @@ struct StudioTerminalTests {
         p.arguments = ["sample", "--model", fixtures.appendingPathComponent("pipeline/tiny").path, "--steps", "5", "--out", picture, "-q"]
         try p.run()
         p.waitUntilExit()
-        let t = try start("--steps 10 --image \(picture)")
+        let t = try start("--steps 10 --no-clip --image \(picture)")
         defer { t.close() }
-        #expect(try t.wait(timeout: 30) { $0.contains("invert") && $0.contains("x₀ (p.png)") && $0.contains("MSE ") }, "\(t.dump())")
+        #expect(try t.wait(timeout: 30) { $0.contains("invert") && $0.contains("x₀ (p.png)") && $0.contains("MSE ") && $0.contains("clip off") },
+                "\(t.dump())")
         try t.send("q")
         #expect(try t.wait { $0.contains("EXIT=0") })
 
