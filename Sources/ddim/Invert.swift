@@ -93,11 +93,15 @@ struct Invert: ParsableCommand {
             var parts: [InversionResult] = []
             let total = 2 * s * ((files.count + batch - 1) / batch)
             var done = 0
+            let clock = ContinuousClock()
+            var previous = clock.now
             for first in stride(from: 0, to: files.count, by: batch) {
                 let chunk = Tensor.concatenate((first..<min(first + batch, files.count)).map { x0.slice($0).reshaped([1] + m.sampleShape()) })
                 parts.append(try m.invert(chunk, steps: s, spacing: spacing) { _, _, _ in
                     done += 1
-                    bar.update(step: done, of: total, timestep: s, seconds: 0)
+                    let now = clock.now
+                    bar.update(step: done, of: total, timestep: s, seconds: (now - previous).milliseconds / 1e3)
+                    previous = now
                 })
             }
             bar.finish()
