@@ -100,7 +100,7 @@ struct Invert: ParsableCommand {
                 parts.append(try m.invert(chunk, steps: s, spacing: spacing) { _, _, _ in
                     done += 1
                     let now = clock.now
-                    bar.update(step: done, of: total, timestep: s, seconds: (now - previous).milliseconds / 1e3)
+                    bar.update(step: done, of: total, timestep: -1, seconds: (now - previous).milliseconds / 1e3)
                     previous = now
                 })
             }

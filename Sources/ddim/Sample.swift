@@ -100,7 +100,9 @@ final class ProgressBar {
         let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
         let perStep = total / Double(step) * 1e3
         let eta = Double(count - step) * perStep / 1e3
-        let line = "\r" + bar + String(format: " step %d/%d  t=%d  %.0f ms/step  ETA %.1fs ", step, count, timestep, perStep, eta)
+        // timestep < 0: none to show (inversion counts encode and decode steps together)
+        let t = timestep >= 0 ? String(format: "  t=%d", timestep) : ""
+        let line = "\r" + bar + String(format: " step %d/%d", step, count) + t + String(format: "  %.0f ms/step  ETA %.1fs ", perStep, eta)
         FileHandle.standardError.write(Data(line.utf8))
     }
 
