@@ -65,10 +65,8 @@ extension LoadedModel {
             reports.append(SweepReport(steps: cell.steps, eta: cell.noise.label, folder: cell.folderName, samples: count, made: made,
                                        seconds: seconds))
         }
-        let manifest: [String: AnyEncodable] = [
-            "model": AnyEncodable(name), "count": AnyEncodable(count), "first_seed": AnyEncodable(firstSeed),
-            "spacing": AnyEncodable((spacing ?? scheduler.timestepSpacing).rawValue), "cells": AnyEncodable(reports),
-        ]
+        let manifest = SweepManifest(model: name, count: count, firstSeed: firstSeed,
+                                     spacing: (spacing ?? scheduler.timestepSpacing).rawValue, cells: reports)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let url = URL(fileURLWithPath: folder).appendingPathComponent("sweep.json")
@@ -81,9 +79,12 @@ extension LoadedModel {
     }
 }
 
-/// A type-erased Encodable for small JSON manifests.
-struct AnyEncodable: Encodable {
-    let encode: (Encoder) throws -> Void
-    init<T: Encodable>(_ value: T) { encode = value.encode }
-    func encode(to encoder: Encoder) throws { try encode(encoder) }
+/// `sweep.json`: what a sweep made, for the scorer.
+struct SweepManifest: Encodable {
+    let model: String, count: Int, firstSeed: UInt64, spacing: String
+    let cells: [SweepReport]
+
+    enum CodingKeys: String, CodingKey {
+        case model, count, firstSeed = "first_seed", spacing, cells
+    }
 }
