@@ -12,12 +12,13 @@
 # Knobs (environment): N_INV (100), INV_STEPS (10,20,50,100), N_INV_1000 (10: S = 1000 on the
 # first N_INV_1000 digits only), N_SWEEP (100), SWEEP_STEPS (10,20,50,100), SWEEP_ETAS
 # (0,0.2,0.5,1,hat), SWEEP_1000 (hat: the η values that also get an S = 1000 cell, "" for none),
-# N_SWEEP_1000 (50: samples in those cells), COMPARE_STEPS (10,20,50,100,1000), THREADS.
+# N_SWEEP_1000 (50: samples in those cells), COMPARE_STEPS (10,20,50,100,1000), THREADS, DDIM (the
+# binary: a copy keeps a long run safe from rebuilds of .build/release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-/tmp/ddim-results}
 PY=${PY:-python3}
-DDIM=.build/release/ddim
+DDIM=${DDIM:-.build/release/ddim}
 model=()
 [ -n "${MODEL:-}" ] && model=(--model "$MODEL")
 threads=()

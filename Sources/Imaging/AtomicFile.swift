@@ -20,6 +20,9 @@ enum AtomicFile {
         }
         guard fd >= 0 else { throw .cannotWrite(path: path, reason: lastError()) }
         let temporary = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        // A signal from here on removes the temporary file (headless commands, see Interrupts).
+        let registered = Interrupts.register(template)
+        defer { if registered { Interrupts.unregister() } }
 
         var failure: String?
         if let reason = writeAll(bytes, to: fd) {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Imaging
 import Tensors
 import UNet
 
@@ -53,16 +54,16 @@ struct Bench: ParsableCommand {
             ]
             if profile { object["profile_ms"] = Dictionary(uniqueKeysWithValues: ops.seconds.map { ($0.key.rawValue, $0.value * 1e3 / Double(runs)) }) }
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            try StandardOutput.print(String(decoding: data, as: UTF8.self))
             return
         }
-        print("\(m.name): batch \(batch), \(shape[1])×\(shape[2])×\(shape[3]), \(blasDescription)")
-        print(String(format: "%.2f ms per forward (median of %d, min %.2f), %.1f GFLOP/s", median, runs, times[0], gflops))
+        try StandardOutput.print("\(m.name): batch \(batch), \(shape[1])×\(shape[2])×\(shape[3]), \(blasDescription)")
+        try StandardOutput.print(String(format: "%.2f ms per forward (median of %d, min %.2f), %.1f GFLOP/s", median, runs, times[0], gflops))
         if profile {
             let total = ops.total
             for kind in OpKind.allCases {
                 guard let s = ops.seconds[kind] else { continue }
-                print(String(format: "  %-13@ %8.2f ms  %5.1f %%", kind.rawValue, s * 1e3 / Double(runs), 100 * s / total))
+                try StandardOutput.print(String(format: "  %-13@ %8.2f ms  %5.1f %%", kind.rawValue, s * 1e3 / Double(runs), 100 * s / total))
             }
         }
     }

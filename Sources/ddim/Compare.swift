@@ -82,14 +82,14 @@ struct Compare: ParsableCommand {
                 "model": m.name, "seed": seed, "batch": batch, "out": out, "reference": columns[columns.count - 1].label,
                 "columns": rows.map { ["steps": $0.0.steps, "eta": $0.0.noise.label, "mse_to_reference": $0.1] },
             ]
-            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            try StandardOutput.print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
             return
         }
-        print("\(m.name), seed \(seed), \(batch) sample(s) per column → \(out)")
-        print("column            MSE to \(columns[columns.count - 1].label)    PSNR")
+        try StandardOutput.print("\(m.name), seed \(seed), \(batch) sample(s) per column → \(out)")
+        try StandardOutput.print("column            MSE to \(columns[columns.count - 1].label)    PSNR")
         for (column, mse) in rows {
             let psnr = peakSignalToNoise(mse: mse)
-            print(column.label.padding(toLength: 18, withPad: " ", startingAt: 0)
+            try StandardOutput.print(column.label.padding(toLength: 18, withPad: " ", startingAt: 0)
                   + String(format: "%10.5f", mse) + (psnr.isFinite ? String(format: "  %6.1f dB", psnr) : "       —"))
         }
     }

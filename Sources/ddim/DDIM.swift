@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Imaging
 import Preview
 import TUI
 
@@ -16,6 +17,20 @@ struct DDIM: ParsableCommand {
             """,
         subcommands: [Live.self, Sample.self, Compare.self, Interpolate.self, Invert.self, Sweep.self, Info.self, Bench.self],
         defaultSubcommand: Live.self)
+
+    /// Parses and runs the command. Headless runs first get ``Interrupts``: SIGINT, SIGTERM and
+    /// SIGHUP remove a half-written output file before the process ends, and a closed standard
+    /// output is an error message rather than a silent SIGPIPE (the live sampler replaces these
+    /// handlers with its own, which restore the terminal).
+    static func main() {
+        Interrupts.installForHeadless()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// `ddim` / `ddim live`: the ncurses live sampler.

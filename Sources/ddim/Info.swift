@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Imaging
 
 /// `ddim info`: what a model is.
 struct Info: ParsableCommand {
@@ -14,14 +15,14 @@ struct Info: ParsableCommand {
         let c = m.unet.config
         let shape = m.sampleShape()
         let flops = m.unet.flops(height: shape[1], width: shape[2])
-        print("model       \(m.name)  (\(m.folder.path))")
-        print("sample      \(shape[0]) channel\(shape[0] == 1 ? "" : "s"), \(shape[1])×\(shape[2])")
-        print("parameters  \(formatCount(m.unet.parameterCount))")
-        print("per step    \(String(format: "%.2f", flops / 1e9)) GFLOP (batch 1)")
-        print("channels    \(c.blockOutChannels.map(String.init).joined(separator: ", ")), \(c.layersPerBlock) layer\(c.layersPerBlock == 1 ? "" : "s") per block")
-        for line in m.unet.summary { print("  \(line)") }
+        try StandardOutput.print("model       \(m.name)  (\(m.folder.path))")
+        try StandardOutput.print("sample      \(shape[0]) channel\(shape[0] == 1 ? "" : "s"), \(shape[1])×\(shape[2])")
+        try StandardOutput.print("parameters  \(formatCount(m.unet.parameterCount))")
+        try StandardOutput.print("per step    \(String(format: "%.2f", flops / 1e9)) GFLOP (batch 1)")
+        try StandardOutput.print("channels    \(c.blockOutChannels.map(String.init).joined(separator: ", ")), \(c.layersPerBlock) layer\(c.layersPerBlock == 1 ? "" : "s") per block")
+        for line in m.unet.summary { try StandardOutput.print("  \(line)") }
         let s = m.scheduler
-        print("scheduler   \(s.betaSchedule.rawValue) β, T = \(s.trainTimesteps), \(s.predictionType.rawValue) prediction, clip \(s.clipSample ? "±\(s.clipSampleRange)" : "off"), spacing \(s.timestepSpacing.rawValue)")
+        try StandardOutput.print("scheduler   \(s.betaSchedule.rawValue) β, T = \(s.trainTimesteps), \(s.predictionType.rawValue) prediction, clip \(s.clipSample ? "±\(s.clipSampleRange)" : "off"), spacing \(s.timestepSpacing.rawValue)")
     }
 }
 

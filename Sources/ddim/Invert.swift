@@ -138,14 +138,14 @@ struct Invert: ParsableCommand {
                 "rows": summary.map { ["steps": $0.0, "mse": $0.1, "min": $0.2, "max": $0.3] },
                 "per_image": files.count <= 16 ? Dictionary(uniqueKeysWithValues: zip(files, table[table.count - 1].mse)) : [:],
             ]
-            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            try StandardOutput.print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
             return
         }
-        print("\(m.name): \(files.count) image(s), reconstruction MSE on [−1, 1]")
-        print("    S        MSE        min        max     PSNR")
+        try StandardOutput.print("\(m.name): \(files.count) image(s), reconstruction MSE on [−1, 1]")
+        try StandardOutput.print("    S        MSE        min        max     PSNR")
         for (s, mean, low, high) in summary {
             let psnr = peakSignalToNoise(mse: mean)
-            print(String(format: "%5d  %9.6f  %9.6f  %9.6f  %5.1f dB", s, mean, low, high, psnr.isFinite ? psnr : 99))
+            try StandardOutput.print(String(format: "%5d  %9.6f  %9.6f  %9.6f  %5.1f dB", s, mean, low, high, psnr.isFinite ? psnr : 99))
         }
     }
 }

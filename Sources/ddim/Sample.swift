@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Imaging
 import Sampling
 
 /// `ddim sample`: headless sampling to PNG.
@@ -73,14 +74,15 @@ struct Sample: ParsableCommand {
         bar.finish()
         var text = request.parameterText(model: m)
         if let latent { text.append(("Latent", latent)) }
-        if let trajectory {
-            let animation = try path.write(to: trajectory, text: text)
-            if !quiet { print("trajectory: \(trajectory) (strip), \(animation) (animation)") }
-        }
+        // Every file first, then the report: a closed standard output loses no result.
         if let out {
             try ImageExport.writeGrid(outcome.sample, to: out, text: text)
         } else if let outDir {
             try ImageExport.writeEach(outcome.sample, to: outDir, text: text)
+        }
+        if let trajectory {
+            let animation = try path.write(to: trajectory, text: text)
+            if !quiet { try StandardOutput.print("trajectory: \(trajectory) (strip), \(animation) (animation)") }
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Imaging
 import Sampling
 
 /// `ddim sweep`: samples for every (S, η) cell of the paper's Table 1.
@@ -66,7 +67,7 @@ struct Sweep: ParsableCommand {
         if !quiet && isatty(2) == 1 { FileHandle.standardError.write(Data("\n".utf8)) }
         if !quiet {
             for r in reports {
-                print(r.folder.padding(toLength: 14, withPad: " ", startingAt: 0)
+                try StandardOutput.print(r.folder.padding(toLength: 14, withPad: " ", startingAt: 0)
                       + String(format: "%5d samples (%d new) in %.1f s", r.samples, r.made, r.seconds))
             }
         }

@@ -15,19 +15,30 @@ struct Run {
     let stdout: String
     let stderr: String
 
-    init(_ arguments: [String]) throws {
+    /// How the process ended: `.exit` or `.uncaughtSignal` (then `status` is the signal).
+    let reason: Process.TerminationReason
+
+    /// Runs `ddim arguments`. `closedStdout`: standard output is a pipe whose reading end is
+    /// already closed (`ddim … | head -0`). `signal`: sent `after` seconds into the run.
+    init(_ arguments: [String], closedStdout: Bool = false, signal: (Int32, after: Double)? = nil) throws {
         let p = Process()
         p.executableURL = ddimBinary
         p.arguments = arguments
         let out = Pipe(), err = Pipe()
+        if closedStdout { try out.fileHandleForReading.close() }
         p.standardOutput = out
         p.standardError = err
         p.standardInput = FileHandle.nullDevice
         try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
+        if let signal {
+            Thread.sleep(forTimeInterval: signal.after)
+            kill(p.processIdentifier, signal.0)
+        }
+        let o = closedStdout ? Data() : out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         (status, stdout, stderr) = (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        reason = p.terminationReason
     }
 
     /// The error line (ArgumentParser prefixes "Error: ").
@@ -331,5 +342,29 @@ struct PromiseCommandTests {
         #expect(maxDifference(try PNGReader().read(dir + "/s4-e0/00002.png"), try PNGReader().read(single)) <= 1)
         let again = try Run(["sweep", "--model", tiny, "--steps", "2,4", "--eta", "0,hat", "--n", "3", "--batch", "2", "--seed", "20", "--out-dir", dir])
         #expect(again.status == 0 && again.stdout.contains("(0 new)"), "\(again.stdout)")
+    }
+
+    @Test("a closed standard output: every file is still written whole, then one line says why, exit 1")
+    func closedStdout() throws {
+        let (grid, strip) = (path("piped.png"), path("piped-t.png"))
+        let r = try Run(["sample", "--model", tiny, "--steps", "3", "--out", grid, "--trajectory", strip], closedStdout: true)
+        #expect(r.status == 1 && r.reason == .exit)
+        #expect(r.errorLine == "Error: cannot write standard output: Broken pipe", "\(r.stderr)")
+        #expect(try PNGReader().read(grid).width == 16)
+        #expect(try PNGReader().read(strip).width > 16)
+        let info = try Run(["info", "--model", tiny], closedStdout: true)
+        #expect(info.status == 1 && info.errorLine.contains("Broken pipe"), "\(info.stderr)")
+        // no temporary file left beside the outputs
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tmp.path).filter { $0.hasPrefix(".") } == [])
+    }
+
+    @Test("SIGINT, SIGTERM and SIGHUP end a headless run by that signal, leaving no file behind", arguments: [SIGINT, SIGTERM, SIGHUP])
+    func signals(_ sig: Int32) throws {
+        let dir = path("signal-\(sig)")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let r = try Run(["sample", "--model", tiny, "--steps", "1000", "--batch", "64", "--out", dir + "/x.png", "-q"],
+                        signal: (sig, after: 0.5))
+        #expect(r.reason == .uncaughtSignal && r.status == sig, "\(r.reason) \(r.status) \(r.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == [])
     }
 }
