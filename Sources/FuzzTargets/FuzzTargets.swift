@@ -23,20 +23,24 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         }
     }
 
-    /// Feeds `bytes` to this parser and exercises what a successful parse hands on. Returns
-    /// whether the input was accepted. Parsers with an in-memory entry read the bytes directly
-    /// (fast); the PNG reader, which is libpng reading a file, gets a file.
+    /// Feeds `bytes` to this parser, in memory, and exercises what a successful parse hands on.
+    /// Returns whether the input was accepted. This is what libFuzzer runs (no file per input).
     @discardableResult
     public func run(_ bytes: [UInt8]) -> Bool {
-        if self != .png {
-            do {
-                try parse(Data(bytes), name: fileName)
-                return true
-            } catch {
-                precondition("\(error)".contains(fileName) || self == .scheduler, "error without the file: \(error)")
-                return false
-            }
+        do {
+            try parse(Data(bytes), name: fileName)
+            return true
+        } catch {
+            // a clear error is a correct answer; it must name the file
+            precondition("\(error)".contains(fileName) || self == .scheduler, "error without the file: \(error)")
+            return false
         }
+    }
+
+    /// The same bytes through the file readers `ddim` uses on disk (written to a scratch file):
+    /// the replay tests run both routes.
+    @discardableResult
+    public func runThroughFile(_ bytes: [UInt8]) -> Bool {
         // a folder per call: callers may run in parallel (the replay tests do)
         let folder = Self.scratch.appendingPathComponent(UUID().uuidString)
         try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -47,7 +51,6 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             try exercise(url)
             return true
         } catch {
-            // a clear error is a correct answer; it must name the file
             precondition("\(error)".contains(url.path) || self == .theme || self == .scheduler, "error without the file: \(error)")
             return false
         }
@@ -65,7 +68,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .theme:
             _ = try Theme.parse(String(decoding: data, as: UTF8.self), name: "fuzz", file: name)
         case .png:
-            break
+            let bytes = [UInt8](data)
+            _ = try PNGReader().read(bytes: bytes, name: name).chwFloats()
+            _ = try PNGReader().readText(bytes: bytes, name: name)
         }
     }
 
@@ -89,8 +94,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .scheduler:
             try plan(try SchedulerConfig.load(from: url))
         case .png:
-            let image = try PNGReader().read(url.path)
-            _ = image.chwFloats()
+            _ = try PNGReader().read(url.path).chwFloats()
+            _ = try PNGReader().readText(url.path)
         case .theme:
             _ = try Theme.load(file: url)
         }

@@ -33,17 +33,39 @@ public struct PNGReader: Sendable {
     /// The image at `path` with `channels` samples per pixel (1 = grey, 3 = RGB), converted by
     /// libpng as needed; `nil` keeps the file's own kind (grey for grey files, RGB otherwise).
     public func read(_ path: String, channels: Int? = nil) throws(ImagingError) -> RGBImage {
-        if let channels, channels != 1, channels != 3 {
-            throw .invalidPixels(reason: "\(channels) channels requested; only 1 (grey) or 3 (RGB) are supported")
-        }
+        try Self.check(channels: channels)
         let file = try OpenFile(path)
         defer { file.close() }
         try file.checkSignature()
         rewind(file.handle)
+        return try decode(name: path, channels: channels) { png_image_begin_read_from_stdio($0, file.handle) }
+    }
 
+    /// The image in `bytes` (a whole PNG file in memory), as ``read(_:channels:)`` reads a file;
+    /// errors name `name`. The fuzz harness reads through this (no file per input).
+    public func read(bytes: [UInt8], name: String, channels: Int? = nil) throws(ImagingError) -> RGBImage {
+        try Self.check(channels: channels)
+        guard bytes.starts(with: PNGChunk.signature) else { throw .notPNG(path: name) }
+        // libpng reads from the buffer until png_image_finish_read returns: decode inside the scope
+        let result = bytes.withUnsafeBytes { raw -> Result<RGBImage, ImagingError> in
+            Result { () throws(ImagingError) in
+                try decode(name: name, channels: channels) { png_image_begin_read_from_memory($0, raw.baseAddress, raw.count) }
+            }
+        }
+        return try result.get()
+    }
+
+    private static func check(channels: Int?) throws(ImagingError) {
+        if let channels, channels != 1, channels != 3 {
+            throw .invalidPixels(reason: "\(channels) channels requested; only 1 (grey) or 3 (RGB) are supported")
+        }
+    }
+
+    /// The simplified API's decode after `begin` (stdio or memory) has read the header.
+    private func decode(name path: String, channels: Int?, begin: (UnsafeMutablePointer<png_image>) -> Int32) throws(ImagingError) -> RGBImage {
         var image = png_image()
         image.version = UInt32(PNG_IMAGE_VERSION)
-        guard png_image_begin_read_from_stdio(&image, file.handle) != 0 else {
+        guard begin(&image) != 0 else {
             throw .corrupt(path: path, reason: Self.message(of: image))
         }
         guard Int(image.width) <= maxDimension, Int(image.height) <= maxDimension else {
@@ -71,8 +93,17 @@ public struct PNGReader: Sendable {
     public func readText(_ path: String) throws(ImagingError) -> [PNGText] {
         let file = try OpenFile(path)
         defer { file.close() }
-        try file.checkSignature()
+        return try Self.walkText(file)
+    }
 
+    /// The text entries of a PNG in memory, as ``readText(_:)`` reads a file; errors name `name`.
+    public func readText(bytes: [UInt8], name: String) throws(ImagingError) -> [PNGText] {
+        try Self.walkText(MemoryBytes(bytes: bytes, path: name))
+    }
+
+    private static func walkText(_ file: some ByteSource) throws(ImagingError) -> [PNGText] {
+        let path = file.path
+        try file.checkSignature()
         var entries: [PNGText] = []
         while true {
             guard let header = file.read(8) else {
@@ -87,7 +118,7 @@ public struct PNGReader: Sendable {
             }
             if type == "IEND" { return entries }
 
-            if (type == "tEXt" || type == "iTXt") && length <= Self.maxTextChunk {
+            if (type == "tEXt" || type == "iTXt") && length <= maxTextChunk {
                 guard let body = file.read(length + 4) else {
                     throw .corrupt(path: path, reason: "\(type) chunk cut short")
                 }
@@ -96,8 +127,8 @@ public struct PNGReader: Sendable {
                     throw .corrupt(path: path, reason: "CRC mismatch in a \(type) chunk")
                 }
                 if let entry = PNGText.parse(type: type, data: Array(data)) { entries.append(entry) }
-            } else if fseeko(file.handle, off_t(length + 4), SEEK_CUR) != 0 {
-                throw .corrupt(path: path, reason: "cannot skip a \(type) chunk: \(AtomicFile.lastError())")
+            } else if let failure = file.skip(length + 4) {
+                throw .corrupt(path: path, reason: "cannot skip a \(type) chunk: \(failure)")
             }
         }
     }
@@ -112,8 +143,48 @@ public struct PNGReader: Sendable {
     }
 }
 
+/// Where ``PNGReader/readText(_:)`` reads chunks from: a file or bytes in memory.
+private protocol ByteSource {
+    /// The name errors give.
+    var path: String { get }
+    /// Exactly `count` bytes, or nil at the end.
+    func read(_ count: Int) -> [UInt8]?
+    /// Moves `count` bytes on; the reason on failure.
+    func skip(_ count: Int) -> String?
+}
+
+extension ByteSource {
+    /// Throws ``ImagingError/notPNG(path:)`` unless the bytes start with the PNG signature.
+    func checkSignature() throws(ImagingError) {
+        guard read(PNGChunk.signature.count) == PNGChunk.signature else { throw .notPNG(path: path) }
+    }
+}
+
+/// A whole PNG file in memory, read front to back.
+private final class MemoryBytes: ByteSource {
+    let bytes: [UInt8]
+    let path: String
+    private var offset = 0
+
+    init(bytes: [UInt8], path: String) {
+        (self.bytes, self.path) = (bytes, path)
+    }
+
+    func read(_ count: Int) -> [UInt8]? {
+        guard count <= bytes.count - offset else { return nil }
+        defer { offset += count }
+        return Array(bytes[offset..<(offset + count)])
+    }
+
+    func skip(_ count: Int) -> String? {
+        // as fseeko: moving past the end succeeds; the next read finds the end
+        offset = min(bytes.count, offset + count)
+        return nil
+    }
+}
+
 /// A `FILE*` opened for reading, with errors that name the path.
-private struct OpenFile {
+private struct OpenFile: ByteSource {
     let path: String
     let handle: UnsafeMutablePointer<FILE>
 
@@ -134,8 +205,7 @@ private struct OpenFile {
         return n == count ? bytes : nil
     }
 
-    /// Throws ``ImagingError/notPNG(path:)`` unless the file starts with the PNG signature.
-    func checkSignature() throws(ImagingError) {
-        guard read(PNGChunk.signature.count) == PNGChunk.signature else { throw .notPNG(path: path) }
+    func skip(_ count: Int) -> String? {
+        fseeko(handle, off_t(count), SEEK_CUR) == 0 ? nil : AtomicFile.lastError()
     }
 }

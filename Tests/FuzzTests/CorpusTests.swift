@@ -20,12 +20,20 @@ struct CorpusTests {
         let seeds = files("corpus", target)
         #expect(!seeds.isEmpty)
         // the seeds are real files of each kind: all accepted
-        for url in seeds { #expect(target.run([UInt8](try Data(contentsOf: url))), "\(url.lastPathComponent)") }
+        for url in seeds {
+            let bytes = [UInt8](try Data(contentsOf: url))
+            #expect(target.run(bytes), "\(url.lastPathComponent) in memory")
+            #expect(target.runThroughFile(bytes), "\(url.lastPathComponent) through a file")
+        }
     }
 
     @Test("past crashes are refused cleanly", arguments: FuzzTarget.allCases)
     func regressions(target: FuzzTarget) throws {
-        for url in files("regressions", target) { _ = target.run([UInt8](try Data(contentsOf: url))) }
+        for url in files("regressions", target) {
+            let bytes = [UInt8](try Data(contentsOf: url))
+            // both routes refuse (or accept) it alike
+            #expect(target.run(bytes) == target.runThroughFile(bytes), "\(url.lastPathComponent)")
+        }
     }
 
     @Test("mutated seeds (bytes cut, flipped, repeated) never trap", arguments: FuzzTarget.allCases)

@@ -80,6 +80,28 @@ final class PNGTests {
         #expect(try PNGReader().read(file).width == 5)
     }
 
+    /// The in-memory reader (the fuzz harness's route) gives what the file reader gives, and its
+    /// errors name the given name.
+    @Test func memoryMatchesFile() throws {
+        let text = [PNGText("Parameters", "steps=10"), PNGText("Description", "η = 1")]
+        let file = path("memory.png")
+        try PNGWriter().write(try image(width: 23, height: 9, channels: 3, seed: 8), to: file, text: text)
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+        for channels in [nil, 1, 3] {
+            #expect(try PNGReader().read(bytes: bytes, name: "m.png", channels: channels) == PNGReader().read(file, channels: channels))
+        }
+        #expect(try PNGReader().readText(bytes: bytes, name: "m.png") == text)
+        #expect(throws: ImagingError.tooLarge(path: "m.png", width: 23, height: 9, limit: 16)) {
+            try PNGReader(maxDimension: 16).read(bytes: bytes, name: "m.png")
+        }
+        let cut = Array(bytes.prefix(bytes.count / 2))
+        let error = #expect(throws: ImagingError.self) { try PNGReader().read(bytes: cut, name: "cut.png") }
+        #expect(error?.description.contains("cut.png") == true)
+        #expect(throws: ImagingError.self) { try PNGReader().readText(bytes: cut, name: "cut.png") }
+        #expect(throws: ImagingError.notPNG(path: "t.png")) { try PNGReader().read(bytes: Array("text".utf8), name: "t.png") }
+        #expect(throws: ImagingError.notPNG(path: "e.png")) { try PNGReader().readText(bytes: [], name: "e.png") }
+    }
+
     @Test func invalidTextKeysThrow() throws {
         let tiny = try image(width: 1, height: 1, channels: 1, seed: 3)
         for key in ["", String(repeating: "k", count: 80), " lead", "tab\tkey", "η"] {
