@@ -1,6 +1,7 @@
 #include "ckernels.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -129,4 +130,141 @@ DDIM_CLONES void ddim_im2col(const float *x, ptrdiff_t channels, ptrdiff_t heigh
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Winograd F(2×2, 3×3) (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016):
+// a 2×2 output tile Y from a 4×4 input tile d and a 3×3 kernel g is
+//   Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A,
+// with Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1], G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1],
+// Aᵀ = [1 1 1 0; 0 1 −1 −1]. Summed over input channels, the 16 element-wise products become
+// 16 GEMMs M_k = U_k · V_k (Cout × Cin times Cin × tiles): 16 multiplies per 4 outputs instead
+// of 36. Planes are indexed k = 4·row + column of the 4×4 transform.
+
+DDIM_CLONES void ddim_winograd_weights(const float *g, ptrdiff_t cout, ptrdiff_t cin, float *u) {
+    for (ptrdiff_t o = 0; o < cout; o++) {
+        for (ptrdiff_t c = 0; c < cin; c++) {
+            const float *w = g + (o * cin + c) * 9;
+            // t = G g (4 × 3)
+            float t[4][3];
+            for (int j = 0; j < 3; j++) {
+                t[0][j] = w[j];
+                t[1][j] = 0.5f * (w[j] + w[3 + j] + w[6 + j]);
+                t[2][j] = 0.5f * (w[j] - w[3 + j] + w[6 + j]);
+                t[3][j] = w[6 + j];
+            }
+            // U = t Gᵀ (4 × 4)
+            for (int a = 0; a < 4; a++) {
+                float r[4] = {t[a][0], 0.5f * (t[a][0] + t[a][1] + t[a][2]), 0.5f * (t[a][0] - t[a][1] + t[a][2]), t[a][2]};
+                for (int b = 0; b < 4; b++) u[((ptrdiff_t)(4 * a + b) * cout + o) * cin + c] = r[b];
+            }
+        }
+    }
+}
+
+// The transforms run on whole rows of tiles, so that every loop is contiguous and vectorises:
+// the input's 4 rows of a tile row are split into even and odd columns (E[q] = row[2q − 1],
+// O[q] = row[2q], 0 outside), Bᵀ combines rows element-wise, then B combines E and O:
+//   V_0 = E[q] − E[q+1], V_1 = O[q] + E[q+1], V_2 = E[q+1] − O[q], V_3 = O[q] − O[q+1],
+// each a contiguous run of ⌈w/2⌉ values in its plane.
+DDIM_CLONES void ddim_winograd_input(const float *x, ptrdiff_t channels, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
+                                     ptrdiff_t tile_rows, float *v, ptrdiff_t ldv, ptrdiff_t col0) {
+    const ptrdiff_t tw = (w + 1) / 2, n = tw + 1;
+    const ptrdiff_t plane = channels * ldv;
+    float *scratch = malloc(sizeof(float) * (size_t)(16 * n));
+    if (!scratch) abort();
+    float *e[4], *o[4], *te[4], *to[4];
+    for (int i = 0; i < 4; i++) {
+        e[i] = scratch + (2 * i) * n;
+        o[i] = scratch + (2 * i + 1) * n;
+        te[i] = scratch + (8 + 2 * i) * n;
+        to[i] = scratch + (8 + 2 * i + 1) * n;
+    }
+    for (ptrdiff_t c = 0; c < channels; c++) {
+        const float *xc = x + c * h * w;
+        for (ptrdiff_t tr = 0; tr < tile_rows; tr++) {
+            const ptrdiff_t iy0 = 2 * (tile_row0 + tr) - 1;
+            for (int i = 0; i < 4; i++) {
+                const ptrdiff_t iy = iy0 + i;
+                if (iy < 0 || iy >= h) {
+                    memset(e[i], 0, sizeof(float) * (size_t)n);
+                    memset(o[i], 0, sizeof(float) * (size_t)n);
+                    continue;
+                }
+                const float *row = xc + iy * w;
+                // E[q] = row[2q − 1], O[q] = row[2q]; q = 0…tw (the last pair may run past the edge)
+                const ptrdiff_t last_e = w / 2, last_o = (w - 1) / 2;  // the last q inside the row
+                e[i][0] = 0.0f;
+                for (ptrdiff_t q = 1; q <= last_e; q++) e[i][q] = row[2 * q - 1];
+                for (ptrdiff_t q = last_e + 1; q < n; q++) e[i][q] = 0.0f;
+                for (ptrdiff_t q = 0; q <= last_o; q++) o[i][q] = row[2 * q];
+                for (ptrdiff_t q = last_o + 1; q < n; q++) o[i][q] = 0.0f;
+            }
+            // Bᵀ over rows: t0 = d0 − d2, t1 = d1 + d2, t2 = d2 − d1, t3 = d1 − d3
+            for (ptrdiff_t q = 0; q < n; q++) {
+                te[0][q] = e[0][q] - e[2][q]; to[0][q] = o[0][q] - o[2][q];
+                te[1][q] = e[1][q] + e[2][q]; to[1][q] = o[1][q] + o[2][q];
+                te[2][q] = e[2][q] - e[1][q]; to[2][q] = o[2][q] - o[1][q];
+                te[3][q] = e[1][q] - e[3][q]; to[3][q] = o[1][q] - o[3][q];
+            }
+            float *dst = v + c * ldv + col0 + tr * tw;
+            for (int i = 0; i < 4; i++) {
+                const float *E = te[i], *O = to[i];
+                float *v0 = dst + (4 * i + 0) * plane, *v1 = dst + (4 * i + 1) * plane;
+                float *v2 = dst + (4 * i + 2) * plane, *v3 = dst + (4 * i + 3) * plane;
+                for (ptrdiff_t q = 0; q < tw; q++) {
+                    v0[q] = E[q] - E[q + 1];
+                    v1[q] = O[q] + E[q + 1];
+                    v2[q] = E[q + 1] - O[q];
+                    v3[q] = O[q] - O[q + 1];
+                }
+            }
+        }
+    }
+    free(scratch);
+}
+
+// Aᵀ over rows of the 4×4 M (t0 = m0 + m1 + m2, t1 = m1 − m2 − m3), then A over columns:
+// even output columns t_0 + t_1 + t_2, odd ones t_1 − t_2 − t_3; each plane's run of tiles is
+// contiguous, so the loops vectorise, and the two columns are interleaved into the row last.
+DDIM_CLONES void ddim_winograd_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t col0, const float *bias, float *y,
+                                      ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0, ptrdiff_t tile_rows) {
+    const ptrdiff_t tw = (w + 1) / 2;
+    const ptrdiff_t plane = cout * ldm;
+    float *scratch = malloc(sizeof(float) * (size_t)(12 * tw));
+    if (!scratch) abort();
+    float *t[2][4], *even = scratch + 8 * tw, *odd = scratch + 9 * tw;
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 4; j++) t[i][j] = scratch + (4 * i + j) * tw;
+    for (ptrdiff_t oc = 0; oc < cout; oc++) {
+        const float b = bias ? bias[oc] : 0.0f;
+        float *yo = y + oc * h * w;
+        for (ptrdiff_t tr = 0; tr < tile_rows; tr++) {
+            const float *src = m + oc * ldm + col0 + tr * tw;
+            for (int j = 0; j < 4; j++) {
+                const float *q0 = src + j * plane, *q1 = src + (4 + j) * plane;
+                const float *q2 = src + (8 + j) * plane, *q3 = src + (12 + j) * plane;
+                float *t0 = t[0][j], *t1 = t[1][j];
+                for (ptrdiff_t q = 0; q < tw; q++) {
+                    t0[q] = q0[q] + q1[q] + q2[q];
+                    t1[q] = q1[q] - q2[q] - q3[q];
+                }
+            }
+            const ptrdiff_t oy = 2 * (tile_row0 + tr);
+            for (int i = 0; i < 2 && oy + i < h; i++) {
+                for (ptrdiff_t q = 0; q < tw; q++) {
+                    even[q] = t[i][0][q] + t[i][1][q] + t[i][2][q] + b;
+                    odd[q] = t[i][1][q] - t[i][2][q] - t[i][3][q] + b;
+                }
+                float *row = yo + (oy + i) * w;
+                const ptrdiff_t pairs = w / 2;
+                for (ptrdiff_t q = 0; q < pairs; q++) {
+                    row[2 * q] = even[q];
+                    row[2 * q + 1] = odd[q];
+                }
+                if (w % 2) row[w - 1] = even[tw - 1];
+            }
+        }
+    }
+    free(scratch);
 }

@@ -15,16 +15,53 @@ public struct ConvWeight: Sendable {
     public let weight: [Float]
     /// (out)
     public let bias: [Float]?
+    /// 3×3 kernels only, when asked for: the 16 Winograd planes U_k = (G g Gᵀ)_k, each
+    /// (out × in) row-major, made once at load (``ConvolutionAlgorithm``).
+    public let winograd: [Float]?
 
-    /// Wraps PyTorch-layout weights `(out, in, k, k)` and an optional bias `(out)`.
-    public init(weight: Tensor, bias: Tensor?) {
+    /// Wraps PyTorch-layout weights `(out, in, k, k)` and an optional bias `(out)`. With
+    /// `winograd` (the default) a 3×3 kernel also gets its Winograd planes (16/9 of the weights
+    /// in memory), used by stride-1, padding-1 convolutions of large enough images.
+    public init(weight: Tensor, bias: Tensor?, winograd: Bool = true) {
         precondition(weight.rank == 4 && weight.shape[2] == weight.shape[3], "ConvWeight: shape \(weight.shape)")
         outChannels = weight.shape[0]
         inChannels = weight.shape[1]
         kernel = weight.shape[2]
         self.weight = weight.data
         self.bias = bias?.data
+        if winograd && kernel == 3 {
+            let (cout, cin) = (outChannels, inChannels)
+            var u = uninitializedFloats(16 * cout * cin)
+            weight.data.withUnsafeBufferPointer { g in
+                u.withUnsafeMutableBufferPointer { up in ddim_winograd_weights(g.start, cout, cin, up.start) }
+            }
+            self.winograd = u
+        } else {
+            self.winograd = nil
+        }
     }
+}
+
+/// Which algorithm stride-1, padding-1 3×3 convolutions use; set once at start-up (benchmarks
+/// and tests compare the two).
+public enum ConvolutionAlgorithm: Sendable {
+    /// im2col + one GEMM per band or group of images: 9·Cin multiplies per output.
+    case im2col
+    /// Winograd F(2×2, 3×3): 16 GEMMs over 2×2 output tiles, 4·Cin multiplies per output.
+    case winograd
+
+    /// The algorithm in use (default `.winograd`; `DDIM_CONV=im2col` in the environment picks the other).
+    public static var current: ConvolutionAlgorithm {
+        get { ConvolutionAlgorithm.storage }
+        set { ConvolutionAlgorithm.storage = newValue }
+    }
+
+    nonisolated(unsafe) private static var storage: ConvolutionAlgorithm =
+        ProcessInfo.processInfo.environment["DDIM_CONV"] == "im2col" ? .im2col : .winograd
+
+    /// Below this many 2×2 tiles per convolution (batch × ⌈H/2⌉ × ⌈W/2⌉) im2col is used: the 16
+    /// GEMMs are too small to pay for the transforms (8×8 maps at batch 1).
+    public static let winogradMinTiles = 64
 }
 
 /// Zero padding on each side of the image, in pixels.
@@ -52,6 +89,11 @@ public func conv2d(_ x: Tensor, _ w: ConvWeight, stride: Int = 1, padding: Paddi
     var out = Tensor(uninitializedShape: [batch, w.outChannels, ho, wo])
     let kk = cin * k * k
     let plane = ho * wo
+    if k == 3, stride == 1, padding == Padding(1), ConvolutionAlgorithm.current == .winograd, let u = w.winograd,
+       batch * ((ho + 1) / 2) * ((wo + 1) / 2) >= ConvolutionAlgorithm.winogradMinTiles {
+        conv2dWinograd(x, w, u, into: &out)
+        return out
+    }
     // 1×1, stride 1, no padding: the input is already the GEMM operand.
     let direct = k == 1 && stride == 1 && padding == Padding(0)
     let bandRows = direct ? ho : max(1, min(ho, im2colBudget / max(1, kk * wo)))
@@ -94,6 +136,81 @@ public func conv2d(_ x: Tensor, _ w: ConvWeight, stride: Int = 1, padding: Paddi
         }
     }
     return out
+}
+
+/// Floats of Winograd scratch per operand (V or M): 16 planes × channels × tiles ≤ this (8 MB).
+let winogradBudget = 2 << 20
+
+/// conv2d (3×3, stride 1, padding 1) by Winograd F(2×2, 3×3): the input tiles of a chunk of
+/// images (or of tile rows of one large image) transformed to V (16 × Cin × N), the 16 GEMMs
+/// M_k = U_k · V_k (Cout × N), and M transformed back to 2×2 output tiles with the bias.
+private func conv2dWinograd(_ x: Tensor, _ w: ConvWeight, _ u: [Float], into out: inout Tensor) {
+    let (batch, cin, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let cout = w.outChannels
+    let (th, tw) = ((h + 1) / 2, (wd + 1) / 2)
+    let perImage = th * tw
+    // tiles per chunk: whole images while they fit, else bands of tile rows of one image
+    let maxTiles = max(tw, winogradBudget / (16 * max(cin, cout)))
+    let imagesPerChunk = max(1, min(batch, maxTiles / perImage))
+    let bandRows = perImage <= maxTiles ? th : max(1, maxTiles / tw)
+    let capacity = perImage <= maxTiles ? imagesPerChunk * perImage : bandRows * tw
+    var v = uninitializedFloats(16 * cin * capacity)
+    var m = uninitializedFloats(16 * cout * capacity)
+    x.data.withUnsafeBufferPointer { xp in
+        out.data.withUnsafeMutableBufferPointer { op in
+            u.withUnsafeBufferPointer { up in
+                v.withUnsafeMutableBufferPointer { vp in
+                    m.withUnsafeMutableBufferPointer { mp in
+                        let bias = w.bias
+                        // one chunk: `parts` = (image, first tile row, tile rows), side by side in N
+                        func run(_ parts: [(image: Int, row0: Int, rows: Int)]) {
+                            let n = parts.reduce(0) { $0 + $1.rows * tw }
+                            var col = 0
+                            for p in parts {
+                                ddim_winograd_input(xp.start + p.image * cin * h * wd, cin, h, wd, p.row0, p.rows,
+                                                    vp.start, n, col)
+                                col += p.rows * tw
+                            }
+                            // M_k (Cout × N) = U_k (Cout × Cin) · V_k (Cin × N), k = 0…15
+                            for k in 0..<16 {
+                                gemm(m: cout, n: n, k: cin, up.start + k * cout * cin, lda: cin,
+                                     vp.start + k * cin * n, ldb: n, mp.start + k * cout * n, ldc: n)
+                            }
+                            col = 0
+                            for p in parts {
+                                let y = op.start + p.image * cout * h * wd
+                                if let bias {
+                                    bias.withUnsafeBufferPointer { bp in
+                                        ddim_winograd_output(mp.start, n, cout, col, bp.baseAddress, y, h, wd, p.row0, p.rows)
+                                    }
+                                } else {
+                                    ddim_winograd_output(mp.start, n, cout, col, nil, y, h, wd, p.row0, p.rows)
+                                }
+                                col += p.rows * tw
+                            }
+                        }
+                        if perImage <= maxTiles {
+                            var first = 0
+                            while first < batch {
+                                let count = min(imagesPerChunk, batch - first)
+                                run((first..<(first + count)).map { ($0, 0, th) })
+                                first += count
+                            }
+                        } else {
+                            for b in 0..<batch {
+                                var r0 = 0
+                                while r0 < th {
+                                    let rows = min(bandRows, th - r0)
+                                    run([(b, r0, rows)])
+                                    r0 += rows
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// conv2d for a batch of small images: im2col of `group` images into one (k·k·Cin × group·Ho·Wo)

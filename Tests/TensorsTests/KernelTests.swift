@@ -71,6 +71,41 @@ struct KernelTests {
         #expect(got.maxAbsDifference(want) <= 1e-3)
     }
 
+    @Test("Winograd F(2×2, 3×3) equals the definition: odd and even sizes, with and without bias", arguments: [
+        (batch: 2, cin: 5, cout: 4, h: 17, w: 15, bias: true),
+        (batch: 1, cin: 3, cout: 7, h: 16, w: 16, bias: false),
+        (batch: 4, cin: 8, cout: 2, h: 9, w: 12, bias: true),
+    ])
+    func winograd(batch: Int, cin: Int, cout: Int, h: Int, w: Int, bias: Bool) {
+        let x = randomTensor([batch, cin, h, w], seed: 50)
+        let wt = randomTensor([cout, cin, 3, 3], seed: 51)
+        let b = bias ? randomTensor([cout], seed: 52) : nil
+        let weight = ConvWeight(weight: wt, bias: b)
+        #expect(weight.winograd?.count == 16 * cout * cin)
+        // enough 2×2 tiles for the Winograd path
+        #expect(batch * ((h + 1) / 2) * ((w + 1) / 2) >= ConvolutionAlgorithm.winogradMinTiles)
+        let got = conv2d(x, weight, padding: Padding(1))
+        let want = naiveConv(x, wt, b, stride: 1, padding: Padding(1))
+        #expect(got.shape == want.shape)
+        #expect(got.maxAbsDifference(want) <= 1e-5)
+        // and the plain path (no Winograd planes) agrees with both
+        let plain = conv2d(x, ConvWeight(weight: wt, bias: b, winograd: false), padding: Padding(1))
+        #expect(plain.maxAbsDifference(got) <= 1e-5)
+    }
+
+    @Test("Winograd in bands of tile rows (a large image) and in chunks of images equals the definition")
+    func winogradChunks() {
+        // 300 channels: 2 M floats / (16 × 300) = 436 tiles per chunk; a 48×48 image has 576 tiles
+        let big = randomTensor([2, 300, 48, 48], seed: 53)
+        let wt = randomTensor([3, 300, 3, 3], seed: 54), bias = randomTensor([3], seed: 55)
+        let got = conv2d(big, ConvWeight(weight: wt, bias: bias), padding: Padding(1))
+        #expect(got.maxAbsDifference(naiveConv(big, wt, bias, stride: 1, padding: Padding(1))) <= 1e-3)
+        // 20×20 images (100 tiles) with 300 channels: four images per chunk, 7 = 4 + 3
+        let many = randomTensor([7, 300, 20, 20], seed: 56)
+        let got2 = conv2d(many, ConvWeight(weight: wt, bias: bias), padding: Padding(1))
+        #expect(got2.maxAbsDifference(naiveConv(many, wt, bias, stride: 1, padding: Padding(1))) <= 1e-3)
+    }
+
     @Test("group norm with and without SiLU")
     func norm() {
         let x = randomTensor([2, 6, 3, 4], seed: 6)
