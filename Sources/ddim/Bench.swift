@@ -24,6 +24,9 @@ struct Bench: ParsableCommand {
     @Flag(name: .long, help: "Also time each kind of operation (3×3 conv, 1×1 conv, group norm, attention, …).")
     var profile = false
 
+    @Option(name: .long, help: "Stride-1 3×3 convolutions: winograd (the default; DDIM_CONV=im2col in the environment changes it) or im2col. The other one's output is also computed once, and the largest difference printed.")
+    var conv: ConvChoice?
+
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be 1 or more (got \(batch))") }
         guard runs >= 1 else { throw ValidationError("--runs must be 1 or more (got \(runs))") }
@@ -35,7 +38,14 @@ struct Bench: ParsableCommand {
         var noise = Tensor(shape: shape)
         for i in 0..<noise.count { noise.data[i] = Float(sin(Double(i) * 12.9898)) }
         let t = [Float](repeating: 500, count: batch)
-        _ = try m.unet(noise, timesteps: t)
+        // the other algorithm's output once, for the numerical difference of the fast path
+        let chosen: ConvolutionAlgorithm = conv.map { $0 == .winograd ? .winograd : .im2col } ?? ConvolutionAlgorithm.current
+        ConvolutionAlgorithm.current = chosen == .winograd ? .im2col : .winograd
+        let other = try m.unet(noise, timesteps: t)
+        ConvolutionAlgorithm.current = chosen
+        let output = try m.unet(noise, timesteps: t)
+        let difference = output.maxAbsDifference(other)
+        let scale = output.data.reduce(0) { max($0, abs($1)) }
         var times: [Double] = []
         var ops = OpProfile()
         for _ in 0..<runs {
@@ -51,6 +61,7 @@ struct Bench: ParsableCommand {
             var object: [String: Any] = [
                 "model": m.name, "batch": batch, "runs": runs, "median_ms": median, "min_ms": times[0],
                 "gflop_per_forward": flops / 1e9, "gflops": gflops, "blas": blasDescription,
+                "conv": "\(chosen)", "conv_max_abs_difference": Double(difference), "output_max_abs": Double(scale),
             ]
             if profile { object["profile_ms"] = Dictionary(uniqueKeysWithValues: ops.seconds.map { ($0.key.rawValue, $0.value * 1e3 / Double(runs)) }) }
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
@@ -59,6 +70,8 @@ struct Bench: ParsableCommand {
         }
         try StandardOutput.print("\(m.name): batch \(batch), \(shape[1])×\(shape[2])×\(shape[3]), \(blasDescription)")
         try StandardOutput.print(String(format: "%.2f ms per forward (median of %d, min %.2f), %.1f GFLOP/s", median, runs, times[0], gflops))
+        try StandardOutput.print(String(format: "3×3 convolutions by %@; the other algorithm's output differs by at most %.2g (outputs up to %.2g)",
+                                        "\(chosen)", difference, scale))
         if profile {
             let total = ops.total
             for kind in OpKind.allCases {
@@ -67,4 +80,9 @@ struct Bench: ParsableCommand {
             }
         }
     }
+}
+
+/// `--conv`: the algorithm of stride-1 3×3 convolutions.
+enum ConvChoice: String, ExpressibleByArgument, CaseIterable {
+    case winograd, im2col
 }

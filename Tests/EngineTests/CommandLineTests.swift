@@ -187,6 +187,13 @@ struct CommandLineTests {
         let object = try JSONSerialization.jsonObject(with: Data(bench.stdout.utf8)) as? [String: Any]
         #expect((object?["median_ms"] as? Double ?? 0) > 0)
         #expect(object?["profile_ms"] != nil)
+        // the two convolution algorithms agree on the tiny model's ε to 1e-5 (its outputs are ~1)
+        #expect(object?["conv"] as? String == "winograd")
+        #expect((object?["conv_max_abs_difference"] as? Double ?? 1) <= 1e-5)
+        #expect((object?["output_max_abs"] as? Double ?? 0) > 0.1)
+        let plain = try Run(["bench", "--model", tiny, "--runs", "1", "--conv", "im2col"])
+        #expect(plain.status == 0 && plain.stdout.contains("by im2col"), "\(plain.stdout)")
+        #expect(try Run(["bench", "--model", tiny, "--conv", "fft"]).errorLine.contains("--conv"))
     }
 
     @Test("the live sampler without a terminal points to ddim sample")
