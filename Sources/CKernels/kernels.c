@@ -162,6 +162,60 @@ DDIM_CLONES void ddim_winograd_weights(const float *g, ptrdiff_t cout, ptrdiff_t
     }
 }
 
+// Row helpers with restrict-qualified pointers: without them the compiler must assume the
+// scratch rows and the 16 planes overlap. Rows are short (8–16 tiles at 16–32 px): one 8-wide
+// vector per step, no interleaving, or clang's default (8 × 4 = 32 per step) leaves every
+// row to the scalar remainder loop.
+#if defined(__clang__)
+#define WG_LOOP _Pragma("clang loop vectorize_width(8) interleave_count(1)")
+#else
+#define WG_LOOP
+#endif
+DDIM_CLONES static void wg_bt_rows(const float *restrict d0, const float *restrict d1, const float *restrict d2,
+                              const float *restrict d3, float *restrict t0, float *restrict t1, float *restrict t2,
+                              float *restrict t3, ptrdiff_t n) {
+    WG_LOOP
+    for (ptrdiff_t q = 0; q < n; q++) {
+        t0[q] = d0[q] - d2[q];
+        t1[q] = d1[q] + d2[q];
+        t2[q] = d2[q] - d1[q];
+        t3[q] = d1[q] - d3[q];
+    }
+}
+
+// E1 = E + 1 and O1 = O + 1, passed apart: read through one pointer, clang forwards E[q + 1]
+// to the next iteration's E[q], a recurrence it then refuses to vectorise. (Read-only
+// restrict pointers may overlap.)
+DDIM_CLONES static void wg_b_columns(const float *restrict E, const float *restrict E1, const float *restrict O,
+                                                   const float *restrict O1, float *restrict v0, float *restrict v1,
+                                                   float *restrict v2, float *restrict v3, ptrdiff_t tw) {
+    WG_LOOP
+    for (ptrdiff_t q = 0; q < tw; q++) {
+        v0[q] = E[q] - E1[q];
+        v1[q] = O[q] + E1[q];
+        v2[q] = E1[q] - O[q];
+        v3[q] = O[q] - O1[q];
+    }
+}
+
+DDIM_CLONES static void wg_at_rows(const float *restrict q0, const float *restrict q1, const float *restrict q2,
+                              const float *restrict q3, float *restrict t0, float *restrict t1, ptrdiff_t n) {
+    WG_LOOP
+    for (ptrdiff_t q = 0; q < n; q++) {
+        t0[q] = q0[q] + q1[q] + q2[q];
+        t1[q] = q1[q] - q2[q] - q3[q];
+    }
+}
+
+DDIM_CLONES static void wg_a_columns(const float *restrict t0, const float *restrict t1, const float *restrict t2,
+                                const float *restrict t3, float b, float *restrict even, float *restrict odd, ptrdiff_t n) {
+    WG_LOOP
+    for (ptrdiff_t q = 0; q < n; q++) {
+        even[q] = t0[q] + t1[q] + t2[q] + b;
+        odd[q] = t1[q] - t2[q] - t3[q] + b;
+    }
+}
+
 // The transforms run on whole rows of tiles, so that every loop is contiguous and vectorises:
 // the input's 4 rows of a tile row are split into even and odd columns (E[q] = row[2q − 1],
 // O[q] = row[2q], 0 outside), Bᵀ combines rows element-wise, then B combines E and O:
@@ -191,33 +245,27 @@ DDIM_CLONES void ddim_winograd_input(const float *x, ptrdiff_t channels, ptrdiff
                     memset(o[i], 0, sizeof(float) * (size_t)n);
                     continue;
                 }
-                const float *row = xc + iy * w;
+                const float *restrict row = xc + iy * w;
+                float *restrict ei = e[i], *restrict oi = o[i];
                 // E[q] = row[2q − 1], O[q] = row[2q]; q = 0…tw (the last pair may run past the edge)
                 const ptrdiff_t last_e = w / 2, last_o = (w - 1) / 2;  // the last q inside the row
-                e[i][0] = 0.0f;
-                for (ptrdiff_t q = 1; q <= last_e; q++) e[i][q] = row[2 * q - 1];
-                for (ptrdiff_t q = last_e + 1; q < n; q++) e[i][q] = 0.0f;
-                for (ptrdiff_t q = 0; q <= last_o; q++) o[i][q] = row[2 * q];
-                for (ptrdiff_t q = last_o + 1; q < n; q++) o[i][q] = 0.0f;
+                ei[0] = 0.0f;
+                WG_LOOP
+                for (ptrdiff_t q = 1; q <= last_e; q++) ei[q] = row[2 * q - 1];
+                WG_LOOP
+                for (ptrdiff_t q = last_e + 1; q < n; q++) ei[q] = 0.0f;
+                WG_LOOP
+                for (ptrdiff_t q = 0; q <= last_o; q++) oi[q] = row[2 * q];
+                WG_LOOP
+                for (ptrdiff_t q = last_o + 1; q < n; q++) oi[q] = 0.0f;
             }
             // Bᵀ over rows: t0 = d0 − d2, t1 = d1 + d2, t2 = d2 − d1, t3 = d1 − d3
-            for (ptrdiff_t q = 0; q < n; q++) {
-                te[0][q] = e[0][q] - e[2][q]; to[0][q] = o[0][q] - o[2][q];
-                te[1][q] = e[1][q] + e[2][q]; to[1][q] = o[1][q] + o[2][q];
-                te[2][q] = e[2][q] - e[1][q]; to[2][q] = o[2][q] - o[1][q];
-                te[3][q] = e[1][q] - e[3][q]; to[3][q] = o[1][q] - o[3][q];
-            }
+            wg_bt_rows(e[0], e[1], e[2], e[3], te[0], te[1], te[2], te[3], n);
+            wg_bt_rows(o[0], o[1], o[2], o[3], to[0], to[1], to[2], to[3], n);
             float *dst = v + c * ldv + col0 + tr * tw;
             for (int i = 0; i < 4; i++) {
-                const float *E = te[i], *O = to[i];
-                float *v0 = dst + (4 * i + 0) * plane, *v1 = dst + (4 * i + 1) * plane;
-                float *v2 = dst + (4 * i + 2) * plane, *v3 = dst + (4 * i + 3) * plane;
-                for (ptrdiff_t q = 0; q < tw; q++) {
-                    v0[q] = E[q] - E[q + 1];
-                    v1[q] = O[q] + E[q + 1];
-                    v2[q] = E[q + 1] - O[q];
-                    v3[q] = O[q] - O[q + 1];
-                }
+                wg_b_columns(te[i], te[i] + 1, to[i], to[i] + 1, dst + (4 * i + 0) * plane, dst + (4 * i + 1) * plane, dst + (4 * i + 2) * plane,
+                             dst + (4 * i + 3) * plane, tw);
             }
         }
     }
@@ -241,23 +289,14 @@ DDIM_CLONES void ddim_winograd_output(const float *m, ptrdiff_t ldm, ptrdiff_t c
         float *yo = y + oc * h * w;
         for (ptrdiff_t tr = 0; tr < tile_rows; tr++) {
             const float *src = m + oc * ldm + col0 + tr * tw;
-            for (int j = 0; j < 4; j++) {
-                const float *q0 = src + j * plane, *q1 = src + (4 + j) * plane;
-                const float *q2 = src + (8 + j) * plane, *q3 = src + (12 + j) * plane;
-                float *t0 = t[0][j], *t1 = t[1][j];
-                for (ptrdiff_t q = 0; q < tw; q++) {
-                    t0[q] = q0[q] + q1[q] + q2[q];
-                    t1[q] = q1[q] - q2[q] - q3[q];
-                }
-            }
+            for (int j = 0; j < 4; j++)
+                wg_at_rows(src + j * plane, src + (4 + j) * plane, src + (8 + j) * plane, src + (12 + j) * plane, t[0][j], t[1][j], tw);
             const ptrdiff_t oy = 2 * (tile_row0 + tr);
             for (int i = 0; i < 2 && oy + i < h; i++) {
-                for (ptrdiff_t q = 0; q < tw; q++) {
-                    even[q] = t[i][0][q] + t[i][1][q] + t[i][2][q] + b;
-                    odd[q] = t[i][1][q] - t[i][2][q] - t[i][3][q] + b;
-                }
-                float *row = yo + (oy + i) * w;
+                wg_a_columns(t[i][0], t[i][1], t[i][2], t[i][3], b, even, odd, tw);
+                float *restrict row = yo + (oy + i) * w;
                 const ptrdiff_t pairs = w / 2;
+                WG_LOOP
                 for (ptrdiff_t q = 0; q < pairs; q++) {
                     row[2 * q] = even[q];
                     row[2 * q + 1] = odd[q];
