@@ -224,8 +224,9 @@ DDIM_CLONES static void wg_a_columns(const float *restrict t0, const float *rest
 // O[q] = row[2q], 0 outside), Bᵀ combines rows element-wise, then B combines E and O:
 //   V_0 = E[q] − E[q+1], V_1 = O[q] + E[q+1], V_2 = E[q+1] − O[q], V_3 = O[q] − O[q+1],
 // each a contiguous run of ⌈w/2⌉ values in its plane.
-DDIM_CLONES void ddim_winograd_input(const float *x, ptrdiff_t channels, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
-                                     ptrdiff_t tile_rows, float *v, ptrdiff_t ldv, ptrdiff_t col0) {
+DDIM_CLONES void ddim_winograd_input(const float *x, ptrdiff_t channels, ptrdiff_t c_begin, ptrdiff_t c_end, ptrdiff_t h,
+                                     ptrdiff_t w, ptrdiff_t tile_row0, ptrdiff_t tile_rows, float *v, ptrdiff_t ldv,
+                                     ptrdiff_t col0) {
     const ptrdiff_t tw = (w + 1) / 2, n = tw + 1;
     const ptrdiff_t plane = channels * ldv;
     float *scratch = malloc(sizeof(float) * (size_t)(16 * n));
@@ -237,7 +238,7 @@ DDIM_CLONES void ddim_winograd_input(const float *x, ptrdiff_t channels, ptrdiff
         te[i] = scratch + (8 + 2 * i) * n;
         to[i] = scratch + (8 + 2 * i + 1) * n;
     }
-    for (ptrdiff_t c = 0; c < channels; c++) {
+    for (ptrdiff_t c = c_begin; c < c_end; c++) {
         const float *xc = x + c * h * w;
         for (ptrdiff_t tr = 0; tr < tile_rows; tr++) {
             const ptrdiff_t iy0 = 2 * (tile_row0 + tr) - 1;
@@ -278,8 +279,9 @@ DDIM_CLONES void ddim_winograd_input(const float *x, ptrdiff_t channels, ptrdiff
 // Aᵀ over rows of the 4×4 M (t0 = m0 + m1 + m2, t1 = m1 − m2 − m3), then A over columns:
 // even output columns t_0 + t_1 + t_2, odd ones t_1 − t_2 − t_3; each plane's run of tiles is
 // contiguous, so the loops vectorise, and the two columns are interleaved into the row last.
-DDIM_CLONES void ddim_winograd_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t col0, const float *bias, float *y,
-                                      ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0, ptrdiff_t tile_rows) {
+DDIM_CLONES void ddim_winograd_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin, ptrdiff_t o_end,
+                                      ptrdiff_t col0, const float *bias, float *y, ptrdiff_t h, ptrdiff_t w,
+                                      ptrdiff_t tile_row0, ptrdiff_t tile_rows) {
     const ptrdiff_t tw = (w + 1) / 2;
     const ptrdiff_t plane = cout * ldm;
     float *scratch = malloc(sizeof(float) * (size_t)(12 * tw));
@@ -287,7 +289,7 @@ DDIM_CLONES void ddim_winograd_output(const float *m, ptrdiff_t ldm, ptrdiff_t c
     float *t[2][4], *even = scratch + 8 * tw, *odd = scratch + 9 * tw;
     for (int i = 0; i < 2; i++)
         for (int j = 0; j < 4; j++) t[i][j] = scratch + (4 * i + j) * tw;
-    for (ptrdiff_t oc = 0; oc < cout; oc++) {
+    for (ptrdiff_t oc = o_begin; oc < o_end; oc++) {
         const float b = bias ? bias[oc] : 0.0f;
         float *yo = y + oc * h * w;
         for (ptrdiff_t tr = 0; tr < tile_rows; tr++) {

@@ -167,7 +167,7 @@ private func conv2dWinograd(_ x: Tensor, _ w: ConvWeight, _ u: [Float], into out
                             let n = parts.reduce(0) { $0 + $1.rows * tw }
                             var col = 0
                             for p in parts {
-                                ddim_winograd_input(xp.start + p.image * cin * h * wd, cin, h, wd, p.row0, p.rows,
+                                ddim_winograd_input(xp.start + p.image * cin * h * wd, cin, 0, cin, h, wd, p.row0, p.rows,
                                                     vp.start, n, col)
                                 col += p.rows * tw
                             }
@@ -181,10 +181,10 @@ private func conv2dWinograd(_ x: Tensor, _ w: ConvWeight, _ u: [Float], into out
                                 let y = op.start + p.image * cout * h * wd
                                 if let bias {
                                     bias.withUnsafeBufferPointer { bp in
-                                        ddim_winograd_output(mp.start, n, cout, col, bp.baseAddress, y, h, wd, p.row0, p.rows)
+                                        ddim_winograd_output(mp.start, n, cout, 0, cout, col, bp.baseAddress, y, h, wd, p.row0, p.rows)
                                     }
                                 } else {
-                                    ddim_winograd_output(mp.start, n, cout, col, nil, y, h, wd, p.row0, p.rows)
+                                    ddim_winograd_output(mp.start, n, cout, 0, cout, col, nil, y, h, wd, p.row0, p.rows)
                                 }
                                 col += p.rows * tw
                             }

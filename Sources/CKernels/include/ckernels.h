@@ -28,15 +28,17 @@ float ddim_exp(float x);
 /// Winograd F(2×2, 3×3) for stride-1, padding-1 3×3 convolutions (see kernels.c for the matrices).
 /// Weights g (cout, cin, 3, 3) → u[(k·cout + o)·cin + c] = (G g_oc Gᵀ)[k / 4][k % 4], 16 planes.
 void ddim_winograd_weights(const float *g, ptrdiff_t cout, ptrdiff_t cin, float *u);
-/// Input tiles of one (channels, h, w) image, tile rows [tile_row0, tile_row0 + tile_rows), ⌈w/2⌉
-/// tiles per row: v[(k·channels + c)·ldv + col0 + (tr − tile_row0)·⌈w/2⌉ + tc] = (Bᵀ d B)[k / 4][k % 4]
+/// Input tiles of one (channels, h, w) image, channels [c_begin, c_end), tile rows
+/// [tile_row0, tile_row0 + tile_rows), ⌈w/2⌉ tiles per row:
+/// v[(k·channels + c)·ldv + col0 + (tr − tile_row0)·⌈w/2⌉ + tc] = (Bᵀ d B)[k / 4][k % 4]
 /// for the 4×4 patch d at rows 2·tr − 1…, columns 2·tc − 1… (0 outside the image).
-void ddim_winograd_input(const float *x, ptrdiff_t channels, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
-                         ptrdiff_t tile_rows, float *v, ptrdiff_t ldv, ptrdiff_t col0);
+void ddim_winograd_input(const float *x, ptrdiff_t channels, ptrdiff_t c_begin, ptrdiff_t c_end, ptrdiff_t h, ptrdiff_t w,
+                         ptrdiff_t tile_row0, ptrdiff_t tile_rows, float *v, ptrdiff_t ldv, ptrdiff_t col0);
 /// Output tiles from the 16 planes m[(k·cout + o)·ldm + col]: y[o][2·tr + i][2·tc + j] = (Aᵀ M A)[i][j] + bias[o]
-/// (bias may be NULL), for the same tile rows and columns as ddim_winograd_input; y is (cout, h, w).
-void ddim_winograd_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t col0, const float *bias, float *y,
-                          ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0, ptrdiff_t tile_rows);
+/// (bias may be NULL) for o in [o_begin, o_end), the same tile rows and columns as ddim_winograd_input;
+/// y is (cout, h, w).
+void ddim_winograd_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin, ptrdiff_t o_end, ptrdiff_t col0,
+                          const float *bias, float *y, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0, ptrdiff_t tile_rows);
 
 
 /// im2col for output rows [row0, row0 + rows) of a (channels, height, width) image:
