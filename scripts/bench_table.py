@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""The table of docs/performance.md: ddim, PyTorch and onnxruntime on the same UNet folders,
+same machine, same thread count, interleaved in one run.
+
+    /work/pyenv/bin/python scripts/bench_table.py --cifar /tmp/bench/cifar10-32 \
+        [--celebahq /tmp/bench/celebahq-256] [--threads 2] [--rounds 3] [--runs 10] [--json OUT.json]
+
+Each round runs every case once in every engine (`ddim bench --json`, then
+`scripts/bench_peers.py --json`, which times PyTorch and the same model exported to
+onnxruntime); the table gives, per engine, the median over rounds of each run's median, and the
+ratios. Interleaving matters on a shared machine: another tenant's load moves all three engines
+of a round together, not one of them. Peak RSS is each process's own (wait4), for ddim the
+whole process (weights included). Model folders with the real architectures and random
+weights come from `scripts/make_fixtures.py --bench-models OUT_DIR [--celebahq]`; the digits
+model is the embedded one (Sources/DefaultModel/digits).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_with_rss(cmd: list[str]) -> tuple[dict, float]:
+    """The JSON a command prints, and its own peak RSS in MB (from wait4)."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out = p.stdout.read() if p.stdout else ""
+    err = p.stderr.read() if p.stderr else ""
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed ({p.returncode}): {err.strip()}")
+    return json.loads(out.strip().splitlines()[-1]), usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cifar", help="google/ddpm-cifar10-32 architecture folder")
+    ap.add_argument("--celebahq", help="google/ddpm-celebahq-256 architecture folder (batch 1 only)")
+    ap.add_argument("--digits", default=os.path.join(ROOT, "Sources/DefaultModel/digits"))
+    ap.add_argument("--ddim", default=os.path.join(ROOT, ".build/release/ddim"))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--tui-batch", type=int, default=4, help="the live sampler's default batch")
+    ap.add_argument("--json", help="also write every measurement here")
+    args = ap.parse_args()
+
+    cases = [("embedded digits model", args.digits, 1), ("embedded digits model", args.digits, args.tui_batch)]
+    if args.cifar:
+        cases += [("google/ddpm-cifar10-32 architecture", args.cifar, 1), ("google/ddpm-cifar10-32 architecture", args.cifar, 4)]
+    if args.celebahq:
+        cases += [("google/ddpm-celebahq-256 architecture", args.celebahq, 1)]
+
+    peers = [sys.executable, os.path.join(ROOT, "scripts/bench_peers.py")]
+    results: dict[tuple[str, int], dict[str, list[float]]] = {}
+    meta: dict = {}
+    for r in range(args.rounds):
+        for name, folder, batch in cases:
+            runs = max(2, args.runs // 4) if "celebahq" in name else args.runs
+            d, rss = run_with_rss([args.ddim, "bench", "--model", folder, "--batch", str(batch), "--threads",
+                                   str(args.threads), "--runs", str(runs), "--json"])
+            p, prss = run_with_rss(peers + [folder, "--batch", str(batch), "--threads", str(args.threads),
+                                           "--runs", str(runs), "--warmup", "2", "--json"])
+            slot = results.setdefault((name, batch), {"ddim": [], "torch": [], "ort": [], "ddim_rss": [], "peers_rss": []})
+            slot["ddim"].append(d["median_ms"])
+            slot["torch"].append(p["torch_ms"])
+            slot["ort"].append(p["onnxruntime_ms"])
+            slot["ddim_rss"].append(rss)
+            slot["peers_rss"].append(prss)
+            meta = {"blas": d["blas"], "torch": p["torch_version"], "onnxruntime": p["onnxruntime_version"],
+                    "conv": d.get("conv"), "params": meta.get("params", {})}
+            meta["params"][name] = p["params"]
+            print(f"round {r + 1}: {name} b{batch}: ddim {d['median_ms']:.1f}, torch {p['torch_ms']:.1f}, "
+                  f"ort {p['onnxruntime_ms']:.1f} ms; ddim RSS {rss:.0f} MB", file=sys.stderr)
+
+    med = statistics.median
+    print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; {args.threads} threads "
+          f"each; {meta['blas']}, 3×3 convolutions by {meta['conv']}; PyTorch {meta['torch']}, onnxruntime "
+          f"{meta['onnxruntime']}; median of {args.rounds} interleaved rounds of each engine's median of "
+          f"{args.runs} forwards.\n")
+    print("| model | batch | ddim (ms) | PyTorch (ms) | onnxruntime (ms) | ddim / PyTorch | ddim / ort | ddim peak RSS |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for (name, batch), s in results.items():
+        d, t, o = med(s["ddim"]), med(s["torch"]), med(s["ort"])
+        print(f"| {name} ({meta['params'][name] / 1e6:.1f} M) | {batch} | {d:.1f} | {t:.1f} | {o:.1f} | "
+              f"{d / t:.2f} | {d / o:.2f} | {max(s['ddim_rss']):.0f} MB |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"meta": meta, "threads": args.threads, "rounds": args.rounds, "runs": args.runs,
+                       "cases": [{"model": n, "batch": b, **s} for (n, b), s in results.items()]}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
