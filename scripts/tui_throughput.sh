@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The live sampler's throughput against headless `ddim sample`, same model, steps, batch, seed:
+#
+#   scripts/tui_throughput.sh [STEPS (200)] [BATCH (4)] [ROUNDS (3)] [MODEL_DIR]
+#
+# Headless: wall time of `ddim sample`. Live: `ddim` in a private tmux server (160×48, truecolour),
+# from launch until its status bar says "done", polled every 20 ms. Both include start-up and
+# model loading; rounds alternate the two. Prints one line per run and the ratio of the medians
+# (live / headless; 1.05 = the TUI loses 5 %).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+steps=${1:-200}
+batch=${2:-4}
+rounds=${3:-3}
+model=()
+[ -n "${4:-}" ] && model=(--model "$4")
+ddim=$PWD/.build/release/ddim
+sock=ddim-throughput-$$
+trap 'tmux -L "$sock" kill-server 2>/dev/null || true' EXIT
+
+now() { date +%s.%N; }
+headless=()
+live=()
+for r in $(seq "$rounds"); do
+  t0=$(now)
+  "$ddim" sample "${model[@]}" --steps "$steps" --batch "$batch" --seed 1 --eta 0 --out /tmp/ddim-throughput.png -q
+  t1=$(now)
+  h=$(echo "$t1 - $t0" | bc)
+  headless+=("$h")
+
+  t0=$(now)
+  tmux -L "$sock" -f /dev/null new-session -d -x 160 -y 48 \
+    "env TERM=xterm-256color COLORTERM=truecolor $ddim ${model[*]} --steps $steps --batch $batch --seed 1 --eta 0"
+  until tmux -L "$sock" capture-pane -p -t 0 2>/dev/null | grep -q "done"; do sleep 0.02; done
+  t1=$(now)
+  tmux -L "$sock" kill-server
+  l=$(echo "$t1 - $t0" | bc)
+  live+=("$l")
+  echo "round $r: headless ${h} s, live ${l} s"
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+mh=$(median "${headless[@]}")
+ml=$(median "${live[@]}")
+echo "steps $steps, batch $batch: headless median ${mh} s, live median ${ml} s, live / headless = $(echo "scale=3; $ml / $mh" | bc)"
