@@ -48,6 +48,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// The mapped bytes; `Data` (mapped) keeps them alive and immutable.
     private let bytes: Data
     private let dataStart: Int
+    /// Whether `bytes` is a mapping of the file (then converted tensors' pages are handed back).
+    private var mapped = false
 
     /// Opens and validates `url`. Throws `SafeTensorsError` naming the file and the tensor.
     public convenience init(url: URL) throws {
@@ -59,6 +61,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
             throw SafeTensorsError(file: url.path, "cannot read (\(error.localizedDescription))")
         }
         try self.init(bytes: bytes, path: url.path)
+        mapped = true
     }
 
     /// Validates a safetensors file already in memory; `path` names it in errors.
@@ -154,8 +157,23 @@ public final class SafeTensorsFile: @unchecked Sendable {
                     }
                 }
             }
+            if mapped { Self.release(src, count: e.range.count) }
         }
         return Tensor(shape: e.shape, data: out)
+    }
+
+    /// Hands the whole pages of a converted tensor's bytes back to the kernel (`MADV_PAGEOUT`):
+    /// the file's pages otherwise stay in the process's resident set beside their Float copy
+    /// (celebahq-256: 455 MB of the 1.59 GB peak at load). The bytes are not changed — read
+    /// again, the pages come back from the file — and a kernel without PAGEOUT just refuses.
+    private static func release(_ start: UnsafeRawPointer, count: Int) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard page > 0 else { return }
+        let begin = (Int(bitPattern: start) + page - 1) / page * page
+        let end = (Int(bitPattern: start) + count) / page * page
+        guard end > begin, let pointer = UnsafeMutableRawPointer(bitPattern: begin) else { return }
+        // MADV_PAGEOUT (Linux 5.4) is not in every libc's headers
+        _ = madvise(pointer, end - begin, 21)
     }
 
     /// The tensor `name`, checked against the expected shape; the error names both shapes.
