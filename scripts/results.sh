@@ -5,15 +5,17 @@
 #   PY=~/ddim-py/bin/python scripts/results.sh /tmp/results
 #
 # 1. inversion: N_INV real digits (balanced) → `ddim invert --steps …` → MSE per S (Table 2)
-# 2. consistency: `ddim compare` at η = 0 and 1 → MSE of each S to the largest (docs/results-compare-eta*.png)
+# 2. consistency: `ddim compare` at η = 0 and 1, and η = 0 unclipped → MSE of each S to the largest
+#    (docs/results-compare-*.png)
 # 3. interpolation: docs/results-interpolation.png
 # 4. Table 1: `ddim sweep` over S × η, N_SWEEP samples per cell → digit-FID and confident share
 # 5. docs/results-table1.png, docs/results-inversion.png from the JSON files
-# Knobs (environment): N_INV (100), INV_STEPS (10,20,50,100), N_INV_1000 (10: S = 1000 on the
-# first N_INV_1000 digits only), N_SWEEP (100), SWEEP_STEPS (10,20,50,100), SWEEP_ETAS
-# (0,0.2,0.5,1,hat), SWEEP_1000 (hat: the η values that also get an S = 1000 cell, "" for none),
-# N_SWEEP_1000 (50: samples in those cells), COMPARE_STEPS (10,20,50,100,1000), THREADS, DDIM (the
-# binary: a copy keeps a long run safe from rebuilds of .build/release).
+# Knobs (environment), defaults = the run behind docs/results.md (~2 h on 2 cores): N_INV (100),
+# INV_STEPS (10,20,50,100,200), N_INV_1000 (100: S = 1000 on the first N_INV_1000 digits),
+# N_SWEEP (100), SWEEP_STEPS (10,20,50,100), SWEEP_ETAS (0,0.2,0.5,1,hat), SWEEP_1000
+# (0,0.2,0.5,1,hat: the η values that also get an S = 1000 cell, "" for none), N_SWEEP_1000 (20:
+# samples in those cells), COMPARE_STEPS (10,20,50,100,1000), THREADS, DDIM (the binary: a copy
+# keeps a long run safe from rebuilds of .build/release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-/tmp/ddim-results}
@@ -27,9 +29,9 @@ mkdir -p "$out"
 
 # 1. inversion
 "$PY" scripts/eval_digits.py --export-digits "$out/digits" --n "${N_INV:-100}" --seed 0
-"$DDIM" invert "${model[@]}" "${threads[@]}" --images "$out/digits" --steps "${INV_STEPS:-10,20,50,100}" --batch 50 --json \
+"$DDIM" invert "${model[@]}" "${threads[@]}" --images "$out/digits" --steps "${INV_STEPS:-10,20,50,100,200}" --batch 50 --json \
   > "$out/inversion.json"
-"$DDIM" invert "${model[@]}" "${threads[@]}" --images "$out/digits" --limit "${N_INV_1000:-10}" --steps 1000 --batch 50 --json \
+"$DDIM" invert "${model[@]}" "${threads[@]}" --images "$out/digits" --limit "${N_INV_1000:-100}" --steps 1000 --batch 50 --json \
   > "$out/inversion-1000.json"
 cat "$out/inversion.json"; echo; cat "$out/inversion-1000.json"; echo
 
@@ -40,8 +42,14 @@ for eta in 0 1; do
   cat "$out/compare-eta$eta.json"; echo
 done
 
+# the paper's sampler (no x̂₀ clipping): consistent up to S = 1000 (docs/results.md §1)
+"$DDIM" compare "${model[@]}" "${threads[@]}" --steps "${COMPARE_STEPS:-10,20,50,100,1000}" --eta 0 --seed 0 --batch 4 --no-clip \
+  --out "$out/compare-noclip.png" --json > "$out/compare-noclip.json"
+cat "$out/compare-noclip.json"; echo
+
 cp "$out/compare-eta0.png" docs/results-compare-eta0.png
 cp "$out/compare-eta1.png" docs/results-compare-eta1.png
+cp "$out/compare-noclip.png" docs/results-compare-noclip.png
 
 # 3. interpolation
 "$DDIM" interpolate "${model[@]}" "${threads[@]}" --seeds 1,2 --frames 11 --steps 50 --out docs/results-interpolation.png --quiet
@@ -51,8 +59,8 @@ cp "$out/compare-eta1.png" docs/results-compare-eta1.png
 # 4. Table 1 (the longest part: last)
 "$DDIM" sweep "${model[@]}" "${threads[@]}" --steps "${SWEEP_STEPS:-10,20,50,100}" --eta "${SWEEP_ETAS:-0,0.2,0.5,1,hat}" \
   --n "${N_SWEEP:-100}" --batch 50 --seed 0 --out-dir "$out/sweep" --quiet
-if [ -n "${SWEEP_1000-hat}" ]; then
-  "$DDIM" sweep "${model[@]}" "${threads[@]}" --steps 1000 --eta "${SWEEP_1000-hat}" --n "${N_SWEEP_1000:-50}" --batch 50 --seed 0 \
+if [ -n "${SWEEP_1000-0,0.2,0.5,1,hat}" ]; then
+  "$DDIM" sweep "${model[@]}" "${threads[@]}" --steps 1000 --eta "${SWEEP_1000-0,0.2,0.5,1,hat}" --n "${N_SWEEP_1000:-20}" --batch 50 --seed 0 \
     --out-dir "$out/sweep" --quiet
   # sweep.json lists the last run's cells; list every cell folder for the scorer
   "$PY" - "$out/sweep" <<'PYEOF'
