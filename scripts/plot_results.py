@@ -14,13 +14,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The paper's Table 2 (CIFAR10, reconstruction MSE of DDIM inversion) and Table 1 (CIFAR10 FID).
-PAPER_INVERSION = {10: 0.014, 20: 0.0065, 50: 0.0023, 100: 0.0009}
+PAPER_INVERSION = {10: 0.014, 20: 0.0065, 50: 0.0023, 100: 0.0009, 200: 0.0004, 500: 0.0001, 1000: 0.0001}
 PAPER_TABLE1 = {
-    "0": {10: 13.36, 20: 6.84, 50: 4.67, 100: 4.16},
-    "0.2": {10: 14.04, 20: 7.11, 50: 4.77, 100: 4.25},
-    "0.5": {10: 16.66, 20: 8.35, 50: 5.25, 100: 4.46},
-    "1": {10: 41.07, 20: 18.36, 50: 8.01, 100: 5.78},
-    "hat": {10: 367.43, 20: 133.37, 50: 32.72, 100: 9.99},
+    "0": {10: 13.36, 20: 6.84, 50: 4.67, 100: 4.16, 1000: 4.04},
+    "0.2": {10: 14.04, 20: 7.11, 50: 4.77, 100: 4.25, 1000: 4.09},
+    "0.5": {10: 16.66, 20: 8.35, 50: 5.25, 100: 4.46, 1000: 4.29},
+    "1": {10: 41.07, 20: 18.36, 50: 8.01, 100: 5.78, 1000: 4.73},
+    "hat": {10: 367.43, 20: 133.37, 50: 32.72, 100: 9.99, 1000: 3.17},
 }
 
 
@@ -49,20 +49,32 @@ def main() -> None:
         print("written: docs/results-inversion.png (no sweep/table1.json yet)")
         return
     table = json.load(open(table_path))["cells"]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), dpi=110)
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8), dpi=110)
     etas = list(dict.fromkeys(c["eta"] for c in table))
+    n_main = max(c["n"] for c in table)
     for eta in etas:
         cells = sorted((c for c in table if c["eta"] == eta), key=lambda c: c["steps"])
         label = "σ̂" if eta == "hat" else f"η = {eta}"
-        axes[0].plot([c["steps"] for c in cells], [c["digit_fid"] for c in cells], "o-", label=label)
+        # cells with fewer samples (S = 1000) drawn hollow: a Fréchet distance from few samples is biased up
+        full = [c for c in cells if c["n"] == n_main]
+        few = [c for c in cells if c["n"] < n_main]
+        line, = axes[0].plot([c["steps"] for c in full], [c["digit_fid"] for c in full], "o-", label=label)
+        axes[1].plot([c["steps"] for c in full], [100 * c["confident"] for c in full], "o-", color=line.get_color(), label=label)
+        if few:
+            axes[0].plot([c["steps"] for c in few], [c["digit_fid"] for c in few], "o", mfc="none", color=line.get_color())
+            axes[1].plot([c["steps"] for c in few], [100 * c["confident"] for c in few], "o", mfc="none", color=line.get_color())
         paper = PAPER_TABLE1.get(eta)
         if paper:
-            axes[1].plot(list(paper), list(paper.values()), "o-", label=label)
-    axes[0].set_title("ddim, digits model: digit-FID")
-    axes[1].set_title("paper, CIFAR10: FID (Table 1)")
-    for ax in axes:
+            axes[2].plot(list(paper), list(paper.values()), "o-", label=label)
+    few_n = sorted({c["n"] for c in table if c["n"] < n_main})
+    note = f" (hollow: n = {few_n[0]})" if few_n else ""
+    axes[0].set_title(f"ddim, digits model: digit-FID, n = {n_main}{note}", fontsize=9)
+    axes[1].set_title(f"ddim, digits model: % confident (p ≥ 0.9){note}", fontsize=9)
+    axes[2].set_title("paper, CIFAR10: FID (Table 1)", fontsize=9)
+    for i, ax in enumerate(axes):
         ax.set_xscale("log")
-        ax.set_yscale("log")
+        if i != 1:
+            ax.set_yscale("log")
         ax.set_xlabel("steps S")
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8)
