@@ -102,6 +102,22 @@ final class PNGTests {
         #expect(throws: ImagingError.notPNG(path: "e.png")) { try PNGReader().readText(bytes: [], name: "e.png") }
     }
 
+    /// A chunk that declares more bytes than the file holds is refused before libpng sees it:
+    /// libpng allocates the declared length first (2 GB for this 300-byte file, found by fuzzing).
+    @Test func chunkLongerThanTheFileIsRefused() throws {
+        let file = path("huge.png")
+        try PNGWriter().write(try image(width: 5, height: 4, channels: 1, seed: 9), to: file, text: [PNGText("Software", "ddim")])
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+        // the tEXt chunk's length field follows the signature (8) and IHDR (8 + 13 + 4)
+        let at = 8 + 25
+        #expect(Array(bytes[(at + 4)..<(at + 8)]) == Array("tEXt".utf8))
+        bytes.replaceSubrange(at..<(at + 4), with: [0x7E, 0x00, 0x00, 0x0C])
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        let error = #expect(throws: ImagingError.self) { try PNGReader().read(file) }
+        #expect(error?.description.contains("chunk tEXt declares 2113929228 bytes") == true, "\(String(describing: error))")
+        #expect(throws: ImagingError.self) { try PNGReader().read(bytes: bytes, name: "huge.png") }
+    }
+
     @Test func invalidTextKeysThrow() throws {
         let tiny = try image(width: 1, height: 1, channels: 1, seed: 3)
         for key in ["", String(repeating: "k", count: 80), " lead", "tab\tkey", "η"] {
