@@ -38,7 +38,25 @@ final class TmuxSession {
         guard rc == 0 else { throw TmuxError.spawn(rc) }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        return (try? String(contentsOf: file, encoding: .utf8)) ?? ""
+        return Self.readAll(file.path)
+    }
+
+    /// The file's bytes as UTF-8, read with open/read: Foundation's `String(contentsOf:)` leaks
+    /// its buffer when the file is empty (LeakSanitizer, docs/reliability.md), as tmux's output
+    /// often is.
+    static func readAll(_ path: String) -> String {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return "" }
+        defer { Glibc.close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            bytes += chunk[0..<n]
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     enum TmuxError: Error { case spawn(Int32) }
