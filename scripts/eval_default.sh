@@ -3,12 +3,13 @@
 # model unless MODEL=DIR), scored by scripts/eval_digits.py.
 #
 #   PY=~/ddim-py/bin/python N=500 scripts/eval_default.sh /tmp/eval      # writes /tmp/eval/figures.md
+#   (MODEL=DIR scores another model folder; DDIM=PATH another ddim binary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-/tmp/ddim-eval}
 PY=${PY:-python3}
 N=${N:-500}
-DDIM=.build/release/ddim
+DDIM=${DDIM:-.build/release/ddim}
 model=()
 [ -n "${MODEL:-}" ] && model=(--model "$MODEL")
 mkdir -p "$out"

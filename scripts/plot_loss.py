@@ -4,6 +4,8 @@
     python scripts/plot_loss.py Sources/DefaultModel/digits/loss.csv docs/model-card-loss.png
 """
 import csv
+import json
+import os
 import sys
 
 import matplotlib
@@ -26,9 +28,13 @@ def main() -> None:
     ax.plot(steps, loss, lw=0.6, alpha=0.4, label="loss (batch)")
     ax.plot(steps, mean, lw=1.6, label=f"mean of the last {window}")
     ax.set_yscale("log")
-    ax.set_xlabel("iteration (batch 64)")
+    # the batch and hardware of the run, from the model.json written beside loss.csv
+    meta_path = os.path.join(os.path.dirname(src), "model.json")
+    meta = json.load(open(meta_path)) if os.path.exists(meta_path) else {}
+    ax.set_xlabel(f"iteration (batch {meta.get('batch', '?')})")
     ax.set_ylabel("ε-prediction MSE")
-    ax.set_title("digits-32: DDPM training loss")
+    where = f", {meta['hardware']}, {meta['wall_minutes']:g} min" if "hardware" in meta else ""
+    ax.set_title(f"digits-32: DDPM training loss{where}", fontsize=10)
     ax.grid(alpha=0.3, which="both")
     ax.legend()
     fig.tight_layout()

@@ -12,6 +12,9 @@ EMA of the weights with decay min(ema_decay, (1+n)/(10+n)).
     # the last stretch: anneal the lr linearly to 1e-4 over 60 minutes
     python scripts/train_default.py --out /work/train-digits --minutes 60 --decay-to 1e-4
 
+    # on a GPU (the device picks itself): batch 256, lr annealed to 1e-5 over 8 minutes
+    python scripts/train_default.py --out RUN --fresh --batch 256 --minutes 8 --decay-to 1e-5
+
     # export the EMA weights of the last checkpoint as a diffusers folder (no training)
     python scripts/train_default.py --out /work/train-digits --minutes 0 \
         --export Sources/DefaultModel/digits
@@ -19,7 +22,8 @@ EMA of the weights with decay min(ema_decay, (1+n)/(10+n)).
 `--minutes` is the wall budget of *this* invocation; a resumed run adds to the
 iterations and wall time recorded in the checkpoint. `--iters` is a cap on the total
 step count (across resumes). The architecture and optimiser settings are stored in the
-checkpoint; on resume the ones in the checkpoint win.
+checkpoint; on resume the ones in the checkpoint win. The optimiser state is saved beside the
+checkpoint in optimizer.pt (so that each file stays small enough to copy off a lent machine).
 
 The export folder holds config.json, diffusion_pytorch_model.safetensors (F16),
 scheduler_config.json, loss.csv (step, loss, ema_loss) and model.json.
@@ -100,8 +104,8 @@ def augment(x, gen):
     """Random shift of up to 1 pixel in each direction (background is -1)."""
     n = x.shape[0]
     p = F.pad(x, (1, 1, 1, 1), value=-1.0)
-    dx = torch.randint(0, 3, (n,), generator=gen)
-    dy = torch.randint(0, 3, (n,), generator=gen)
+    dx = torch.randint(0, 3, (n,), generator=gen, device=x.device)
+    dy = torch.randint(0, 3, (n,), generator=gen, device=x.device)
     out = torch.empty_like(x)
     for i in range(n):
         out[i] = p[i, :, dy[i]:dy[i] + 32, dx[i]:dx[i] + 32]
@@ -109,6 +113,8 @@ def augment(x, gen):
 
 
 def hardware():
+    if torch.cuda.is_available():
+        return f"1 GPU, {torch.cuda.get_device_name(0)} (torch {torch.__version__})"
     name, cores = "CPU", os.cpu_count()
     try:
         with open("/proc/cpuinfo") as f:
@@ -188,6 +194,8 @@ def main():
                          "--minutes; the lr in the checkpoint is the starting point on resume")
     ap.add_argument("--ema-decay", type=float, default=0.999)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
+                    help="torch device to train on (default: cuda when there is one)")
     ap.add_argument("--bf16", dest="bf16", action="store_true",
                     help="CPU autocast bf16 (slower on this AVX2-only CPU, so off by default)")
     ap.add_argument("--no-bf16", dest="bf16", action="store_false")
@@ -204,6 +212,12 @@ def main():
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
     ckpt_path = os.path.join(args.out, "checkpoint.pt")
+    opt_path = os.path.join(args.out, "optimizer.pt")
+    dev = torch.device(args.device)
+    if dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
 
     from diffusers import UNet2DModel
 
@@ -226,44 +240,64 @@ def main():
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
-    gen = torch.Generator().manual_seed(args.seed)
+    gen = torch.Generator(device=dev).manual_seed(args.seed)
 
     cfg = unet_config(args.arch)
-    model = UNet2DModel(**cfg)
+    model = UNet2DModel(**cfg).to(dev)
     ema = copy.deepcopy(model).eval()
     for p in ema.parameters():
         p.requires_grad_(False)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.999), weight_decay=0.0)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.999), weight_decay=0.0,
+                            fused=dev.type == "cuda")
     sched = make_scheduler()
+    # add_noise indexes alphas_cumprod by t: keep it on the training device
+    sched.alphas_cumprod = sched.alphas_cumprod.to(dev)
     step, wall_prev, loss_log = 0, 0.0, []
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         ema.load_state_dict(ckpt["ema"])
-        opt.load_state_dict(ckpt["opt"])
+        # older checkpoints hold the optimiser state inline
+        opt_state = ckpt["opt"] if "opt" in ckpt else torch.load(opt_path, map_location=dev, weights_only=False)
+        opt.load_state_dict(opt_state)
         step, wall_prev, loss_log = ckpt["step"], ckpt["wall_s"], ckpt["loss_log"]
-        gen.set_state(ckpt["rng"]["gen"])
+        if ckpt["rng"].get("gen_device", "cpu") == dev.type:
+            gen.set_state(ckpt["rng"]["gen"])
         torch.set_rng_state(ckpt["rng"]["torch"])
         np.random.set_state(ckpt["rng"]["numpy"])
         random.setstate(ckpt["rng"]["python"])
     nparams = sum(p.numel() for p in model.parameters())
     log(f"arch {args.arch} {cfg['block_out_channels']} lpb={cfg['layers_per_block']} "
         f"groups={cfg['norm_num_groups']}: {nparams:,} parameters; batch {args.batch}, "
-        f"lr {args.lr}, bf16 {args.bf16}, threads {args.threads}, budget {args.minutes} min")
+        f"lr {args.lr}, bf16 {args.bf16}, threads {args.threads}, device {dev}, budget {args.minutes} min")
 
     data, _ = load_digits()
+    data = data.to(dev)
     n_data = data.shape[0]
 
     def save(final=False):
+        flush_losses()
+        atomic_save(opt.state_dict(), opt_path)
         obj = dict(
-            model=model.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(), step=step,
+            model=model.state_dict(), ema=ema.state_dict(), step=step,
             wall_s=wall_prev + (time.time() - t_start), loss_log=loss_log, unet_config=cfg,
             args=vars(args), hardware=hardware(),
-            rng=dict(gen=gen.get_state(), torch=torch.get_rng_state(),
+            rng=dict(gen=gen.get_state(), gen_device=dev.type, torch=torch.get_rng_state(),
                      numpy=np.random.get_state(), python=random.getstate()),
         )
+        # weights saved on the CPU so that the checkpoint loads anywhere
+        obj["model"] = {k: v.cpu() for k, v in obj["model"].items()}
+        obj["ema"] = {k: v.cpu() for k, v in obj["ema"].items()}
         atomic_save(obj, ckpt_path)
         log(f"{'final ' if final else ''}checkpoint at step {step} -> {ckpt_path}")
         return obj
+
+    # losses stay on the device until a log line or a save needs them (no sync per step)
+    pending = []
+
+    def flush_losses():
+        if pending:
+            loss_log.extend(torch.stack(pending).float().cpu().tolist())
+            pending.clear()
 
     # SIGTERM / SIGINT: finish the iteration, save, export if asked, exit
     import signal
@@ -281,12 +315,12 @@ def main():
     t_log, s_log = time.time(), step
     obj = None
     while step < args.iters and time.time() < deadline and not stop["now"]:
-        idx = torch.randint(0, n_data, (args.batch,), generator=gen)
+        idx = torch.randint(0, n_data, (args.batch,), generator=gen, device=dev)
         x0 = data[idx]
         if args.augment:
             x0 = augment(x0, gen)
-        noise = torch.randn(x0.shape, generator=gen)
-        t = torch.randint(0, 1000, (args.batch,), generator=gen)
+        noise = torch.randn(x0.shape, generator=gen, device=dev)
+        t = torch.randint(0, 1000, (args.batch,), generator=gen, device=dev)
         xt = sched.add_noise(x0, noise, t)
         lr = args.lr * min(1.0, (step + 1) / max(1, args.warmup))
         if args.decay_to is not None:
@@ -294,7 +328,7 @@ def main():
             lr = lr + (args.decay_to - lr) * frac
         for g in opt.param_groups:
             g["lr"] = lr
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=args.bf16):
             pred = model(xt, t).sample
         loss = F.mse_loss(pred.float(), noise)
         opt.zero_grad(set_to_none=True)
@@ -303,14 +337,15 @@ def main():
         opt.step()
         n = step
         decay = min(args.ema_decay, (1 + n) / (10 + n))
+        # EMA: θ_ema ← decay·θ_ema + (1 − decay)·θ
         with torch.no_grad():
-            for pe, pm in zip(ema.parameters(), model.parameters()):
-                pe.lerp_(pm, 1.0 - decay)
+            torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1.0 - decay)
             for be, bm in zip(ema.buffers(), model.buffers()):
                 be.copy_(bm)
         step += 1
-        loss_log.append(float(loss.item()))
+        pending.append(loss.detach())
         if step % args.log_every == 0:
+            flush_losses()
             now = time.time()
             ips = (step - s_log) / max(1e-9, now - t_log)
             recent = float(np.mean(loss_log[-args.log_every:]))
