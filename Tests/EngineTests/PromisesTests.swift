@@ -32,9 +32,14 @@ struct PromisesTests {
     }
 
     /// Five real digits through the embedded model: the reconstruction error falls as S grows
-    /// (paper Table 2), and at S = 100 stays under 0.005 — measured 0.0008–0.0012 on these digits
-    /// (docs/results.md), so the bound leaves room for a retrained model but not for a broken
-    /// inversion (S = 10 gives ~0.15).
+    /// (paper Table 2), and at S = 100 stays under 0.005 — measured 0.00006–0.0002 on these digits
+    /// with the GPU-trained model (0.0008–0.0012 with the CPU-trained one), so the bound leaves room
+    /// for a retrained model but not for a broken inversion (S = 10 gives ~0.15 with a weak model).
+    ///
+    /// x_T is *not* checked for unit variance: a well-trained model on digits inverts the
+    /// background (exactly −1 in every training image) to x_T ≈ 0 (variance 0.03 there, 0.5 on the
+    /// ink) — many x_T give the same black background, and the backward ODE finds a small one
+    /// (docs/results.md, "What inversion returns").
     @Test("inverting real digits and sampling back returns them; the error falls with S")
     func roundTrip() throws {
         let model = try ModelStore.loadDefault()
@@ -46,11 +51,10 @@ struct PromisesTests {
         let mean = { (r: InversionResult) in r.mse.reduce(0, +) / Double(r.mse.count) }
         #expect(mean(fine) < 0.005, "MSE at S = 100: \(mean(fine))")
         #expect(mean(fine) < mean(coarse), "S = 10: \(mean(coarse)), S = 100: \(mean(fine))")
-        // x_T looks like noise: mean ≈ 0, variance ≈ 1 (5 120 values)
-        let n = Double(fine.latent.count)
-        let mu = fine.latent.data.reduce(0.0) { $0 + Double($1) } / n
-        let variance = fine.latent.data.reduce(0.0) { $0 + (Double($1) - mu) * (Double($1) - mu) } / n
-        #expect(abs(mu) < 0.15 && variance > 0.6 && variance < 1.4, "x_T mean \(mu), variance \(variance)")
+        // x_T is a latent, not the image: finite, and far from x_0 (whose background is −1)
+        #expect(fine.latent.data.allSatisfy { $0.isFinite })
+        let apart = meanSquaredErrors(fine.latent, x0)
+        #expect(apart.allSatisfy { $0 > 0.1 }, "MSE(x_T, x_0) per digit: \(apart)")
     }
 
     /// Consistency (§5.3): from one x_T, η = 0 gives nearly the same picture at 10 and 50 steps;
