@@ -4,9 +4,16 @@
 #   scripts/tui_throughput.sh [STEPS (200)] [BATCH (4)] [ROUNDS (3)] [MODEL_DIR]
 #
 # Headless: wall time of `ddim sample`. Live: `ddim` in a private tmux server (160×48, truecolour),
-# from launch until its status bar says "done", polled every 20 ms. Both include start-up and
-# model loading; rounds alternate the two. Prints one line per run and the ratio of the medians
-# (live / headless; 1.05 = the TUI loses 5 %).
+# from launch until its status bar says "done". Both include start-up and model loading; rounds
+# alternate the two. Prints one line per run and the ratio of the medians (live / headless;
+# 1.05 = the TUI loses 5 %). Each live run also prints the CPU time of ddim's UI thread, of all of
+# ddim and of the tmux server: the UI's cost in CPU seconds, which a busy machine does not distort.
+#
+# The poll is itself CPU work (a tmux client and a capture of the pane each time): polled every
+# 20 ms for a whole run, it took a noticeable share of a 2-core machine away from the sampler.
+# So the live run is first left alone for POLL_AFTER (0.9) × this round's headless time and only
+# then polled every 20 ms. A live run that finished sooner reads as that long: the error can only
+# make the TUI look slower, never faster. POLL_AFTER=0 polls from the start (the old way).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 steps=${1:-200}
@@ -19,6 +26,8 @@ sock=ddim-throughput-$$
 trap 'tmux -L "$sock" kill-server 2>/dev/null || true' EXIT
 
 now() { date +%s.%N; }
+# user + system CPU seconds of a /proc/…/stat (fields 14 and 15, in clock ticks)
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz}' "$1"; }
 headless=()
 live=()
 for r in $(seq "$rounds"); do
@@ -31,12 +40,17 @@ for r in $(seq "$rounds"); do
   t0=$(now)
   tmux -L "$sock" -f /dev/null new-session -d -x 160 -y 48 \
     "env TERM=xterm-256color COLORTERM=truecolor $ddim ${model[*]} --steps $steps --batch $batch --seed 1 --eta 0"
+  sleep "$(echo "${POLL_AFTER:-0.9} * $h" | bc)"
   until tmux -L "$sock" capture-pane -p -t 0 2>/dev/null | grep -q "done"; do sleep 0.02; done
   t1=$(now)
+  # CPU seconds, robust to a busy machine: ddim's UI (main) thread, all of ddim, the tmux server
+  pid=$(tmux -L "$sock" display -p -t 0 '#{pane_pid}')
+  server=$(tmux -L "$sock" display -p '#{pid}')
+  ui=$(cpu "/proc/$pid/task/$pid/stat"); all=$(cpu "/proc/$pid/stat"); term=$(cpu "/proc/$server/stat")
   tmux -L "$sock" kill-server
   l=$(echo "$t1 - $t0" | bc)
   live+=("$l")
-  echo "round $r: headless ${h} s, live ${l} s"
+  echo "round $r: headless ${h} s, live ${l} s; CPU: UI thread ${ui} s, ddim ${all} s, tmux server ${term} s"
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 mh=$(median "${headless[@]}")

@@ -30,8 +30,10 @@ extension App {
         term.put(text, row: row, column: column, pair: s.pair, attributes: s.attributes, maxWidth: maxWidth)
     }
 
-    /// Draws one whole frame (ncurses sends only the cells that changed).
-    func draw(_ snap: LiveSnapshot, on term: Terminal) {
+    /// Draws one whole frame (ncurses sends only the cells that changed): the run's state from
+    /// `snap`, the pictures from `tiles` (by default the same snapshot; an older one keeps the
+    /// pictures on screen as they are).
+    func draw(_ snap: LiveSnapshot, tiles: LiveSnapshot? = nil, on term: Terminal) {
         term.resetPairsIfCrowded()
         term.erase()
         let (cols, rows) = (term.columns, term.rows)
@@ -44,7 +46,7 @@ extension App {
         }
         fillBackground(on: term)
         drawFrame(snap, on: term)
-        drawTiles(snap, layout: layout, on: term)
+        drawTiles(tiles ?? snap, layout: layout, on: term)
         drawProgress(snap, layout: layout, on: term)
         drawParameters(layout: layout, on: term)
         if let s = status { put(s.text, s.warning ? .warning : .status, row: layout.markRow, column: 2, on: term, maxWidth: cols - 4) }

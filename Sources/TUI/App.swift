@@ -119,8 +119,9 @@ public final class App {
         showStudio()
         var lastVersion = -1
         var dirty = true
-        var lastFrame = Date.distantPast
-        var drawSeconds = 0.0
+        var pacer = FramePacer()
+        // the snapshot whose pictures are on screen
+        var shownTiles: LiveSnapshot?
         while !quit {
             if stopRequest.isSet { break }
             let (snapshot, liveVersion) = live.latest()
@@ -128,20 +129,21 @@ public final class App {
             // versions of the two workers, told apart by the mode
             let version = mode == .sample ? liveVersion * 2 : studioVersion * 2 + 1
             if version != lastVersion || dirty {
-                // New steps are drawn at most ~30 times a second, and at most 10 % of one core's
-                // time goes to drawing: a frame of a big terminal costs 10–20 ms (ncurses formats
-                // a colour change for nearly every cell), and on two cores every millisecond the
-                // UI takes is one the model's GEMMs wait for (measured: 1.6× slower than headless
-                // at 30 frames a second). A key press is drawn at once.
-                let interval = max(1.0 / 30, 9 * drawSeconds)
-                let wait = lastFrame.addingTimeInterval(interval).timeIntervalSinceNow
-                if wait <= 0 || dirty {
-                    let start = Date()
-                    if mode == .sample { draw(snapshot, on: term) } else { drawStudio(studioSnapshot, on: term) }
-                    // an average over the last ~8 frames
-                    drawSeconds += (Date().timeIntervalSince(start) - drawSeconds) / 8
+                // at most ~30 frames a second and 10 % of a core; new pictures at most 10 a
+                // second and 5 % of a core (FramePacer); a key press is drawn at once
+                let start = Date()
+                if pacer.frameDue(at: start, forced: dirty) {
+                    if mode == .sample {
+                        let fresh = pacer.newPictures(
+                            at: start, generation: snapshot.generation, running: snapshot.state == .running, forced: dirty)
+                        draw(snapshot, tiles: fresh ? snapshot : shownTiles ?? snapshot, on: term)
+                        if fresh { shownTiles = snapshot }
+                        pacer.drew(at: start, seconds: Date().timeIntervalSince(start), picturesOf: fresh ? snapshot.generation : nil)
+                    } else {
+                        drawStudio(studioSnapshot, on: term)
+                        pacer.drew(at: start, seconds: Date().timeIntervalSince(start), picturesOf: nil)
+                    }
                     lastVersion = version
-                    lastFrame = Date()
                     dirty = false
                 }
             }

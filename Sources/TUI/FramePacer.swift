@@ -1,0 +1,51 @@
+import Foundation
+
+/// When the live sampler draws, and when a frame shows new pictures.
+///
+/// On two cores every millisecond the UI takes — and the terminal that parses its output — is one
+/// the model's GEMMs wait for. Two budgets follow:
+/// - **Frames** (step counter, bar, anything a key changed) at most 30 a second and within ~10 %
+///   of one core: the interval is max(1/30 s, 9 × the mean frame time).
+/// - **Pictures** are nearly all of a frame's output (a colour change for almost every cell:
+///   ~36 kB a frame at 160×48 in truecolour, against a few dozen cells for the counter and bar),
+///   so new ones are drawn at most 10 times a second and within ~5 % of a core: max(0.1 s, 19 × the
+///   mean time of a frame with new pictures). Frames in between draw the pictures already shown,
+///   which ncurses does not send again.
+///
+/// Anything but a running step — a key, a new run, pause, done, failed — shows the newest
+/// pictures at once. Means are over the last ~8 frames of each kind.
+public struct FramePacer: Sendable {
+    /// Mean seconds of a frame that kept the pictures, and of one that drew new ones.
+    public private(set) var frameSeconds = 0.0, pictureSeconds = 0.0
+    /// When the last frame, and the last frame with new pictures, started.
+    public private(set) var lastFrame = Date.distantPast, lastPictures = Date.distantPast
+    /// The run (generation) whose pictures are on screen; nil before the first.
+    public private(set) var shownGeneration: Int?
+
+    /// A pacer that has drawn nothing yet.
+    public init() {}
+
+    /// Whether a frame is due at `now` (always, when `forced` by a key or a state change).
+    public func frameDue(at now: Date, forced: Bool) -> Bool {
+        forced || now >= lastFrame.addingTimeInterval(max(1.0 / 30, 9 * frameSeconds))
+    }
+
+    /// Whether a frame at `now` draws the newest pictures of run `generation`, or keeps those shown.
+    public func newPictures(at now: Date, generation: Int, running: Bool, forced: Bool) -> Bool {
+        forced || !running || shownGeneration != generation
+            || now >= lastPictures.addingTimeInterval(max(0.1, 19 * pictureSeconds))
+    }
+
+    /// Records a frame that started at `start`, took `seconds`, and drew new pictures of run
+    /// `generation` (or kept the old ones, when `generation` is nil).
+    public mutating func drew(at start: Date, seconds: Double, picturesOf generation: Int?) {
+        lastFrame = start
+        if let generation {
+            shownGeneration = generation
+            lastPictures = start
+            pictureSeconds += (seconds - pictureSeconds) / 8
+        } else {
+            frameSeconds += (seconds - frameSeconds) / 8
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import Testing
+import TUI
+
+@Suite("Frame pacing of the live sampler")
+struct FramePacerTests {
+    let t0 = Date(timeIntervalSinceReferenceDate: 1_000)
+
+    @Test("frames: at most 30 a second, stretched to keep drawing under ~10 % of a core; keys at once")
+    func frames() {
+        var pacer = FramePacer()
+        #expect(pacer.frameDue(at: t0, forced: false))
+        pacer.drew(at: t0, seconds: 0.001, picturesOf: nil)
+        #expect(!pacer.frameDue(at: t0.addingTimeInterval(0.02), forced: false))
+        #expect(pacer.frameDue(at: t0.addingTimeInterval(0.02), forced: true))
+        #expect(pacer.frameDue(at: t0.addingTimeInterval(1.0 / 30 + 0.001), forced: false))
+        // slow frames (20 ms each): the interval grows towards 9 × 20 ms
+        var p = FramePacer()
+        var t = t0
+        for _ in 0..<60 { p.drew(at: t, seconds: 0.020, picturesOf: nil); t = t.addingTimeInterval(0.2) }
+        #expect(p.frameSeconds > 0.019 && p.frameSeconds < 0.021)
+        let last = t.addingTimeInterval(-0.2)
+        #expect(!p.frameDue(at: last.addingTimeInterval(0.17), forced: false))
+        #expect(p.frameDue(at: last.addingTimeInterval(0.19), forced: false))
+    }
+
+    @Test("pictures: at most 10 a second while a run is running; at once for a new run, a stop or a key")
+    func pictures() {
+        var pacer = FramePacer()
+        #expect(pacer.newPictures(at: t0, generation: 3, running: true, forced: false), "nothing shown yet")
+        pacer.drew(at: t0, seconds: 0.004, picturesOf: 3)
+        #expect(pacer.shownGeneration == 3)
+        let soon = t0.addingTimeInterval(0.05)
+        #expect(!pacer.newPictures(at: soon, generation: 3, running: true, forced: false))
+        #expect(pacer.newPictures(at: soon, generation: 4, running: true, forced: false), "a new run")
+        #expect(pacer.newPictures(at: soon, generation: 3, running: false, forced: false), "done, paused or failed")
+        #expect(pacer.newPictures(at: soon, generation: 3, running: true, forced: true), "a key")
+        #expect(pacer.newPictures(at: t0.addingTimeInterval(0.101), generation: 3, running: true, forced: false))
+        // a frame that keeps the pictures does not move their clock
+        pacer.drew(at: soon, seconds: 0.001, picturesOf: nil)
+        #expect(pacer.lastPictures == t0 && pacer.lastFrame == soon)
+        // expensive pictures (30 ms a frame): the interval grows towards 19 × 30 ms
+        var t = t0
+        for _ in 0..<60 { pacer.drew(at: t, seconds: 0.030, picturesOf: 3); t = t.addingTimeInterval(1) }
+        let last = t.addingTimeInterval(-1)
+        #expect(!pacer.newPictures(at: last.addingTimeInterval(0.5), generation: 3, running: true, forced: false))
+        #expect(pacer.newPictures(at: last.addingTimeInterval(0.6), generation: 3, running: true, forced: false))
+    }
+}
