@@ -11,9 +11,10 @@ public enum LatentFile {
     /// The tensor's name in the file.
     public static let tensorName = "x_T"
 
-    /// Writes x (B, C, H, W) with `metadata` (model, steps, …); atomic.
+    /// Writes x (B, C, H, W) with `metadata` (model, steps, …); atomic, and a signal leaves no
+    /// temporary file (``AtomicFile``).
     public static func write(_ x: Tensor, to path: String, metadata: [String: String] = [:]) throws {
-        try SafeTensorsWriter.write([tensorName: x], metadata: metadata, to: URL(fileURLWithPath: path))
+        try AtomicFile.write(SafeTensorsWriter.encode([tensorName: x], metadata: metadata), to: path)
     }
 
     /// Reads x_T for a model whose samples are `sampleShape` (C, H, W); a (C, H, W) tensor is

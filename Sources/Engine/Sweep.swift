@@ -70,11 +70,13 @@ extension LoadedModel {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let url = URL(fileURLWithPath: folder).appendingPathComponent("sweep.json")
+        let json: Data
         do {
-            try encoder.encode(manifest).write(to: url, options: .atomic)
+            json = try encoder.encode(manifest)
         } catch {
             throw ImagingError.cannotWrite(path: url.path, reason: "\(error)")
         }
+        try AtomicFile.write(Array(json), to: url.path)
         return reports
     }
 }

@@ -7,10 +7,12 @@
 #endif
 
 /// Writes whole files atomically: temporary file in the same folder, `fsync`, `rename(2)`.
-enum AtomicFile {
+/// A headless command's SIGINT, SIGTERM or SIGHUP removes the temporary file in flight
+/// (``Interrupts``), which Foundation's `Data.write(to:options: .atomic)` would leave behind.
+public enum AtomicFile {
     /// Replaces (or creates) `path` with `bytes`; on any failure the temporary file is removed
     /// and `path` is left as it was.
-    static func write(_ bytes: [UInt8], to path: String) throws(ImagingError) {
+    public static func write(_ bytes: [UInt8], to path: String) throws(ImagingError) {
         let (folder, name) = split(path)
         guard !name.isEmpty else { throw .cannotWrite(path: path, reason: "the path names a folder") }
         var template = Array("\(folder)/.\(name).tmp-XXXXXX".utf8CString)

@@ -190,8 +190,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
 /// Writes F32 tensors as a safetensors file (used for latents and tests).
 public enum SafeTensorsWriter {
-    /// Serialises `tensors` (name → tensor) with optional metadata; the file is replaced atomically.
-    public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to url: URL) throws {
+    /// The bytes of a safetensors file holding `tensors` (name → tensor) and optional metadata.
+    public static func encode(_ tensors: [String: Tensor], metadata: [String: String] = [:]) throws -> [UInt8] {
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var offset = 0
@@ -202,11 +202,19 @@ public enum SafeTensorsWriter {
         }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while json.count % 8 != 0 { json.append(0x20) }
-        var out = Data()
+        var out: [UInt8] = []
+        out.reserveCapacity(8 + json.count + offset)
         var length = UInt64(json.count).littleEndian
         withUnsafeBytes(of: &length) { out.append(contentsOf: $0) }
-        out.append(json)
+        out.append(contentsOf: json)
         for (_, t) in sorted { t.data.withUnsafeBytes { out.append(contentsOf: $0) } }
+        return out
+    }
+
+    /// Serialises `tensors` (name → tensor) with optional metadata; the file is replaced atomically
+    /// (Foundation's atomic write; the command's files go through Imaging's `AtomicFile`).
+    public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to url: URL) throws {
+        let out = Data(try encode(tensors, metadata: metadata))
         do {
             try out.write(to: url, options: .atomic)
         } catch {

@@ -314,6 +314,19 @@ struct PromiseCommandTests {
         #expect(r.status != 0 && r.errorLine.contains(message), "\(r.stderr)")
     }
 
+    @Test("invert --save-latent into a missing folder: one line naming the file, exit 1, nothing left behind")
+    func saveLatentUnwritable() throws {
+        let target = path("no-such-folder/z.safetensors")
+        let r = try Run(["invert", "--image", digit, "--steps", "5", "--save-latent", target, "-q"])
+        #expect(r.status != 0 && r.errorLine.contains(target), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: target))
+        // into a folder that exists: the file and no temporary beside it
+        let good = path("z.safetensors")
+        #expect(try Run(["invert", "--image", digit, "--steps", "5", "--save-latent", good, "-q"]).status == 0)
+        let names = try FileManager.default.contentsOfDirectory(atPath: (good as NSString).deletingLastPathComponent)
+        #expect(names.contains("z.safetensors") && !names.contains { $0.contains(".tmp-") }, "\(names)")
+    }
+
     @Test("invert: an image of the wrong size names the file and both sizes")
     func invertWrongSize() throws {
         let r = try Run(["invert", "--model", tiny, "--image", digit])
