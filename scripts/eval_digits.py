@@ -274,7 +274,7 @@ def score_sweep(net, obj, folder, as_json):
         rows.append(dict(steps=cell["steps"], eta=cell["eta"], n=r["n"], digit_fid=r["digit_fid"],
                          confident=r["confident"], min_class_share=min(r["class_share"].values())))
         log(f"{cell['folder']}: digit-FID {r['digit_fid']:.1f}, confident {r['confident'] * 100:.1f}%")
-    res = dict(model=manifest.get("model"), n=manifest.get("count"), cells=rows,
+    res = dict(model=manifest.get("model"), cells=rows,
                classifier_heldout_acc=round(obj["heldout_acc"], 4))
     out = os.path.join(folder, "table1.json")
     with open(out, "w") as f:
@@ -285,8 +285,14 @@ def score_sweep(net, obj, folder, as_json):
     steps = sorted({r["steps"] for r in rows})
     etas = list(dict.fromkeys(r["eta"] for r in rows))
     cell = {(r["eta"], r["steps"]): r for r in rows}
+    # n per column: the sweep.json of the last run only knows its own count, and a table may
+    # join runs of different n (S = 1000 at fewer samples)
+    per_step = {s: sorted({r["n"] for r in rows if r["steps"] == s}) for s in steps}
+    n_note = "; ".join(f"S = {s}: {'/'.join(map(str, ns))}" for s, ns in per_step.items())
+    if len({n for ns in per_step.values() for n in ns}) == 1:
+        n_note = f"{rows[0]['n']} per cell"
     for key, title in (("digit_fid", "digit-FID (lower is better)"), ("confident", "confident share")):
-        print(f"\n{title}, n = {manifest.get('count')} per cell")
+        print(f"\n{title}, n = {n_note}")
         print("| η \\ S | " + " | ".join(str(s) for s in steps) + " |")
         print("|---|" + "---|" * len(steps))
         for e in etas:
