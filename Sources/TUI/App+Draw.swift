@@ -93,6 +93,9 @@ extension App {
         let renderer: CellRenderer
         let ramp: GreyRamp?
         let foregroundOnly: Bool
+        /// Truecolour cells written by the terminal itself after ncurses' frame (no colour pairs,
+        /// full 8 bits a channel); off under the help overlay, which must stay on top.
+        let direct: Bool
     }
 
     func tilePen(on term: Terminal) -> TilePen {
@@ -103,7 +106,8 @@ extension App {
         // background, so a full screen of tiles never runs out of pairs mid-frame.
         let colours = colorMode == .palette16 ? 16 : colorMode == .palette256 ? 256 : 1 << 24
         let foregroundOnly = colorMode != .mono && term.pairCapacity < min(colours * colours, 1 << 14)
-        return TilePen(renderer: renderer, ramp: ramp, foregroundOnly: foregroundOnly)
+        let direct = colorMode == .truecolor && ramp == nil && !showHelp
+        return TilePen(renderer: renderer, ramp: ramp, foregroundOnly: foregroundOnly, direct: direct)
     }
 
     /// One boxed tile: `label` in the top edge, `caption` in the bottom edge, sample `index` of `source` inside.
@@ -124,6 +128,11 @@ extension App {
         for r in 0..<cells.rows {
             for c in 0..<cells.columns {
                 let cell = cells[c, r]
+                if pen.direct {
+                    let (fg, bg) = (Int32(truncatingIfNeeded: cell.fgIndex), Int32(truncatingIfNeeded: cell.bgIndex))
+                    term.put(directCell: cell.glyph, row: tile.row + 1 + r, column: tile.column + 1 + c, fg: fg, bg: pen.foregroundOnly ? -1 : bg)
+                    continue
+                }
                 var (fg, bg) = pen.ramp.map { ($0.slot(grey: cell.fg.r), $0.slot(grey: cell.bg.r)) }
                     ?? (Int32(truncatingIfNeeded: cell.fgIndex), Int32(truncatingIfNeeded: cell.bgIndex))
                 if direct && pen.ramp == nil { (fg, bg) = (Self.sixBits(fg), Self.sixBits(bg)) }

@@ -152,6 +152,7 @@ public final class App {
             let timeout: Int32 = busy || version != lastVersion ? 33 : 250
             guard let key = term.key(timeout: timeout) else { continue }
             dirty = true
+            term.repaintDirectCells()
             switch key {
             case .resize: break
             case .special(let code):

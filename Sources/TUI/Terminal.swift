@@ -114,7 +114,80 @@ final class Terminal {
     // MARK: - Drawing
 
     func erase() { werase(ddim_stdscr()) }
-    func refresh() { wrefresh(ddim_stdscr()) }
+    /// Sends the frame: ncurses' cells, then the direct cells (``put(directCell:row:column:fg:bg:)``).
+    func refresh() {
+        // Rows where a direct cell of the last frame is not one of this frame (the layout
+        // changed, a tile went away, the help covers it): ncurses repaints those rows whole, so
+        // no stale picture stays behind, and their direct cells are written again after it.
+        let stale = Set(directShown.keys.filter { directQueue[$0] == nil }.map { $0 >> 16 })
+        for row in stale where row < rows { wredrawln(ddim_stdscr(), Int32(row), 1) }
+        if !stale.isEmpty { directShown = directShown.filter { !stale.contains($0.key >> 16) } }
+        wrefresh(ddim_stdscr())
+        writeDirectCells()
+    }
+
+    // MARK: - Direct cells
+
+    /// A preview cell in 24-bit colour that ``refresh()`` writes to the terminal itself after
+    /// ncurses' output, while ncurses holds a blank there. ncurses' colour pairs cannot carry a
+    /// picture in truecolour: every new (fg, bg) is a pair to define, the table (≤ 32,767) fills
+    /// within a few frames, and redefining a pair makes ncurses scan the whole screen for it —
+    /// measured 46 ms of the UI thread a frame for an RGB model at 160×48. Written here, a cell
+    /// costs a few bytes and no pair.
+    private struct DirectCell: Equatable { let glyph: UInt32, fg: Int32, bg: Int32 }
+    private var directQueue: [Int: DirectCell] = [:]
+    private var directShown: [Int: DirectCell] = [:]
+    private var directRepaint = false
+
+    /// Queues one preview cell for ``refresh()`` (colours as 0xRRGGBB, −1 = the default).
+    func put(directCell glyph: Unicode.Scalar, row: Int, column: Int, fg: Int32, bg: Int32) {
+        guard row >= 0, row < rows, column >= 0, column < columns, column < 1 << 16 else { return }
+        put(cell: " ", row: row, column: column, fg: -1, bg: -1)
+        directQueue[row << 16 | column] = DirectCell(glyph: glyph.value, fg: fg, bg: bg)
+    }
+
+    /// The next ``refresh()`` writes every direct cell, changed or not (after a key or a resize:
+    /// anything that may have made ncurses repaint the screen).
+    func repaintDirectCells() { directRepaint = true }
+
+    /// Writes the queued direct cells that differ from those on screen, between DECSC and DECRC
+    /// (save and restore the cursor and attributes), so ncurses' idea of both stays true.
+    private func writeDirectCells() {
+        defer { directQueue.removeAll(keepingCapacity: true); directRepaint = false }
+        var out: [UInt8] = []
+        var last: (key: Int, fg: Int32, bg: Int32)?
+        for key in directQueue.keys.sorted() {
+            guard let cell = directQueue[key], directRepaint || directShown[key] != cell else { continue }
+            if out.isEmpty { out += Array("\u{1B}7".utf8) }
+            if last?.key != key - 1 { out += Array("\u{1B}[\((key >> 16) + 1);\((key & 0xFFFF) + 1)H".utf8) }
+            var sgr: [String] = []
+            if last?.fg != cell.fg { sgr.append(Self.sgr(cell.fg, foreground: true)) }
+            if last?.bg != cell.bg { sgr.append(Self.sgr(cell.bg, foreground: false)) }
+            if !sgr.isEmpty { out += Array("\u{1B}[\(sgr.joined(separator: ";"))m".utf8) }
+            if let scalar = Unicode.Scalar(cell.glyph) { out += Array(String(Character(scalar)).utf8) }
+            last = (key, cell.fg, cell.bg)
+        }
+        directShown = directQueue
+        guard !out.isEmpty else { return }
+        out += Array("\u{1B}[0m\u{1B}8".utf8)
+        Self.writeAll(out)
+    }
+
+    /// SGR parameters of a 0xRRGGBB colour (−1: the default colour).
+    private static func sgr(_ rgb: Int32, foreground: Bool) -> String {
+        if rgb < 0 { return foreground ? "39" : "49" }
+        return "\(foreground ? 38 : 48);2;\((rgb >> 16) & 0xFF);\((rgb >> 8) & 0xFF);\(rgb & 0xFF)"
+    }
+
+    private static func writeAll(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count, let base = raw.baseAddress {
+                let n = write(STDOUT_FILENO, base + offset, raw.count - offset)
+                if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else { return }
+            }
+        }
+    }
 
     /// Text at (row, column), clipped to the screen, in the given pair and attributes.
     func put(_ text: String, row: Int, column: Int, pair: Int32, attributes: attr_t = 0, maxWidth: Int? = nil) {

@@ -80,6 +80,39 @@ struct LiveTerminalTests {
         #expect(try t.format("#{cursor_flag}") == "1")
     }
 
+    /// Truecolour tiles are written by ddim itself after ncurses' frame (Terminal's direct
+    /// cells): the help overlay must cover them and give them back, and a tile that goes away
+    /// must leave no picture behind.
+    @Test("truecolour tiles: under the help and back, and gone with their tile")
+    func directCells() throws {
+        let t = try start("--steps 5 --batch 2 --seed 3")
+        defer { t.close() }
+        #expect(try t.wait(timeout: 20) { $0.contains("done") })
+        // half blocks: the tiles (the progress bar is made of full blocks)
+        func blocks() throws -> Int { try t.screen().filter { "▀▄".contains($0) }.count }
+        let two = try blocks()
+        #expect(two > 0, "\(t.dump())")
+        try t.send("?")
+        #expect(try t.wait { $0.contains("this help") })
+        #expect(try blocks() < two, "the help covers the tiles")
+        try t.send("Escape")
+        #expect(try t.wait { !$0.contains("this help") && (try? blocks()) == two }, "\(t.dump())")
+        // one sample fewer: a new run with one big tile; the screen above the progress line,
+        // colours included, must equal that of a fresh start with one sample
+        let fresh = try start("--steps 5 --batch 1 --seed 3")
+        defer { fresh.close() }
+        #expect(try fresh.wait(timeout: 20) { $0.contains("done") })
+        func pictures(_ screen: String) -> [Substring] {
+            let lines = screen.split(separator: "\n", omittingEmptySubsequences: false)
+            return Array(lines.prefix { !$0.contains("step 5/5") }.dropFirst())
+        }
+        let expected = pictures(try fresh.screen(colours: true))
+        #expect(expected.count > 10)
+        try t.send("-")
+        #expect(try t.wait(timeout: 20, colours: true) { pictures($0) == expected },
+                "after '-':\n\(t.dump(colours: true))\nfresh:\n\(expected.joined(separator: "\n"))")
+    }
+
     @Test("Ctrl-C and SIGTERM restore the terminal and exit cleanly")
     func interrupts() throws {
         let t = try start("--steps 1000 --paused")
