@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The live sampler's throughput against headless `ddim sample`, same model, steps, batch, seed:
 #
-#   scripts/tui_throughput.sh [STEPS (200)] [BATCH (4)] [ROUNDS (3)] [MODEL_DIR]
+#   scripts/tui_throughput.sh [STEPS (200)] [BATCH (4)] [ROUNDS (3)] [MODEL_DIR]    (DDIM=PATH: another binary)
 #
 # Headless: wall time of `ddim sample`. Live: `ddim` in a private tmux server (160×48, truecolour),
 # from launch until its status bar says "done". Both include start-up and model loading; rounds
@@ -21,7 +21,7 @@ batch=${2:-4}
 rounds=${3:-3}
 model=()
 [ -n "${4:-}" ] && model=(--model "$4")
-ddim=$PWD/.build/release/ddim
+ddim=${DDIM:-$PWD/.build/release/ddim}
 sock=ddim-throughput-$$
 trap 'tmux -L "$sock" kill-server 2>/dev/null || true' EXIT
 

@@ -30,10 +30,8 @@ extension App {
         term.put(text, row: row, column: column, pair: s.pair, attributes: s.attributes, maxWidth: maxWidth)
     }
 
-    /// Draws one whole frame (ncurses sends only the cells that changed): the run's state from
-    /// `snap`, the pictures from `tiles` (by default the same snapshot; an older one keeps the
-    /// pictures on screen as they are).
-    func draw(_ snap: LiveSnapshot, tiles: LiveSnapshot? = nil, on term: Terminal) {
+    /// Draws one whole frame (ncurses sends only the cells that changed).
+    func draw(_ snap: LiveSnapshot, on term: Terminal) {
         term.resetPairsIfCrowded()
         term.erase()
         let (cols, rows) = (term.columns, term.rows)
@@ -46,13 +44,25 @@ extension App {
         }
         fillBackground(on: term)
         drawFrame(snap, on: term)
-        drawTiles(tiles ?? snap, layout: layout, on: term)
+        drawTiles(snap, layout: layout, on: term)
         drawProgress(snap, layout: layout, on: term)
         drawParameters(layout: layout, on: term)
         if let s = status { put(s.text, s.warning ? .warning : .status, row: layout.markRow, column: 2, on: term, maxWidth: cols - 4) }
         drawPrompt(row: layout.markRow, on: term)
         if showHelp { drawHelp(on: term) }
         term.refresh()
+    }
+
+    /// Redraws only the progress line (step, bar, timing) over the last full frame: what a frame
+    /// that keeps the pictures changes. Its row is cleared first, as the texts change length.
+    func drawProgressOnly(_ snap: LiveSnapshot, on term: Terminal) {
+        let shape = model.sampleShape()
+        let tileCount = snap.settings.batch * (view == .both ? 2 : 1)
+        let layout = Layout(columns: term.columns, rows: term.rows, count: tileCount, sourceWidth: shape[2], sourceHeight: shape[1], blitter: blitter)
+        guard !layout.tooSmall else { return }
+        put(String(repeating: " ", count: max(0, term.columns - 2)), .text, row: layout.progressRow, column: 1, on: term)
+        drawProgress(snap, layout: layout, on: term)
+        term.refresh(partial: true)
     }
 
     func fillBackground(on term: Terminal) {

@@ -120,8 +120,6 @@ public final class App {
         var lastVersion = -1
         var dirty = true
         var pacer = FramePacer()
-        // the snapshot whose pictures are on screen
-        var shownTiles: LiveSnapshot?
         while !quit {
             if stopRequest.isSet { break }
             let (snapshot, liveVersion) = live.latest()
@@ -136,8 +134,8 @@ public final class App {
                     if mode == .sample {
                         let fresh = pacer.newPictures(
                             at: start, generation: snapshot.generation, running: snapshot.state == .running, forced: dirty)
-                        draw(snapshot, tiles: fresh ? snapshot : shownTiles ?? snapshot, on: term)
-                        if fresh { shownTiles = snapshot }
+                        // a frame that keeps the pictures only redraws the progress line
+                        if fresh { draw(snapshot, on: term) } else { drawProgressOnly(snapshot, on: term) }
                         pacer.drew(at: start, seconds: Date().timeIntervalSince(start), picturesOf: fresh ? snapshot.generation : nil)
                     } else {
                         drawStudio(studioSnapshot, on: term)

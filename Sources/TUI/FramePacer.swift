@@ -9,8 +9,8 @@ import Foundation
 /// - **Pictures** are nearly all of a frame's output (a colour change for almost every cell:
 ///   ~36 kB a frame at 160×48 in truecolour, against a few dozen cells for the counter and bar),
 ///   so new ones are drawn at most 10 times a second and within ~5 % of a core: max(0.1 s, 19 × the
-///   mean time of a frame with new pictures). Frames in between draw the pictures already shown,
-///   which ncurses does not send again.
+///   mean time of a frame with new pictures). Frames in between redraw only the progress line
+///   (step, bar, timing) and leave the rest of the screen as it is.
 ///
 /// Anything but a running step — a key, a new run, pause, done, failed — shows the newest
 /// pictures at once. Means are over the last ~8 frames of each kind.

@@ -115,7 +115,12 @@ final class Terminal {
 
     func erase() { werase(ddim_stdscr()) }
     /// Sends the frame: ncurses' cells, then the direct cells (``put(directCell:row:column:fg:bg:)``).
-    func refresh() {
+    /// A `partial` frame redrew only some rows and queued no direct cells: those on screen stay.
+    func refresh(partial: Bool = false) {
+        if partial {
+            wrefresh(ddim_stdscr())
+            return
+        }
         // Rows where a direct cell of the last frame is not one of this frame (the layout
         // changed, a tile went away, the help covers it): ncurses repaints those rows whole, so
         // no stale picture stays behind, and their direct cells are written again after it.
