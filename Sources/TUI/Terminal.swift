@@ -137,7 +137,7 @@ final class Terminal {
     /// ncurses' output, while ncurses holds a blank there. ncurses' colour pairs cannot carry a
     /// picture in truecolour: every new (fg, bg) is a pair to define, the table (≤ 32,767) fills
     /// within a few frames, and redefining a pair makes ncurses scan the whole screen for it —
-    /// measured 46 ms of the UI thread a frame for an RGB model at 160×48. Written here, a cell
+    /// measured ~30 ms of the UI thread a frame for an RGB model at 160×48. Written here, a cell
     /// costs a few bytes and no pair.
     private struct DirectCell: Equatable { let glyph: UInt32, fg: Int32, bg: Int32 }
     private var directQueue: [Int: DirectCell] = [:]
