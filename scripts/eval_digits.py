@@ -288,11 +288,11 @@ def score_sweep(net, obj, folder, as_json):
     # n per column: the sweep.json of the last run only knows its own count, and a table may
     # join runs of different n (S = 1000 at fewer samples)
     per_step = {s: sorted({r["n"] for r in rows if r["steps"] == s}) for s in steps}
-    n_note = "; ".join(f"S = {s}: {'/'.join(map(str, ns))}" for s, ns in per_step.items())
+    n_note = "samples per cell: " + ", ".join(f"{'/'.join(map(str, ns))} at S = {s}" for s, ns in per_step.items())
     if len({n for ns in per_step.values() for n in ns}) == 1:
-        n_note = f"{rows[0]['n']} per cell"
+        n_note = f"n = {rows[0]['n']} per cell"
     for key, title in (("digit_fid", "digit-FID (lower is better)"), ("confident", "confident share")):
-        print(f"\n{title}, n = {n_note}")
+        print(f"\n{title}, {n_note}")
         print("| η \\ S | " + " | ".join(str(s) for s in steps) + " |")
         print("|---|" + "---|" * len(steps))
         for e in etas:

@@ -10,7 +10,8 @@
 # 3. interpolation: docs/results-interpolation.png
 # 4. Table 1: `ddim sweep` over S × η, N_SWEEP samples per cell → digit-FID and confident share
 # 5. docs/results-table1.png, docs/results-inversion.png from the JSON files
-# Knobs (environment), defaults = the run behind docs/results.md (~2 h on 2 cores): N_INV (100),
+# Knobs (environment); the defaults are the third session's full run (~2 h on 2 cores), and
+# docs/results.md is now N_INV_1000=20 SWEEP_1000=0,1 (~1½ h): N_INV (100),
 # INV_STEPS (10,20,50,100,200), N_INV_1000 (100: S = 1000 on the first N_INV_1000 digits),
 # N_SWEEP (100), SWEEP_STEPS (10,20,50,100), SWEEP_ETAS (0,0.2,0.5,1,hat), SWEEP_1000
 # (0,0.2,0.5,1,hat: the η values that also get an S = 1000 cell, "" for none), N_SWEEP_1000 (20:
