@@ -34,10 +34,7 @@ extension App {
     func draw(_ snap: LiveSnapshot, on term: Terminal) {
         term.resetPairsIfCrowded()
         term.erase()
-        let (cols, rows) = (term.columns, term.rows)
-        let shape = model.sampleShape()
-        let tileCount = snap.settings.batch * (view == .both ? 2 : 1)
-        let layout = Layout(columns: cols, rows: rows, count: tileCount, sourceWidth: shape[2], sourceHeight: shape[1], blitter: blitter)
+        let layout = layout(snap, on: term)
         if layout.tooSmall {
             drawTooSmall(on: term)
             return
@@ -47,18 +44,23 @@ extension App {
         drawTiles(snap, layout: layout, on: term)
         drawProgress(snap, layout: layout, on: term)
         drawParameters(layout: layout, on: term)
-        if let s = status { put(s.text, s.warning ? .warning : .status, row: layout.markRow, column: 2, on: term, maxWidth: cols - 4) }
+        if let s = status { put(s.text, s.warning ? .warning : .status, row: layout.markRow, column: 2, on: term, maxWidth: term.columns - 4) }
         drawPrompt(row: layout.markRow, on: term)
         if showHelp { drawHelp(on: term) }
         term.refresh()
     }
 
+    /// Where the sampler's tiles, progress line and parameters go on this terminal.
+    func layout(_ snap: LiveSnapshot, on term: Terminal) -> Layout {
+        let shape = model.sampleShape()
+        let tileCount = snap.settings.batch * (view == .both ? 2 : 1)
+        return Layout(columns: term.columns, rows: term.rows, count: tileCount, sourceWidth: shape[2], sourceHeight: shape[1], blitter: blitter)
+    }
+
     /// Redraws only the progress line (step, bar, timing) over the last full frame: what a frame
     /// that keeps the pictures changes. Its row is cleared first, as the texts change length.
     func drawProgressOnly(_ snap: LiveSnapshot, on term: Terminal) {
-        let shape = model.sampleShape()
-        let tileCount = snap.settings.batch * (view == .both ? 2 : 1)
-        let layout = Layout(columns: term.columns, rows: term.rows, count: tileCount, sourceWidth: shape[2], sourceHeight: shape[1], blitter: blitter)
+        let layout = layout(snap, on: term)
         guard !layout.tooSmall else { return }
         put(String(repeating: " ", count: max(0, term.columns - 2)), .text, row: layout.progressRow, column: 1, on: term)
         drawProgress(snap, layout: layout, on: term)
