@@ -3,11 +3,11 @@ import Foundation
 import Tensors
 import UNet
 
-/// Sets how many threads OpenBLAS uses inside each GEMM.
-public func setThreads(_ n: Int) { BLASThreads.set(n) }
+/// Sets how many threads a forward uses (ddim's pool; OpenBLAS runs single-threaded inside it).
+public func setThreads(_ n: Int) { Threads.set(n) }
 
-/// What the BLAS runs with: "OpenBLAS Haswell, 2 threads".
-public var blasDescription: String { "OpenBLAS \(BLASThreads.coreName), \(BLASThreads.current) thread\(BLASThreads.current == 1 ? "" : "s")" }
+/// What the forward runs on: "OpenBLAS Haswell, 2 threads".
+public var blasDescription: String { "OpenBLAS \(Threads.coreName), \(Threads.current) thread\(Threads.current == 1 ? "" : "s")" }
 
 extension ModelStore {
     /// Where the embedded model lives: SwiftPM copies the `DefaultModel` target's resources into

@@ -1,6 +1,9 @@
 import CBLAS
+import CKernels
 
-/// The one place that calls BLAS: C = α·op(A)·op(B) + β·C on row-major matrices.
+/// The one place that calls BLAS: C = α·op(A)·op(B) + β·C on row-major matrices, split into
+/// bands of rows (or columns) over ddim's thread pool when it is large enough to pay
+/// (``Threads``), each band one single-threaded OpenBLAS call.
 ///
 /// `a` is M×K (or K×M when `transposeA`), `b` is K×N (or N×K when `transposeB`), `c` is M×N
 /// with leading dimension `ldc` (≥ N; larger to write a column band of a wider matrix).
@@ -12,21 +15,18 @@ public func gemm(
     _ c: UnsafeMutablePointer<Float>, ldc: Int,
     alpha: Float = 1, beta: Float = 0
 ) {
-    cblas_sgemm(
-        CblasRowMajor,
-        transposeA ? CblasTrans : CblasNoTrans,
-        transposeB ? CblasTrans : CblasNoTrans,
-        Int32(m), Int32(n), Int32(k),
-        alpha, a, Int32(lda), b, Int32(ldb),
-        beta, c, Int32(ldc))
+    ddim_sgemm(transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-/// OpenBLAS's thread pool, as seen by the rest of the program.
-public enum BLASThreads {
-    /// Sets how many threads OpenBLAS uses inside one GEMM.
-    public static func set(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
-    /// The number of threads OpenBLAS uses now.
-    public static var current: Int { Int(openblas_get_num_threads()) }
+/// ddim's thread pool (`pool.c`), which runs every parallel part of a forward: GEMM bands and
+/// the Winograd convolutions' transforms and products. OpenBLAS itself runs on one thread.
+public enum Threads {
+    /// Sets how many threads a forward uses (the calling thread included).
+    public static func set(_ n: Int) { ddim_pool_set_threads(Int32(max(1, min(n, 64)))) }
+    /// The number of threads a forward uses now (default: the online CPUs).
+    public static var current: Int { Int(ddim_pool_threads()) }
+    /// OpenBLAS's threads inside one call: 1 once the pool is in use.
+    public static var blasThreads: Int { Int(openblas_get_num_threads()) }
     /// The kernel family OpenBLAS chose for this CPU (e.g. "Haswell").
     public static var coreName: String {
         guard let name = openblas_get_corename() else { return "unknown" }

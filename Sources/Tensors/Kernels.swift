@@ -15,8 +15,9 @@ public struct ConvWeight: Sendable {
     public let weight: [Float]
     /// (out)
     public let bias: [Float]?
-    /// 3×3 kernels only, when asked for: the 16 Winograd planes U_k = (G g Gᵀ)_k, each
-    /// (out × in) row-major, made once at load (``ConvolutionAlgorithm``).
+    /// 3×3 kernels only, when asked for: the 16 Winograd planes U_k = (G g Gᵀ)_k (out × in),
+    /// made once at load and packed in blocks of 6 output channels for the convolution's own
+    /// GEMM kernel (`ddim_winograd_pack`; ``ConvolutionAlgorithm``).
     public let winograd: [Float]?
 
     /// Wraps PyTorch-layout weights `(out, in, k, k)` and an optional bias `(out)`. With
@@ -32,10 +33,14 @@ public struct ConvWeight: Sendable {
         if winograd && kernel == 3 {
             let (cout, cin) = (outChannels, inChannels)
             var u = uninitializedFloats(16 * cout * cin)
+            var packed = uninitializedFloats(ddim_winograd_packed_count(cout, cin))
             weight.data.withUnsafeBufferPointer { g in
-                u.withUnsafeMutableBufferPointer { up in ddim_winograd_weights(g.start, cout, cin, up.start) }
+                u.withUnsafeMutableBufferPointer { up in
+                    ddim_winograd_weights(g.start, cout, cin, up.start)
+                    packed.withUnsafeMutableBufferPointer { pp in ddim_winograd_pack(up.start, cout, cin, pp.start) }
+                }
             }
-            self.winograd = u
+            self.winograd = packed
         } else {
             self.winograd = nil
         }
@@ -138,79 +143,26 @@ public func conv2d(_ x: Tensor, _ w: ConvWeight, stride: Int = 1, padding: Paddi
     return out
 }
 
-/// Floats of Winograd scratch per operand (V or M): 16 planes × channels × tiles ≤ this (8 MB).
-let winogradBudget = 2 << 20
-
-/// conv2d (3×3, stride 1, padding 1) by Winograd F(2×2, 3×3): the input tiles of a chunk of
-/// images (or of tile rows of one large image) transformed to V (16 × Cin × N), the 16 GEMMs
-/// M_k = U_k · V_k (Cout × N), and M transformed back to 2×2 output tiles with the bias.
+/// conv2d (3×3, stride 1, padding 1) by Winograd F(2×2, 3×3) on ddim's thread pool: the input
+/// tiles transformed to V (16 × Cin × tiles, panels of 16 tiles), the 16 products
+/// M_k = U_k · V_k by the register-blocked kernel of `winograd_conv.c`, and M transformed back to
+/// 2×2 output tiles with the bias — in chunks of at most 8 MB of scratch per operand.
 private func conv2dWinograd(_ x: Tensor, _ w: ConvWeight, _ u: [Float], into out: inout Tensor) {
     let (batch, cin, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-    let cout = w.outChannels
-    let (th, tw) = ((h + 1) / 2, (wd + 1) / 2)
-    let perImage = th * tw
-    // tiles per chunk: whole images while they fit, else bands of tile rows of one image
-    let maxTiles = max(tw, winogradBudget / (16 * max(cin, cout)))
-    let imagesPerChunk = max(1, min(batch, maxTiles / perImage))
-    let bandRows = perImage <= maxTiles ? th : max(1, maxTiles / tw)
-    let capacity = perImage <= maxTiles ? imagesPerChunk * perImage : bandRows * tw
-    var v = uninitializedFloats(16 * cin * capacity)
-    var m = uninitializedFloats(16 * cout * capacity)
-    x.data.withUnsafeBufferPointer { xp in
+    let status = x.data.withUnsafeBufferPointer { xp in
         out.data.withUnsafeMutableBufferPointer { op in
             u.withUnsafeBufferPointer { up in
-                v.withUnsafeMutableBufferPointer { vp in
-                    m.withUnsafeMutableBufferPointer { mp in
-                        let bias = w.bias
-                        // one chunk: `parts` = (image, first tile row, tile rows), side by side in N
-                        func run(_ parts: [(image: Int, row0: Int, rows: Int)]) {
-                            let n = parts.reduce(0) { $0 + $1.rows * tw }
-                            var col = 0
-                            for p in parts {
-                                ddim_winograd_input(xp.start + p.image * cin * h * wd, cin, 0, cin, h, wd, p.row0, p.rows,
-                                                    vp.start, n, col)
-                                col += p.rows * tw
-                            }
-                            // M_k (Cout × N) = U_k (Cout × Cin) · V_k (Cin × N), k = 0…15
-                            for k in 0..<16 {
-                                gemm(m: cout, n: n, k: cin, up.start + k * cout * cin, lda: cin,
-                                     vp.start + k * cin * n, ldb: n, mp.start + k * cout * n, ldc: n)
-                            }
-                            col = 0
-                            for p in parts {
-                                let y = op.start + p.image * cout * h * wd
-                                if let bias {
-                                    bias.withUnsafeBufferPointer { bp in
-                                        ddim_winograd_output(mp.start, n, cout, 0, cout, col, bp.baseAddress, y, h, wd, p.row0, p.rows)
-                                    }
-                                } else {
-                                    ddim_winograd_output(mp.start, n, cout, 0, cout, col, nil, y, h, wd, p.row0, p.rows)
-                                }
-                                col += p.rows * tw
-                            }
-                        }
-                        if perImage <= maxTiles {
-                            var first = 0
-                            while first < batch {
-                                let count = min(imagesPerChunk, batch - first)
-                                run((first..<(first + count)).map { ($0, 0, th) })
-                                first += count
-                            }
-                        } else {
-                            for b in 0..<batch {
-                                var r0 = 0
-                                while r0 < th {
-                                    let rows = min(bandRows, th - r0)
-                                    run([(b, r0, rows)])
-                                    r0 += rows
-                                }
-                            }
-                        }
+                if let bias = w.bias {
+                    return bias.withUnsafeBufferPointer { bp in
+                        ddim_winograd_conv(xp.start, batch, cin, h, wd, up.start, w.outChannels, bp.baseAddress, op.start)
                     }
                 }
+                return ddim_winograd_conv(xp.start, batch, cin, h, wd, up.start, w.outChannels, nil, op.start)
             }
         }
     }
+    // only its two scratch buffers can fail; the process is out of memory
+    precondition(status == 0, "conv2d: out of memory for the Winograd scratch (\(cin) → \(w.outChannels) channels, \(h)×\(wd))")
 }
 
 /// conv2d for a batch of small images: im2col of `group` images into one (k·k·Cin × group·Ho·Wo)

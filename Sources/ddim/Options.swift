@@ -10,14 +10,14 @@ struct ModelOptions: ParsableArguments {
         valueName: "dir"))
     var model: String?
 
-    @Option(name: .long, help: "OpenBLAS threads (default: all cores).")
+    @Option(name: .long, help: "Threads of each forward pass (default: all cores).")
     var threads: Int?
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be 1 or more (got \(threads))") }
     }
 
-    /// Loads the chosen model (and sets the BLAS thread count).
+    /// Loads the chosen model (and sets the thread count).
     func load() throws -> LoadedModel {
         if let threads { setThreads(threads) }
         guard let model else { return try ModelStore.loadDefault() }

@@ -81,7 +81,8 @@ struct KernelTests {
         let wt = randomTensor([cout, cin, 3, 3], seed: 51)
         let b = bias ? randomTensor([cout], seed: 52) : nil
         let weight = ConvWeight(weight: wt, bias: b)
-        #expect(weight.winograd?.count == 16 * cout * cin)
+        // 16 planes, output channels padded to the kernel's blocks of 6
+        #expect(weight.winograd?.count == 16 * ((cout + 5) / 6 * 6) * cin)
         // enough 2×2 tiles for the Winograd path
         #expect(batch * ((h + 1) / 2) * ((w + 1) / 2) >= ConvolutionAlgorithm.winogradMinTiles)
         let got = conv2d(x, weight, padding: Padding(1))

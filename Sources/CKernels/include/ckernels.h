@@ -47,4 +47,37 @@ void ddim_winograd_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff
 void ddim_im2col(const float *x, ptrdiff_t channels, ptrdiff_t height, ptrdiff_t width, ptrdiff_t k, ptrdiff_t stride,
                  ptrdiff_t pad_top, ptrdiff_t pad_left, ptrdiff_t row0, ptrdiff_t rows, ptrdiff_t wo, float *col, ptrdiff_t ld);
 
+// ---------------------------------------------------------------------------------------------
+// ddim's thread pool (pool.c): the caller and N − 1 spinning workers share a loop's tasks.
+
+/// One task of a parallel loop: `index` in [0, count).
+typedef void (*ddim_task_fn)(void *ctx, ptrdiff_t index);
+/// Threads of the pool, the caller included (default: the online CPUs). OpenBLAS is set to one
+/// thread: every parallel loop and GEMM split goes through the pool.
+void ddim_pool_set_threads(int n);
+int ddim_pool_threads(void);
+/// Runs fn(ctx, i) for i in [0, count) on the pool and returns when all have run. Runs serially
+/// when the pool has one thread, from inside a task, or while another thread's loop holds it.
+void ddim_parallel_for(ptrdiff_t count, ddim_task_fn fn, void *ctx);
+/// C (m × n, row-major) = α·op(A)·op(B) + β·C, split into bands of rows (or columns) of C over
+/// the pool, each one single-threaded OpenBLAS sgemm.
+void ddim_sgemm(int trans_a, int trans_b, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a, ptrdiff_t lda,
+                const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc);
+
+// ---------------------------------------------------------------------------------------------
+// A whole Winograd F(2×2, 3×3) convolution on the pool (winograd_conv.c).
+
+/// The register block of the Winograd GEMM: 6 output channels × 16 tiles.
+#define DDIM_WG_MR 6
+#define DDIM_WG_NR 16
+/// Floats of the packed planes of a (cout, cin) kernel: 16 · ⌈cout/6⌉·6 · cin.
+ptrdiff_t ddim_winograd_packed_count(ptrdiff_t cout, ptrdiff_t cin);
+/// The planes u of ddim_winograd_weights (16 × cout × cin) in blocks of 6 output channels:
+/// packed[((k·⌈cout/6⌉ + b)·cin + c)·6 + r] = U_k[6b + r][c], 0 past cout.
+void ddim_winograd_pack(const float *u, ptrdiff_t cout, ptrdiff_t cin, float *packed);
+/// y (batch, cout, h, w) = conv3×3(x (batch, cin, h, w)), stride 1, padding 1, + bias (may be
+/// NULL), from packed planes. Returns 0, or −1 when its scratch could not be allocated.
+int ddim_winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
+                       ptrdiff_t cout, const float *bias, float *y);
+
 #endif

@@ -1,0 +1,228 @@
+// ddim's own thread pool: the caller and N − 1 workers share the tasks of one parallel loop.
+//
+// Why not OpenBLAS's threads or Dispatch: at batch 1 the GEMMs of a UNet forward are small
+// (a few MFLOP each, hundreds per forward), and waking a parked thread for each one costs more
+// than it saves — OpenBLAS on 2 threads was no faster than on 1 (cifar10-32, batch 1), and
+// `concurrentPerform` was slower still (third session). Workers here spin for a while after a
+// loop ends, so the next one (microseconds later, inside the same forward) starts at once, and
+// park on a condition variable once the forward is over.
+
+#include "ckernels.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CPU_RELAX() _mm_pause()
+#else
+#define CPU_RELAX() ((void)0)
+#endif
+
+// OpenBLAS runs single-threaded inside each task: the pool is the only source of parallelism.
+extern void openblas_set_num_threads(int num_threads);
+
+enum { MAX_THREADS = 64 };
+// How long an idle worker spins before it parks: longer than the gaps inside a forward
+// (a scheduler step, a group norm), short enough not to hold a core once sampling stops.
+static const long SPIN_NS = 2000000;
+
+static struct {
+    // The current loop: its generation in the high 32 bits, the next unclaimed index in the low.
+    _Atomic uint64_t claim;
+    _Atomic(ddim_task_fn) fn;
+    _Atomic(void *) ctx;
+    _Atomic ptrdiff_t count;
+    _Atomic ptrdiff_t done;
+    _Atomic uint32_t generation;
+    _Atomic int sleepers;
+    _Atomic int busy;        // a caller holds the pool (others run their loops serially)
+    _Atomic int threads;     // caller included
+    int started;             // workers running
+    pthread_mutex_t lock;    // guards started and the parking
+    pthread_cond_t wake;
+} pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+static _Thread_local int inside_task;  // nested loops run serially
+
+static long now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+// Claims and runs tasks of generation g until none is left. A claim succeeds only while the
+// counter still carries g, so a worker that read an older loop's fields never runs them on a
+// newer loop's indices (the fields change only after every index of g is claimed and done).
+static void run_tasks(uint32_t g) {
+    ddim_task_fn fn = atomic_load(&pool.fn);
+    void *ctx = atomic_load(&pool.ctx);
+    ptrdiff_t count = atomic_load(&pool.count);
+    uint64_t v = atomic_load(&pool.claim);
+    for (;;) {
+        if ((uint32_t)(v >> 32) != g || (ptrdiff_t)(uint32_t)v >= count) return;
+        if (!atomic_compare_exchange_weak(&pool.claim, &v, v + 1)) continue;
+        inside_task = 1;
+        fn(ctx, (ptrdiff_t)(uint32_t)v);
+        inside_task = 0;
+        atomic_fetch_add(&pool.done, 1);
+        v = atomic_load(&pool.claim);
+    }
+}
+
+static void *worker_main(void *arg) {
+    (void)arg;
+    uint32_t seen = atomic_load(&pool.generation);
+    for (;;) {
+        long spin_start = now_ns();
+        unsigned spins = 0;
+        uint32_t g;
+        while ((g = atomic_load(&pool.generation)) == seen) {
+            CPU_RELAX();
+            if (++spins % 256 == 0 && now_ns() - spin_start > SPIN_NS) {
+                pthread_mutex_lock(&pool.lock);
+                atomic_fetch_add(&pool.sleepers, 1);
+                while (atomic_load(&pool.generation) == seen) pthread_cond_wait(&pool.wake, &pool.lock);
+                atomic_fetch_sub(&pool.sleepers, 1);
+                pthread_mutex_unlock(&pool.lock);
+            }
+        }
+        seen = g;
+        run_tasks(g);
+    }
+    return NULL;
+}
+
+static int online_cpus(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : (n > MAX_THREADS ? MAX_THREADS : (int)n);
+}
+
+void ddim_pool_set_threads(int n) {
+    if (n < 1) n = 1;
+    if (n > MAX_THREADS) n = MAX_THREADS;
+    openblas_set_num_threads(1);
+    atomic_store(&pool.threads, n);
+}
+
+int ddim_pool_threads(void) {
+    int n = atomic_load(&pool.threads);
+    if (n == 0) {
+        ddim_pool_set_threads(online_cpus());
+        n = atomic_load(&pool.threads);
+    }
+    return n;
+}
+
+// Starts workers up to threads − 1; they are never stopped (a loop with fewer threads leaves
+// the extra ones parked). Returns how many run.
+static int ensure_workers(int threads) {
+    pthread_mutex_lock(&pool.lock);
+    while (pool.started < threads - 1) {
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        int failed = pthread_create(&t, &attr, worker_main, NULL);
+        pthread_attr_destroy(&attr);
+        if (failed) break;  // fewer threads: the caller does the rest
+        pool.started++;
+    }
+    int started = pool.started;
+    pthread_mutex_unlock(&pool.lock);
+    return started;
+}
+
+void ddim_parallel_for(ptrdiff_t count, ddim_task_fn fn, void *ctx) {
+    if (count <= 0) return;
+    int threads = ddim_pool_threads();
+    int expected = 0;
+    if (threads <= 1 || count == 1 || inside_task || !atomic_compare_exchange_strong(&pool.busy, &expected, 1)) {
+        for (ptrdiff_t i = 0; i < count; i++) fn(ctx, i);
+        return;
+    }
+    if (ensure_workers(threads) == 0) {
+        atomic_store(&pool.busy, 0);
+        for (ptrdiff_t i = 0; i < count; i++) fn(ctx, i);
+        return;
+    }
+    atomic_store(&pool.fn, fn);
+    atomic_store(&pool.ctx, ctx);
+    atomic_store(&pool.count, count);
+    atomic_store(&pool.done, 0);
+    uint32_t g = atomic_load(&pool.generation) + 1;
+    atomic_store(&pool.claim, (uint64_t)g << 32);
+    atomic_store(&pool.generation, g);
+    if (atomic_load(&pool.sleepers) > 0) {
+        pthread_mutex_lock(&pool.lock);
+        pthread_cond_broadcast(&pool.wake);
+        pthread_mutex_unlock(&pool.lock);
+    }
+    run_tasks(g);
+    // the last tasks may still run on workers; a descheduled one gets the core back by yielding
+    unsigned spins = 0;
+    while (atomic_load(&pool.done) < count) {
+        if (++spins < 4096) CPU_RELAX(); else sched_yield();
+    }
+    atomic_store(&pool.busy, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// GEMM split over the pool: C (M × N) = α·op(A)·op(B) + β·C, row-major, in bands of rows of C
+// (or of columns when M is small), each one single-threaded OpenBLAS call.
+
+extern void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
+                        int lda, const float *b, int ldb, float beta, float *c, int ldc);
+enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
+
+typedef struct {
+    int trans_a, trans_b;
+    ptrdiff_t m, n, k, lda, ldb, ldc, parts, by_rows;
+    float alpha, beta;
+    const float *a, *b;
+    float *c;
+} gemm_job;
+
+static void gemm_part(void *ctx, ptrdiff_t part) {
+    const gemm_job *j = ctx;
+    const ptrdiff_t total = j->by_rows ? j->m : j->n;
+    // bands in multiples of 16 rows or columns (OpenBLAS's kernels' widths divide 16)
+    const ptrdiff_t unit = 16, units = (total + unit - 1) / unit;
+    const ptrdiff_t lo = (units * part / j->parts) * unit;
+    ptrdiff_t hi = (units * (part + 1) / j->parts) * unit;
+    if (hi > total) hi = total;
+    if (lo >= hi) return;
+    const float *a = j->a, *b = j->b;
+    float *c = j->c;
+    ptrdiff_t m = j->m, n = j->n;
+    if (j->by_rows) {
+        a += j->trans_a ? lo : lo * j->lda;
+        c += lo * j->ldc;
+        m = hi - lo;
+    } else {
+        b += j->trans_b ? lo * j->ldb : lo;
+        c += lo;
+        n = hi - lo;
+    }
+    cblas_sgemm(ROW_MAJOR, j->trans_a ? TRANS : NO_TRANS, j->trans_b ? TRANS : NO_TRANS, (int)m, (int)n, (int)j->k,
+                j->alpha, a, (int)j->lda, b, (int)j->ldb, j->beta, c, (int)j->ldc);
+}
+
+void ddim_sgemm(int trans_a, int trans_b, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a, ptrdiff_t lda,
+                const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc) {
+    gemm_job j = {trans_a, trans_b, m, n, k, lda, ldb, ldc, 1, m >= n, alpha, beta, a, b, c};
+    const int threads = ddim_pool_threads();
+    // below ~0.5 MFLOP a split costs more than it saves
+    if (threads > 1 && (double)m * (double)n * (double)k >= 262144.0) {
+        const ptrdiff_t units = ((j.by_rows ? m : n) + 15) / 16;
+        j.parts = units < threads ? units : threads;
+    }
+    if (j.parts <= 1) {
+        gemm_part(&j, 0);
+    } else {
+        ddim_parallel_for(j.parts, gemm_part, &j);
+    }
+}
