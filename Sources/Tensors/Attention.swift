@@ -30,7 +30,9 @@ public func selfAttention(_ h: Tensor, residual: Tensor, _ w: AttentionWeights) 
     var out = residual
     var q = [Float](repeating: 0, count: n * inner)
     var k = q, v = q, o = q
-    var scores = [Float](repeating: 0, count: n * n)
+    // query rows per task: several tasks per head keep the pool's threads busy at batch 1
+    let rowsPerTask = min(n, 32)
+    let blocks = (n + rowsPerTask - 1) / rowsPerTask
     h.data.withUnsafeBufferPointer { hp in
         out.data.withUnsafeMutableBufferPointer { op in
             for b in 0..<batch {
@@ -38,25 +40,25 @@ public func selfAttention(_ h: Tensor, residual: Tensor, _ w: AttentionWeights) 
                 project(x, tokens: n, channels: channels, w.query, into: &q)
                 project(x, tokens: n, channels: channels, w.key, into: &k)
                 project(x, tokens: n, channels: channels, w.value, into: &v)
-                for head in 0..<w.heads {
-                    q.withUnsafeBufferPointer { qp in
-                        k.withUnsafeBufferPointer { kp in
-                            scores.withUnsafeMutableBufferPointer { sp in
-                                // S = Q_h·K_hᵀ / √d   (N × N)
-                                gemm(m: n, n: n, k: d, qp.start + head * d, lda: inner,
-                                     kp.start + head * d, ldb: inner, transposeB: true,
-                                     sp.start, ldc: n, alpha: scale)
-                                softmaxRows(sp.start, rows: n, columns: n)
-                            }
-                        }
-                    }
-                    scores.withUnsafeBufferPointer { sp in
-                        v.withUnsafeBufferPointer { vp in
-                            o.withUnsafeMutableBufferPointer { oo in
-                                // O_h = P·V_h   (N × d), written into columns h·d… of O
-                                gemm(m: n, n: d, k: n, sp.start, lda: n,
-                                     vp.start + head * d, ldb: inner,
-                                     oo.start + head * d, ldc: inner)
+                q.withUnsafeBufferPointer { qb in
+                    k.withUnsafeBufferPointer { kb in
+                        v.withUnsafeBufferPointer { vb in
+                            o.withUnsafeMutableBufferPointer { ob in
+                                let (qp, kp, vp, outp) = (qb.start, kb.start, vb.start, ob.start)
+                                // one task per (head, block of query rows): its scores are its own
+                                parallelFor(w.heads * blocks) { task in
+                                    let (head, block) = task.quotientAndRemainder(dividingBy: blocks)
+                                    let r0 = block * rowsPerTask, rows = min(rowsPerTask, n - r0)
+                                    let s = UnsafeMutablePointer<Float>.allocate(capacity: rows * n)
+                                    defer { s.deallocate() }
+                                    // S = Q_h·K_hᵀ / √d   (rows × N)
+                                    gemm(m: rows, n: n, k: d, qp + r0 * inner + head * d, lda: inner,
+                                         kp + head * d, ldb: inner, transposeB: true, s, ldc: n, alpha: scale)
+                                    softmaxRows(s, rows: rows, columns: n)
+                                    // O_h = P·V_h   (rows × d), written into columns h·d… of O
+                                    gemm(m: rows, n: d, k: n, s, lda: n, vp + head * d, ldb: inner,
+                                         outp + r0 * inner + head * d, ldc: inner)
+                                }
                             }
                         }
                     }

@@ -34,6 +34,20 @@ public enum Threads {
     }
 }
 
+/// Runs `body(i)` for i in 0..<count on ddim's thread pool and returns when all have run.
+/// `body` runs concurrently on several threads: each index must touch its own data. Serial
+/// on one thread, inside another loop's task, or while another caller holds the pool.
+public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
+    withoutActuallyEscaping(body) { body in
+        var task = body
+        withUnsafeMutablePointer(to: &task) { p in
+            ddim_parallel_for(count, { ctx, i in
+                ctx?.assumingMemoryBound(to: ((Int) -> Void).self).pointee(i)
+            }, p)
+        }
+    }
+}
+
 /// How the process allocates the large, short-lived buffers of a forward pass.
 public enum Memory {
     /// Keeps freed blocks below 512 MB in the heap for reuse instead of returning them to the

@@ -236,23 +236,24 @@ public func groupNorm(_ x: Tensor, groups: Int, gamma: [Float], beta: [Float], e
     var out = Tensor(uninitializedShape: x.shape)
     x.data.withUnsafeBufferPointer { xp in
         out.data.withUnsafeMutableBufferPointer { op in
-            for b in 0..<batch {
-                for g in 0..<groups {
-                    let base = xp.start + (b * channels + g * perGroup) * spatial
-                    let n = perGroup * spatial
-                    // μ = Σx / n
-                    let mean = sum(base, count: n) / Double(n)
-                    // σ² = Σ(x − μ)² / n
-                    let variance = sumOfSquares(base, count: n, about: Float(mean)) / Double(n)
-                    let invStd = Float(1 / (variance + Double(eps)).squareRoot())
-                    let m = Float(mean)
-                    for cg in 0..<perGroup {
-                        let c = g * perGroup + cg
-                        let scale = gamma[c] * invStd
-                        let shift = beta[c] - m * scale
-                        let offset = (b * channels + c) * spatial
-                        affine(xp.start + offset, scale: scale, shift: shift, silu: fuseSiLU, into: op.start + offset, count: spatial)
-                    }
+            let (src, dst) = (xp.start, op.start)
+            // one task per (image, group), on the thread pool
+            parallelFor(batch * groups) { task in
+                let (b, g) = task.quotientAndRemainder(dividingBy: groups)
+                let base = src + (b * channels + g * perGroup) * spatial
+                let n = perGroup * spatial
+                // μ = Σx / n
+                let mean = sum(base, count: n) / Double(n)
+                // σ² = Σ(x − μ)² / n
+                let variance = sumOfSquares(base, count: n, about: Float(mean)) / Double(n)
+                let invStd = Float(1 / (variance + Double(eps)).squareRoot())
+                let m = Float(mean)
+                for cg in 0..<perGroup {
+                    let c = g * perGroup + cg
+                    let scale = gamma[c] * invStd
+                    let shift = beta[c] - m * scale
+                    let offset = (b * channels + c) * spatial
+                    affine(src + offset, scale: scale, shift: shift, silu: fuseSiLU, into: dst + offset, count: spatial)
                 }
             }
         }

@@ -1,0 +1,427 @@
+// A whole Winograd F(2×2, 3×3) convolution in packed layouts, on ddim's thread pool.
+//
+// The 16 products M_k = U_k · V_k (Cout × Cin times Cin × tiles) are computed by our own 6 × 16
+// register-blocked kernel instead of 16 OpenBLAS calls: U_k is packed once at load in blocks of
+// 6 output channels, and the input transform writes V_k straight into panels of 16 tiles, so
+// neither operand is packed again per call (OpenBLAS's copies and its β pass were ~15 % of a
+// cifar10-32 forward at batch 1), and one parallel loop covers all 16 planes (at batch 1 each
+// plane's GEMM is only 64–256 tiles wide, too small for OpenBLAS to split across threads).
+
+#include "ckernels.h"
+#include "clones.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// Winograd F(2×2, 3×3) (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016):
+// a 2×2 output tile Y from a 4×4 input tile d and a 3×3 kernel g is
+//   Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A,
+// with Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1], G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1],
+// Aᵀ = [1 1 1 0; 0 1 −1 −1]. Summed over input channels, the 16 element-wise products become
+// 16 GEMMs M_k = U_k · V_k (Cout × Cin times Cin × tiles): 16 multiplies per 4 outputs instead
+// of 36. Planes are indexed k = 4·row + column of the 4×4 transform.
+
+DDIM_CLONES void ddim_winograd_weights(const float *g, ptrdiff_t cout, ptrdiff_t cin, float *u) {
+    for (ptrdiff_t o = 0; o < cout; o++) {
+        for (ptrdiff_t c = 0; c < cin; c++) {
+            const float *w = g + (o * cin + c) * 9;
+            // t = G g (4 × 3)
+            float t[4][3];
+            for (int j = 0; j < 3; j++) {
+                t[0][j] = w[j];
+                t[1][j] = 0.5f * (w[j] + w[3 + j] + w[6 + j]);
+                t[2][j] = 0.5f * (w[j] - w[3 + j] + w[6 + j]);
+                t[3][j] = w[6 + j];
+            }
+            // U = t Gᵀ (4 × 4)
+            for (int a = 0; a < 4; a++) {
+                float r[4] = {t[a][0], 0.5f * (t[a][0] + t[a][1] + t[a][2]), 0.5f * (t[a][0] - t[a][1] + t[a][2]), t[a][2]};
+                for (int b = 0; b < 4; b++) u[((ptrdiff_t)(4 * a + b) * cout + o) * cin + c] = r[b];
+            }
+        }
+    }
+}
+
+// Row helpers with restrict-qualified pointers: without them the compiler must assume the
+// scratch rows and the 16 planes overlap. Rows are short (8–16 tiles at 16–32 px): one 8-wide
+// vector per step, no interleaving, or clang's default (8 × 4 = 32 per step) leaves every
+// row to the scalar remainder loop.
+#if defined(__clang__)
+#define WG_LOOP _Pragma("clang loop vectorize_width(8) interleave_count(1)")
+#else
+#define WG_LOOP
+#endif
+DDIM_CLONES static void wg_bt_rows(const float *restrict d0, const float *restrict d1, const float *restrict d2,
+                              const float *restrict d3, float *restrict t0, float *restrict t1, float *restrict t2,
+                              float *restrict t3, ptrdiff_t n) {
+    WG_LOOP
+    for (ptrdiff_t q = 0; q < n; q++) {
+        t0[q] = d0[q] - d2[q];
+        t1[q] = d1[q] + d2[q];
+        t2[q] = d2[q] - d1[q];
+        t3[q] = d1[q] - d3[q];
+    }
+}
+
+// E1 = E + 1 and O1 = O + 1, passed apart: read through one pointer, clang forwards E[q + 1]
+// to the next iteration's E[q], a recurrence it then refuses to vectorise. (Read-only
+// restrict pointers may overlap.)
+DDIM_CLONES static void wg_b_columns(const float *restrict E, const float *restrict E1, const float *restrict O,
+                                                   const float *restrict O1, float *restrict v0, float *restrict v1,
+                                                   float *restrict v2, float *restrict v3, ptrdiff_t tw) {
+    WG_LOOP
+    for (ptrdiff_t q = 0; q < tw; q++) {
+        v0[q] = E[q] - E1[q];
+        v1[q] = O[q] + E1[q];
+        v2[q] = E1[q] - O[q];
+        v3[q] = O[q] - O1[q];
+    }
+}
+
+DDIM_CLONES static void wg_at_rows(const float *restrict q0, const float *restrict q1, const float *restrict q2,
+                              const float *restrict q3, float *restrict t0, float *restrict t1, ptrdiff_t n) {
+    WG_LOOP
+    for (ptrdiff_t q = 0; q < n; q++) {
+        t0[q] = q0[q] + q1[q] + q2[q];
+        t1[q] = q1[q] - q2[q] - q3[q];
+    }
+}
+
+DDIM_CLONES static void wg_a_columns(const float *restrict t0, const float *restrict t1, const float *restrict t2,
+                                const float *restrict t3, float b, float *restrict even, float *restrict odd, ptrdiff_t n) {
+    WG_LOOP
+    for (ptrdiff_t q = 0; q < n; q++) {
+        even[q] = t0[q] + t1[q] + t2[q] + b;
+        odd[q] = t1[q] - t2[q] - t3[q] + b;
+    }
+}
+
+// The transforms run on whole rows of tiles, so that every loop is contiguous and vectorises:
+// the input's 4 rows of a tile row are split into even and odd columns (E[q] = row[2q − 1],
+// O[q] = row[2q], 0 outside), Bᵀ combines rows element-wise, then B combines E and O:
+//   V_0 = E[q] − E[q+1], V_1 = O[q] + E[q+1], V_2 = E[q+1] − O[q], V_3 = O[q] − O[q+1],
+// each a contiguous run of ⌈w/2⌉ values in its plane.
+// One tile row (tile_row) of one channel xc (h × w): the 16 transformed rows of ⌈w/2⌉ tiles each,
+// to out[k], k = 0…15. scratch: 16·(⌈w/2⌉ + 1) floats.
+DDIM_CLONES static void wg_input_row(const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row, float *scratch,
+                                     float *const out[16]) {
+    const ptrdiff_t tw = (w + 1) / 2, n = tw + 1;
+    float *e[4], *o[4], *te[4], *to[4];
+    for (int i = 0; i < 4; i++) {
+        e[i] = scratch + (2 * i) * n;
+        o[i] = scratch + (2 * i + 1) * n;
+        te[i] = scratch + (8 + 2 * i) * n;
+        to[i] = scratch + (8 + 2 * i + 1) * n;
+    }
+    const ptrdiff_t iy0 = 2 * tile_row - 1;
+    for (int i = 0; i < 4; i++) {
+        const ptrdiff_t iy = iy0 + i;
+        if (iy < 0 || iy >= h) {
+            memset(e[i], 0, sizeof(float) * (size_t)n);
+            memset(o[i], 0, sizeof(float) * (size_t)n);
+            continue;
+        }
+        const float *restrict row = xc + iy * w;
+        float *restrict ei = e[i], *restrict oi = o[i];
+        // E[q] = row[2q − 1], O[q] = row[2q]; q = 0…tw (the last pair may run past the edge)
+        const ptrdiff_t last_e = w / 2, last_o = (w - 1) / 2;  // the last q inside the row
+        ei[0] = 0.0f;
+        WG_LOOP
+        for (ptrdiff_t q = 1; q <= last_e; q++) ei[q] = row[2 * q - 1];
+        WG_LOOP
+        for (ptrdiff_t q = last_e + 1; q < n; q++) ei[q] = 0.0f;
+        WG_LOOP
+        for (ptrdiff_t q = 0; q <= last_o; q++) oi[q] = row[2 * q];
+        WG_LOOP
+        for (ptrdiff_t q = last_o + 1; q < n; q++) oi[q] = 0.0f;
+    }
+    // Bᵀ over rows: t0 = d0 − d2, t1 = d1 + d2, t2 = d2 − d1, t3 = d1 − d3
+    wg_bt_rows(e[0], e[1], e[2], e[3], te[0], te[1], te[2], te[3], n);
+    wg_bt_rows(o[0], o[1], o[2], o[3], to[0], to[1], to[2], to[3], n);
+    for (int i = 0; i < 4; i++)
+        wg_b_columns(te[i], te[i] + 1, to[i], to[i] + 1, out[4 * i], out[4 * i + 1], out[4 * i + 2], out[4 * i + 3], tw);
+}
+
+DDIM_CLONES void ddim_winograd_input(const float *x, ptrdiff_t channels, ptrdiff_t c_begin, ptrdiff_t c_end, ptrdiff_t h,
+                                     ptrdiff_t w, ptrdiff_t tile_row0, ptrdiff_t tile_rows, float *v, ptrdiff_t ldv,
+                                     ptrdiff_t col0) {
+    const ptrdiff_t tw = (w + 1) / 2;
+    const ptrdiff_t plane = channels * ldv;
+    float *scratch = malloc(sizeof(float) * (size_t)(16 * (tw + 1)));
+    if (!scratch) abort();
+    for (ptrdiff_t c = c_begin; c < c_end; c++)
+        for (ptrdiff_t tr = 0; tr < tile_rows; tr++) {
+            float *dst = v + c * ldv + col0 + tr * tw;
+            float *out[16];
+            for (int k = 0; k < 16; k++) out[k] = dst + k * plane;
+            wg_input_row(x + c * h * w, h, w, tile_row0 + tr, scratch, out);
+        }
+    free(scratch);
+}
+
+// Aᵀ over rows of the 4×4 M (t0 = m0 + m1 + m2, t1 = m1 − m2 − m3), then A over columns:
+// even output columns t_0 + t_1 + t_2, odd ones t_1 − t_2 − t_3; each plane's run of tiles is
+// contiguous, so the loops vectorise, and the two columns are interleaved into the row last.
+DDIM_CLONES void ddim_winograd_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin, ptrdiff_t o_end,
+                                      ptrdiff_t col0, const float *bias, float *y, ptrdiff_t h, ptrdiff_t w,
+                                      ptrdiff_t tile_row0, ptrdiff_t tile_rows) {
+    const ptrdiff_t tw = (w + 1) / 2;
+    const ptrdiff_t plane = cout * ldm;
+    float *scratch = malloc(sizeof(float) * (size_t)(12 * tw));
+    if (!scratch) abort();
+    float *t[2][4], *even = scratch + 8 * tw, *odd = scratch + 9 * tw;
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 4; j++) t[i][j] = scratch + (4 * i + j) * tw;
+    for (ptrdiff_t oc = o_begin; oc < o_end; oc++) {
+        const float b = bias ? bias[oc] : 0.0f;
+        float *yo = y + oc * h * w;
+        for (ptrdiff_t tr = 0; tr < tile_rows; tr++) {
+            const float *src = m + oc * ldm + col0 + tr * tw;
+            for (int j = 0; j < 4; j++)
+                wg_at_rows(src + j * plane, src + (4 + j) * plane, src + (8 + j) * plane, src + (12 + j) * plane, t[0][j], t[1][j], tw);
+            const ptrdiff_t oy = 2 * (tile_row0 + tr);
+            for (int i = 0; i < 2 && oy + i < h; i++) {
+                wg_a_columns(t[i][0], t[i][1], t[i][2], t[i][3], b, even, odd, tw);
+                float *restrict row = yo + (oy + i) * w;
+                const ptrdiff_t pairs = w / 2;
+                WG_LOOP
+                for (ptrdiff_t q = 0; q < pairs; q++) {
+                    row[2 * q] = even[q];
+                    row[2 * q + 1] = odd[q];
+                }
+                if (w % 2) row[w - 1] = even[tw - 1];
+            }
+        }
+    }
+    free(scratch);
+}
+
+enum { MR = DDIM_WG_MR, NR = DDIM_WG_NR };
+
+static ptrdiff_t round_up(ptrdiff_t n, ptrdiff_t m) { return (n + m - 1) / m * m; }
+
+ptrdiff_t ddim_winograd_packed_count(ptrdiff_t cout, ptrdiff_t cin) { return 16 * round_up(cout, MR) * cin; }
+
+void ddim_winograd_pack(const float *u, ptrdiff_t cout, ptrdiff_t cin, float *packed) {
+    const ptrdiff_t blocks = round_up(cout, MR) / MR;
+    for (ptrdiff_t k = 0; k < 16; k++)
+        for (ptrdiff_t ib = 0; ib < blocks; ib++) {
+            float *dst = packed + (k * blocks + ib) * cin * MR;
+            for (ptrdiff_t c = 0; c < cin; c++)
+                for (ptrdiff_t r = 0; r < MR; r++) {
+                    const ptrdiff_t o = ib * MR + r;
+                    dst[c * MR + r] = o < cout ? u[(k * cout + o) * cin + c] : 0.0f;
+                }
+        }
+}
+
+// ---------------------------------------------------------------------------------------------
+// C (6 × 16, row stride ldc) = A (kc × 6, packed) · B (kc × 16, packed)
+
+typedef void (*micro_kernel)(ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc);
+
+static void kernel_generic(ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc) {
+    float acc[MR][NR] = {{0}};
+    for (ptrdiff_t p = 0; p < kc; p++, a += MR, b += NR)
+        for (int r = 0; r < MR; r++)
+            for (int j = 0; j < NR; j++) acc[r][j] += a[r] * b[j];
+    for (int r = 0; r < MR; r++) memcpy(c + r * ldc, acc[r], sizeof acc[r]);
+}
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+// 12 accumulators (6 rows × two 8-lane halves), two loads of B and six broadcasts of A per step:
+// 24 multiply-adds for 8 loads, which the two FMA pipes of a core keep busy.
+__attribute__((target("avx2,fma"))) static void kernel_avx2(ptrdiff_t kc, const float *a, const float *b, float *c,
+                                                            ptrdiff_t ldc) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+#define STEP(i)                                                                   \
+    {                                                                             \
+        const __m256 b0 = _mm256_loadu_ps(b + (i) * NR), b1 = _mm256_loadu_ps(b + (i) * NR + 8); \
+        __m256 av = _mm256_broadcast_ss(a + (i) * MR + 0);                        \
+        c00 = _mm256_fmadd_ps(av, b0, c00);                                       \
+        c01 = _mm256_fmadd_ps(av, b1, c01);                                       \
+        av = _mm256_broadcast_ss(a + (i) * MR + 1);                               \
+        c10 = _mm256_fmadd_ps(av, b0, c10);                                       \
+        c11 = _mm256_fmadd_ps(av, b1, c11);                                       \
+        av = _mm256_broadcast_ss(a + (i) * MR + 2);                               \
+        c20 = _mm256_fmadd_ps(av, b0, c20);                                       \
+        c21 = _mm256_fmadd_ps(av, b1, c21);                                       \
+        av = _mm256_broadcast_ss(a + (i) * MR + 3);                               \
+        c30 = _mm256_fmadd_ps(av, b0, c30);                                       \
+        c31 = _mm256_fmadd_ps(av, b1, c31);                                       \
+        av = _mm256_broadcast_ss(a + (i) * MR + 4);                               \
+        c40 = _mm256_fmadd_ps(av, b0, c40);                                       \
+        c41 = _mm256_fmadd_ps(av, b1, c41);                                       \
+        av = _mm256_broadcast_ss(a + (i) * MR + 5);                               \
+        c50 = _mm256_fmadd_ps(av, b0, c50);                                       \
+        c51 = _mm256_fmadd_ps(av, b1, c51);                                       \
+    }
+    ptrdiff_t p = 0;
+    for (; p + 4 <= kc; p += 4, a += 4 * MR, b += 4 * NR) {
+        STEP(0) STEP(1) STEP(2) STEP(3)
+    }
+    for (; p < kc; p++, a += MR, b += NR) STEP(0)
+#undef STEP
+    _mm256_storeu_ps(c, c00);
+    _mm256_storeu_ps(c + 8, c01);
+    _mm256_storeu_ps(c + ldc, c10);
+    _mm256_storeu_ps(c + ldc + 8, c11);
+    _mm256_storeu_ps(c + 2 * ldc, c20);
+    _mm256_storeu_ps(c + 2 * ldc + 8, c21);
+    _mm256_storeu_ps(c + 3 * ldc, c30);
+    _mm256_storeu_ps(c + 3 * ldc + 8, c31);
+    _mm256_storeu_ps(c + 4 * ldc, c40);
+    _mm256_storeu_ps(c + 4 * ldc + 8, c41);
+    _mm256_storeu_ps(c + 5 * ldc, c50);
+    _mm256_storeu_ps(c + 5 * ldc + 8, c51);
+}
+#endif
+
+static micro_kernel pick_kernel(void) {
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    if (getenv("DDIM_GENERIC_KERNEL") == NULL && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return kernel_avx2;
+#endif
+    return kernel_generic;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One convolution, in chunks of tiles (whole images, or bands of tile rows of one large image).
+
+typedef struct {
+    const float *x, *u, *bias;
+    float *y, *v, *m;
+    ptrdiff_t cin, cout, cout_pad, h, w, tw;
+    ptrdiff_t image0, images, row0, rows;  // the chunk
+    ptrdiff_t tiles, tiles_pad, panels, blocks, channel_step;
+    micro_kernel kernel;
+} conv_job;
+
+// Input task: channels [c0, c1) of every image of the chunk → V in panels of 16 tiles, the 16
+// planes of a panel side by side: V_k[panel][c][lane] at v + ((panel·16 + k)·cin + c)·16 + lane,
+// so that a tile row's 16 outputs land within 16·cin·64 bytes (a plane-major layout scattered
+// them over 16 planes a quarter of a megabyte apart: the transform's stores ran 3× slower). A tile row that lies
+// inside one panel (widths dividing 16 or 16 | width: 8×8 … 32×32 maps) is written in place;
+// others go through a row buffer and are split across panels.
+static void input_part(void *ctx, ptrdiff_t part) {
+    const conv_job *j = ctx;
+    const ptrdiff_t c0 = part * j->channel_step, c1 = c0 + j->channel_step < j->cin ? c0 + j->channel_step : j->cin;
+    const ptrdiff_t run = j->rows * j->tw;  // tiles per image in the chunk
+    float *scratch = malloc(sizeof(float) * (size_t)(32 * (j->tw + 1)));
+    if (!scratch) abort();
+    float *rowbuf = scratch + 16 * (j->tw + 1);
+    const ptrdiff_t plane = j->cin * NR;  // from one plane of a panel to the next
+    for (ptrdiff_t i = 0; i < j->images; i++) {
+        const float *xi = j->x + (j->image0 + i) * j->cin * j->h * j->w;
+        for (ptrdiff_t tr = 0; tr < j->rows; tr++)
+            for (ptrdiff_t c = c0; c < c1; c++) {
+                const ptrdiff_t t0 = i * run + tr * j->tw, lane0 = t0 % NR;
+                float *base = j->v + (t0 / NR) * 16 * plane + c * NR + lane0;
+                const int direct = lane0 + j->tw <= NR;
+                float *out[16];
+                for (int k = 0; k < 16; k++) out[k] = direct ? base + k * plane : rowbuf + k * j->tw;
+                wg_input_row(xi + c * j->h * j->w, j->h, j->w, j->row0 + tr, scratch, out);
+                if (direct) continue;
+                for (ptrdiff_t k = 0; k < 16; k++) {
+                    float *vk = j->v + k * plane + c * NR;
+                    for (ptrdiff_t t = t0, s = 0; s < j->tw;) {
+                        const ptrdiff_t lane = t % NR, n = NR - lane < j->tw - s ? NR - lane : j->tw - s;
+                        memcpy(vk + (t / NR) * 16 * plane + lane, out[k] + s, sizeof(float) * (size_t)n);
+                        t += n;
+                        s += n;
+                    }
+                }
+            }
+    }
+    // the last panel's lanes past the last tile: zeros (their products are never read)
+    if (j->tiles_pad > j->tiles)
+        for (ptrdiff_t k = 0; k < 16; k++)
+            for (ptrdiff_t c = c0; c < c1; c++) {
+                float *last = j->v + ((j->panels - 1) * 16 + k) * plane + c * NR;
+                for (ptrdiff_t lane = j->tiles % NR; lane < NR; lane++) last[lane] = 0.0f;
+            }
+    free(scratch);
+}
+
+// GEMM task: plane k, panel p: M_k[:, 16p…16p+15] = U_k · V_k[:, panel p], 6 rows at a time.
+static void gemm_part(void *ctx, ptrdiff_t part) {
+    const conv_job *j = ctx;
+    const ptrdiff_t k = part / j->panels, p = part % j->panels;
+    const float *b = j->v + (p * 16 + k) * j->cin * NR;
+    float *mk = j->m + k * j->cout_pad * j->tiles_pad + p * NR;
+    for (ptrdiff_t ib = 0; ib < j->blocks; ib++)
+        j->kernel(j->cin, j->u + (k * j->blocks + ib) * j->cin * MR, b, mk + ib * MR * j->tiles_pad, j->tiles_pad);
+}
+
+// Output task: output channels [o0, o1) of every image of the chunk, bias added.
+static void output_part(void *ctx, ptrdiff_t part) {
+    const conv_job *j = ctx;
+    const ptrdiff_t o0 = part * j->channel_step, o1 = o0 + j->channel_step < j->cout ? o0 + j->channel_step : j->cout;
+    const ptrdiff_t run = j->rows * j->tw;
+    for (ptrdiff_t i = 0; i < j->images; i++)
+        ddim_winograd_output(j->m, j->tiles_pad, j->cout_pad, o0, o1, i * run, j->bias,
+                             j->y + (j->image0 + i) * j->cout * j->h * j->w, j->h, j->w, j->row0, j->rows);
+}
+
+static ptrdiff_t steps_for(ptrdiff_t channels, int threads) {
+    // several parts per thread, so that a thread held up elsewhere does not hold the loop
+    const ptrdiff_t parts = 4 * (ptrdiff_t)threads;
+    const ptrdiff_t step = (channels + parts - 1) / parts;
+    return step < 1 ? 1 : step;
+}
+
+int ddim_winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
+                       ptrdiff_t cout, const float *bias, float *y) {
+    static micro_kernel kernel;
+    if (!kernel) kernel = pick_kernel();
+    const ptrdiff_t th = (h + 1) / 2, tw = (w + 1) / 2, per_image = th * tw;
+    const ptrdiff_t cout_pad = round_up(cout, MR);
+    // scratch per operand ≤ 2 M floats (8 MB) unless one row of tiles needs more
+    const ptrdiff_t widest = cin > cout_pad ? cin : cout_pad;
+    ptrdiff_t max_tiles = (2 << 20) / (16 * widest);
+    if (max_tiles < tw) max_tiles = tw;
+    const ptrdiff_t images_per_chunk = per_image <= max_tiles ? (max_tiles / per_image < batch ? max_tiles / per_image : batch) : 1;
+    const ptrdiff_t band = per_image <= max_tiles ? th : (max_tiles / tw < 1 ? 1 : max_tiles / tw);
+    const ptrdiff_t capacity = round_up(per_image <= max_tiles ? images_per_chunk * per_image : band * tw, NR);
+    float *v = aligned_alloc(64, sizeof(float) * (size_t)round_up(16 * cin * capacity, 16));
+    float *m = aligned_alloc(64, sizeof(float) * (size_t)round_up(16 * cout_pad * capacity, 16));
+    if (!v || !m) {
+        free(v);
+        free(m);
+        return -1;
+    }
+    const int threads = ddim_pool_threads();
+    conv_job j = {x, packed_u, bias, y, v, m, cin, cout, cout_pad, h, w, tw};
+    j.blocks = cout_pad / MR;
+    j.kernel = kernel;
+    for (ptrdiff_t image = 0; image < batch;) {
+        for (ptrdiff_t row0 = 0; row0 < th;) {
+            j.image0 = image;
+            j.images = per_image <= max_tiles ? (images_per_chunk < batch - image ? images_per_chunk : batch - image) : 1;
+            j.row0 = row0;
+            j.rows = per_image <= max_tiles ? th : (band < th - row0 ? band : th - row0);
+            j.tiles = j.images * j.rows * tw;
+            j.tiles_pad = round_up(j.tiles, NR);
+            j.panels = j.tiles_pad / NR;
+            j.channel_step = steps_for(cin, threads);
+            ddim_parallel_for((cin + j.channel_step - 1) / j.channel_step, input_part, &j);
+            ddim_parallel_for(16 * j.panels, gemm_part, &j);
+            j.channel_step = steps_for(cout, threads);
+            ddim_parallel_for((cout + j.channel_step - 1) / j.channel_step, output_part, &j);
+            row0 += j.rows;
+            if (j.images > 1 || row0 >= th) {
+                image += j.images;
+                break;
+            }
+        }
+    }
+    free(v);
+    free(m);
+    return 0;
+}
