@@ -74,7 +74,7 @@ static void run_tasks(uint32_t g) {
 }
 
 static void *worker_main(void *arg) {
-    (void)arg;
+    const int index = (int)(intptr_t)arg;  // workers 0…threads − 2 take part; the rest only wait
     uint32_t seen = atomic_load(&pool.generation);
     for (;;) {
         long spin_start = now_ns();
@@ -91,7 +91,7 @@ static void *worker_main(void *arg) {
             }
         }
         seen = g;
-        run_tasks(g);
+        if (index < atomic_load(&pool.threads) - 1) run_tasks(g);
     }
     return NULL;
 }
@@ -126,7 +126,7 @@ static int ensure_workers(int threads) {
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        int failed = pthread_create(&t, &attr, worker_main, NULL);
+        int failed = pthread_create(&t, &attr, worker_main, (void *)(intptr_t)pool.started);
         pthread_attr_destroy(&attr);
         if (failed) break;  // fewer threads: the caller does the rest
         pool.started++;

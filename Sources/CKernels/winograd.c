@@ -201,15 +201,149 @@ DDIM_CLONES void ddim_winograd_output(const float *m, ptrdiff_t ldm, ptrdiff_t c
     free(scratch);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Winograd F(4×4, 3×3) (Lavin & Gray, points 0, ±1, ±2, ∞): a 4×4 output tile from a 6×6 input
+// tile, Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A, with
+//   Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1],
+//   G = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1],
+//   Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1].
+// 36 multiplies per 16 outputs (2.25 per output, against 4 for F(2×2) and 9 directly); the
+// larger constants cost accuracy: ~1e-4 relative against ~1e-6 (docs/performance.md).
+// Planes are indexed k = 6·row + column of the 6×6 transform.
+
+DDIM_CLONES void ddim_winograd4_weights(const float *g, ptrdiff_t cout, ptrdiff_t cin, float *u) {
+    static const float G[6][3] = {{0.25f, 0, 0},
+                                  {-1.0f / 6, -1.0f / 6, -1.0f / 6},
+                                  {-1.0f / 6, 1.0f / 6, -1.0f / 6},
+                                  {1.0f / 24, 1.0f / 12, 1.0f / 6},
+                                  {1.0f / 24, -1.0f / 12, 1.0f / 6},
+                                  {0, 0, 1}};
+    for (ptrdiff_t o = 0; o < cout; o++)
+        for (ptrdiff_t c = 0; c < cin; c++) {
+            const float *wt = g + (o * cin + c) * 9;
+            // t = G g (6 × 3), then U = t Gᵀ (6 × 6)
+            float t[6][3];
+            for (int a = 0; a < 6; a++)
+                for (int j = 0; j < 3; j++) t[a][j] = G[a][0] * wt[j] + G[a][1] * wt[3 + j] + G[a][2] * wt[6 + j];
+            for (int a = 0; a < 6; a++)
+                for (int b = 0; b < 6; b++)
+                    u[((ptrdiff_t)(6 * a + b) * cout + o) * cin + c] = t[a][0] * G[b][0] + t[a][1] * G[b][1] + t[a][2] * G[b][2];
+        }
+}
+
+// o = Bᵀ d over six rows d0…d5 of n values (element-wise).
+DDIM_CLONES static void wg4_bt(const float *restrict d0, const float *restrict d1, const float *restrict d2,
+                               const float *restrict d3, const float *restrict d4, const float *restrict d5,
+                               float *restrict o0, float *restrict o1, float *restrict o2, float *restrict o3,
+                               float *restrict o4, float *restrict o5, ptrdiff_t n) {
+    WG_LOOP
+    for (ptrdiff_t q = 0; q < n; q++) {
+        o0[q] = 4.0f * d0[q] - 5.0f * d2[q] + d4[q];
+        o1[q] = -4.0f * (d1[q] + d2[q]) + d3[q] + d4[q];
+        o2[q] = 4.0f * (d1[q] - d2[q]) - d3[q] + d4[q];
+        o3[q] = 2.0f * (d3[q] - d1[q]) - d2[q] + d4[q];
+        o4[q] = 2.0f * (d1[q] - d3[q]) - d2[q] + d4[q];
+        o5[q] = 4.0f * d1[q] - 5.0f * d3[q] + d5[q];
+    }
+}
+
+// One tile row of one channel for F(4×4): each of the 6 input rows split into 4 phases
+// P_m[q] = row[4q − 1 + m] (0 outside), so that column j of tile q is P_j[q] (j < 4) or
+// P_{j−4}[q + 1]; Bᵀ over the columns of each row, then over the rows. out[36], ⌈w/4⌉ each.
+// scratch: 4·(⌈w/4⌉ + 1) + 36·⌈w/4⌉ floats.
+DDIM_CLONES static void wg4_input_row(const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row, float *scratch,
+                                      float *const out[]) {
+    const ptrdiff_t tw = (w + 3) / 4, n = tw + 1;
+    float *ph[4], *col[36];
+    for (int m = 0; m < 4; m++) ph[m] = scratch + m * n;
+    for (int i = 0; i < 36; i++) col[i] = scratch + 4 * n + i * tw;
+    for (int r = 0; r < 6; r++) {
+        float **cr = col + 6 * r;  // this row's six column combinations
+        const ptrdiff_t iy = 4 * tile_row - 1 + r;
+        if (iy < 0 || iy >= h) {
+            for (int a = 0; a < 6; a++) memset(cr[a], 0, sizeof(float) * (size_t)tw);
+            continue;
+        }
+        const float *restrict row = xc + iy * w;
+        for (int m = 0; m < 4; m++) {
+            float *restrict pm = ph[m];
+            for (ptrdiff_t q = 0; q < n; q++) {
+                const ptrdiff_t ix = 4 * q - 1 + m;
+                pm[q] = ix >= 0 && ix < w ? row[ix] : 0.0f;
+            }
+        }
+        wg4_bt(ph[0], ph[1], ph[2], ph[3], ph[0] + 1, ph[1] + 1, cr[0], cr[1], cr[2], cr[3], cr[4], cr[5], tw);
+    }
+    for (int a = 0; a < 6; a++)
+        wg4_bt(col[a], col[6 + a], col[12 + a], col[18 + a], col[24 + a], col[30 + a], out[a], out[6 + a], out[12 + a],
+               out[18 + a], out[24 + a], out[30 + a], tw);
+}
+
+// o = Aᵀ m over six rows (element-wise), plus b.
+DDIM_CLONES static void wg4_at(const float *restrict m0, const float *restrict m1, const float *restrict m2,
+                               const float *restrict m3, const float *restrict m4, const float *restrict m5, float b,
+                               float *restrict o0, float *restrict o1, float *restrict o2, float *restrict o3, ptrdiff_t n) {
+    WG_LOOP
+    for (ptrdiff_t q = 0; q < n; q++) {
+        const float s12 = m1[q] + m2[q], d12 = m1[q] - m2[q], s34 = m3[q] + m4[q], d34 = m3[q] - m4[q];
+        o0[q] = m0[q] + s12 + s34 + b;
+        o1[q] = d12 + 2.0f * d34 + b;
+        o2[q] = s12 + 4.0f * s34 + b;
+        o3[q] = d12 + 8.0f * d34 + m5[q] + b;
+    }
+}
+
+DDIM_CLONES void ddim_winograd4_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin, ptrdiff_t o_end,
+                                       ptrdiff_t col0, const float *bias, float *y, ptrdiff_t h, ptrdiff_t w,
+                                       ptrdiff_t tile_row0, ptrdiff_t tile_rows) {
+    const ptrdiff_t tw = (w + 3) / 4;
+    const ptrdiff_t plane = cout * ldm;
+    float *scratch = malloc(sizeof(float) * (size_t)(28 * tw));
+    if (!scratch) abort();
+    float *t[4][6], *o[4];
+    for (int i = 0; i < 4; i++) {
+        for (int a = 0; a < 6; a++) t[i][a] = scratch + (6 * i + a) * tw;
+        o[i] = scratch + (24 + i) * tw;
+    }
+    for (ptrdiff_t oc = o_begin; oc < o_end; oc++) {
+        const float b = bias ? bias[oc] : 0.0f;
+        float *yo = y + oc * h * w;
+        for (ptrdiff_t tr = 0; tr < tile_rows; tr++) {
+            const float *src = m + oc * ldm + col0 + tr * tw;
+            // Aᵀ over the rows of M (plane 6·row + column), for each of the 6 columns
+            for (int a = 0; a < 6; a++)
+                wg4_at(src + a * plane, src + (6 + a) * plane, src + (12 + a) * plane, src + (18 + a) * plane,
+                       src + (24 + a) * plane, src + (30 + a) * plane, 0.0f, t[0][a], t[1][a], t[2][a], t[3][a], tw);
+            const ptrdiff_t oy = 4 * (tile_row0 + tr);
+            for (int i = 0; i < 4 && oy + i < h; i++) {
+                // A over the columns, the bias with it; the 4 columns of each tile interleaved last
+                wg4_at(t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], t[i][5], b, o[0], o[1], o[2], o[3], tw);
+                float *restrict row = yo + (oy + i) * w;
+                const ptrdiff_t whole = w / 4;
+                for (ptrdiff_t q = 0; q < whole; q++) {
+                    row[4 * q] = o[0][q];
+                    row[4 * q + 1] = o[1][q];
+                    row[4 * q + 2] = o[2][q];
+                    row[4 * q + 3] = o[3][q];
+                }
+                for (ptrdiff_t x = 4 * whole; x < w; x++) row[x] = o[x % 4][whole];
+            }
+        }
+    }
+    free(scratch);
+}
+
 enum { MR = DDIM_WG_MR, NR = DDIM_WG_NR };
 
 static ptrdiff_t round_up(ptrdiff_t n, ptrdiff_t m) { return (n + m - 1) / m * m; }
 
-ptrdiff_t ddim_winograd_packed_count(ptrdiff_t cout, ptrdiff_t cin) { return 16 * round_up(cout, MR) * cin; }
+ptrdiff_t ddim_winograd_packed_count(int tile, ptrdiff_t cout, ptrdiff_t cin) {
+    return (tile == 4 ? 36 : 16) * round_up(cout, MR) * cin;
+}
 
-void ddim_winograd_pack(const float *u, ptrdiff_t cout, ptrdiff_t cin, float *packed) {
-    const ptrdiff_t blocks = round_up(cout, MR) / MR;
-    for (ptrdiff_t k = 0; k < 16; k++)
+void ddim_winograd_pack(const float *u, int tile, ptrdiff_t cout, ptrdiff_t cin, float *packed) {
+    const ptrdiff_t blocks = round_up(cout, MR) / MR, planes = tile == 4 ? 36 : 16;
+    for (ptrdiff_t k = 0; k < planes; k++)
         for (ptrdiff_t ib = 0; ib < blocks; ib++) {
             float *dst = packed + (k * blocks + ib) * cin * MR;
             for (ptrdiff_t c = 0; c < cin; c++)
@@ -300,6 +434,7 @@ typedef struct {
     ptrdiff_t cin, cout, cout_pad, h, w, tw;
     ptrdiff_t image0, images, row0, rows;  // the chunk
     ptrdiff_t tiles, tiles_pad, panels, blocks, channel_step;
+    ptrdiff_t planes;  // 16 for F(2×2, 3×3), 36 for F(4×4, 3×3)
     micro_kernel kernel;
 } conv_job;
 
@@ -313,26 +448,32 @@ static void input_part(void *ctx, ptrdiff_t part) {
     const conv_job *j = ctx;
     const ptrdiff_t c0 = part * j->channel_step, c1 = c0 + j->channel_step < j->cin ? c0 + j->channel_step : j->cin;
     const ptrdiff_t run = j->rows * j->tw;  // tiles per image in the chunk
-    float *scratch = malloc(sizeof(float) * (size_t)(32 * (j->tw + 1)));
+    // the row transform's scratch (16·(tw + 1) or 4·(tw + 1) + 36·tw), then a row buffer
+    const ptrdiff_t own = j->planes == 16 ? 16 * (j->tw + 1) : 4 * (j->tw + 1) + 36 * j->tw;
+    float *scratch = malloc(sizeof(float) * (size_t)(own + j->planes * j->tw));
     if (!scratch) abort();
-    float *rowbuf = scratch + 16 * (j->tw + 1);
+    float *rowbuf = scratch + own;
     const ptrdiff_t plane = j->cin * NR;  // from one plane of a panel to the next
     for (ptrdiff_t i = 0; i < j->images; i++) {
         const float *xi = j->x + (j->image0 + i) * j->cin * j->h * j->w;
         for (ptrdiff_t tr = 0; tr < j->rows; tr++)
             for (ptrdiff_t c = c0; c < c1; c++) {
                 const ptrdiff_t t0 = i * run + tr * j->tw, lane0 = t0 % NR;
-                float *base = j->v + (t0 / NR) * 16 * plane + c * NR + lane0;
+                float *base = j->v + (t0 / NR) * j->planes * plane + c * NR + lane0;
                 const int direct = lane0 + j->tw <= NR;
-                float *out[16];
-                for (int k = 0; k < 16; k++) out[k] = direct ? base + k * plane : rowbuf + k * j->tw;
-                wg_input_row(xi + c * j->h * j->w, j->h, j->w, j->row0 + tr, scratch, out);
+                float *out[36];
+                for (int k = 0; k < j->planes; k++) out[k] = direct ? base + k * plane : rowbuf + k * j->tw;
+                if (j->planes == 16) {
+                    wg_input_row(xi + c * j->h * j->w, j->h, j->w, j->row0 + tr, scratch, out);
+                } else {
+                    wg4_input_row(xi + c * j->h * j->w, j->h, j->w, j->row0 + tr, scratch, out);
+                }
                 if (direct) continue;
-                for (ptrdiff_t k = 0; k < 16; k++) {
+                for (ptrdiff_t k = 0; k < j->planes; k++) {
                     float *vk = j->v + k * plane + c * NR;
                     for (ptrdiff_t t = t0, s = 0; s < j->tw;) {
                         const ptrdiff_t lane = t % NR, n = NR - lane < j->tw - s ? NR - lane : j->tw - s;
-                        memcpy(vk + (t / NR) * 16 * plane + lane, out[k] + s, sizeof(float) * (size_t)n);
+                        memcpy(vk + (t / NR) * j->planes * plane + lane, out[k] + s, sizeof(float) * (size_t)n);
                         t += n;
                         s += n;
                     }
@@ -341,9 +482,9 @@ static void input_part(void *ctx, ptrdiff_t part) {
     }
     // the last panel's lanes past the last tile: zeros (their products are never read)
     if (j->tiles_pad > j->tiles)
-        for (ptrdiff_t k = 0; k < 16; k++)
+        for (ptrdiff_t k = 0; k < j->planes; k++)
             for (ptrdiff_t c = c0; c < c1; c++) {
-                float *last = j->v + ((j->panels - 1) * 16 + k) * plane + c * NR;
+                float *last = j->v + ((j->panels - 1) * j->planes + k) * plane + c * NR;
                 for (ptrdiff_t lane = j->tiles % NR; lane < NR; lane++) last[lane] = 0.0f;
             }
     free(scratch);
@@ -353,7 +494,7 @@ static void input_part(void *ctx, ptrdiff_t part) {
 static void gemm_part(void *ctx, ptrdiff_t part) {
     const conv_job *j = ctx;
     const ptrdiff_t k = part / j->panels, p = part % j->panels;
-    const float *b = j->v + (p * 16 + k) * j->cin * NR;
+    const float *b = j->v + (p * j->planes + k) * j->cin * NR;
     float *mk = j->m + k * j->cout_pad * j->tiles_pad + p * NR;
     for (ptrdiff_t ib = 0; ib < j->blocks; ib++)
         j->kernel(j->cin, j->u + (k * j->blocks + ib) * j->cin * MR, b, mk + ib * MR * j->tiles_pad, j->tiles_pad);
@@ -364,9 +505,14 @@ static void output_part(void *ctx, ptrdiff_t part) {
     const conv_job *j = ctx;
     const ptrdiff_t o0 = part * j->channel_step, o1 = o0 + j->channel_step < j->cout ? o0 + j->channel_step : j->cout;
     const ptrdiff_t run = j->rows * j->tw;
-    for (ptrdiff_t i = 0; i < j->images; i++)
-        ddim_winograd_output(j->m, j->tiles_pad, j->cout_pad, o0, o1, i * run, j->bias,
-                             j->y + (j->image0 + i) * j->cout * j->h * j->w, j->h, j->w, j->row0, j->rows);
+    for (ptrdiff_t i = 0; i < j->images; i++) {
+        float *yi = j->y + (j->image0 + i) * j->cout * j->h * j->w;
+        if (j->planes == 16) {
+            ddim_winograd_output(j->m, j->tiles_pad, j->cout_pad, o0, o1, i * run, j->bias, yi, j->h, j->w, j->row0, j->rows);
+        } else {
+            ddim_winograd4_output(j->m, j->tiles_pad, j->cout_pad, o0, o1, i * run, j->bias, yi, j->h, j->w, j->row0, j->rows);
+        }
+    }
 }
 
 static ptrdiff_t steps_for(ptrdiff_t channels, int threads) {
@@ -377,20 +523,21 @@ static ptrdiff_t steps_for(ptrdiff_t channels, int threads) {
 }
 
 int ddim_winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
-                       ptrdiff_t cout, const float *bias, float *y) {
+                       int tile, ptrdiff_t cout, const float *bias, float *y) {
     static micro_kernel kernel;
     if (!kernel) kernel = pick_kernel();
-    const ptrdiff_t th = (h + 1) / 2, tw = (w + 1) / 2, per_image = th * tw;
+    const ptrdiff_t planes = tile == 4 ? 36 : 16;
+    const ptrdiff_t th = (h + tile - 1) / tile, tw = (w + tile - 1) / tile, per_image = th * tw;
     const ptrdiff_t cout_pad = round_up(cout, MR);
     // scratch per operand ≤ 2 M floats (8 MB) unless one row of tiles needs more
     const ptrdiff_t widest = cin > cout_pad ? cin : cout_pad;
-    ptrdiff_t max_tiles = (2 << 20) / (16 * widest);
+    ptrdiff_t max_tiles = (2 << 20) / (planes * widest);
     if (max_tiles < tw) max_tiles = tw;
     const ptrdiff_t images_per_chunk = per_image <= max_tiles ? (max_tiles / per_image < batch ? max_tiles / per_image : batch) : 1;
     const ptrdiff_t band = per_image <= max_tiles ? th : (max_tiles / tw < 1 ? 1 : max_tiles / tw);
     const ptrdiff_t capacity = round_up(per_image <= max_tiles ? images_per_chunk * per_image : band * tw, NR);
-    float *v = aligned_alloc(64, sizeof(float) * (size_t)round_up(16 * cin * capacity, 16));
-    float *m = aligned_alloc(64, sizeof(float) * (size_t)round_up(16 * cout_pad * capacity, 16));
+    float *v = aligned_alloc(64, sizeof(float) * (size_t)round_up(planes * cin * capacity, 16));
+    float *m = aligned_alloc(64, sizeof(float) * (size_t)round_up(planes * cout_pad * capacity, 16));
     if (!v || !m) {
         free(v);
         free(m);
@@ -399,6 +546,7 @@ int ddim_winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t
     const int threads = ddim_pool_threads();
     conv_job j = {x, packed_u, bias, y, v, m, cin, cout, cout_pad, h, w, tw};
     j.blocks = cout_pad / MR;
+    j.planes = planes;
     j.kernel = kernel;
     for (ptrdiff_t image = 0; image < batch;) {
         for (ptrdiff_t row0 = 0; row0 < th;) {
@@ -411,7 +559,7 @@ int ddim_winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t
             j.panels = j.tiles_pad / NR;
             j.channel_step = steps_for(cin, threads);
             ddim_parallel_for((cin + j.channel_step - 1) / j.channel_step, input_part, &j);
-            ddim_parallel_for(16 * j.panels, gemm_part, &j);
+            ddim_parallel_for(planes * j.panels, gemm_part, &j);
             j.channel_step = steps_for(cout, threads);
             ddim_parallel_for((cout + j.channel_step - 1) / j.channel_step, output_part, &j);
             row0 += j.rows;

@@ -15,36 +15,59 @@ public struct ConvWeight: Sendable {
     public let weight: [Float]
     /// (out)
     public let bias: [Float]?
-    /// 3×3 kernels only, when asked for: the 16 Winograd planes U_k = (G g Gᵀ)_k (out × in),
-    /// made once at load and packed in blocks of 6 output channels for the convolution's own
-    /// GEMM kernel (`ddim_winograd_pack`; ``ConvolutionAlgorithm``).
+    /// 3×3 kernels only, when asked for: the Winograd planes U_k = (G g Gᵀ)_k (out × in) — 16
+    /// for F(2×2, 3×3), 36 for F(4×4, 3×3) — made once at load and packed in blocks of 6 output
+    /// channels for the convolution's own GEMM kernel (`ddim_winograd_pack`; ``ConvolutionAlgorithm``).
     public let winograd: [Float]?
+    /// The output tile those planes are for (nil without planes).
+    public let winogradTile: WinogradTile?
 
-    /// Wraps PyTorch-layout weights `(out, in, k, k)` and an optional bias `(out)`. With
-    /// `winograd` (the default) a 3×3 kernel also gets its Winograd planes (16/9 of the weights
-    /// in memory), used by stride-1, padding-1 convolutions of large enough images.
-    public init(weight: Tensor, bias: Tensor?, winograd: Bool = true) {
+    /// Wraps PyTorch-layout weights `(out, in, k, k)` and an optional bias `(out)`. A 3×3 kernel
+    /// also gets the Winograd planes of `winograd` (F(2×2, 3×3) unless told; nil: none), used by
+    /// stride-1, padding-1 convolutions of large enough images: 16/9 (F(2×2)) or 36/9 (F(4×4))
+    /// of the weights in memory, beside them.
+    public init(weight: Tensor, bias: Tensor?, winograd: WinogradTile? = .f2x2) {
         precondition(weight.rank == 4 && weight.shape[2] == weight.shape[3], "ConvWeight: shape \(weight.shape)")
         outChannels = weight.shape[0]
         inChannels = weight.shape[1]
         kernel = weight.shape[2]
         self.weight = weight.data
         self.bias = bias?.data
-        if winograd && kernel == 3 {
+        if let tile = winograd, kernel == 3 {
             let (cout, cin) = (outChannels, inChannels)
-            var u = uninitializedFloats(16 * cout * cin)
-            var packed = uninitializedFloats(ddim_winograd_packed_count(cout, cin))
+            var u = uninitializedFloats(tile.planes * cout * cin)
+            var packed = uninitializedFloats(ddim_winograd_packed_count(Int32(tile.rawValue), cout, cin))
             weight.data.withUnsafeBufferPointer { g in
                 u.withUnsafeMutableBufferPointer { up in
-                    ddim_winograd_weights(g.start, cout, cin, up.start)
-                    packed.withUnsafeMutableBufferPointer { pp in ddim_winograd_pack(up.start, cout, cin, pp.start) }
+                    switch tile {
+                    case .f2x2: ddim_winograd_weights(g.start, cout, cin, up.start)
+                    case .f4x4: ddim_winograd4_weights(g.start, cout, cin, up.start)
+                    }
+                    packed.withUnsafeMutableBufferPointer { pp in
+                        ddim_winograd_pack(up.start, Int32(tile.rawValue), cout, cin, pp.start)
+                    }
                 }
             }
             self.winograd = packed
+            self.winogradTile = tile
         } else {
             self.winograd = nil
+            self.winogradTile = nil
         }
     }
+}
+
+/// The output tile of a Winograd convolution: F(m×m, 3×3) computes m×m outputs from an
+/// (m + 2)² input tile with (m + 2)² multiplies per input channel.
+public enum WinogradTile: Int, Sendable {
+    /// F(2×2, 3×3): 16 planes, 4 multiplies per output (9 directly); error ~1e-6 relative.
+    case f2x2 = 2
+    /// F(4×4, 3×3): 36 planes, 2.25 multiplies per output; error ~1e-5–1e-4 relative (larger
+    /// transform constants), and tiles of 4×4 need maps of 16×16 or more to fill the kernel.
+    case f4x4 = 4
+
+    /// The number of planes: (m + 2)².
+    public var planes: Int { (rawValue + 2) * (rawValue + 2) }
 }
 
 /// Which algorithm stride-1, padding-1 3×3 convolutions use; set once at start-up (benchmarks
@@ -64,9 +87,10 @@ public enum ConvolutionAlgorithm: Sendable {
     nonisolated(unsafe) private static var storage: ConvolutionAlgorithm =
         ProcessInfo.processInfo.environment["DDIM_CONV"] == "im2col" ? .im2col : .winograd
 
-    /// Below this many 2×2 tiles per convolution (batch × ⌈H/2⌉ × ⌈W/2⌉) im2col is used: the 16
-    /// GEMMs are too small to pay for the transforms (8×8 maps at batch 1).
-    public static let winogradMinTiles = 64
+    /// Below this many tiles per convolution (batch × ⌈H/m⌉ × ⌈W/m⌉) im2col is used: the
+    /// Winograd kernel works on panels of 16 tiles, and a panel mostly of padding costs more
+    /// than the transforms save (4×4 maps at batch 1 with F(2×2), 8×8 with F(4×4)).
+    public static let winogradMinTiles = 16
 }
 
 /// Zero padding on each side of the image, in pixels.
@@ -95,8 +119,9 @@ public func conv2d(_ x: Tensor, _ w: ConvWeight, stride: Int = 1, padding: Paddi
     let kk = cin * k * k
     let plane = ho * wo
     if k == 3, stride == 1, padding == Padding(1), ConvolutionAlgorithm.current == .winograd, let u = w.winograd,
-       batch * ((ho + 1) / 2) * ((wo + 1) / 2) >= ConvolutionAlgorithm.winogradMinTiles {
-        conv2dWinograd(x, w, u, into: &out)
+       let tile = w.winogradTile?.rawValue,
+       batch * ((ho + tile - 1) / tile) * ((wo + tile - 1) / tile) >= ConvolutionAlgorithm.winogradMinTiles {
+        conv2dWinograd(x, w, u, tile: tile, into: &out)
         return out
     }
     // 1×1, stride 1, no padding: the input is already the GEMM operand.
@@ -143,21 +168,21 @@ public func conv2d(_ x: Tensor, _ w: ConvWeight, stride: Int = 1, padding: Paddi
     return out
 }
 
-/// conv2d (3×3, stride 1, padding 1) by Winograd F(2×2, 3×3) on ddim's thread pool: the input
-/// tiles transformed to V (16 × Cin × tiles, panels of 16 tiles), the 16 products
-/// M_k = U_k · V_k by the register-blocked kernel of `winograd_conv.c`, and M transformed back to
-/// 2×2 output tiles with the bias — in chunks of at most 8 MB of scratch per operand.
-private func conv2dWinograd(_ x: Tensor, _ w: ConvWeight, _ u: [Float], into out: inout Tensor) {
+/// conv2d (3×3, stride 1, padding 1) by Winograd F(m×m, 3×3) on ddim's thread pool: the input
+/// tiles transformed to V (planes × Cin × tiles, panels of 16 tiles), the products
+/// M_k = U_k · V_k by the register-blocked kernel of `winograd.c`, and M transformed back to
+/// m×m output tiles with the bias — in chunks of at most 8 MB of scratch per operand.
+private func conv2dWinograd(_ x: Tensor, _ w: ConvWeight, _ u: [Float], tile: Int, into out: inout Tensor) {
     let (batch, cin, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let status = x.data.withUnsafeBufferPointer { xp in
         out.data.withUnsafeMutableBufferPointer { op in
             u.withUnsafeBufferPointer { up in
                 if let bias = w.bias {
                     return bias.withUnsafeBufferPointer { bp in
-                        ddim_winograd_conv(xp.start, batch, cin, h, wd, up.start, w.outChannels, bp.baseAddress, op.start)
+                        ddim_winograd_conv(xp.start, batch, cin, h, wd, up.start, Int32(tile), w.outChannels, bp.baseAddress, op.start)
                     }
                 }
-                return ddim_winograd_conv(xp.start, batch, cin, h, wd, up.start, w.outChannels, nil, op.start)
+                return ddim_winograd_conv(xp.start, batch, cin, h, wd, up.start, Int32(tile), w.outChannels, nil, op.start)
             }
         }
     }

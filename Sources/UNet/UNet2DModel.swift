@@ -37,24 +37,31 @@ public final class UNet2DModel: Sendable {
         let w = WeightReader(file)
         let ch = c.blockOutChannels
         let temb = c.timeEmbedWidth
+        // level i of the UNet runs at sample_size / 2^i (the hint for each conv's Winograd planes)
+        let side = c.sampleSize?.min() ?? 0
+        w.resolution = side
         convIn = try w.conv("conv_in", out: ch[0], in: c.inChannels, kernel: 3)
         timeLinear1 = try w.linear(["time_embedding.linear_1"], out: temb, in: ch[0])
         timeLinear2 = try w.linear(["time_embedding.linear_2"], out: temb, in: temb)
         var down: [DownBlock] = []
         for (i, type) in c.downBlockTypes.enumerated() {
+            w.resolution = side >> i
             down.append(try DownBlock(w, index: i, in: i == 0 ? ch[0] : ch[i - 1], out: ch[i], temb: temb,
                                       attention: type == "AttnDownBlock2D", last: i == ch.count - 1, config: c))
         }
         self.down = down
+        w.resolution = side >> (ch.count - 1)
         mid = c.midBlockType == nil ? nil : try MidBlock(w, channels: ch[ch.count - 1], temb: temb, config: c)
         let reversed = Array(ch.reversed())
         var up: [UpBlock] = []
         for (i, type) in c.upBlockTypes.enumerated() {
+            w.resolution = side >> (ch.count - 1 - i)
             up.append(try UpBlock(w, index: i, in: reversed[min(i + 1, ch.count - 1)], prev: i == 0 ? reversed[0] : reversed[i - 1],
                                   out: reversed[i], temb: temb, attention: type == "AttnUpBlock2D", last: i == ch.count - 1,
                                   config: c))
         }
         self.up = up
+        w.resolution = side
         normOut = try w.norm("conv_norm_out", channels: ch[0], groups: c.normNumGroups, eps: c.normEps)
         convOut = try w.conv("conv_out", out: c.outChannels, in: ch[0], kernel: 3)
         if let extra = w.unused.first {

@@ -1,3 +1,4 @@
+import Foundation
 import Tensors
 
 /// Fetches a model's tensors by the checkpoint's own names, checks each shape, and remembers
@@ -6,7 +7,20 @@ final class WeightReader {
     let file: SafeTensorsFile
     private(set) var used: Set<String> = []
 
-    init(_ file: SafeTensorsFile) { self.file = file }
+    /// The side (pixels) of the maps the next convolutions will see, from the config's
+    /// sample size (0: unknown). It picks their Winograd planes: F(4×4, 3×3) at 16 or more,
+    /// where 4×4 tiles fill the kernel's panels even at batch 1, F(2×2, 3×3) below; large models
+    /// keep F(2×2) throughout, since 36/9 of their weights would not fit their memory budget.
+    var resolution = 0
+    /// More than 64 M parameters in the file (celebahq-256: 114 M; cifar10-32: 36 M).
+    let largeModel: Bool
+
+    init(_ file: SafeTensorsFile) {
+        self.file = file
+        // DDIM_WINOGRAD=2x2 in the environment: F(2×2) throughout (for benchmarks' A/B runs)
+        largeModel = file.entries.values.reduce(0) { $0 + $1.shape.reduce(1, *) } > 64_000_000
+            || ProcessInfo.processInfo.environment["DDIM_WINOGRAD"] == "2x2"
+    }
 
     /// The tensor `name` with exactly `shape`.
     func tensor(_ name: String, _ shape: [Int]) throws -> Tensor {
@@ -29,7 +43,8 @@ final class WeightReader {
     /// conv weight (out, in, k, k) and bias (out) under `prefix`.
     func conv(_ prefix: String, out: Int, in cin: Int, kernel: Int) throws -> ConvWeight {
         ConvWeight(weight: try tensor("\(prefix).weight", [out, cin, kernel, kernel]),
-                   bias: try tensor("\(prefix).bias", [out]))
+                   bias: try tensor("\(prefix).bias", [out]),
+                   winograd: resolution >= 16 && !largeModel ? .f4x4 : .f2x2)
     }
 
     /// linear weight (out, in) and bias (out) under the first prefix present.

@@ -187,9 +187,10 @@ struct CommandLineTests {
         let object = try JSONSerialization.jsonObject(with: Data(bench.stdout.utf8)) as? [String: Any]
         #expect((object?["median_ms"] as? Double ?? 0) > 0)
         #expect(object?["profile_ms"] != nil)
-        // the two convolution algorithms agree on the tiny model's ε to 1e-5 (its outputs are ~1)
+        // the two convolution algorithms agree on the tiny model's ε to 5e-5 (its outputs are ~1;
+        // F(4×4, 3×3) at its 16×16 maps measured 1.1e-5, F(2×2) alone 1e-6)
         #expect(object?["conv"] as? String == "winograd")
-        #expect((object?["conv_max_abs_difference"] as? Double ?? 1) <= 1e-5)
+        #expect((object?["conv_max_abs_difference"] as? Double ?? 1) <= 5e-5)
         #expect((object?["output_max_abs"] as? Double ?? 0) > 0.1)
         let plain = try Run(["bench", "--model", tiny, "--runs", "1", "--conv", "im2col"])
         #expect(plain.status == 0 && plain.stdout.contains("by im2col"), "\(plain.stdout)")

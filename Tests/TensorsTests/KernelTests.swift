@@ -90,8 +90,44 @@ struct KernelTests {
         #expect(got.shape == want.shape)
         #expect(got.maxAbsDifference(want) <= 1e-5)
         // and the plain path (no Winograd planes) agrees with both
-        let plain = conv2d(x, ConvWeight(weight: wt, bias: b, winograd: false), padding: Padding(1))
+        let plain = conv2d(x, ConvWeight(weight: wt, bias: b, winograd: nil), padding: Padding(1))
         #expect(plain.maxAbsDifference(got) <= 1e-5)
+    }
+
+    @Test("Winograd F(4×4, 3×3) equals the definition: sizes that are not multiples of 4, partial tile panels", arguments: [
+        (batch: 2, cin: 5, cout: 4, h: 17, w: 15, bias: true),
+        (batch: 1, cin: 3, cout: 7, h: 16, w: 16, bias: false),
+        (batch: 4, cin: 8, cout: 13, h: 9, w: 12, bias: true),
+        (batch: 1, cin: 64, cout: 32, h: 32, w: 32, bias: true),
+    ])
+    func winograd4(batch: Int, cin: Int, cout: Int, h: Int, w: Int, bias: Bool) {
+        let x = randomTensor([batch, cin, h, w], seed: 57)
+        let wt = randomTensor([cout, cin, 3, 3], seed: 58)
+        let b = bias ? randomTensor([cout], seed: 59) : nil
+        let weight = ConvWeight(weight: wt, bias: b, winograd: .f4x4)
+        #expect(weight.winogradTile == .f4x4)
+        #expect(weight.winograd?.count == 36 * ((cout + 5) / 6 * 6) * cin)
+        #expect(batch * ((h + 3) / 4) * ((w + 3) / 4) >= ConvolutionAlgorithm.winogradMinTiles)
+        let got = conv2d(x, weight, padding: Padding(1))
+        let want = naiveConv(x, wt, b, stride: 1, padding: Padding(1))
+        #expect(got.shape == want.shape)
+        // the larger transform constants: ~1e-6 per unit of output here against ~1e-7 for F(2×2)
+        let scale = max(1, want.data.map { abs($0) }.max() ?? 1)
+        #expect(got.maxAbsDifference(want) <= 2e-5 * scale)
+    }
+
+    @Test("Winograd F(4×4, 3×3) in bands of tile rows and in chunks of images equals the definition")
+    func winograd4Chunks() {
+        // 300 channels: 2 M floats / (36 × 300) = 194 tiles per chunk; a 64×64 image has 256
+        let big = randomTensor([2, 300, 64, 64], seed: 60)
+        let wt = randomTensor([3, 300, 3, 3], seed: 61), bias = randomTensor([3], seed: 62)
+        let weight = ConvWeight(weight: wt, bias: bias, winograd: .f4x4)
+        let got = conv2d(big, weight, padding: Padding(1))
+        #expect(got.maxAbsDifference(naiveConv(big, wt, bias, stride: 1, padding: Padding(1))) <= 2e-3)
+        // 20×20 images (25 tiles) with 300 channels: seven images per chunk, 9 = 7 + 2
+        let many = randomTensor([9, 300, 20, 20], seed: 63)
+        let got2 = conv2d(many, weight, padding: Padding(1))
+        #expect(got2.maxAbsDifference(naiveConv(many, wt, bias, stride: 1, padding: Padding(1))) <= 2e-3)
     }
 
     @Test("Winograd in bands of tile rows (a large image) and in chunks of images equals the definition")

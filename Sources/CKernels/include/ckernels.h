@@ -70,14 +70,23 @@ void ddim_sgemm(int trans_a, int trans_b, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
 /// The register block of the Winograd GEMM: 6 output channels × 16 tiles.
 #define DDIM_WG_MR 6
 #define DDIM_WG_NR 16
-/// Floats of the packed planes of a (cout, cin) kernel: 16 · ⌈cout/6⌉·6 · cin.
-ptrdiff_t ddim_winograd_packed_count(ptrdiff_t cout, ptrdiff_t cin);
-/// The planes u of ddim_winograd_weights (16 × cout × cin) in blocks of 6 output channels:
-/// packed[((k·⌈cout/6⌉ + b)·cin + c)·6 + r] = U_k[6b + r][c], 0 past cout.
-void ddim_winograd_pack(const float *u, ptrdiff_t cout, ptrdiff_t cin, float *packed);
+/// Winograd F(4×4, 3×3): weights g (cout, cin, 3, 3) → 36 planes u[(k·cout + o)·cin + c] =
+/// (G g_oc Gᵀ)[k / 6][k % 6] (see winograd.c for the matrices).
+void ddim_winograd4_weights(const float *g, ptrdiff_t cout, ptrdiff_t cin, float *u);
+/// Output tiles of F(4×4, 3×3) from its 36 planes, as ddim_winograd_output does for F(2×2).
+void ddim_winograd4_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin, ptrdiff_t o_end,
+                           ptrdiff_t col0, const float *bias, float *y, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
+                           ptrdiff_t tile_rows);
+/// Floats of the packed planes of a (cout, cin) kernel for output tiles of `tile` (2 or 4):
+/// planes (16 or 36) · ⌈cout/6⌉·6 · cin.
+ptrdiff_t ddim_winograd_packed_count(int tile, ptrdiff_t cout, ptrdiff_t cin);
+/// The planes u of ddim_winograd_weights / ddim_winograd4_weights (planes × cout × cin) in
+/// blocks of 6 output channels: packed[((k·⌈cout/6⌉ + b)·cin + c)·6 + r] = U_k[6b + r][c], 0 past cout.
+void ddim_winograd_pack(const float *u, int tile, ptrdiff_t cout, ptrdiff_t cin, float *packed);
 /// y (batch, cout, h, w) = conv3×3(x (batch, cin, h, w)), stride 1, padding 1, + bias (may be
-/// NULL), from packed planes. Returns 0, or −1 when its scratch could not be allocated.
+/// NULL), from packed planes for output tiles of `tile` (2: F(2×2, 3×3), 4: F(4×4, 3×3)).
+/// Returns 0, or −1 when its scratch could not be allocated.
 int ddim_winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
-                       ptrdiff_t cout, const float *bias, float *y);
+                       int tile, ptrdiff_t cout, const float *bias, float *y);
 
 #endif
