@@ -20,10 +20,14 @@ struct Run {
 
     /// Runs `ddim arguments`. `closedStdout`: standard output is a pipe whose reading end is
     /// already closed (`ddim … | head -0`). `signal`: sent `after` seconds into the run.
-    init(_ arguments: [String], closedStdout: Bool = false, signal: (Int32, after: Double)? = nil) throws {
+    init(_ arguments: [String], closedStdout: Bool = false, signal: (Int32, after: Double)? = nil,
+         environment: [String: String] = [:]) throws {
         let p = Process()
         p.executableURL = ddimBinary
         p.arguments = arguments
+        if !environment.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe(), err = Pipe()
         if closedStdout { try out.fileHandleForReading.close() }
         p.standardOutput = out
@@ -192,6 +196,14 @@ struct CommandLineTests {
         #expect(object?["conv"] as? String == "winograd")
         #expect((object?["conv_max_abs_difference"] as? Double ?? 1) <= 5e-5)
         #expect((object?["output_max_abs"] as? Double ?? 0) > 0.1)
+        // the portable C kernel (what a CPU without AVX2 + FMA runs), F(2×2) only, 1 and 3 threads:
+        // each still agrees with the im2col path
+        for (env, threads) in [(["DDIM_GENERIC_KERNEL": "1"], "2"), (["DDIM_WINOGRAD": "2x2"], "1"), ([:], "3")] {
+            let run = try Run(["bench", "--model", tiny, "--runs", "1", "--json", "--threads", threads], environment: env)
+            let o = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+            #expect((o?["conv_max_abs_difference"] as? Double ?? 1) <= 5e-5, "\(env) \(threads): \(run.stdout)")
+            #expect((o?["blas"] as? String ?? "").contains("\(threads) thread"), "\(run.stdout)")
+        }
         let plain = try Run(["bench", "--model", tiny, "--runs", "1", "--conv", "im2col"])
         #expect(plain.status == 0 && plain.stdout.contains("by im2col"), "\(plain.stdout)")
         #expect(try Run(["bench", "--model", tiny, "--conv", "fft"]).errorLine.contains("--conv"))
