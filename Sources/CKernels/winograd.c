@@ -26,24 +26,22 @@
 // 16 GEMMs M_k = U_k · V_k (Cout × Cin times Cin × tiles): 16 multiplies per 4 outputs instead
 // of 36. Planes are indexed k = 4·row + column of the 4×4 transform.
 
-DDIM_CLONES void ddim_winograd_weights(const float *g, ptrdiff_t cout, ptrdiff_t cin, float *u) {
-    for (ptrdiff_t o = 0; o < cout; o++) {
-        for (ptrdiff_t c = 0; c < cin; c++) {
-            const float *w = g + (o * cin + c) * 9;
-            // t = G g (4 × 3)
-            float t[4][3];
-            for (int j = 0; j < 3; j++) {
-                t[0][j] = w[j];
-                t[1][j] = 0.5f * (w[j] + w[3 + j] + w[6 + j]);
-                t[2][j] = 0.5f * (w[j] - w[3 + j] + w[6 + j]);
-                t[3][j] = w[6 + j];
-            }
-            // U = t Gᵀ (4 × 4)
-            for (int a = 0; a < 4; a++) {
-                float r[4] = {t[a][0], 0.5f * (t[a][0] + t[a][1] + t[a][2]), 0.5f * (t[a][0] - t[a][1] + t[a][2]), t[a][2]};
-                for (int b = 0; b < 4; b++) u[((ptrdiff_t)(4 * a + b) * cout + o) * cin + c] = r[b];
-            }
-        }
+// U = G g Gᵀ (4 × 4) of one 3×3 kernel w, row-major into u.
+static void wg2_kernel_transform(const float *w, float *u) {
+    // t = G g (4 × 3)
+    float t[4][3];
+    for (int j = 0; j < 3; j++) {
+        t[0][j] = w[j];
+        t[1][j] = 0.5f * (w[j] + w[3 + j] + w[6 + j]);
+        t[2][j] = 0.5f * (w[j] - w[3 + j] + w[6 + j]);
+        t[3][j] = w[6 + j];
+    }
+    // U = t Gᵀ (4 × 4)
+    for (int a = 0; a < 4; a++) {
+        u[4 * a + 0] = t[a][0];
+        u[4 * a + 1] = 0.5f * (t[a][0] + t[a][1] + t[a][2]);
+        u[4 * a + 2] = 0.5f * (t[a][0] - t[a][1] + t[a][2]);
+        u[4 * a + 3] = t[a][2];
     }
 }
 
@@ -211,24 +209,20 @@ DDIM_CLONES void ddim_winograd_output(const float *m, ptrdiff_t ldm, ptrdiff_t c
 // larger constants cost accuracy: ~1e-4 relative against ~1e-6 (docs/performance.md).
 // Planes are indexed k = 6·row + column of the 6×6 transform.
 
-DDIM_CLONES void ddim_winograd4_weights(const float *g, ptrdiff_t cout, ptrdiff_t cin, float *u) {
+// U = G g Gᵀ (6 × 6) of one 3×3 kernel w, row-major into u.
+static void wg4_kernel_transform(const float *w, float *u) {
     static const float G[6][3] = {{0.25f, 0, 0},
                                   {-1.0f / 6, -1.0f / 6, -1.0f / 6},
                                   {-1.0f / 6, 1.0f / 6, -1.0f / 6},
                                   {1.0f / 24, 1.0f / 12, 1.0f / 6},
                                   {1.0f / 24, -1.0f / 12, 1.0f / 6},
                                   {0, 0, 1}};
-    for (ptrdiff_t o = 0; o < cout; o++)
-        for (ptrdiff_t c = 0; c < cin; c++) {
-            const float *wt = g + (o * cin + c) * 9;
-            // t = G g (6 × 3), then U = t Gᵀ (6 × 6)
-            float t[6][3];
-            for (int a = 0; a < 6; a++)
-                for (int j = 0; j < 3; j++) t[a][j] = G[a][0] * wt[j] + G[a][1] * wt[3 + j] + G[a][2] * wt[6 + j];
-            for (int a = 0; a < 6; a++)
-                for (int b = 0; b < 6; b++)
-                    u[((ptrdiff_t)(6 * a + b) * cout + o) * cin + c] = t[a][0] * G[b][0] + t[a][1] * G[b][1] + t[a][2] * G[b][2];
-        }
+    // t = G g (6 × 3), then U = t Gᵀ (6 × 6)
+    float t[6][3];
+    for (int a = 0; a < 6; a++)
+        for (int j = 0; j < 3; j++) t[a][j] = G[a][0] * w[j] + G[a][1] * w[3 + j] + G[a][2] * w[6 + j];
+    for (int a = 0; a < 6; a++)
+        for (int b = 0; b < 6; b++) u[6 * a + b] = t[a][0] * G[b][0] + t[a][1] * G[b][1] + t[a][2] * G[b][2];
 }
 
 // o = Bᵀ d over six rows d0…d5 of n values (element-wise).
@@ -341,17 +335,36 @@ ptrdiff_t ddim_winograd_packed_count(int tile, ptrdiff_t cout, ptrdiff_t cin) {
     return (tile == 4 ? 36 : 16) * round_up(cout, MR) * cin;
 }
 
-void ddim_winograd_pack(const float *u, int tile, ptrdiff_t cout, ptrdiff_t cin, float *packed) {
-    const ptrdiff_t blocks = round_up(cout, MR) / MR, planes = tile == 4 ? 36 : 16;
-    for (ptrdiff_t k = 0; k < planes; k++)
-        for (ptrdiff_t ib = 0; ib < blocks; ib++) {
-            float *dst = packed + (k * blocks + ib) * cin * MR;
-            for (ptrdiff_t c = 0; c < cin; c++)
-                for (ptrdiff_t r = 0; r < MR; r++) {
-                    const ptrdiff_t o = ib * MR + r;
-                    dst[c * MR + r] = o < cout ? u[(k * cout + o) * cin + c] : 0.0f;
+typedef struct {
+    const float *g;
+    float *packed;
+    ptrdiff_t cout, cin, blocks, planes;
+} pack_job;
+
+// One block of 6 output channels: each kernel transformed, its planes scattered to
+// packed[((k·blocks + block)·cin + c)·6 + r], zeros for rows past cout.
+static void pack_block(void *ctx, ptrdiff_t ib) {
+    const pack_job *j = ctx;
+    float u[36];
+    for (ptrdiff_t c = 0; c < j->cin; c++)
+        for (ptrdiff_t r = 0; r < MR; r++) {
+            const ptrdiff_t o = ib * MR + r;
+            if (o < j->cout) {
+                if (j->planes == 16) {
+                    wg2_kernel_transform(j->g + (o * j->cin + c) * 9, u);
+                } else {
+                    wg4_kernel_transform(j->g + (o * j->cin + c) * 9, u);
                 }
+            } else {
+                memset(u, 0, sizeof u);
+            }
+            for (ptrdiff_t k = 0; k < j->planes; k++) j->packed[((k * j->blocks + ib) * j->cin + c) * MR + r] = u[k];
         }
+}
+
+void ddim_winograd_pack_weights(const float *g, int tile, ptrdiff_t cout, ptrdiff_t cin, float *packed) {
+    pack_job j = {g, packed, cout, cin, round_up(cout, MR) / MR, tile == 4 ? 36 : 16};
+    ddim_parallel_for(j.blocks, pack_block, &j);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ public struct ConvWeight: Sendable {
     public let bias: [Float]?
     /// 3×3 kernels only, when asked for: the Winograd planes U_k = (G g Gᵀ)_k (out × in) — 16
     /// for F(2×2, 3×3), 36 for F(4×4, 3×3) — made once at load and packed in blocks of 6 output
-    /// channels for the convolution's own GEMM kernel (`ddim_winograd_pack`; ``ConvolutionAlgorithm``).
+    /// channels for the convolution's own GEMM kernel (`ddim_winograd_pack_weights`; ``ConvolutionAlgorithm``).
     public let winograd: [Float]?
     /// The output tile those planes are for (nil without planes).
     public let winogradTile: WinogradTile?
@@ -35,17 +35,10 @@ public struct ConvWeight: Sendable {
         self.bias = bias?.data
         if let tile = winograd, kernel == 3 {
             let (cout, cin) = (outChannels, inChannels)
-            var u = uninitializedFloats(tile.planes * cout * cin)
             var packed = uninitializedFloats(ddim_winograd_packed_count(Int32(tile.rawValue), cout, cin))
             weight.data.withUnsafeBufferPointer { g in
-                u.withUnsafeMutableBufferPointer { up in
-                    switch tile {
-                    case .f2x2: ddim_winograd_weights(g.start, cout, cin, up.start)
-                    case .f4x4: ddim_winograd4_weights(g.start, cout, cin, up.start)
-                    }
-                    packed.withUnsafeMutableBufferPointer { pp in
-                        ddim_winograd_pack(up.start, Int32(tile.rawValue), cout, cin, pp.start)
-                    }
+                packed.withUnsafeMutableBufferPointer { pp in
+                    ddim_winograd_pack_weights(g.start, Int32(tile.rawValue), cout, cin, pp.start)
                 }
             }
             self.winograd = packed

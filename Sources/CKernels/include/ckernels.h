@@ -25,9 +25,7 @@ void ddim_softmax_row(float *s, ptrdiff_t n);
 /// e^x with the kernels' approximation (for tests): relative error below 2e-7 on [−87, 88].
 float ddim_exp(float x);
 
-/// Winograd F(2×2, 3×3) for stride-1, padding-1 3×3 convolutions (see kernels.c for the matrices).
-/// Weights g (cout, cin, 3, 3) → u[(k·cout + o)·cin + c] = (G g_oc Gᵀ)[k / 4][k % 4], 16 planes.
-void ddim_winograd_weights(const float *g, ptrdiff_t cout, ptrdiff_t cin, float *u);
+/// Winograd F(2×2, 3×3) for stride-1, padding-1 3×3 convolutions (see winograd.c for the matrices).
 /// Input tiles of one (channels, h, w) image, channels [c_begin, c_end), tile rows
 /// [tile_row0, tile_row0 + tile_rows), ⌈w/2⌉ tiles per row:
 /// v[(k·channels + c)·ldv + col0 + (tr − tile_row0)·⌈w/2⌉ + tc] = (Bᵀ d B)[k / 4][k % 4]
@@ -65,14 +63,11 @@ void ddim_sgemm(int trans_a, int trans_b, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
                 const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc);
 
 // ---------------------------------------------------------------------------------------------
-// A whole Winograd F(2×2, 3×3) convolution on the pool (winograd_conv.c).
+// Whole Winograd convolutions, F(2×2, 3×3) and F(4×4, 3×3), on the pool (winograd.c).
 
 /// The register block of the Winograd GEMM: 6 output channels × 16 tiles.
 #define DDIM_WG_MR 6
 #define DDIM_WG_NR 16
-/// Winograd F(4×4, 3×3): weights g (cout, cin, 3, 3) → 36 planes u[(k·cout + o)·cin + c] =
-/// (G g_oc Gᵀ)[k / 6][k % 6] (see winograd.c for the matrices).
-void ddim_winograd4_weights(const float *g, ptrdiff_t cout, ptrdiff_t cin, float *u);
 /// Output tiles of F(4×4, 3×3) from its 36 planes, as ddim_winograd_output does for F(2×2).
 void ddim_winograd4_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin, ptrdiff_t o_end,
                            ptrdiff_t col0, const float *bias, float *y, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
@@ -80,9 +75,10 @@ void ddim_winograd4_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdif
 /// Floats of the packed planes of a (cout, cin) kernel for output tiles of `tile` (2 or 4):
 /// planes (16 or 36) · ⌈cout/6⌉·6 · cin.
 ptrdiff_t ddim_winograd_packed_count(int tile, ptrdiff_t cout, ptrdiff_t cin);
-/// The planes u of ddim_winograd_weights / ddim_winograd4_weights (planes × cout × cin) in
-/// blocks of 6 output channels: packed[((k·⌈cout/6⌉ + b)·cin + c)·6 + r] = U_k[6b + r][c], 0 past cout.
-void ddim_winograd_pack(const float *u, int tile, ptrdiff_t cout, ptrdiff_t cin, float *packed);
+/// Weights g (cout, cin, 3, 3) → the planes U_k = (G g Gᵀ)[k / (tile + 2)][k % (tile + 2)] in blocks
+/// of 6 output channels: packed[((k·⌈cout/6⌉ + b)·cin + c)·6 + r] = U_k[6b + r][c], 0 past cout.
+/// Runs on the pool, a block of output channels per task.
+void ddim_winograd_pack_weights(const float *g, int tile, ptrdiff_t cout, ptrdiff_t cin, float *packed);
 /// y (batch, cout, h, w) = conv3×3(x (batch, cin, h, w)), stride 1, padding 1, + bias (may be
 /// NULL), from packed planes for output tiles of `tile` (2: F(2×2, 3×3), 4: F(4×4, 3×3)).
 /// Returns 0, or −1 when its scratch could not be allocated.
