@@ -10,6 +10,7 @@
 #include "ckernels.h"
 #include "clones.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -528,6 +529,83 @@ static void output_part(void *ctx, ptrdiff_t part) {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// The fused path: one task per panel of 16 tiles does all three steps — transform its tiles of
+// every input channel, multiply all planes, fold the products back into output tiles — with
+// V and M of that panel alone (planes × (cin + cout) × 16 floats, a few hundred kB, in L2)
+// instead of whole-chunk operands written and read back through memory between three loops.
+// It needs panels made of whole tile rows of one image (⌈w/m⌉ divides 16, e.g. maps of 8–64
+// px) and enough panels to share (at batch 1 a 16×16 map has one); else the three loops run.
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+typedef struct {
+    float *p;
+    size_t capacity;
+} thread_scratch_t;
+static void scratch_release(void *s) {
+    thread_scratch_t *t = s;
+    free(t->p);
+    free(t);
+}
+static void scratch_key_init(void) { pthread_key_create(&scratch_key, scratch_release); }
+
+// This thread's scratch of at least n floats, kept for its next task (freed when it exits).
+static float *thread_scratch(size_t n) {
+    pthread_once(&scratch_once, scratch_key_init);
+    thread_scratch_t *t = pthread_getspecific(scratch_key);
+    if (!t) {
+        t = calloc(1, sizeof *t);
+        if (!t) abort();
+        pthread_setspecific(scratch_key, t);
+    }
+    if (t->capacity < n) {
+        free(t->p);
+        t->p = malloc(sizeof(float) * n);
+        if (!t->p) abort();
+        t->capacity = n;
+    }
+    return t->p;
+}
+
+typedef struct {
+    const float *x, *u, *bias;
+    float *y;
+    ptrdiff_t cin, cout, cout_pad, h, w, tw, planes, blocks, panels_per_image, rows_per_panel;
+    micro_kernel kernel;
+} fused_job;
+
+static void fused_part(void *ctx, ptrdiff_t p) {
+    const fused_job *j = ctx;
+    const ptrdiff_t image = p / j->panels_per_image, tr0 = (p % j->panels_per_image) * j->rows_per_panel;
+    const ptrdiff_t own = j->planes == 16 ? 16 * (j->tw + 1) : 4 * (j->tw + 1) + 36 * j->tw;
+    float *v = thread_scratch((size_t)(j->planes * (j->cin + j->cout_pad) * NR + own));
+    float *m = v + j->planes * j->cin * NR, *scratch = m + j->planes * j->cout_pad * NR;
+    const float *xi = j->x + image * j->cin * j->h * j->w;
+    // V_k (cin × 16) of this panel: tile row r of the panel in lanes r·tw…
+    for (ptrdiff_t c = 0; c < j->cin; c++)
+        for (ptrdiff_t r = 0; r < j->rows_per_panel; r++) {
+            float *out[36];
+            for (int k = 0; k < j->planes; k++) out[k] = v + (k * j->cin + c) * NR + r * j->tw;
+            if (j->planes == 16) {
+                wg_input_row(xi + c * j->h * j->w, j->h, j->w, tr0 + r, scratch, out);
+            } else {
+                wg4_input_row(xi + c * j->h * j->w, j->h, j->w, tr0 + r, scratch, out);
+            }
+        }
+    // M_k (cout × 16) = U_k · V_k
+    for (ptrdiff_t k = 0; k < j->planes; k++)
+        for (ptrdiff_t ib = 0; ib < j->blocks; ib++)
+            j->kernel(j->cin, j->u + (k * j->blocks + ib) * j->cin * MR, v + k * j->cin * NR,
+                      m + (k * j->cout_pad + ib * MR) * NR, NR);
+    float *yi = j->y + image * j->cout * j->h * j->w;
+    if (j->planes == 16) {
+        ddim_winograd_output(m, NR, j->cout_pad, 0, j->cout, 0, j->bias, yi, j->h, j->w, tr0, j->rows_per_panel);
+    } else {
+        ddim_winograd4_output(m, NR, j->cout_pad, 0, j->cout, 0, j->bias, yi, j->h, j->w, tr0, j->rows_per_panel);
+    }
+}
+
 static ptrdiff_t steps_for(ptrdiff_t channels, int threads) {
     // several parts per thread, so that a thread held up elsewhere does not hold the loop
     const ptrdiff_t parts = 4 * (ptrdiff_t)threads;
@@ -542,6 +620,13 @@ int ddim_winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t
     const ptrdiff_t planes = tile == 4 ? 36 : 16;
     const ptrdiff_t th = (h + tile - 1) / tile, tw = (w + tile - 1) / tile, per_image = th * tw;
     const ptrdiff_t cout_pad = round_up(cout, MR);
+    const int threads = ddim_pool_threads();
+    if (NR % tw == 0 && th % (NR / tw) == 0 && batch * per_image / NR >= 2 * threads && getenv("DDIM_WINOGRAD_UNFUSED") == NULL) {
+        fused_job f = {x, packed_u, bias, y, cin, cout, cout_pad, h, w, tw, planes, cout_pad / MR,
+                       per_image / NR, NR / tw, kernel};
+        ddim_parallel_for(batch * f.panels_per_image, fused_part, &f);
+        return 0;
+    }
     // scratch per operand ≤ 2 M floats (8 MB) unless one row of tiles needs more
     const ptrdiff_t widest = cin > cout_pad ? cin : cout_pad;
     ptrdiff_t max_tiles = (2 << 20) / (planes * widest);
@@ -558,7 +643,6 @@ int ddim_winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t
         free(m);
         return -1;
     }
-    const int threads = ddim_pool_threads();
     conv_job j = {x, packed_u, bias, y, v, m, cin, cout, cout_pad, h, w, tw};
     j.blocks = cout_pad / MR;
     j.planes = planes;

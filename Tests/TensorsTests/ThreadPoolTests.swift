@@ -74,6 +74,25 @@ struct ThreadPoolTests {
         }
         for i in 0..<4 { #expect(results.get(i)?.data == outputs[0].data) }
     }
+
+    @Test("F(4×4) on 16×16 maps: one panel per image, fused on 1 thread, three loops on 2 and 3 — the same numbers")
+    func fusedAndThreeLoops() {
+        let before = Threads.current
+        defer { Threads.set(before) }
+        // two panels: the fused path needs at least two per thread
+        let x = randomTensor([2, 24, 16, 16], seed: 75)
+        let wt = randomTensor([10, 24, 3, 3], seed: 76), bias = randomTensor([10], seed: 77)
+        let weight = ConvWeight(weight: wt, bias: bias, winograd: .f4x4)
+        let want = naiveConv(x, wt, bias, stride: 1, padding: Padding(1))
+        var outputs: [Tensor] = []
+        for threads in [1, 2, 3] {
+            Threads.set(threads)
+            outputs.append(conv2d(x, weight, padding: Padding(1)))
+        }
+        for got in outputs { #expect(got.maxAbsDifference(want) <= 1e-4) }
+        // the same transforms, kernel and order of sums either way
+        #expect(outputs[0].data == outputs[1].data && outputs[1].data == outputs[2].data)
+    }
 }
 
 /// Tensors written by concurrent callers, one slot each.
