@@ -11,6 +11,7 @@
 #include "clones.h"
 
 #include <pthread.h>
+#include <sys/mman.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -529,6 +530,22 @@ static void output_part(void *ctx, ptrdiff_t part) {
     }
 }
 
+// 64-byte aligned blocks from plain malloc (the raw pointer kept just below the aligned one):
+// the kernel's 32-byte loads of V must not straddle cache lines (malloc's 16-byte alignment
+// cost ~10 % of a cifar10-32 forward), and aligned_alloc's split blocks, kept in the heap by
+// Memory.keepFreedBuffers, fragmented it by ~60 MB over a celebahq-256 forward.
+static float *alloc_aligned(size_t floats) {
+    unsigned char *raw = malloc(floats * sizeof(float) + 64 + sizeof(void *));
+    if (!raw) return NULL;
+    const uintptr_t aligned = ((uintptr_t)(raw + sizeof(void *)) + 63) & ~(uintptr_t)63;
+    ((void **)aligned)[-1] = raw;
+    return (float *)aligned;
+}
+
+static void free_aligned(float *p) {
+    if (p) free(((void **)p)[-1]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The fused path: one task per panel of 16 tiles does all three steps — transform its tiles of
 // every input channel, multiply all planes, fold the products back into output tiles — with
@@ -537,20 +554,23 @@ static void output_part(void *ctx, ptrdiff_t part) {
 // It needs panels made of whole tile rows of one image (⌈w/m⌉ divides 16, e.g. maps of 8–64
 // px) and enough panels to share (at batch 1 a 16×16 map has one); else the three loops run.
 
+// Each thread's panel scratch is its own mapping, outside the heap: a long-lived block in the
+// heap, regrown now and then, kept freed activations from coalescing (celebahq-256's peak RSS
+// rose by 70 MB with it in the heap).
 static pthread_key_t scratch_key;
 static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
 typedef struct {
     float *p;
-    size_t capacity;
+    size_t capacity;  // floats
 } thread_scratch_t;
 static void scratch_release(void *s) {
     thread_scratch_t *t = s;
-    free(t->p);
+    if (t->p) munmap(t->p, t->capacity * sizeof(float));
     free(t);
 }
 static void scratch_key_init(void) { pthread_key_create(&scratch_key, scratch_release); }
 
-// This thread's scratch of at least n floats, kept for its next task (freed when it exits).
+// This thread's scratch of at least n floats (page-aligned), kept for its next task.
 static float *thread_scratch(size_t n) {
     pthread_once(&scratch_once, scratch_key_init);
     thread_scratch_t *t = pthread_getspecific(scratch_key);
@@ -560,10 +580,12 @@ static float *thread_scratch(size_t n) {
         pthread_setspecific(scratch_key, t);
     }
     if (t->capacity < n) {
-        free(t->p);
-        t->p = malloc(sizeof(float) * n);
-        if (!t->p) abort();
-        t->capacity = n;
+        if (t->p) munmap(t->p, t->capacity * sizeof(float));
+        const size_t bytes = (n * sizeof(float) + (1u << 20) - 1) & ~(size_t)((1u << 20) - 1);  // whole MB
+        void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) abort();
+        t->p = p;
+        t->capacity = bytes / sizeof(float);
     }
     return t->p;
 }
@@ -634,13 +656,11 @@ int ddim_winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t
     const ptrdiff_t images_per_chunk = per_image <= max_tiles ? (max_tiles / per_image < batch ? max_tiles / per_image : batch) : 1;
     const ptrdiff_t band = per_image <= max_tiles ? th : (max_tiles / tw < 1 ? 1 : max_tiles / tw);
     const ptrdiff_t capacity = round_up(per_image <= max_tiles ? images_per_chunk * per_image : band * tw, NR);
-    // plain malloc (the kernel's loads are unaligned): aligned_alloc's split blocks, kept in the
-    // heap by Memory.keepFreedBuffers, fragmented it by ~60 MB over a celebahq-256 forward
-    float *v = malloc(sizeof(float) * (size_t)round_up(planes * cin * capacity, 16));
-    float *m = malloc(sizeof(float) * (size_t)round_up(planes * cout_pad * capacity, 16));
+    float *v = alloc_aligned((size_t)(planes * cin * capacity));
+    float *m = alloc_aligned((size_t)(planes * cout_pad * capacity));
     if (!v || !m) {
-        free(v);
-        free(m);
+        free_aligned(v);
+        free_aligned(m);
         return -1;
     }
     conv_job j = {x, packed_u, bias, y, v, m, cin, cout, cout_pad, h, w, tw};
@@ -668,7 +688,7 @@ int ddim_winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t
             }
         }
     }
-    free(v);
-    free(m);
+    free_aligned(v);
+    free_aligned(m);
     return 0;
 }

@@ -6,8 +6,10 @@ import UNet
 /// Sets how many threads a forward uses (ddim's pool; OpenBLAS runs single-threaded inside it).
 public func setThreads(_ n: Int) { Threads.set(n) }
 
-/// What the forward runs on: "OpenBLAS Haswell, 2 threads".
-public var blasDescription: String { "OpenBLAS \(Threads.coreName), \(Threads.current) thread\(Threads.current == 1 ? "" : "s")" }
+/// What the forward runs on: "2 threads (ddim's pool; OpenBLAS Haswell inside, 1 thread a call)".
+public var blasDescription: String {
+    "\(Threads.current) thread\(Threads.current == 1 ? "" : "s") (ddim's pool; OpenBLAS \(Threads.coreName) inside, 1 thread a call)"
+}
 
 extension ModelStore {
     /// Where the embedded model lives: SwiftPM copies the `DefaultModel` target's resources into
