@@ -198,21 +198,22 @@ private func conv2dGrouped(_ x: Tensor, _ w: ConvWeight, stride: Int, padding: P
             col.withUnsafeMutableBufferPointer { cp in
                 product.withUnsafeMutableBufferPointer { pp in
                     w.weight.withUnsafeBufferPointer { wp in
+                        let (src, col, prod, dst) = (xp.start, cp.start, pp.start, op.start)
                         var first = 0
                         while first < batch {
-                            let m = min(group, batch - first), n = m * plane
-                            for j in 0..<m {
-                                im2col(xp.start + (first + j) * cin * h * wd, channels: cin, height: h, width: wd, kernel: k,
+                            let m = min(group, batch - first), n = m * plane, f = first
+                            // each image's columns on the pool, then one GEMM, then the scatter
+                            parallelFor(m) { j in
+                                im2col(src + (f + j) * cin * h * wd, channels: cin, height: h, width: wd, kernel: k,
                                        stride: stride, padding: padding, outRows: 0..<ho, outWidth: wo,
-                                       into: cp.start + j * plane, rowStride: n)
+                                       into: col + j * plane, rowStride: n)
                             }
                             // P (Cout × m·plane) = W (Cout × kk) · col (kk × m·plane)
-                            gemm(m: cout, n: n, k: kk, wp.start, lda: kk, cp.start, ldb: n, pp.start, ldc: n)
-                            for j in 0..<m {
+                            gemm(m: cout, n: n, k: kk, wp.start, lda: kk, col, ldb: n, prod, ldc: n)
+                            parallelFor(m) { j in
                                 for o in 0..<cout {
-                                    let src = pp.start + o * n + j * plane
-                                    let dst = op.start + ((first + j) * cout + o) * plane
-                                    addScalar(src, w.bias?[o] ?? 0, into: dst, count: plane)
+                                    addScalar(prod + o * n + j * plane, w.bias?[o] ?? 0,
+                                              into: dst + ((f + j) * cout + o) * plane, count: plane)
                                 }
                             }
                             first += m
