@@ -127,7 +127,7 @@ public final class App {
             // versions of the two workers, told apart by the mode
             let version = mode == .sample ? liveVersion * 2 : studioVersion * 2 + 1
             if version != lastVersion || dirty {
-                // at most ~30 frames a second and 10 % of a core; new pictures at most 10 a
+                // at most ~15 frames a second and 10 % of a core; new pictures at most 10 a
                 // second and 5 % of a core (FramePacer); a key press is drawn at once
                 let start = Date()
                 if pacer.frameDue(at: start, forced: dirty) {

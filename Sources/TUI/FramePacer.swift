@@ -4,8 +4,11 @@ import Foundation
 ///
 /// On two cores every millisecond the UI takes — and the terminal that parses its output — is one
 /// the model's GEMMs wait for. Two budgets follow:
-/// - **Frames** (step counter, bar, anything a key changed) at most 30 a second and within ~10 %
-///   of one core: the interval is max(1/30 s, 9 × the mean frame time).
+/// - **Frames** (step counter, bar, anything a key changed) at most 15 a second and within ~10 %
+///   of one core: the interval is max(1/15 s, 9 × the mean frame time). (30 a second cost the
+///   embedded model ~10 % of its live throughput once its forward had got 2× faster: each frame's
+///   burst on the UI thread, and tmux's on the terminal side, holds up the other compute thread at
+///   the next barrier of the forward.)
 /// - **Pictures** are nearly all of a frame's output (a colour change for almost every cell:
 ///   ~36 kB a frame at 160×48 in truecolour, against a few dozen cells for the counter and bar),
 ///   so new ones are drawn at most 10 times a second and within ~5 % of a core: max(0.1 s, 19 × the
@@ -27,7 +30,7 @@ public struct FramePacer: Sendable {
 
     /// Whether a frame is due at `now` (always, when `forced` by a key or a state change).
     public func frameDue(at now: Date, forced: Bool) -> Bool {
-        forced || now >= lastFrame.addingTimeInterval(max(1.0 / 30, 9 * frameSeconds))
+        forced || now >= lastFrame.addingTimeInterval(max(1.0 / 15, 9 * frameSeconds))
     }
 
     /// Whether a frame at `now` draws the newest pictures of run `generation`, or keeps those shown.
