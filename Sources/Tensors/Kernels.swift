@@ -68,7 +68,8 @@ public enum WinogradTile: Int, Sendable {
 public enum ConvolutionAlgorithm: Sendable {
     /// im2col + one GEMM per band or group of images: 9·Cin multiplies per output.
     case im2col
-    /// Winograd F(2×2, 3×3): 16 GEMMs over 2×2 output tiles, 4·Cin multiplies per output.
+    /// Winograd F(4×4, 3×3) or F(2×2, 3×3), per the weights' planes (``WinogradTile``):
+    /// 2.25·Cin or 4·Cin multiplies per output.
     case winograd
 
     /// The algorithm in use (default `.winograd`; `DDIM_CONV=im2col` in the environment picks the other).
