@@ -21,9 +21,10 @@ public func gemm(
 /// ddim's thread pool (`pool.c`), which runs every parallel part of a forward: GEMM bands and
 /// the Winograd convolutions' transforms and products. OpenBLAS itself runs on one thread.
 public enum Threads {
-    /// Sets how many threads a forward uses (the calling thread included).
+    /// Sets how many threads a forward uses (the calling thread included); more than the CPUs
+    /// this process may use works, but gains nothing (the extra threads do not spin).
     public static func set(_ n: Int) { ddim_pool_set_threads(Int32(max(1, min(n, 64)))) }
-    /// The number of threads a forward uses now (default: the online CPUs).
+    /// The number of threads a forward uses now (default: the CPUs this process may run on).
     public static var current: Int { Int(ddim_pool_threads()) }
     /// OpenBLAS's threads inside one call: 1 once the pool is in use.
     public static var blasThreads: Int { Int(openblas_get_num_threads()) }

@@ -75,6 +75,26 @@ struct ThreadPoolTests {
         for i in 0..<4 { #expect(results.get(i)?.data == outputs[0].data) }
     }
 
+    @Test("many small loops back to back: every index of every loop runs exactly once, on 2 and 3 threads")
+    func everyTaskOnce() {
+        let before = Threads.current
+        defer { Threads.set(before) }
+        for threads in [2, 3] {
+            Threads.set(threads)
+            let counts = UnsafeMutablePointer<Int32>.allocate(capacity: 64)
+            defer { counts.deallocate() }
+            var wrong = 0
+            for loop in 0..<50_000 {
+                let n = 2 + loop % 60
+                counts.initialize(repeating: 0, count: 64)
+                // each task marks its own slot: a task run twice, or run for another loop, shows
+                parallelFor(n) { i in counts[i] &+= 1 }
+                for i in 0..<64 where counts[i] != (i < n ? 1 : 0) { wrong += 1 }
+            }
+            #expect(wrong == 0, "\(threads) threads: \(wrong) slots wrong")
+        }
+    }
+
     @Test("F(4×4) on 16×16 maps: one panel per image, fused on 1 thread, three loops on 2 and 3 — the same numbers")
     func fusedAndThreeLoops() {
         let before = Threads.current

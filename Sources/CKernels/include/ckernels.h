@@ -50,7 +50,7 @@ void ddim_im2col(const float *x, ptrdiff_t channels, ptrdiff_t height, ptrdiff_t
 
 /// One task of a parallel loop: `index` in [0, count).
 typedef void (*ddim_task_fn)(void *ctx, ptrdiff_t index);
-/// Threads of the pool, the caller included (default: the online CPUs). OpenBLAS is set to one
+/// Threads of the pool, the caller included (default: the CPUs this process may run on). OpenBLAS is set to one
 /// thread: every parallel loop and GEMM split goes through the pool.
 void ddim_pool_set_threads(int n);
 int ddim_pool_threads(void);
