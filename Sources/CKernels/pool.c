@@ -38,19 +38,17 @@ static const long SPIN_NS = 2000000;
 // waiting caller yields instead of spinning.
 static _Atomic int oversubscribed;
 
-// One parallel loop, on its caller's stack; immutable but for the two counters.
-typedef struct {
-    ddim_task_fn fn;
-    void *ctx;
-    ptrdiff_t count;
-    _Atomic ptrdiff_t next;  // the next unclaimed index
-    _Atomic ptrdiff_t done;  // tasks finished
-} job_t;
+// The open loop's claim word: its generation in the high 32 bits, the next unclaimed index in
+// the low 32 (CLOSED while its fields are being replaced).
+#define CLOSED 0xFFFFFFFFu
 
 static struct {
-    _Atomic(job_t *) job;     // the loop now open, or NULL
+    _Atomic uint64_t claim;
+    _Atomic(ddim_task_fn) fn;
+    _Atomic(void *) ctx;
+    _Atomic ptrdiff_t count;
+    _Atomic ptrdiff_t done;      // tasks of the open loop finished
     _Atomic uint32_t generation;  // bumped for each loop: what idle workers watch
-    _Atomic int active;       // workers between announcing themselves and leaving a job
     _Atomic int sleepers;
     _Atomic int busy;         // a caller holds the pool (others run their loops serially)
     _Atomic int threads;      // caller included
@@ -67,29 +65,28 @@ static long now_ns(void) {
     return ts.tv_sec * 1000000000L + ts.tv_nsec;
 }
 
-// Claims and runs tasks of job j until none is left.
-static void run_tasks(job_t *j) {
+// Claims and runs tasks of the open loop until none is left. Order matters: the claim word is
+// read first, then the fields, and a claim is taken only by a compare-and-swap from that very
+// word. A caller closes the word before it replaces the fields, so fields read from two loops
+// (or from a loop being set up) always meet a changed word and are never run. (The first
+// version read the fields first: a worker could pair the next loop's count with the last loop's
+// word and run a task twice — Swift's check that parallelFor's closure did not escape caught it
+// in a bench run; `ThreadPoolTests.everyTaskOnce` catches it in 2 runs of 3.) No caller waits
+// for idle workers, so a worker preempted between loops holds nothing up.
+static void run_tasks(void) {
     for (;;) {
-        const ptrdiff_t i = atomic_fetch_add(&j->next, 1);
-        if (i >= j->count) return;
+        uint64_t v = atomic_load(&pool.claim);
+        const ddim_task_fn fn = atomic_load(&pool.fn);
+        void *const ctx = atomic_load(&pool.ctx);
+        const ptrdiff_t count = atomic_load(&pool.count);
+        const uint32_t i = (uint32_t)v;
+        if (i == CLOSED || (ptrdiff_t)i >= count) return;
+        if (!atomic_compare_exchange_strong(&pool.claim, &v, v + 1)) continue;
         inside_task = 1;
-        j->fn(j->ctx, i);
+        fn(ctx, (ptrdiff_t)i);
         inside_task = 0;
-        atomic_fetch_add(&j->done, 1);
+        atomic_fetch_add(&pool.done, 1);
     }
-}
-
-// A worker joins the open job, if any. It counts itself active *before* it reads the job
-// pointer, and a caller clears the pointer and then waits for no worker to be active before
-// its job (on its stack) goes away: so a job a worker reads is alive until that worker leaves.
-// (The first version kept one set of fields in the pool and checked a generation-tagged claim
-// counter; a worker could read the next loop's fields with the last one's counter and run a
-// task twice — caught by Swift's check that parallelFor's closure did not escape.)
-static void join_job(void) {
-    atomic_fetch_add(&pool.active, 1);
-    job_t *j = atomic_load(&pool.job);
-    if (j) run_tasks(j);
-    atomic_fetch_sub(&pool.active, 1);
 }
 
 static void *worker_main(void *arg) {
@@ -110,7 +107,7 @@ static void *worker_main(void *arg) {
             }
         }
         seen = g;
-        if (index < atomic_load(&pool.threads) - 1) join_job();
+        if (index < atomic_load(&pool.threads) - 1) run_tasks();
     }
     return NULL;
 }
@@ -176,23 +173,26 @@ void ddim_parallel_for(ptrdiff_t count, ddim_task_fn fn, void *ctx) {
         for (ptrdiff_t i = 0; i < count; i++) fn(ctx, i);
         return;
     }
-    job_t j = {fn, ctx, count, 0, 0};
-    atomic_store(&pool.job, &j);
-    atomic_fetch_add(&pool.generation, 1);
+    // close the word, replace the fields, open the word for the new generation
+    const uint32_t g = atomic_load(&pool.generation) + 1;
+    atomic_store(&pool.claim, (uint64_t)g << 32 | CLOSED);
+    atomic_store(&pool.fn, fn);
+    atomic_store(&pool.ctx, ctx);
+    atomic_store(&pool.count, count);
+    atomic_store(&pool.done, 0);
+    atomic_store(&pool.claim, (uint64_t)g << 32);
+    atomic_store(&pool.generation, g);
     if (atomic_load(&pool.sleepers) > 0) {
         pthread_mutex_lock(&pool.lock);
         pthread_cond_broadcast(&pool.wake);
         pthread_mutex_unlock(&pool.lock);
     }
-    run_tasks(&j);
+    run_tasks();
     // the last tasks may still run on workers; a descheduled one gets the core back by yielding
     unsigned spins = 0;
-    while (atomic_load(&j.done) < count) {
+    while (atomic_load(&pool.done) < count) {
         if (++spins < 4096 && !atomic_load(&oversubscribed)) CPU_RELAX(); else sched_yield();
     }
-    // no worker may hold &j once this returns
-    atomic_store(&pool.job, NULL);
-    while (atomic_load(&pool.active) > 0) sched_yield();
     atomic_store(&pool.busy, 0);
 }
 
