@@ -11,6 +11,7 @@
 #include "clones.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/mman.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -637,8 +638,13 @@ static ptrdiff_t steps_for(ptrdiff_t channels, int threads) {
 
 int ddim_winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
                        int tile, ptrdiff_t cout, const float *bias, float *y) {
-    static micro_kernel kernel;
-    if (!kernel) kernel = pick_kernel();
+    // picked once; callers on several threads may race to pick it, all picking the same one
+    static _Atomic(micro_kernel) picked;
+    micro_kernel kernel = atomic_load(&picked);
+    if (!kernel) {
+        kernel = pick_kernel();
+        atomic_store(&picked, kernel);
+    }
     const ptrdiff_t planes = tile == 4 ? 36 : 16;
     const ptrdiff_t th = (h + tile - 1) / tile, tw = (w + tile - 1) / tile, per_image = th * tw;
     const ptrdiff_t cout_pad = round_up(cout, MR);
