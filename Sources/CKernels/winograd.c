@@ -148,27 +148,13 @@ DDIM_CLONES static void wg_input_row(const float *xc, ptrdiff_t h, ptrdiff_t w, 
         wg_b_columns(te[i], te[i] + 1, to[i], to[i] + 1, out[4 * i], out[4 * i + 1], out[4 * i + 2], out[4 * i + 3], tw);
 }
 
-DDIM_CLONES void ddim_winograd_input(const float *x, ptrdiff_t channels, ptrdiff_t c_begin, ptrdiff_t c_end, ptrdiff_t h,
-                                     ptrdiff_t w, ptrdiff_t tile_row0, ptrdiff_t tile_rows, float *v, ptrdiff_t ldv,
-                                     ptrdiff_t col0) {
-    const ptrdiff_t tw = (w + 1) / 2;
-    const ptrdiff_t plane = channels * ldv;
-    float *scratch = malloc(sizeof(float) * (size_t)(16 * (tw + 1)));
-    if (!scratch) abort();
-    for (ptrdiff_t c = c_begin; c < c_end; c++)
-        for (ptrdiff_t tr = 0; tr < tile_rows; tr++) {
-            float *dst = v + c * ldv + col0 + tr * tw;
-            float *out[16];
-            for (int k = 0; k < 16; k++) out[k] = dst + k * plane;
-            wg_input_row(x + c * h * w, h, w, tile_row0 + tr, scratch, out);
-        }
-    free(scratch);
-}
-
 // Aᵀ over rows of the 4×4 M (t0 = m0 + m1 + m2, t1 = m1 − m2 − m3), then A over columns:
 // even output columns t_0 + t_1 + t_2, odd ones t_1 − t_2 − t_3; each plane's run of tiles is
 // contiguous, so the loops vectorise, and the two columns are interleaved into the row last.
-DDIM_CLONES void ddim_winograd_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin, ptrdiff_t o_end,
+// Output tiles from the 16 planes m[(k·cout + o)·ldm + col] (col = col0 + tile row · ⌈w/2⌉ + tile
+// column): y[o][2·tr + i][2·tc + j] = (Aᵀ M A)[i][j] + bias[o] (bias may be NULL) for o in
+// [o_begin, o_end) and tile rows [tile_row0, tile_row0 + tile_rows); y is (cout, h, w).
+DDIM_CLONES static void wg_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin, ptrdiff_t o_end,
                                       ptrdiff_t col0, const float *bias, float *y, ptrdiff_t h, ptrdiff_t w,
                                       ptrdiff_t tile_row0, ptrdiff_t tile_rows) {
     const ptrdiff_t tw = (w + 1) / 2;
@@ -290,7 +276,8 @@ DDIM_CLONES static void wg4_at(const float *restrict m0, const float *restrict m
     }
 }
 
-DDIM_CLONES void ddim_winograd4_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin, ptrdiff_t o_end,
+// The same for F(4×4, 3×3): 36 planes, 4×4 output tiles, ⌈w/4⌉ tiles a row.
+DDIM_CLONES static void wg4_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin, ptrdiff_t o_end,
                                        ptrdiff_t col0, const float *bias, float *y, ptrdiff_t h, ptrdiff_t w,
                                        ptrdiff_t tile_row0, ptrdiff_t tile_rows) {
     const ptrdiff_t tw = (w + 3) / 4;
@@ -524,9 +511,9 @@ static void output_part(void *ctx, ptrdiff_t part) {
     for (ptrdiff_t i = 0; i < j->images; i++) {
         float *yi = j->y + (j->image0 + i) * j->cout * j->h * j->w;
         if (j->planes == 16) {
-            ddim_winograd_output(j->m, j->tiles_pad, j->cout_pad, o0, o1, i * run, j->bias, yi, j->h, j->w, j->row0, j->rows);
+            wg_output(j->m, j->tiles_pad, j->cout_pad, o0, o1, i * run, j->bias, yi, j->h, j->w, j->row0, j->rows);
         } else {
-            ddim_winograd4_output(j->m, j->tiles_pad, j->cout_pad, o0, o1, i * run, j->bias, yi, j->h, j->w, j->row0, j->rows);
+            wg4_output(j->m, j->tiles_pad, j->cout_pad, o0, o1, i * run, j->bias, yi, j->h, j->w, j->row0, j->rows);
         }
     }
 }
@@ -623,9 +610,9 @@ static void fused_part(void *ctx, ptrdiff_t p) {
                       m + (k * j->cout_pad + ib * MR) * NR, NR);
     float *yi = j->y + image * j->cout * j->h * j->w;
     if (j->planes == 16) {
-        ddim_winograd_output(m, NR, j->cout_pad, 0, j->cout, 0, j->bias, yi, j->h, j->w, tr0, j->rows_per_panel);
+        wg_output(m, NR, j->cout_pad, 0, j->cout, 0, j->bias, yi, j->h, j->w, tr0, j->rows_per_panel);
     } else {
-        ddim_winograd4_output(m, NR, j->cout_pad, 0, j->cout, 0, j->bias, yi, j->h, j->w, tr0, j->rows_per_panel);
+        wg4_output(m, NR, j->cout_pad, 0, j->cout, 0, j->bias, yi, j->h, j->w, tr0, j->rows_per_panel);
     }
 }
 

@@ -25,20 +25,6 @@ void ddim_softmax_row(float *s, ptrdiff_t n);
 /// e^x with the kernels' approximation (for tests): relative error below 2e-7 on [−87, 88].
 float ddim_exp(float x);
 
-/// Winograd F(2×2, 3×3) for stride-1, padding-1 3×3 convolutions (see winograd.c for the matrices).
-/// Input tiles of one (channels, h, w) image, channels [c_begin, c_end), tile rows
-/// [tile_row0, tile_row0 + tile_rows), ⌈w/2⌉ tiles per row:
-/// v[(k·channels + c)·ldv + col0 + (tr − tile_row0)·⌈w/2⌉ + tc] = (Bᵀ d B)[k / 4][k % 4]
-/// for the 4×4 patch d at rows 2·tr − 1…, columns 2·tc − 1… (0 outside the image).
-void ddim_winograd_input(const float *x, ptrdiff_t channels, ptrdiff_t c_begin, ptrdiff_t c_end, ptrdiff_t h, ptrdiff_t w,
-                         ptrdiff_t tile_row0, ptrdiff_t tile_rows, float *v, ptrdiff_t ldv, ptrdiff_t col0);
-/// Output tiles from the 16 planes m[(k·cout + o)·ldm + col]: y[o][2·tr + i][2·tc + j] = (Aᵀ M A)[i][j] + bias[o]
-/// (bias may be NULL) for o in [o_begin, o_end), the same tile rows and columns as ddim_winograd_input;
-/// y is (cout, h, w).
-void ddim_winograd_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin, ptrdiff_t o_end, ptrdiff_t col0,
-                          const float *bias, float *y, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0, ptrdiff_t tile_rows);
-
-
 /// im2col for output rows [row0, row0 + rows) of a (channels, height, width) image:
 /// col[((c·k + i)·k + j)·ld + (oy − row0)·wo + ox] = x[c][oy·stride + i − pad_top][ox·stride + j − pad_left],
 /// 0 outside the image. `ld` is the distance between the rows of col (≥ rows·wo).
@@ -68,10 +54,6 @@ void ddim_sgemm(int trans_a, int trans_b, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
 /// The register block of the Winograd GEMM: 6 output channels × 16 tiles.
 #define DDIM_WG_MR 6
 #define DDIM_WG_NR 16
-/// Output tiles of F(4×4, 3×3) from its 36 planes, as ddim_winograd_output does for F(2×2).
-void ddim_winograd4_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin, ptrdiff_t o_end,
-                           ptrdiff_t col0, const float *bias, float *y, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
-                           ptrdiff_t tile_rows);
 /// Floats of the packed planes of a (cout, cin) kernel for output tiles of `tile` (2 or 4):
 /// planes (16 or 36) · ⌈cout/6⌉·6 · cin.
 ptrdiff_t ddim_winograd_packed_count(int tile, ptrdiff_t cout, ptrdiff_t cin);
