@@ -428,6 +428,32 @@ static micro_kernel pick_kernel(void) {
     return kernel_generic;
 }
 
+// The transforms of either algorithm, by its number of planes (16: F(2×2), 36: F(4×4)).
+
+// Floats of scratch one call of the row transform needs.
+static ptrdiff_t input_scratch_count(ptrdiff_t planes, ptrdiff_t tw) {
+    return planes == 16 ? 16 * (tw + 1) : 4 * (tw + 1) + 36 * tw;
+}
+
+static void input_row(ptrdiff_t planes, const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row, float *scratch,
+                      float *const out[]) {
+    if (planes == 16) {
+        wg_input_row(xc, h, w, tile_row, scratch, out);
+    } else {
+        wg4_input_row(xc, h, w, tile_row, scratch, out);
+    }
+}
+
+static void output_tiles(ptrdiff_t planes, const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin,
+                         ptrdiff_t o_end, ptrdiff_t col0, const float *bias, float *y, ptrdiff_t h, ptrdiff_t w,
+                         ptrdiff_t tile_row0, ptrdiff_t tile_rows) {
+    if (planes == 16) {
+        wg_output(m, ldm, cout, o_begin, o_end, col0, bias, y, h, w, tile_row0, tile_rows);
+    } else {
+        wg4_output(m, ldm, cout, o_begin, o_end, col0, bias, y, h, w, tile_row0, tile_rows);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // One convolution, in chunks of tiles (whole images, or bands of tile rows of one large image).
 
@@ -451,8 +477,8 @@ static void input_part(void *ctx, ptrdiff_t part) {
     const conv_job *j = ctx;
     const ptrdiff_t c0 = part * j->channel_step, c1 = c0 + j->channel_step < j->cin ? c0 + j->channel_step : j->cin;
     const ptrdiff_t run = j->rows * j->tw;  // tiles per image in the chunk
-    // the row transform's scratch (16·(tw + 1) or 4·(tw + 1) + 36·tw), then a row buffer
-    const ptrdiff_t own = j->planes == 16 ? 16 * (j->tw + 1) : 4 * (j->tw + 1) + 36 * j->tw;
+    // the row transform's scratch, then a row buffer
+    const ptrdiff_t own = input_scratch_count(j->planes, j->tw);
     float *scratch = malloc(sizeof(float) * (size_t)(own + j->planes * j->tw));
     if (!scratch) abort();
     float *rowbuf = scratch + own;
@@ -466,11 +492,7 @@ static void input_part(void *ctx, ptrdiff_t part) {
                 const int direct = lane0 + j->tw <= NR;
                 float *out[36];
                 for (int k = 0; k < j->planes; k++) out[k] = direct ? base + k * plane : rowbuf + k * j->tw;
-                if (j->planes == 16) {
-                    wg_input_row(xi + c * j->h * j->w, j->h, j->w, j->row0 + tr, scratch, out);
-                } else {
-                    wg4_input_row(xi + c * j->h * j->w, j->h, j->w, j->row0 + tr, scratch, out);
-                }
+                input_row(j->planes, xi + c * j->h * j->w, j->h, j->w, j->row0 + tr, scratch, out);
                 if (direct) continue;
                 for (ptrdiff_t k = 0; k < j->planes; k++) {
                     float *vk = j->v + k * plane + c * NR;
@@ -508,14 +530,9 @@ static void output_part(void *ctx, ptrdiff_t part) {
     const conv_job *j = ctx;
     const ptrdiff_t o0 = part * j->channel_step, o1 = o0 + j->channel_step < j->cout ? o0 + j->channel_step : j->cout;
     const ptrdiff_t run = j->rows * j->tw;
-    for (ptrdiff_t i = 0; i < j->images; i++) {
-        float *yi = j->y + (j->image0 + i) * j->cout * j->h * j->w;
-        if (j->planes == 16) {
-            wg_output(j->m, j->tiles_pad, j->cout_pad, o0, o1, i * run, j->bias, yi, j->h, j->w, j->row0, j->rows);
-        } else {
-            wg4_output(j->m, j->tiles_pad, j->cout_pad, o0, o1, i * run, j->bias, yi, j->h, j->w, j->row0, j->rows);
-        }
-    }
+    for (ptrdiff_t i = 0; i < j->images; i++)
+        output_tiles(j->planes, j->m, j->tiles_pad, j->cout_pad, o0, o1, i * run, j->bias,
+                     j->y + (j->image0 + i) * j->cout * j->h * j->w, j->h, j->w, j->row0, j->rows);
 }
 
 // 64-byte aligned blocks from plain malloc (the raw pointer kept just below the aligned one):
@@ -588,7 +605,7 @@ typedef struct {
 static void fused_part(void *ctx, ptrdiff_t p) {
     const fused_job *j = ctx;
     const ptrdiff_t image = p / j->panels_per_image, tr0 = (p % j->panels_per_image) * j->rows_per_panel;
-    const ptrdiff_t own = j->planes == 16 ? 16 * (j->tw + 1) : 4 * (j->tw + 1) + 36 * j->tw;
+    const ptrdiff_t own = input_scratch_count(j->planes, j->tw);
     float *v = thread_scratch((size_t)(j->planes * (j->cin + j->cout_pad) * NR + own));
     float *m = v + j->planes * j->cin * NR, *scratch = m + j->planes * j->cout_pad * NR;
     const float *xi = j->x + image * j->cin * j->h * j->w;
@@ -597,23 +614,15 @@ static void fused_part(void *ctx, ptrdiff_t p) {
         for (ptrdiff_t r = 0; r < j->rows_per_panel; r++) {
             float *out[36];
             for (int k = 0; k < j->planes; k++) out[k] = v + (k * j->cin + c) * NR + r * j->tw;
-            if (j->planes == 16) {
-                wg_input_row(xi + c * j->h * j->w, j->h, j->w, tr0 + r, scratch, out);
-            } else {
-                wg4_input_row(xi + c * j->h * j->w, j->h, j->w, tr0 + r, scratch, out);
-            }
+            input_row(j->planes, xi + c * j->h * j->w, j->h, j->w, tr0 + r, scratch, out);
         }
     // M_k (cout × 16) = U_k · V_k
     for (ptrdiff_t k = 0; k < j->planes; k++)
         for (ptrdiff_t ib = 0; ib < j->blocks; ib++)
             j->kernel(j->cin, j->u + (k * j->blocks + ib) * j->cin * MR, v + k * j->cin * NR,
                       m + (k * j->cout_pad + ib * MR) * NR, NR);
-    float *yi = j->y + image * j->cout * j->h * j->w;
-    if (j->planes == 16) {
-        wg_output(m, NR, j->cout_pad, 0, j->cout, 0, j->bias, yi, j->h, j->w, tr0, j->rows_per_panel);
-    } else {
-        wg4_output(m, NR, j->cout_pad, 0, j->cout, 0, j->bias, yi, j->h, j->w, tr0, j->rows_per_panel);
-    }
+    output_tiles(j->planes, m, NR, j->cout_pad, 0, j->cout, 0, j->bias, j->y + image * j->cout * j->h * j->w, j->h,
+                 j->w, tr0, j->rows_per_panel);
 }
 
 static ptrdiff_t steps_for(ptrdiff_t channels, int threads) {

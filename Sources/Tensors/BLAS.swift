@@ -26,8 +26,6 @@ public enum Threads {
     public static func set(_ n: Int) { ddim_pool_set_threads(Int32(max(1, min(n, 64)))) }
     /// The number of threads a forward uses now (default: the CPUs this process may run on).
     public static var current: Int { Int(ddim_pool_threads()) }
-    /// OpenBLAS's threads inside one call: 1 once the pool is in use.
-    public static var blasThreads: Int { Int(openblas_get_num_threads()) }
     /// The kernel family OpenBLAS chose for this CPU (e.g. "Haswell").
     public static var coreName: String {
         guard let name = openblas_get_corename() else { return "unknown" }
