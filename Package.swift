@@ -55,7 +55,7 @@ let package = Package(
         .executableTarget(name: "ddim-fuzz", dependencies: ["FuzzTargets"]),
 
         // MARK: - Tests
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CKernels"]),
         .testTarget(name: "UNetTests", dependencies: ["UNet", "Tensors"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling", "Tensors"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CPNG"]),

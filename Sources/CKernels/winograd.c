@@ -317,6 +317,257 @@ DDIM_CLONES static void wg4_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout
     free(scratch);
 }
 
+// ---------------------------------------------------------------------------------------------
+// The transforms in AVX2 over 8 tiles at a time, one tile a lane. The row-wise code above keeps
+// tiles in the lanes of whole tile rows, but at 16–32 px those rows are only 4–8 tiles long,
+// and it first splits each input row into phases one scalar at a time: at small channel counts
+// (the digits model's 32–64) its transforms took more time than the products. Here the input is
+// first copied into a zero-bordered block (so that no tile needs a bounds check), each 8-tile
+// group's window rows are loaded four columns at a time for two tiles ([tile i | tile i + 4])
+// and transposed in registers, Bᵀ runs over the window's rows and then its columns, and each
+// group's 16 or 36 values are stored as 8 lanes of their planes; the output transform is the
+// mirror image (Aᵀ over rows and columns, a transpose, 4 floats a tile row stored).
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#define WG_AVX2 1
+#define AVX2 __attribute__((target("avx2,fma")))
+
+// Lanes [0, n) of a group; n < 8 only for the last group of a run of tiles.
+AVX2 static inline __m256i lane_mask(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+AVX2 static inline __m256 load8(const float *p, int n, __m256i mask) {
+    return n == 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, mask);
+}
+
+AVX2 static inline void store8(float *p, __m256 v, int n, __m256i mask) {
+    if (n == 8) {
+        _mm256_storeu_ps(p, v);
+    } else {
+        _mm256_maskstore_ps(p, mask, v);
+    }
+}
+
+// [4 floats at lo | 4 floats at hi]
+AVX2 static inline __m256 load_halves(const float *lo, const float *hi) {
+    return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(lo)), _mm_loadu_ps(hi), 1);
+}
+
+// Rows r_i = [tile i | tile i + 4] of 4 values each (i = 0…3) ↔ columns c_j with lane L = tile
+// L's value j. Its own inverse.
+AVX2 static inline void transpose_4x8(__m256 r0, __m256 r1, __m256 r2, __m256 r3, __m256 c[4]) {
+    const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    c[0] = _mm256_shuffle_ps(t0, t2, 0x44);
+    c[1] = _mm256_shuffle_ps(t0, t2, 0xEE);
+    c[2] = _mm256_shuffle_ps(t1, t3, 0x44);
+    c[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
+}
+
+// Values j…j + 3 of the window row at offset `at` of 8 tiles' windows p[L], as 4 lane vectors.
+AVX2 static inline void window_columns(const float *const p[8], ptrdiff_t at, __m256 c[4]) {
+    transpose_4x8(load_halves(p[0] + at, p[4] + at), load_halves(p[1] + at, p[5] + at),
+                  load_halves(p[2] + at, p[6] + at), load_halves(p[3] + at, p[7] + at), c);
+}
+
+// F(2×2): o = Bᵀ d, Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1].
+AVX2 static inline void bt4_avx2(const __m256 d[4], __m256 o[4]) {
+    o[0] = _mm256_sub_ps(d[0], d[2]);
+    o[1] = _mm256_add_ps(d[1], d[2]);
+    o[2] = _mm256_sub_ps(d[2], d[1]);
+    o[3] = _mm256_sub_ps(d[1], d[3]);
+}
+
+// F(4×4): o = Bᵀ d, Bᵀ as in wg4_bt.
+AVX2 static inline void bt6_avx2(const __m256 d[6], __m256 o[6]) {
+    const __m256 two = _mm256_set1_ps(2.0f), four = _mm256_set1_ps(4.0f), five = _mm256_set1_ps(5.0f);
+    // o0 = 4·d0 − 5·d2 + d4
+    o[0] = _mm256_fmadd_ps(four, d[0], _mm256_fnmadd_ps(five, d[2], d[4]));
+    // o1 = −4·(d1 + d2) + d3 + d4,  o2 = 4·(d1 − d2) − d3 + d4
+    o[1] = _mm256_fnmadd_ps(four, _mm256_add_ps(d[1], d[2]), _mm256_add_ps(d[3], d[4]));
+    o[2] = _mm256_fmadd_ps(four, _mm256_sub_ps(d[1], d[2]), _mm256_sub_ps(d[4], d[3]));
+    // o3 = 2·(d3 − d1) − d2 + d4,  o4 = −2·(d3 − d1) − d2 + d4
+    const __m256 e = _mm256_sub_ps(d[4], d[2]), f = _mm256_sub_ps(d[3], d[1]);
+    o[3] = _mm256_fmadd_ps(two, f, e);
+    o[4] = _mm256_fnmadd_ps(two, f, e);
+    // o5 = 4·d1 − 5·d3 + d5
+    o[5] = _mm256_fmadd_ps(four, d[1], _mm256_fnmadd_ps(five, d[3], d[5]));
+}
+
+// V = Bᵀ d B of 8 tiles, F(2×2): p[L] is the top-left of tile L's 4×4 window (row stride pw);
+// lanes [0, n) of out[4a + b] + at receive V[a][b].
+AVX2 static void wg2_input8(const float *const p[8], ptrdiff_t pw, float *const out[16], ptrdiff_t at, int n) {
+    const __m256i mask = lane_mask(n);
+    __m256 h[4][4];  // h[r] = the window's row r after Bᵀ over its columns
+    for (int r = 0; r < 4; r++) {
+        __m256 d[4];
+        window_columns(p, r * pw, d);
+        bt4_avx2(d, h[r]);
+    }
+    for (int b = 0; b < 4; b++) {
+        const __m256 col[4] = {h[0][b], h[1][b], h[2][b], h[3][b]};
+        __m256 v[4];
+        bt4_avx2(col, v);
+        for (int a = 0; a < 4; a++) store8(out[4 * a + b] + at, v[a], n, mask);
+    }
+}
+
+// The same for F(4×4): 6×6 windows, 36 planes out[6a + b].
+AVX2 static void wg4_input8(const float *const p[8], ptrdiff_t pw, float *const out[36], ptrdiff_t at, int n) {
+    const __m256i mask = lane_mask(n);
+    __m256 h[6][6];
+    for (int r = 0; r < 6; r++) {
+        __m256 d[6], rest[4];
+        window_columns(p, r * pw, d);         // columns 0…3
+        window_columns(p, r * pw + 4, rest);  // columns 4…7 (6 and 7 unused)
+        d[4] = rest[0];
+        d[5] = rest[1];
+        bt6_avx2(d, h[r]);
+    }
+    for (int b = 0; b < 6; b++) {
+        const __m256 col[6] = {h[0][b], h[1][b], h[2][b], h[3][b], h[4][b], h[5][b]};
+        __m256 v[6];
+        bt6_avx2(col, v);
+        for (int a = 0; a < 6; a++) store8(out[6 * a + b] + at, v[a], n, mask);
+    }
+}
+
+// Input rows m·tile_row0 − 1 … of channel xc (h × w), enough for tile_rows rows of tiles, into
+// pad with a zero border: pad[r·pw + j] = xc[m·tile_row0 − 1 + r][j − 1], 0 outside.
+static void pad_window_rows(const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t m, ptrdiff_t tile_row0,
+                            ptrdiff_t tile_rows, ptrdiff_t pw, float *pad) {
+    const ptrdiff_t rows = m * tile_rows + 2, y0 = m * tile_row0 - 1;
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        float *dst = pad + r * pw;
+        const ptrdiff_t iy = y0 + r;
+        if (iy < 0 || iy >= h) {
+            memset(dst, 0, sizeof(float) * (size_t)pw);
+            continue;
+        }
+        dst[0] = 0.0f;
+        memcpy(dst + 1, xc + iy * w, sizeof(float) * (size_t)w);
+        memset(dst + 1 + w, 0, sizeof(float) * (size_t)(pw - 1 - w));
+    }
+}
+
+// Row stride of the padded block: m·⌈w/m⌉ + 2 columns are read, and the last 4-float load of
+// an F(4×4) window starts at column m·(tw − 1) + 4.
+static ptrdiff_t pad_width(ptrdiff_t m, ptrdiff_t tw) { return m * tw + 4; }
+
+// Tile rows [tile_row0, tile_row0 + tile_rows) of channel xc: tile (r, q) to lane r·tw + q of
+// every out[k]. scratch: (m·tile_rows + 2)·pad_width floats.
+AVX2 static void input_rows_avx2(ptrdiff_t planes, const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
+                                 ptrdiff_t tile_rows, float *scratch, float *const out[]) {
+    const ptrdiff_t m = planes == 16 ? 2 : 4, tw = (w + m - 1) / m, pw = pad_width(m, tw);
+    pad_window_rows(xc, h, w, m, tile_row0, tile_rows, pw, scratch);
+    const ptrdiff_t lanes = tile_rows * tw;
+    for (ptrdiff_t g = 0; g < lanes; g += 8) {
+        const int n = lanes - g < 8 ? (int)(lanes - g) : 8;
+        const float *p[8];
+        for (int i = 0; i < 8; i++) {
+            const ptrdiff_t l = g + (i < n ? i : 0);  // lanes past the run repeat the first tile
+            p[i] = scratch + m * (l / tw) * pw + m * (l % tw);
+        }
+        if (planes == 16) {
+            wg2_input8(p, pw, out, g, n);
+        } else {
+            wg4_input8(p, pw, out, g, n);
+        }
+    }
+}
+
+// Y = Aᵀ M A + bias of 8 tiles, F(2×2), Aᵀ = [1 1 1 0; 0 1 −1 −1]: lane L of m + k·plane is
+// tile L's M_k; y[L] its output's top-left (row stride w). Lanes [0, n) only.
+AVX2 static void wg2_output8(const float *m, ptrdiff_t plane, float bias, float *const y[8], ptrdiff_t w, int n) {
+    const __m256i mask = lane_mask(n);
+    __m256 t[2][4];  // Aᵀ over the rows of M, for each of its 4 columns
+    for (int b = 0; b < 4; b++) {
+        const __m256 m0 = load8(m + b * plane, n, mask), m1 = load8(m + (4 + b) * plane, n, mask);
+        const __m256 m2 = load8(m + (8 + b) * plane, n, mask), m3 = load8(m + (12 + b) * plane, n, mask);
+        t[0][b] = _mm256_add_ps(_mm256_add_ps(m0, m1), m2);
+        t[1][b] = _mm256_sub_ps(_mm256_sub_ps(m1, m2), m3);
+    }
+    const __m256 bv = _mm256_set1_ps(bias);
+    for (int i = 0; i < 2; i++) {
+        // A over the columns: Y[i][0] = t0 + t1 + t2, Y[i][1] = t1 − t2 − t3
+        const __m256 y0 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(t[i][0], t[i][1]), t[i][2]), bv);
+        const __m256 y1 = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(t[i][1], t[i][2]), t[i][3]), bv);
+        // [tile 0: y0 y1, tile 1 | tile 4, tile 5] and [tiles 2, 3 | tiles 6, 7]
+        const __m256 lo = _mm256_unpacklo_ps(y0, y1), hi = _mm256_unpackhi_ps(y0, y1);
+        const __m128 q[4] = {_mm256_castps256_ps128(lo), _mm256_castps256_ps128(hi), _mm256_extractf128_ps(lo, 1),
+                             _mm256_extractf128_ps(hi, 1)};
+        for (int l = 0; l < n; l++) {
+            const __m128 pair = q[(l >> 2) * 2 + ((l >> 1) & 1)];
+            if (l & 1) {
+                _mm_storeh_pi((__m64 *)(y[l] + i * w), pair);
+            } else {
+                _mm_storel_pi((__m64 *)(y[l] + i * w), pair);
+            }
+        }
+    }
+}
+
+// The same for F(4×4): 36 planes, 4×4 output tiles.
+AVX2 static void wg4_output8(const float *m, ptrdiff_t plane, float bias, float *const y[8], ptrdiff_t w, int n) {
+    const __m256i mask = lane_mask(n);
+    const __m256 two = _mm256_set1_ps(2.0f), four = _mm256_set1_ps(4.0f), eight = _mm256_set1_ps(8.0f);
+    __m256 t[4][6];
+    for (int b = 0; b < 6; b++) {
+        __m256 c[6];
+        for (int a = 0; a < 6; a++) c[a] = load8(m + (6 * a + b) * plane, n, mask);
+        // Aᵀ: t0 = m0 + (m1 + m2) + (m3 + m4), t1 = (m1 − m2) + 2·(m3 − m4),
+        //     t2 = (m1 + m2) + 4·(m3 + m4),    t3 = (m1 − m2) + 8·(m3 − m4) + m5
+        const __m256 s12 = _mm256_add_ps(c[1], c[2]), d12 = _mm256_sub_ps(c[1], c[2]);
+        const __m256 s34 = _mm256_add_ps(c[3], c[4]), d34 = _mm256_sub_ps(c[3], c[4]);
+        t[0][b] = _mm256_add_ps(_mm256_add_ps(c[0], s12), s34);
+        t[1][b] = _mm256_fmadd_ps(two, d34, d12);
+        t[2][b] = _mm256_fmadd_ps(four, s34, s12);
+        t[3][b] = _mm256_add_ps(_mm256_fmadd_ps(eight, d34, d12), c[5]);
+    }
+    const __m256 bv = _mm256_set1_ps(bias);
+    for (int i = 0; i < 4; i++) {
+        const __m256 *c = t[i];
+        const __m256 s12 = _mm256_add_ps(c[1], c[2]), d12 = _mm256_sub_ps(c[1], c[2]);
+        const __m256 s34 = _mm256_add_ps(c[3], c[4]), d34 = _mm256_sub_ps(c[3], c[4]);
+        const __m256 y0 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(c[0], s12), s34), bv);
+        const __m256 y1 = _mm256_add_ps(_mm256_fmadd_ps(two, d34, d12), bv);
+        const __m256 y2 = _mm256_add_ps(_mm256_fmadd_ps(four, s34, s12), bv);
+        const __m256 y3 = _mm256_add_ps(_mm256_add_ps(_mm256_fmadd_ps(eight, d34, d12), c[5]), bv);
+        __m256 rows[4];  // [tile j's row i | tile j + 4's]
+        transpose_4x8(y0, y1, y2, y3, rows);
+        for (int l = 0; l < n; l++)
+            _mm_storeu_ps(y[l] + i * w, l < 4 ? _mm256_castps256_ps128(rows[l]) : _mm256_extractf128_ps(rows[l - 4], 1));
+    }
+}
+
+// Output channels [o_begin, o_end), tile rows [tile_row0, tile_row0 + tile_rows) (lanes col0 +
+// r·tw + q of each plane row), as output_tiles; h and w multiples of the tile.
+AVX2 static void output_avx2(ptrdiff_t planes, const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin,
+                             ptrdiff_t o_end, ptrdiff_t col0, const float *bias, float *y, ptrdiff_t h, ptrdiff_t w,
+                             ptrdiff_t tile_row0, ptrdiff_t tile_rows) {
+    const ptrdiff_t tile = planes == 16 ? 2 : 4, tw = w / tile, plane = cout * ldm, lanes = tile_rows * tw;
+    for (ptrdiff_t oc = o_begin; oc < o_end; oc++) {
+        const float b = bias ? bias[oc] : 0.0f;
+        const float *src = m + oc * ldm + col0;
+        float *yo = y + oc * h * w;
+        for (ptrdiff_t g = 0; g < lanes; g += 8) {
+            const int n = lanes - g < 8 ? (int)(lanes - g) : 8;
+            float *dst[8];
+            for (int i = 0; i < 8; i++) {
+                const ptrdiff_t l = g + (i < n ? i : 0);
+                dst[i] = yo + tile * (tile_row0 + l / tw) * w + tile * (l % tw);
+            }
+            if (planes == 16) {
+                wg2_output8(src + g, plane, b, dst, w, n);
+            } else {
+                wg4_output8(src + g, plane, b, dst, w, n);
+            }
+        }
+    }
+}
+#endif
+
 enum { MR = DDIM_WG_MR, NR = DDIM_WG_NR };
 
 static ptrdiff_t round_up(ptrdiff_t n, ptrdiff_t m) { return (n + m - 1) / m * m; }
@@ -428,25 +679,53 @@ static micro_kernel pick_kernel(void) {
     return kernel_generic;
 }
 
-// The transforms of either algorithm, by its number of planes (16: F(2×2), 36: F(4×4)).
+// The transforms of either algorithm, by its number of planes (16: F(2×2), 36: F(4×4)); `simd`:
+// the AVX2 versions (when the AVX2 micro-kernel was picked).
 
-// Floats of scratch one call of the row transform needs.
-static ptrdiff_t input_scratch_count(ptrdiff_t planes, ptrdiff_t tw) {
-    return planes == 16 ? 16 * (tw + 1) : 4 * (tw + 1) + 36 * tw;
+// Floats of scratch one call of input_rows needs for `rows` tile rows of ⌈w/m⌉ tiles.
+static ptrdiff_t input_scratch_count(ptrdiff_t planes, ptrdiff_t tw, ptrdiff_t rows) {
+    const ptrdiff_t m = planes == 16 ? 2 : 4;
+    const ptrdiff_t rowwise = planes == 16 ? 16 * (tw + 1) : 4 * (tw + 1) + 36 * tw;
+    const ptrdiff_t padded = (m * rows + 2) * (m * tw + 4);
+    return rowwise > padded ? rowwise : padded;
 }
 
-static void input_row(ptrdiff_t planes, const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row, float *scratch,
-                      float *const out[]) {
-    if (planes == 16) {
-        wg_input_row(xc, h, w, tile_row, scratch, out);
-    } else {
-        wg4_input_row(xc, h, w, tile_row, scratch, out);
+// Tile rows [tile_row0, tile_row0 + tile_rows) of channel xc: tile (r, q) to lane r·⌈w/m⌉ + q of
+// every out[k].
+static void input_rows(ptrdiff_t planes, int simd, const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
+                       ptrdiff_t tile_rows, float *scratch, float *const out[]) {
+#if WG_AVX2
+    if (simd) {
+        input_rows_avx2(planes, xc, h, w, tile_row0, tile_rows, scratch, out);
+        return;
+    }
+#else
+    (void)simd;
+#endif
+    const ptrdiff_t tw = planes == 16 ? (w + 1) / 2 : (w + 3) / 4;
+    for (ptrdiff_t r = 0; r < tile_rows; r++) {
+        float *row_out[36];
+        for (ptrdiff_t k = 0; k < planes; k++) row_out[k] = out[k] + r * tw;
+        if (planes == 16) {
+            wg_input_row(xc, h, w, tile_row0 + r, scratch, row_out);
+        } else {
+            wg4_input_row(xc, h, w, tile_row0 + r, scratch, row_out);
+        }
     }
 }
 
-static void output_tiles(ptrdiff_t planes, const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin,
+static void output_tiles(ptrdiff_t planes, int simd, const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin,
                          ptrdiff_t o_end, ptrdiff_t col0, const float *bias, float *y, ptrdiff_t h, ptrdiff_t w,
                          ptrdiff_t tile_row0, ptrdiff_t tile_rows) {
+#if WG_AVX2
+    const ptrdiff_t tile = planes == 16 ? 2 : 4;
+    if (simd && h % tile == 0 && w % tile == 0) {  // whole tiles only; else the row-wise code
+        output_avx2(planes, m, ldm, cout, o_begin, o_end, col0, bias, y, h, w, tile_row0, tile_rows);
+        return;
+    }
+#else
+    (void)simd;
+#endif
     if (planes == 16) {
         wg_output(m, ldm, cout, o_begin, o_end, col0, bias, y, h, w, tile_row0, tile_rows);
     } else {
@@ -465,35 +744,43 @@ typedef struct {
     ptrdiff_t tiles, tiles_pad, panels, blocks, channel_step;
     ptrdiff_t planes;  // 16 for F(2×2, 3×3), 36 for F(4×4, 3×3)
     micro_kernel kernel;
+    int simd;  // AVX2 transforms
 } conv_job;
 
 // Input task: channels [c0, c1) of every image of the chunk → V in panels of 16 tiles, the 16
 // planes of a panel side by side: V_k[panel][c][lane] at v + ((panel·16 + k)·cin + c)·16 + lane,
 // so that a tile row's 16 outputs land within 16·cin·64 bytes (a plane-major layout scattered
-// them over 16 planes a quarter of a megabyte apart: the transform's stores ran 3× slower). A tile row that lies
-// inside one panel (widths dividing 16 or 16 | width: 8×8 … 32×32 maps) is written in place;
-// others go through a row buffer and are split across panels.
+// them over 16 planes a quarter of a megabyte apart: the transform's stores ran 3× slower).
+// When ⌈w/m⌉ divides 16 (8×8 … 32×32 maps, and wider ones), no tile row straddles two panels:
+// the tile rows of one image that share a panel are transformed in place, in one call. Other
+// widths go through a row buffer, a tile row at a time, split across panels.
 static void input_part(void *ctx, ptrdiff_t part) {
     const conv_job *j = ctx;
     const ptrdiff_t c0 = part * j->channel_step, c1 = c0 + j->channel_step < j->cin ? c0 + j->channel_step : j->cin;
     const ptrdiff_t run = j->rows * j->tw;  // tiles per image in the chunk
-    // the row transform's scratch, then a row buffer
-    const ptrdiff_t own = input_scratch_count(j->planes, j->tw);
+    const int whole_rows = NR % j->tw == 0;
+    const ptrdiff_t rows_per_call = whole_rows ? NR / j->tw : 1;
+    // the transform's scratch, then a row buffer
+    const ptrdiff_t own = input_scratch_count(j->planes, j->tw, rows_per_call);
     float *scratch = malloc(sizeof(float) * (size_t)(own + j->planes * j->tw));
     if (!scratch) abort();
     float *rowbuf = scratch + own;
     const ptrdiff_t plane = j->cin * NR;  // from one plane of a panel to the next
     for (ptrdiff_t i = 0; i < j->images; i++) {
         const float *xi = j->x + (j->image0 + i) * j->cin * j->h * j->w;
-        for (ptrdiff_t tr = 0; tr < j->rows; tr++)
+        for (ptrdiff_t tr = 0; tr < j->rows;) {
+            const ptrdiff_t t0 = i * run + tr * j->tw, lane0 = t0 % NR;
+            ptrdiff_t rows = 1;
+            if (whole_rows) {
+                rows = (NR - lane0) / j->tw;
+                if (rows > j->rows - tr) rows = j->rows - tr;
+            }
             for (ptrdiff_t c = c0; c < c1; c++) {
-                const ptrdiff_t t0 = i * run + tr * j->tw, lane0 = t0 % NR;
                 float *base = j->v + (t0 / NR) * j->planes * plane + c * NR + lane0;
-                const int direct = lane0 + j->tw <= NR;
                 float *out[36];
-                for (int k = 0; k < j->planes; k++) out[k] = direct ? base + k * plane : rowbuf + k * j->tw;
-                input_row(j->planes, xi + c * j->h * j->w, j->h, j->w, j->row0 + tr, scratch, out);
-                if (direct) continue;
+                for (int k = 0; k < j->planes; k++) out[k] = whole_rows ? base + k * plane : rowbuf + k * j->tw;
+                input_rows(j->planes, j->simd, xi + c * j->h * j->w, j->h, j->w, j->row0 + tr, rows, scratch, out);
+                if (whole_rows) continue;
                 for (ptrdiff_t k = 0; k < j->planes; k++) {
                     float *vk = j->v + k * plane + c * NR;
                     for (ptrdiff_t t = t0, s = 0; s < j->tw;) {
@@ -504,6 +791,8 @@ static void input_part(void *ctx, ptrdiff_t part) {
                     }
                 }
             }
+            tr += rows;
+        }
     }
     // the last panel's lanes past the last tile: zeros (their products are never read)
     if (j->tiles_pad > j->tiles)
@@ -531,7 +820,7 @@ static void output_part(void *ctx, ptrdiff_t part) {
     const ptrdiff_t o0 = part * j->channel_step, o1 = o0 + j->channel_step < j->cout ? o0 + j->channel_step : j->cout;
     const ptrdiff_t run = j->rows * j->tw;
     for (ptrdiff_t i = 0; i < j->images; i++)
-        output_tiles(j->planes, j->m, j->tiles_pad, j->cout_pad, o0, o1, i * run, j->bias,
+        output_tiles(j->planes, j->simd, j->m, j->tiles_pad, j->cout_pad, o0, o1, i * run, j->bias,
                      j->y + (j->image0 + i) * j->cout * j->h * j->w, j->h, j->w, j->row0, j->rows);
 }
 
@@ -600,28 +889,28 @@ typedef struct {
     float *y;
     ptrdiff_t cin, cout, cout_pad, h, w, tw, planes, blocks, panels_per_image, rows_per_panel;
     micro_kernel kernel;
+    int simd;  // AVX2 transforms
 } fused_job;
 
 static void fused_part(void *ctx, ptrdiff_t p) {
     const fused_job *j = ctx;
     const ptrdiff_t image = p / j->panels_per_image, tr0 = (p % j->panels_per_image) * j->rows_per_panel;
-    const ptrdiff_t own = input_scratch_count(j->planes, j->tw);
+    const ptrdiff_t own = input_scratch_count(j->planes, j->tw, j->rows_per_panel);
     float *v = thread_scratch((size_t)(j->planes * (j->cin + j->cout_pad) * NR + own));
     float *m = v + j->planes * j->cin * NR, *scratch = m + j->planes * j->cout_pad * NR;
     const float *xi = j->x + image * j->cin * j->h * j->w;
     // V_k (cin × 16) of this panel: tile row r of the panel in lanes r·tw…
-    for (ptrdiff_t c = 0; c < j->cin; c++)
-        for (ptrdiff_t r = 0; r < j->rows_per_panel; r++) {
-            float *out[36];
-            for (int k = 0; k < j->planes; k++) out[k] = v + (k * j->cin + c) * NR + r * j->tw;
-            input_row(j->planes, xi + c * j->h * j->w, j->h, j->w, tr0 + r, scratch, out);
-        }
+    for (ptrdiff_t c = 0; c < j->cin; c++) {
+        float *out[36];
+        for (int k = 0; k < j->planes; k++) out[k] = v + (k * j->cin + c) * NR;
+        input_rows(j->planes, j->simd, xi + c * j->h * j->w, j->h, j->w, tr0, j->rows_per_panel, scratch, out);
+    }
     // M_k (cout × 16) = U_k · V_k
     for (ptrdiff_t k = 0; k < j->planes; k++)
         for (ptrdiff_t ib = 0; ib < j->blocks; ib++)
             j->kernel(j->cin, j->u + (k * j->blocks + ib) * j->cin * MR, v + k * j->cin * NR,
                       m + (k * j->cout_pad + ib * MR) * NR, NR);
-    output_tiles(j->planes, m, NR, j->cout_pad, 0, j->cout, 0, j->bias, j->y + image * j->cout * j->h * j->w, j->h,
+    output_tiles(j->planes, j->simd, m, NR, j->cout_pad, 0, j->cout, 0, j->bias, j->y + image * j->cout * j->h * j->w, j->h,
                  j->w, tr0, j->rows_per_panel);
 }
 
@@ -632,6 +921,9 @@ static ptrdiff_t steps_for(ptrdiff_t channels, int threads) {
     return step < 1 ? 1 : step;
 }
 
+static int winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
+                         int tile, ptrdiff_t cout, const float *bias, float *y, micro_kernel kernel);
+
 int ddim_winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
                        int tile, ptrdiff_t cout, const float *bias, float *y) {
     // picked once; callers on several threads may race to pick it, all picking the same one
@@ -641,13 +933,28 @@ int ddim_winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t
         kernel = pick_kernel();
         atomic_store(&picked, kernel);
     }
+    return winograd_conv(x, batch, cin, h, w, packed_u, tile, cout, bias, y, kernel);
+}
+
+int ddim_winograd_conv_portable(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w,
+                                const float *packed_u, int tile, ptrdiff_t cout, const float *bias, float *y) {
+    return winograd_conv(x, batch, cin, h, w, packed_u, tile, cout, bias, y, kernel_generic);
+}
+
+static int winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
+                         int tile, ptrdiff_t cout, const float *bias, float *y, micro_kernel kernel) {
+#if WG_AVX2
+    const int simd = kernel == kernel_avx2;  // DDIM_GENERIC_KERNEL=1: the portable transforms too
+#else
+    const int simd = 0;
+#endif
     const ptrdiff_t planes = tile == 4 ? 36 : 16;
     const ptrdiff_t th = (h + tile - 1) / tile, tw = (w + tile - 1) / tile, per_image = th * tw;
     const ptrdiff_t cout_pad = round_up(cout, MR);
     const int threads = ddim_pool_threads();
     if (NR % tw == 0 && th % (NR / tw) == 0 && batch * per_image / NR >= 2 * threads && getenv("DDIM_WINOGRAD_UNFUSED") == NULL) {
         fused_job f = {x, packed_u, bias, y, cin, cout, cout_pad, h, w, tw, planes, cout_pad / MR,
-                       per_image / NR, NR / tw, kernel};
+                       per_image / NR, NR / tw, kernel, simd};
         ddim_parallel_for(batch * f.panels_per_image, fused_part, &f);
         return 0;
     }
@@ -669,6 +976,7 @@ int ddim_winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t
     j.blocks = cout_pad / MR;
     j.planes = planes;
     j.kernel = kernel;
+    j.simd = simd;
     for (ptrdiff_t image = 0; image < batch;) {
         for (ptrdiff_t row0 = 0; row0 < th;) {
             j.image0 = image;

@@ -21,10 +21,13 @@ struct PipelineParityTests {
     let folder = fixtures.appendingPathComponent("pipeline/tiny")
 
     /// diffusers' DDIMPipeline(batch_size=2, generator=torch.manual_seed(seed), 10 steps, η) images,
-    /// in [0, 1]; ours must agree within 1e-4 (well under one 8-bit level, 1/255 ≈ 0.004).
+    /// in [0, 1]; ours must agree within 3e-4 (a 13th of one 8-bit level, 1/255 ≈ 0.004). Measured
+    /// at η = 0 / η = 1: 1.3e-4 / 1.7e-5 with F(4×4, 3×3) on the 16×16 maps (the default), 3.0e-5 /
+    /// 1.3e-5 with F(2×2) alone (DDIM_WINOGRAD=2x2), 4.9e-5 / 1.2e-5 by im2col (DDIM_CONV=im2col):
+    /// ten deterministic steps of a random-weight model carry F(4×4)'s ~1e-5 rounding per forward.
     @Test("images equal diffusers' for η = 0 and η = 1")
     func parity() throws {
-        try expectParity(try ModelStore.load(folder), goldens: folder, tolerance: 1e-4)
+        try expectParity(try ModelStore.load(folder), goldens: folder, tolerance: 3e-4)
     }
 
     @Test("x_T is torch.randn after torch.manual_seed")

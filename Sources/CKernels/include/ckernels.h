@@ -66,5 +66,9 @@ void ddim_winograd_pack_weights(const float *g, int tile, ptrdiff_t cout, ptrdif
 /// Returns 0, or −1 when its scratch could not be allocated.
 int ddim_winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
                        int tile, ptrdiff_t cout, const float *bias, float *y);
+/// The same with the portable C transforms and micro-kernel whatever the CPU (what runs where
+/// AVX2 + FMA are missing, or under DDIM_GENERIC_KERNEL=1): for tests of that code on any machine.
+int ddim_winograd_conv_portable(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w,
+                                const float *packed_u, int tile, ptrdiff_t cout, const float *bias, float *y);
 
 #endif

@@ -1,0 +1,50 @@
+import CKernels
+import Testing
+import Tensors
+
+/// The two implementations of the Winograd transforms: the AVX2 one over 8 tiles at a time
+/// (what this machine runs when it has AVX2 + FMA) and the portable row-wise C (what any other
+/// CPU runs), each against the definition of the convolution, on shapes that take every branch:
+/// partial tiles at the right and bottom edges, tile rows that do and do not divide a panel of
+/// 16, runs that end in a partial group of 8 lanes, the fused path and the three-loop path.
+@Suite("Winograd transforms, AVX2 and portable")
+struct WinogradPathTests {
+    @Test("both implementations equal the definition", arguments: [
+        (tile: 2, batch: 2, cin: 5, cout: 4, h: 17, w: 15),  // partial tiles, 8 tiles a row
+        (tile: 2, batch: 1, cin: 9, cout: 7, h: 8, w: 8),  // one panel of whole rows (4 tiles each)
+        (tile: 2, batch: 3, cin: 4, cout: 6, h: 10, w: 10),  // 5 tiles a row: the row buffer
+        (tile: 4, batch: 2, cin: 5, cout: 4, h: 17, w: 15),
+        (tile: 4, batch: 1, cin: 6, cout: 13, h: 16, w: 16),  // 4 rows of 4 tiles in one panel
+        (tile: 4, batch: 4, cin: 8, cout: 13, h: 9, w: 12),  // 3 tiles a row
+        (tile: 4, batch: 2, cin: 16, cout: 8, h: 32, w: 32),  // fused panels of 2 rows of 8
+        (tile: 4, batch: 1, cin: 3, cout: 5, h: 24, w: 24),  // 6 tiles a row, groups of 8 cross rows
+    ])
+    func paths(tile: Int, batch: Int, cin: Int, cout: Int, h: Int, w: Int) throws {
+        let x = randomTensor([batch, cin, h, w], seed: UInt64(70 + h))
+        let wt = randomTensor([cout, cin, 3, 3], seed: 71), bias = randomTensor([cout], seed: 72)
+        let weight = ConvWeight(weight: wt, bias: bias, winograd: tile == 4 ? .f4x4 : .f2x2)
+        let planes = try #require(weight.winograd)
+        let want = naiveConv(x, wt, bias, stride: 1, padding: Padding(1))
+        let scale = max(1, want.data.map { abs($0) }.max() ?? 1)
+        // F(4×4)'s larger transform constants: ~10× the rounding of F(2×2)
+        let bound: Float = (tile == 4 ? 2e-5 : 2e-6) * scale
+        for portable in [false, true] {
+            var y = [Float](repeating: .nan, count: want.count)
+            let status = x.data.withUnsafeBufferPointer { xp in
+                planes.withUnsafeBufferPointer { up in
+                    bias.data.withUnsafeBufferPointer { bp in
+                        y.withUnsafeMutableBufferPointer { yp in
+                            let run = portable ? ddim_winograd_conv_portable : ddim_winograd_conv
+                            return run(xp.baseAddress, batch, cin, h, w, up.baseAddress, Int32(tile), cout,
+                                       bp.baseAddress, yp.baseAddress)
+                        }
+                    }
+                }
+            }
+            #expect(status == 0)
+            let worst = zip(y, want.data).map { abs($0 - $1) }.max() ?? .nan
+            // NaN (an output never written) fails this too
+            #expect(worst <= bound, "portable: \(portable), F(\(tile)×\(tile)), \(h)×\(w): \(worst)")
+        }
+    }
+}
