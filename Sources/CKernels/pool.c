@@ -252,3 +252,38 @@ void ddim_sgemm(int trans_a, int trans_b, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
         ddim_parallel_for(j.parts, gemm_part, &j);
     }
 }
+
+// `count` GEMMs of one shape, operands `stride_*` floats apart, in one parallel loop: each GEMM
+// whole when there are enough of them to share, else split into bands as ddim_sgemm splits one.
+typedef struct {
+    gemm_job shape;
+    ptrdiff_t stride_a, stride_b, stride_c;
+} batched_job;
+
+static void batched_part(void *ctx, ptrdiff_t task) {
+    const batched_job *j = ctx;
+    const ptrdiff_t item = task / j->shape.parts, part = task % j->shape.parts;
+    gemm_job one = j->shape;
+    one.a += item * j->stride_a;
+    one.b += item * j->stride_b;
+    one.c += item * j->stride_c;
+    gemm_part(&one, part);
+}
+
+void ddim_sgemm_batched(ptrdiff_t count, int trans_a, int trans_b, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
+                        const float *a, ptrdiff_t lda, ptrdiff_t stride_a, const float *b, ptrdiff_t ldb,
+                        ptrdiff_t stride_b, float beta, float *c, ptrdiff_t ldc, ptrdiff_t stride_c) {
+    batched_job j = {{trans_a, trans_b, m, n, k, lda, ldb, ldc, 1, m >= n, alpha, beta, a, b, c}, stride_a, stride_b, stride_c};
+    const int threads = ddim_pool_threads();
+    if (threads > 1 && count < 2 * threads && (double)m * (double)n * (double)k >= 262144.0) {
+        // bands enough for about two tasks a thread
+        const ptrdiff_t want = (2 * threads + count - 1) / count;
+        const ptrdiff_t units = ((j.shape.by_rows ? m : n) + 15) / 16;
+        j.shape.parts = units < want ? units : want;
+    }
+    if (count * j.shape.parts == 1) {
+        gemm_part(&j.shape, 0);
+    } else {
+        ddim_parallel_for(count * j.shape.parts, batched_part, &j);
+    }
+}

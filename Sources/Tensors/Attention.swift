@@ -1,96 +1,103 @@
 import CKernels
 import Foundation
 
-/// The four projections of a spatial self-attention layer (diffusers `Attention`).
+/// The projections of a spatial self-attention layer (diffusers `Attention`), the query, key
+/// and value ones stacked into one matrix at load so that a single GEMM computes all three.
 public struct AttentionWeights: Sendable {
-    /// Query, key and value projections: C → heads·d each.
-    public let query: LinearWeight, key: LinearWeight, value: LinearWeight
-    /// Output projection: heads·d → C.
+    /// [W_q; W_k; W_v] (3·inner × C) and [b_q; b_k; b_v] (zeros for a projection without bias).
+    public let projections: LinearWeight
+    /// Output projection: inner → C.
     public let output: LinearWeight
     /// Number of heads; d = inner / heads.
     public let heads: Int
+    /// inner = heads · d, the width of each of Q, K and V.
+    public var inner: Int { projections.outFeatures / 3 }
 
-    /// Groups the projections; `heads` must divide the inner dimension.
+    /// Stacks the query, key and value projections (C → inner each); `heads` must divide inner.
     public init(query: LinearWeight, key: LinearWeight, value: LinearWeight, output: LinearWeight, heads: Int) {
-        (self.query, self.key, self.value, self.output, self.heads) = (query, key, value, output, heads)
+        let parts = [query, key, value]
+        precondition(parts.allSatisfy { $0.outFeatures == query.outFeatures && $0.inFeatures == query.inFeatures },
+                     "AttentionWeights: query, key and value shapes differ")
+        let (inner, channels) = (query.outFeatures, query.inFeatures)
+        var bias: Tensor? = nil
+        if parts.contains(where: { $0.bias != nil }) {
+            bias = Tensor(shape: [3 * inner], data: parts.flatMap { $0.bias ?? [Float](repeating: 0, count: inner) })
+        }
+        projections = LinearWeight(weight: Tensor(shape: [3 * inner, channels], data: parts.flatMap(\.weight)), bias: bias)
+        (self.output, self.heads) = (output, heads)
     }
 }
 
 /// Multi-head self-attention over the pixels of each image, plus the residual:
-/// tokens X = hᵀ (N = H·W rows of C), Q = X·W_qᵀ, K = X·W_kᵀ, V = X·W_vᵀ,
+/// tokens X = hᵀ (N = H·W rows of C), [Q K V] = X·[W_q; W_k; W_v]ᵀ + [b_q b_k b_v],
 /// O_h = softmax(Q_h·K_hᵀ / √d)·V_h, y = residual + (O·W_oᵀ + b_o)ᵀ.
-/// h, residual: (B, C, H, W) → (B, C, H, W).
+/// h, residual: (B, C, H, W) → (B, C, H, W). Three parallel loops for the whole batch: the
+/// projections, the (image, head, block of query rows) tasks, the output projection.
 public func selfAttention(_ h: Tensor, residual: Tensor, _ w: AttentionWeights) -> Tensor {
     let (batch, channels) = (h.shape[0], h.shape[1])
     let n = h.count / (batch * channels)
-    let inner = w.query.outFeatures
+    let inner = w.inner, width = 3 * inner
     let d = inner / w.heads
     // 1/√d
     let scale = 1 / Float(d).squareRoot()
     var out = residual
-    var q = [Float](repeating: 0, count: n * inner)
-    var k = q, v = q, o = q
-    // query rows per task: several tasks per head keep the pool's threads busy at batch 1
-    let rowsPerTask = min(n, 32)
+    // per image: [Q K V] (N × 3·inner), then O (N × inner)
+    var qkv = uninitializedFloats(batch * n * width)
+    var o = uninitializedFloats(batch * n * inner)
+    // query rows per task: about four tasks a thread over the batch's heads (32 rows at batch 1,
+    // 256 pixels; whole maps of 256 at batch 4: fewer, larger score GEMMs, each packing K once)
+    let wantBlocks = max(1, (4 * Threads.current + batch * w.heads - 1) / (batch * w.heads))
+    let rowsPerTask = min(n, max(32, (n + wantBlocks - 1) / wantBlocks + 15) / 16 * 16)
     let blocks = (n + rowsPerTask - 1) / rowsPerTask
     h.data.withUnsafeBufferPointer { hp in
         out.data.withUnsafeMutableBufferPointer { op in
-            for b in 0..<batch {
-                let x = hp.start + b * channels * n  // (C, N): X = xᵀ
-                project(x, tokens: n, channels: channels, w.query, into: &q)
-                project(x, tokens: n, channels: channels, w.key, into: &k)
-                project(x, tokens: n, channels: channels, w.value, into: &v)
-                q.withUnsafeBufferPointer { qb in
-                    k.withUnsafeBufferPointer { kb in
-                        v.withUnsafeBufferPointer { vb in
-                            o.withUnsafeMutableBufferPointer { ob in
-                                let (qp, kp, vp, outp) = (qb.start, kb.start, vb.start, ob.start)
-                                // one task per (head, block of query rows): its scores are its own
-                                parallelFor(w.heads * blocks) { task in
-                                    let (head, block) = task.quotientAndRemainder(dividingBy: blocks)
-                                    let r0 = block * rowsPerTask, rows = min(rowsPerTask, n - r0)
-                                    let s = UnsafeMutablePointer<Float>.allocate(capacity: rows * n)
-                                    defer { s.deallocate() }
-                                    // S = Q_h·K_hᵀ / √d   (rows × N)
-                                    gemm(m: rows, n: n, k: d, qp + r0 * inner + head * d, lda: inner,
-                                         kp + head * d, ldb: inner, transposeB: true, s, ldc: n, alpha: scale)
-                                    softmaxRows(s, rows: rows, columns: n)
-                                    // O_h = P·V_h   (rows × d), written into columns h·d… of O
-                                    gemm(m: rows, n: d, k: n, s, lda: n, vp + head * d, ldb: inner,
-                                         outp + r0 * inner + head * d, ldc: inner)
-                                }
-                            }
+            qkv.withUnsafeMutableBufferPointer { qb in
+                o.withUnsafeMutableBufferPointer { ob in
+                    let (x, qkvp, outp, y) = (hp.start, qb.start, ob.start, op.start)
+                    // [Q K V]_b = X_bᵀ · W_qkvᵀ + b_qkv   (X_b is (C × N))
+                    if let bias = w.projections.bias {
+                        for r in 0..<(batch * n) { (qkvp + r * width).update(from: bias, count: width) }
+                    }
+                    w.projections.weight.withUnsafeBufferPointer { wp in
+                        gemmBatched(count: batch, m: n, n: width, k: channels,
+                                    x, lda: n, strideA: channels * n, transposeA: true,
+                                    wp.start, ldb: channels, strideB: 0, transposeB: true,
+                                    qkvp, ldc: width, strideC: n * width, beta: w.projections.bias == nil ? 0 : 1)
+                    }
+                    // one task per (image, head, block of query rows): its scores are its own
+                    parallelFor(batch * w.heads * blocks) { task in
+                        let (image, rest) = task.quotientAndRemainder(dividingBy: w.heads * blocks)
+                        let (head, block) = rest.quotientAndRemainder(dividingBy: blocks)
+                        let r0 = block * rowsPerTask, rows = min(rowsPerTask, n - r0)
+                        let base = qkvp + image * n * width + head * d
+                        let (q, k, v) = (base, base + inner, base + 2 * inner)
+                        let s = UnsafeMutablePointer<Float>.allocate(capacity: rows * n)
+                        defer { s.deallocate() }
+                        // S = Q_h·K_hᵀ / √d   (rows × N)
+                        gemm(m: rows, n: n, k: d, q + r0 * width, lda: width,
+                             k, ldb: width, transposeB: true, s, ldc: n, alpha: scale)
+                        softmaxRows(s, rows: rows, columns: n)
+                        // O_h = P·V_h   (rows × d), written into columns h·d… of O
+                        gemm(m: rows, n: d, k: n, s, lda: n, v, ldb: width,
+                             outp + (image * n + r0) * inner + head * d, ldc: inner)
+                    }
+                    // yᵀ_b (C × N) += W_o (C × inner) · O_bᵀ + b_o, onto the residual
+                    if let bias = w.output.bias {
+                        for b in 0..<batch {
+                            for c in 0..<channels { addScalar(y + (b * channels + c) * n, bias[c], into: y + (b * channels + c) * n, count: n) }
                         }
                     }
-                }
-                // yᵀ (C × N) = W_o (C × inner) · Oᵀ + b_o, added onto the residual.
-                let ob = op.start + b * channels * n
-                if let bias = w.output.bias {
-                    for c in 0..<channels {
-                        let s = bias[c]
-                        for i in 0..<n { ob[c * n + i] += s }
+                    w.output.weight.withUnsafeBufferPointer { wo in
+                        gemmBatched(count: batch, m: channels, n: n, k: inner,
+                                    wo.start, lda: inner, strideA: 0,
+                                    outp, ldb: inner, strideB: n * inner, transposeB: true,
+                                    y, ldc: n, strideC: channels * n, beta: 1)
                     }
-                }
-                o.withUnsafeBufferPointer { oo in
-                    gemm(m: channels, n: n, k: inner, w.output.weight, lda: inner,
-                         oo.start, ldb: inner, transposeB: true, ob, ldc: n, beta: 1)
                 }
             }
         }
     }
     return out
-}
-
-/// P = X·Wᵀ + b for tokens X = xᵀ, x being (C, N): P is (N × out).
-private func project(_ x: UnsafePointer<Float>, tokens n: Int, channels: Int, _ w: LinearWeight, into p: inout [Float]) {
-    p.withUnsafeMutableBufferPointer { pp in
-        let dst = pp.start
-        if let bias = w.bias {
-            for r in 0..<n { (dst + r * w.outFeatures).update(from: bias, count: w.outFeatures) }
-        }
-        gemm(m: n, n: w.outFeatures, k: channels, x, lda: n, transposeA: true,
-             w.weight, ldb: channels, transposeB: true, dst, ldc: w.outFeatures, beta: w.bias == nil ? 0 : 1)
-    }
 }
 
 /// Row-wise softmax in place: p_ij = e^(s_ij − max_j s) / Σ_j e^(s_ij − max_j s).

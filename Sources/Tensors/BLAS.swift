@@ -18,6 +18,21 @@ public func gemm(
     ddim_sgemm(transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
+/// `count` products C_i = α·op(A_i)·op(B_i) + β·C_i of one shape in one parallel loop (see
+/// ``gemm(m:n:k:_:lda:transposeA:_:ldb:transposeB:_:ldc:alpha:beta:)``): A_i = a + i·strideA,
+/// B_i = b + i·strideB, C_i = c + i·strideC; a stride of 0 shares that operand.
+@inline(__always)
+public func gemmBatched(
+    count: Int, m: Int, n: Int, k: Int,
+    _ a: UnsafePointer<Float>, lda: Int, strideA: Int, transposeA: Bool = false,
+    _ b: UnsafePointer<Float>, ldb: Int, strideB: Int, transposeB: Bool = false,
+    _ c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int,
+    alpha: Float = 1, beta: Float = 0
+) {
+    ddim_sgemm_batched(count, transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, alpha, a, lda, strideA, b, ldb, strideB,
+                       beta, c, ldc, strideC)
+}
+
 /// ddim's thread pool (`pool.c`), which runs every parallel part of a forward: GEMM bands and
 /// the Winograd convolutions' transforms and products. OpenBLAS itself runs on one thread.
 public enum Threads {

@@ -47,6 +47,12 @@ void ddim_parallel_for(ptrdiff_t count, ddim_task_fn fn, void *ctx);
 /// the pool, each one single-threaded OpenBLAS sgemm.
 void ddim_sgemm(int trans_a, int trans_b, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a, ptrdiff_t lda,
                 const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc);
+/// `count` such products of one shape in one parallel loop, the i-th on a + i·stride_a,
+/// b + i·stride_b, c + i·stride_c (a stride of 0 shares an operand): each whole when there are
+/// enough to share among the threads, else each split into bands.
+void ddim_sgemm_batched(ptrdiff_t count, int trans_a, int trans_b, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
+                        const float *a, ptrdiff_t lda, ptrdiff_t stride_a, const float *b, ptrdiff_t ldb,
+                        ptrdiff_t stride_b, float beta, float *c, ptrdiff_t ldc, ptrdiff_t stride_c);
 
 // ---------------------------------------------------------------------------------------------
 // Whole Winograd convolutions, F(2×2, 3×3) and F(4×4, 3×3), on the pool (winograd.c).
