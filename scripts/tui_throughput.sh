@@ -26,6 +26,7 @@ sock=ddim-throughput-$$
 trap 'tmux -L "$sock" kill-server 2>/dev/null || true' EXIT
 
 now() { date +%s.%N; }
+calc() { awk "BEGIN {printf \"%.6f\", $1}"; }
 # user + system CPU seconds of a /proc/…/stat (fields 14 and 15, in clock ticks)
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz}' "$1"; }
 headless=()
@@ -34,13 +35,13 @@ for r in $(seq "$rounds"); do
   t0=$(now)
   "$ddim" sample "${model[@]}" --steps "$steps" --batch "$batch" --seed 1 --eta 0 --out /tmp/ddim-throughput.png -q
   t1=$(now)
-  h=$(echo "$t1 - $t0" | bc)
+  h=$(calc "$t1 - $t0")
   headless+=("$h")
 
   t0=$(now)
   tmux -L "$sock" -f /dev/null new-session -d -x 160 -y 48 \
     "env TERM=xterm-256color COLORTERM=truecolor $ddim ${model[*]} --steps $steps --batch $batch --seed 1 --eta 0"
-  sleep "$(echo "${POLL_AFTER:-0.9} * $h" | bc)"
+  sleep "$(calc "${POLL_AFTER:-0.9} * $h")"
   until tmux -L "$sock" capture-pane -p -t 0 2>/dev/null | grep -q "done"; do sleep 0.02; done
   t1=$(now)
   # CPU seconds, robust to a busy machine: ddim's UI (main) thread, all of ddim, the tmux server
@@ -48,11 +49,11 @@ for r in $(seq "$rounds"); do
   server=$(tmux -L "$sock" display -p '#{pid}')
   ui=$(cpu "/proc/$pid/task/$pid/stat"); all=$(cpu "/proc/$pid/stat"); term=$(cpu "/proc/$server/stat")
   tmux -L "$sock" kill-server
-  l=$(echo "$t1 - $t0" | bc)
+  l=$(calc "$t1 - $t0")
   live+=("$l")
   echo "round $r: headless ${h} s, live ${l} s; CPU: UI thread ${ui} s, ddim ${all} s, tmux server ${term} s"
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 mh=$(median "${headless[@]}")
 ml=$(median "${live[@]}")
-echo "steps $steps, batch $batch: headless median ${mh} s, live median ${ml} s, live / headless = $(echo "scale=3; $ml / $mh" | bc)"
+echo "steps $steps, batch $batch: headless median ${mh} s, live median ${ml} s, live / headless = $(awk -v l="$ml" -v h="$mh" 'BEGIN {printf "%.3f", l / h}')"
