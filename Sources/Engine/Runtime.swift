@@ -6,6 +6,10 @@ import UNet
 /// Sets how many threads a forward uses (ddim's pool; OpenBLAS runs single-threaded inside it).
 public func setThreads(_ n: Int) { Threads.set(n) }
 
+/// Re-executes the program once with OPENBLAS_CORETYPE set when OpenBLAS fell back to pre-AVX2
+/// kernels on a CPU it did not recognise (``Threads/upgradeUnrecognisedCPU()``). First in `main`.
+public func upgradeBLASForUnrecognisedCPU() { Threads.upgradeUnrecognisedCPU() }
+
 /// What the forward runs on: "2 threads (ddim's pool; OpenBLAS Haswell inside, 1 thread a call)".
 public var blasDescription: String {
     "\(Threads.current) thread\(Threads.current == 1 ? "" : "s") (ddim's pool; OpenBLAS \(Threads.coreName) inside, 1 thread a call)"

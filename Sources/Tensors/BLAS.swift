@@ -41,6 +41,14 @@ public enum Threads {
     public static func set(_ n: Int) { ddim_pool_set_threads(Int32(max(1, min(n, 64)))) }
     /// The number of threads a forward uses now (default: the CPUs this process may run on).
     public static var current: Int { Int(ddim_pool_threads()) }
+    /// When OpenBLAS fell back to pre-AVX2 kernels on an AVX2 + FMA CPU it did not recognise
+    /// (Debian 12's 0.3.21 chose Prescott's on a hypervisor's Xeon), re-executes the program
+    /// once with OPENBLAS_CORETYPE naming the kernels the CPU can run; OpenBLAS reads it only as
+    /// it loads. Does nothing when OPENBLAS_CORETYPE is set. Call first in `main`.
+    public static func upgradeUnrecognisedCPU() {
+        ddim_blas_upgrade_core(CommandLine.unsafeArgv)
+    }
+
     /// The kernel family OpenBLAS chose for this CPU (e.g. "Haswell").
     public static var coreName: String {
         guard let name = openblas_get_corename() else { return "unknown" }

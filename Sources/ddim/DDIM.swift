@@ -18,11 +18,14 @@ struct DDIM: ParsableCommand {
         subcommands: [Live.self, Sample.self, Compare.self, Interpolate.self, Invert.self, Sweep.self, Info.self, Bench.self],
         defaultSubcommand: Live.self)
 
-    /// Parses and runs the command. Headless runs first get ``Interrupts``: SIGINT, SIGTERM and
+    /// Parses and runs the command (after re-executing once if OpenBLAS chose pre-AVX2 kernels
+    /// on an AVX2 CPU it did not recognise). Headless runs first get ``Interrupts``: SIGINT, SIGTERM and
     /// SIGHUP remove a half-written output file before the process ends, and a closed standard
     /// output is an error message rather than a silent SIGPIPE (the live sampler replaces these
     /// handlers with its own, which restore the terminal).
     static func main() {
+        // before any thread starts: OpenBLAS's kernels for a CPU it did not recognise
+        upgradeBLASForUnrecognisedCPU()
         Interrupts.installForHeadless()
         do {
             var command = try parseAsRoot()

@@ -209,6 +209,29 @@ struct CommandLineTests {
         #expect(try Run(["bench", "--model", tiny, "--conv", "fft"]).errorLine.contains("--conv"))
     }
 
+    @Test("OpenBLAS fallen back to pre-AVX2 kernels on an AVX2 CPU: ddim re-runs itself with OPENBLAS_CORETYPE")
+    func blasCoreUpgrade() throws {
+        func blas(_ environment: [String: String]) throws -> String {
+            let run = try Run(["bench", "--model", tiny, "--runs", "1", "--json"], environment: environment)
+            #expect(run.status == 0, "\(run.stderr)")
+            let object = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+            return object?["blas"] as? String ?? ""
+        }
+        // what OpenBLAS would have chosen on an unrecognised CPU model (its generic fallback)
+        let pretended = try blas(["DDIM_ASSUME_BLAS_CORE": "Prescott"])
+        let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? []
+        if flags.contains("avx2") && flags.contains("fma") {
+            let want = ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains) ? "SkylakeX" : "Haswell"
+            #expect(pretended.contains("OpenBLAS \(want) inside"), "\(pretended)")
+        } else {
+            #expect(!pretended.contains("Haswell"), "\(pretended)")
+        }
+        // a core the user names stays, even a slow one
+        let named = try blas(["OPENBLAS_CORETYPE": "Prescott", "DDIM_ASSUME_BLAS_CORE": "Prescott"])
+        #expect(named.contains("OpenBLAS Prescott inside"), "\(named)")
+    }
+
     @Test("the live sampler without a terminal points to ddim sample")
     func noTerminal() throws {
         let r = try Run(["--model", tiny])

@@ -55,6 +55,19 @@ void ddim_sgemm_batched(ptrdiff_t count, int trans_a, int trans_b, ptrdiff_t m, 
                         ptrdiff_t stride_b, float beta, float *c, ptrdiff_t ldc, ptrdiff_t stride_c);
 
 // ---------------------------------------------------------------------------------------------
+// OpenBLAS's kernel family (blascore.c).
+
+/// The OpenBLAS core this CPU should use when OpenBLAS fell back to pre-AVX2 kernels for a CPU it
+/// did not recognise ("SkylakeX" with AVX-512, else "Haswell"); NULL when its choice is fine, the
+/// CPU lacks AVX2 + FMA, or OPENBLAS_CORETYPE is already set. DDIM_ASSUME_BLAS_CORE=NAME
+/// pretends OpenBLAS chose NAME (for tests).
+const char *ddim_blas_better_core(void);
+/// When ddim_blas_better_core() names one: re-executes this program (argv as given) with
+/// OPENBLAS_CORETYPE set to it, which OpenBLAS reads as it loads. Returns when it did nothing or
+/// the exec failed. Call first thing in main, before any thread starts.
+void ddim_blas_upgrade_core(char *const argv[]);
+
+// ---------------------------------------------------------------------------------------------
 // Whole Winograd convolutions, F(2×2, 3×3) and F(4×4, 3×3), on the pool (winograd.c).
 
 /// The register block of the Winograd GEMM: 6 output channels × 16 tiles.
