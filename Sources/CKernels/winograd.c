@@ -148,15 +148,21 @@ DDIM_CLONES static void wg_input_row(const float *xc, ptrdiff_t h, ptrdiff_t w, 
         wg_b_columns(te[i], te[i] + 1, to[i], to[i] + 1, out[4 * i], out[4 * i + 1], out[4 * i + 2], out[4 * i + 3], tw);
 }
 
+// row[x] += r[x]: the residual added onto an output row.
+DDIM_CLONES static void add_row(float *restrict row, const float *restrict r, ptrdiff_t w) {
+    for (ptrdiff_t x = 0; x < w; x++) row[x] += r[x];
+}
+
 // Aᵀ over rows of the 4×4 M (t0 = m0 + m1 + m2, t1 = m1 − m2 − m3), then A over columns:
 // even output columns t_0 + t_1 + t_2, odd ones t_1 − t_2 − t_3; each plane's run of tiles is
 // contiguous, so the loops vectorise, and the two columns are interleaved into the row last.
 // Output tiles from the 16 planes m[(k·cout + o)·ldm + col] (col = col0 + tile row · ⌈w/2⌉ + tile
-// column): y[o][2·tr + i][2·tc + j] = (Aᵀ M A)[i][j] + bias[o] (bias may be NULL) for o in
-// [o_begin, o_end) and tile rows [tile_row0, tile_row0 + tile_rows); y is (cout, h, w).
+// column): y[o][2·tr + i][2·tc + j] = (Aᵀ M A)[i][j] + bias[o] (+ res[o][2·tr + i][2·tc + j])
+// for o in [o_begin, o_end) and tile rows [tile_row0, tile_row0 + tile_rows); y and res (either
+// of bias and res may be NULL) are (cout, h, w).
 DDIM_CLONES static void wg_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin, ptrdiff_t o_end,
-                                      ptrdiff_t col0, const float *bias, float *y, ptrdiff_t h, ptrdiff_t w,
-                                      ptrdiff_t tile_row0, ptrdiff_t tile_rows) {
+                                      ptrdiff_t col0, const float *bias, const float *res, float *y, ptrdiff_t h,
+                                      ptrdiff_t w, ptrdiff_t tile_row0, ptrdiff_t tile_rows) {
     const ptrdiff_t tw = (w + 1) / 2;
     const ptrdiff_t plane = cout * ldm;
     float *scratch = malloc(sizeof(float) * (size_t)(12 * tw));
@@ -182,6 +188,7 @@ DDIM_CLONES static void wg_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout,
                     row[2 * q + 1] = odd[q];
                 }
                 if (w % 2) row[w - 1] = even[tw - 1];
+                if (res) add_row(row, res + oc * h * w + (oy + i) * w, w);
             }
         }
     }
@@ -278,8 +285,8 @@ DDIM_CLONES static void wg4_at(const float *restrict m0, const float *restrict m
 
 // The same for F(4×4, 3×3): 36 planes, 4×4 output tiles, ⌈w/4⌉ tiles a row.
 DDIM_CLONES static void wg4_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin, ptrdiff_t o_end,
-                                       ptrdiff_t col0, const float *bias, float *y, ptrdiff_t h, ptrdiff_t w,
-                                       ptrdiff_t tile_row0, ptrdiff_t tile_rows) {
+                                       ptrdiff_t col0, const float *bias, const float *res, float *y, ptrdiff_t h,
+                                       ptrdiff_t w, ptrdiff_t tile_row0, ptrdiff_t tile_rows) {
     const ptrdiff_t tw = (w + 3) / 4;
     const ptrdiff_t plane = cout * ldm;
     float *scratch = malloc(sizeof(float) * (size_t)(28 * tw));
@@ -311,6 +318,7 @@ DDIM_CLONES static void wg4_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout
                     row[4 * q + 3] = o[3][q];
                 }
                 for (ptrdiff_t x = 4 * whole; x < w; x++) row[x] = o[x % 4][whole];
+                if (res) add_row(row, res + oc * h * w + (oy + i) * w, w);
             }
         }
     }
@@ -477,9 +485,11 @@ AVX2 static void input_rows_avx2(ptrdiff_t planes, const float *xc, ptrdiff_t h,
     }
 }
 
-// Y = Aᵀ M A + bias of 8 tiles, F(2×2), Aᵀ = [1 1 1 0; 0 1 −1 −1]: lane L of m + k·plane is
-// tile L's M_k; y[L] its output's top-left (row stride w). Lanes [0, n) only.
-AVX2 static void wg2_output8(const float *m, ptrdiff_t plane, float bias, float *const y[8], ptrdiff_t w, int n) {
+// Y = Aᵀ M A + bias (+ R) of 8 tiles, F(2×2), Aᵀ = [1 1 1 0; 0 1 −1 −1]: lane L of m + k·plane is
+// tile L's M_k; y + at[L] its output's top-left (row stride w), r + at[L] the residual's (r may
+// be NULL). Lanes [0, n) only.
+AVX2 static void wg2_output8(const float *m, ptrdiff_t plane, float bias, float *y, const float *r, const ptrdiff_t at[8],
+                             ptrdiff_t w, int n) {
     const __m256i mask = lane_mask(n);
     __m256 t[2][4];  // Aᵀ over the rows of M, for each of its 4 columns
     for (int b = 0; b < 4; b++) {
@@ -498,18 +508,22 @@ AVX2 static void wg2_output8(const float *m, ptrdiff_t plane, float bias, float 
         const __m128 q[4] = {_mm256_castps256_ps128(lo), _mm256_castps256_ps128(hi), _mm256_extractf128_ps(lo, 1),
                              _mm256_extractf128_ps(hi, 1)};
         for (int l = 0; l < n; l++) {
-            const __m128 pair = q[(l >> 2) * 2 + ((l >> 1) & 1)];
+            __m128 pair = q[(l >> 2) * 2 + ((l >> 1) & 1)];
+            float *dst = y + at[l] + i * w;
             if (l & 1) {
-                _mm_storeh_pi((__m64 *)(y[l] + i * w), pair);
+                if (r) pair = _mm_add_ps(pair, _mm_loadh_pi(_mm_setzero_ps(), (const __m64 *)(r + at[l] + i * w)));
+                _mm_storeh_pi((__m64 *)dst, pair);
             } else {
-                _mm_storel_pi((__m64 *)(y[l] + i * w), pair);
+                if (r) pair = _mm_add_ps(pair, _mm_loadl_pi(_mm_setzero_ps(), (const __m64 *)(r + at[l] + i * w)));
+                _mm_storel_pi((__m64 *)dst, pair);
             }
         }
     }
 }
 
 // The same for F(4×4): 36 planes, 4×4 output tiles.
-AVX2 static void wg4_output8(const float *m, ptrdiff_t plane, float bias, float *const y[8], ptrdiff_t w, int n) {
+AVX2 static void wg4_output8(const float *m, ptrdiff_t plane, float bias, float *y, const float *r, const ptrdiff_t at[8],
+                             ptrdiff_t w, int n) {
     const __m256i mask = lane_mask(n);
     const __m256 two = _mm256_set1_ps(2.0f), four = _mm256_set1_ps(4.0f), eight = _mm256_set1_ps(8.0f);
     __m256 t[4][6];
@@ -536,32 +550,36 @@ AVX2 static void wg4_output8(const float *m, ptrdiff_t plane, float bias, float 
         const __m256 y3 = _mm256_add_ps(_mm256_add_ps(_mm256_fmadd_ps(eight, d34, d12), c[5]), bv);
         __m256 rows[4];  // [tile j's row i | tile j + 4's]
         transpose_4x8(y0, y1, y2, y3, rows);
-        for (int l = 0; l < n; l++)
-            _mm_storeu_ps(y[l] + i * w, l < 4 ? _mm256_castps256_ps128(rows[l]) : _mm256_extractf128_ps(rows[l - 4], 1));
+        for (int l = 0; l < n; l++) {
+            __m128 v = l < 4 ? _mm256_castps256_ps128(rows[l]) : _mm256_extractf128_ps(rows[l - 4], 1);
+            if (r) v = _mm_add_ps(v, _mm_loadu_ps(r + at[l] + i * w));
+            _mm_storeu_ps(y + at[l] + i * w, v);
+        }
     }
 }
 
 // Output channels [o_begin, o_end), tile rows [tile_row0, tile_row0 + tile_rows) (lanes col0 +
 // r·tw + q of each plane row), as output_tiles; h and w multiples of the tile.
 AVX2 static void output_avx2(ptrdiff_t planes, const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin,
-                             ptrdiff_t o_end, ptrdiff_t col0, const float *bias, float *y, ptrdiff_t h, ptrdiff_t w,
-                             ptrdiff_t tile_row0, ptrdiff_t tile_rows) {
+                             ptrdiff_t o_end, ptrdiff_t col0, const float *bias, const float *res, float *y, ptrdiff_t h,
+                             ptrdiff_t w, ptrdiff_t tile_row0, ptrdiff_t tile_rows) {
     const ptrdiff_t tile = planes == 16 ? 2 : 4, tw = w / tile, plane = cout * ldm, lanes = tile_rows * tw;
     for (ptrdiff_t oc = o_begin; oc < o_end; oc++) {
         const float b = bias ? bias[oc] : 0.0f;
         const float *src = m + oc * ldm + col0;
         float *yo = y + oc * h * w;
+        const float *ro = res ? res + oc * h * w : NULL;
         for (ptrdiff_t g = 0; g < lanes; g += 8) {
             const int n = lanes - g < 8 ? (int)(lanes - g) : 8;
-            float *dst[8];
+            ptrdiff_t at[8];  // each tile's top-left in its channel
             for (int i = 0; i < 8; i++) {
                 const ptrdiff_t l = g + (i < n ? i : 0);
-                dst[i] = yo + tile * (tile_row0 + l / tw) * w + tile * (l % tw);
+                at[i] = tile * (tile_row0 + l / tw) * w + tile * (l % tw);
             }
             if (planes == 16) {
-                wg2_output8(src + g, plane, b, dst, w, n);
+                wg2_output8(src + g, plane, b, yo, ro, at, w, n);
             } else {
-                wg4_output8(src + g, plane, b, dst, w, n);
+                wg4_output8(src + g, plane, b, yo, ro, at, w, n);
             }
         }
     }
@@ -714,22 +732,24 @@ static void input_rows(ptrdiff_t planes, int simd, const float *xc, ptrdiff_t h,
     }
 }
 
+// Output tiles of one image: bias (per output channel) and res (that image's residual, y's
+// shape) may be NULL.
 static void output_tiles(ptrdiff_t planes, int simd, const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin,
-                         ptrdiff_t o_end, ptrdiff_t col0, const float *bias, float *y, ptrdiff_t h, ptrdiff_t w,
-                         ptrdiff_t tile_row0, ptrdiff_t tile_rows) {
+                         ptrdiff_t o_end, ptrdiff_t col0, const float *bias, const float *res, float *y, ptrdiff_t h,
+                         ptrdiff_t w, ptrdiff_t tile_row0, ptrdiff_t tile_rows) {
 #if WG_AVX2
     const ptrdiff_t tile = planes == 16 ? 2 : 4;
     if (simd && h % tile == 0 && w % tile == 0) {  // whole tiles only; else the row-wise code
-        output_avx2(planes, m, ldm, cout, o_begin, o_end, col0, bias, y, h, w, tile_row0, tile_rows);
+        output_avx2(planes, m, ldm, cout, o_begin, o_end, col0, bias, res, y, h, w, tile_row0, tile_rows);
         return;
     }
 #else
     (void)simd;
 #endif
     if (planes == 16) {
-        wg_output(m, ldm, cout, o_begin, o_end, col0, bias, y, h, w, tile_row0, tile_rows);
+        wg_output(m, ldm, cout, o_begin, o_end, col0, bias, res, y, h, w, tile_row0, tile_rows);
     } else {
-        wg4_output(m, ldm, cout, o_begin, o_end, col0, bias, y, h, w, tile_row0, tile_rows);
+        wg4_output(m, ldm, cout, o_begin, o_end, col0, bias, res, y, h, w, tile_row0, tile_rows);
     }
 }
 
@@ -737,7 +757,8 @@ static void output_tiles(ptrdiff_t planes, int simd, const float *m, ptrdiff_t l
 // One convolution, in chunks of tiles (whole images, or bands of tile rows of one large image).
 
 typedef struct {
-    const float *x, *u, *bias;
+    const float *x, *u;
+    ddim_conv_epilogue ep;
     float *y, *v, *m;
     ptrdiff_t cin, cout, cout_pad, h, w, tw;
     ptrdiff_t image0, images, row0, rows;  // the chunk
@@ -746,6 +767,14 @@ typedef struct {
     micro_kernel kernel;
     int simd;  // AVX2 transforms
 } conv_job;
+
+// The bias of an image's output channels, and its residual (`per_image` floats an image).
+static const float *epilogue_bias(const ddim_conv_epilogue *ep, ptrdiff_t image) {
+    return ep->bias ? ep->bias + image * ep->bias_stride : NULL;
+}
+static const float *epilogue_residual(const ddim_conv_epilogue *ep, ptrdiff_t image, ptrdiff_t per_image) {
+    return ep->residual ? ep->residual + image * per_image : NULL;
+}
 
 // Input task: channels [c0, c1) of every image of the chunk → V in panels of 16 tiles, the 16
 // planes of a panel side by side: V_k[panel][c][lane] at v + ((panel·16 + k)·cin + c)·16 + lane,
@@ -820,7 +849,8 @@ static void output_part(void *ctx, ptrdiff_t part) {
     const ptrdiff_t o0 = part * j->channel_step, o1 = o0 + j->channel_step < j->cout ? o0 + j->channel_step : j->cout;
     const ptrdiff_t run = j->rows * j->tw;
     for (ptrdiff_t i = 0; i < j->images; i++)
-        output_tiles(j->planes, j->simd, j->m, j->tiles_pad, j->cout_pad, o0, o1, i * run, j->bias,
+        output_tiles(j->planes, j->simd, j->m, j->tiles_pad, j->cout_pad, o0, o1, i * run,
+                     epilogue_bias(&j->ep, j->image0 + i), epilogue_residual(&j->ep, j->image0 + i, j->cout * j->h * j->w),
                      j->y + (j->image0 + i) * j->cout * j->h * j->w, j->h, j->w, j->row0, j->rows);
 }
 
@@ -885,7 +915,8 @@ static float *thread_scratch(size_t n) {
 }
 
 typedef struct {
-    const float *x, *u, *bias;
+    const float *x, *u;
+    ddim_conv_epilogue ep;
     float *y;
     ptrdiff_t cin, cout, cout_pad, h, w, tw, planes, blocks, panels_per_image, rows_per_panel;
     micro_kernel kernel;
@@ -910,7 +941,8 @@ static void fused_part(void *ctx, ptrdiff_t p) {
         for (ptrdiff_t ib = 0; ib < j->blocks; ib++)
             j->kernel(j->cin, j->u + (k * j->blocks + ib) * j->cin * MR, v + k * j->cin * NR,
                       m + (k * j->cout_pad + ib * MR) * NR, NR);
-    output_tiles(j->planes, j->simd, m, NR, j->cout_pad, 0, j->cout, 0, j->bias, j->y + image * j->cout * j->h * j->w, j->h,
+    output_tiles(j->planes, j->simd, m, NR, j->cout_pad, 0, j->cout, 0, epilogue_bias(&j->ep, image),
+                 epilogue_residual(&j->ep, image, j->cout * j->h * j->w), j->y + image * j->cout * j->h * j->w, j->h,
                  j->w, tr0, j->rows_per_panel);
 }
 
@@ -922,10 +954,10 @@ static ptrdiff_t steps_for(ptrdiff_t channels, int threads) {
 }
 
 static int winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
-                         int tile, ptrdiff_t cout, const float *bias, float *y, micro_kernel kernel);
+                         int tile, ptrdiff_t cout, const ddim_conv_epilogue *ep, float *y, micro_kernel kernel);
 
 int ddim_winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
-                       int tile, ptrdiff_t cout, const float *bias, float *y) {
+                       int tile, ptrdiff_t cout, const ddim_conv_epilogue *ep, float *y) {
     // picked once; callers on several threads may race to pick it, all picking the same one
     static _Atomic(micro_kernel) picked;
     micro_kernel kernel = atomic_load(&picked);
@@ -933,16 +965,17 @@ int ddim_winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t
         kernel = pick_kernel();
         atomic_store(&picked, kernel);
     }
-    return winograd_conv(x, batch, cin, h, w, packed_u, tile, cout, bias, y, kernel);
+    return winograd_conv(x, batch, cin, h, w, packed_u, tile, cout, ep, y, kernel);
 }
 
 int ddim_winograd_conv_portable(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w,
-                                const float *packed_u, int tile, ptrdiff_t cout, const float *bias, float *y) {
-    return winograd_conv(x, batch, cin, h, w, packed_u, tile, cout, bias, y, kernel_generic);
+                                const float *packed_u, int tile, ptrdiff_t cout, const ddim_conv_epilogue *ep, float *y) {
+    return winograd_conv(x, batch, cin, h, w, packed_u, tile, cout, ep, y, kernel_generic);
 }
 
 static int winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
-                         int tile, ptrdiff_t cout, const float *bias, float *y, micro_kernel kernel) {
+                         int tile, ptrdiff_t cout, const ddim_conv_epilogue *epilogue, float *y, micro_kernel kernel) {
+    const ddim_conv_epilogue ep = epilogue ? *epilogue : (ddim_conv_epilogue){NULL, 0, NULL};
 #if WG_AVX2
     const int simd = kernel == kernel_avx2;  // DDIM_GENERIC_KERNEL=1: the portable transforms too
 #else
@@ -953,7 +986,7 @@ static int winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff
     const ptrdiff_t cout_pad = round_up(cout, MR);
     const int threads = ddim_pool_threads();
     if (NR % tw == 0 && th % (NR / tw) == 0 && batch * per_image / NR >= 2 * threads && getenv("DDIM_WINOGRAD_UNFUSED") == NULL) {
-        fused_job f = {x, packed_u, bias, y, cin, cout, cout_pad, h, w, tw, planes, cout_pad / MR,
+        fused_job f = {x, packed_u, ep, y, cin, cout, cout_pad, h, w, tw, planes, cout_pad / MR,
                        per_image / NR, NR / tw, kernel, simd};
         ddim_parallel_for(batch * f.panels_per_image, fused_part, &f);
         return 0;
@@ -972,7 +1005,7 @@ static int winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff
         free_aligned(m);
         return -1;
     }
-    conv_job j = {x, packed_u, bias, y, v, m, cin, cout, cout_pad, h, w, tw};
+    conv_job j = {x, packed_u, ep, y, v, m, cin, cout, cout_pad, h, w, tw};
     j.blocks = cout_pad / MR;
     j.planes = planes;
     j.kernel = kernel;

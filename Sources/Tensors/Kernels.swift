@@ -101,23 +101,40 @@ public struct Padding: Sendable, Equatable {
 /// How many im2col floats one band may hold (16 MB): large models convolve in bands of rows.
 let im2colBudget = 4 << 20
 
-/// 2-D convolution, im2col + GEMM in bands of output rows.
-/// input (B, Cin, H, W) → output (B, Cout, Ho, Wo), Ho = (H + pt + pb − k) / stride + 1.
-public func conv2d(_ x: Tensor, _ w: ConvWeight, stride: Int = 1, padding: Padding) -> Tensor {
+/// 2-D convolution: Winograd for stride-1 3×3 (``ConvolutionAlgorithm``), else im2col + GEMM in
+/// bands of output rows. input (B, Cin, H, W) → output (B, Cout, Ho, Wo),
+/// Ho = (H + pt + pb − k) / stride + 1; y = conv(x) + b + imageBias[image, o] + residual, the two
+/// optional terms added as the Winograd output transform writes each value (elsewhere after the
+/// GEMM): `imageBias` (B, Cout), e.g. a ResNet block's time embedding, `residual` y's shape.
+public func conv2d(_ x: Tensor, _ w: ConvWeight, stride: Int = 1, padding: Padding, imageBias: Tensor? = nil,
+                   residual: Tensor? = nil) -> Tensor {
     precondition(x.rank == 4 && x.shape[1] == w.inChannels, "conv2d: input \(x.shape) for \(w.inChannels) channels")
     let (batch, cin, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let k = w.kernel
     let ho = (h + padding.top + padding.bottom - k) / stride + 1
     let wo = (wd + padding.left + padding.right - k) / stride + 1
     var out = Tensor(uninitializedShape: [batch, w.outChannels, ho, wo])
-    let kk = cin * k * k
-    let plane = ho * wo
+    precondition(imageBias.map { $0.count == batch * w.outChannels } ?? true, "conv2d: image bias for \(batch)×\(w.outChannels)")
+    precondition(residual.map { $0.shape == out.shape } ?? true, "conv2d: residual \(residual?.shape ?? []) for \(out.shape)")
     if k == 3, stride == 1, padding == Padding(1), ConvolutionAlgorithm.current == .winograd, let u = w.winograd,
        let tile = w.winogradTile?.rawValue,
        batch * ((ho + tile - 1) / tile) * ((wo + tile - 1) / tile) >= ConvolutionAlgorithm.winogradMinTiles {
-        conv2dWinograd(x, w, u, tile: tile, into: &out)
+        conv2dWinograd(x, w, u, tile: tile, imageBias: imageBias, residual: residual, into: &out)
         return out
     }
+    convolveByGEMM(x, w, stride: stride, padding: padding, into: &out)
+    if let imageBias { imageBias.data.withUnsafeBufferPointer { out.addPerChannel($0.start) } }
+    if let residual { out.add(residual) }
+    return out
+}
+
+/// conv2d by im2col (or the input itself for 1×1) and GEMM, the weight's bias added.
+private func convolveByGEMM(_ x: Tensor, _ w: ConvWeight, stride: Int, padding: Padding, into out: inout Tensor) {
+    let (batch, cin, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let k = w.kernel
+    let (ho, wo) = (out.shape[2], out.shape[3])
+    let kk = cin * k * k
+    let plane = ho * wo
     // 1×1, stride 1, no padding: the input is already the GEMM operand.
     let direct = k == 1 && stride == 1 && padding == Padding(0)
     let bandRows = direct ? ho : max(1, min(ho, im2colBudget / max(1, kk * wo)))
@@ -125,7 +142,7 @@ public func conv2d(_ x: Tensor, _ w: ConvWeight, stride: Int = 1, padding: Paddi
     let group = min(batch, im2colBudget / max(1, kk * plane))
     if !direct && bandRows == ho && group >= 2 {
         conv2dGrouped(x, w, stride: stride, padding: padding, into: &out, group: group)
-        return out
+        return
     }
     var col = uninitializedFloats(direct ? 0 : kk * bandRows * wo)
     x.data.withUnsafeBufferPointer { xp in
@@ -159,24 +176,33 @@ public func conv2d(_ x: Tensor, _ w: ConvWeight, stride: Int = 1, padding: Paddi
             }
         }
     }
-    return out
 }
 
 /// conv2d (3×3, stride 1, padding 1) by Winograd F(m×m, 3×3) on ddim's thread pool: the input
 /// tiles transformed to V (planes × Cin × tiles, panels of 16 tiles), the products
 /// M_k = U_k · V_k by the register-blocked kernel of `winograd.c`, and M transformed back to
 /// m×m output tiles with the bias — in chunks of at most 8 MB of scratch per operand.
-private func conv2dWinograd(_ x: Tensor, _ w: ConvWeight, _ u: [Float], tile: Int, into out: inout Tensor) {
+private func conv2dWinograd(_ x: Tensor, _ w: ConvWeight, _ u: [Float], tile: Int, imageBias: Tensor?, residual: Tensor?,
+                            into out: inout Tensor) {
     let (batch, cin, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let cout = w.outChannels
+    // b + imageBias[image] per image, or the weight's bias shared by all
+    var bias = w.bias ?? []
+    var biasStride = 0
+    if let imageBias {
+        bias = (0..<(batch * cout)).map { i in imageBias.data[i] + (w.bias?[i % cout] ?? 0) }
+        biasStride = cout
+    }
     let status = x.data.withUnsafeBufferPointer { xp in
         out.data.withUnsafeMutableBufferPointer { op in
             u.withUnsafeBufferPointer { up in
-                if let bias = w.bias {
-                    return bias.withUnsafeBufferPointer { bp in
-                        ddim_winograd_conv(xp.start, batch, cin, h, wd, up.start, Int32(tile), w.outChannels, bp.baseAddress, op.start)
+                bias.withUnsafeBufferPointer { bp in
+                    (residual?.data ?? []).withUnsafeBufferPointer { rp in
+                        var ep = ddim_conv_epilogue(bias: bias.isEmpty ? nil : bp.baseAddress, bias_stride: biasStride,
+                                                    residual: residual == nil ? nil : rp.baseAddress)
+                        return ddim_winograd_conv(xp.start, batch, cin, h, wd, up.start, Int32(tile), cout, &ep, op.start)
                     }
                 }
-                return ddim_winograd_conv(xp.start, batch, cin, h, wd, up.start, Int32(tile), w.outChannels, nil, op.start)
             }
         }
     }

@@ -25,26 +25,26 @@ struct ResnetBlock: Sendable {
     }
 
     /// x (B, Cin, H, W), embedding = silu(emb) (B, temb) → (B, Cout, H, W).
+    /// The time embedding's projection rides in conv₁'s bias (one per image) and the shortcut in
+    /// conv₂'s residual: both are added as the convolutions write their outputs, not in passes
+    /// of their own.
     func callAsFunction(_ x: Tensor, _ embedding: Tensor, _ run: inout RunContext) -> Tensor {
         var h = run.op(.norm) { norm1(x, silu: true) }
-        h = run.op(.conv3x3) { conv2d(h, conv1, padding: Padding(1)) }
         let t = run.op(.linear) { linear(embedding, timeProjection) }  // (B, out) or (B, 2·out)
         let out = conv1.outChannels
         if scaleShift {
+            h = run.op(.conv3x3) { conv2d(h, conv1, padding: Padding(1)) }
             h = run.op(.norm) { norm2(h) }
             // h = h·(1 + scale) + shift, then SiLU
             run.op(.elementwise) { modulate(&h, t, channels: out) }
         } else {
-            t.data.withUnsafeBufferPointer { h.addPerChannel($0.start) }
+            // h = conv₁(·) + W_t·silu(emb)
+            h = run.op(.conv3x3) { conv2d(h, conv1, padding: Padding(1), imageBias: t) }
             h = run.op(.norm) { norm2(h, silu: true) }
         }
-        h = run.op(.conv3x3) { conv2d(h, conv2, padding: Padding(1)) }
-        if let shortcut {
-            let s = run.op(.conv1x1) { conv2d(x, shortcut, padding: Padding(0)) }
-            h.add(s)
-        } else {
-            h.add(x)
-        }
+        let skip = shortcut.map { s in run.op(.conv1x1) { conv2d(x, s, padding: Padding(0)) } } ?? x
+        // conv₂(h) + shortcut(x)
+        h = run.op(.conv3x3) { conv2d(h, conv2, padding: Padding(1), residual: skip) }
         if outputScale != 1 { h.scale(by: 1 / outputScale) }
         return h
     }

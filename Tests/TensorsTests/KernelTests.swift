@@ -116,6 +116,20 @@ struct KernelTests {
         #expect(got.maxAbsDifference(want) <= 2e-5 * scale)
     }
 
+    @Test("conv2d adds a bias per image and a residual, by Winograd and by im2col alike")
+    func convEpilogue() {
+        let x = randomTensor([3, 6, 12, 12], seed: 80)
+        let wt = randomTensor([5, 6, 3, 3], seed: 81), b = randomTensor([5], seed: 82)
+        let imageBias = randomTensor([3, 5], seed: 83), residual = randomTensor([3, 5, 12, 12], seed: 84)
+        var want = naiveConv(x, wt, b, stride: 1, padding: Padding(1))
+        for i in 0..<want.count { want.data[i] += imageBias.data[i / 144] + residual.data[i] }
+        for tile in [WinogradTile.f2x2, .f4x4, nil] {
+            let got = conv2d(x, ConvWeight(weight: wt, bias: b, winograd: tile), padding: Padding(1),
+                             imageBias: imageBias, residual: residual)
+            #expect(got.maxAbsDifference(want) <= 1e-4, "\(String(describing: tile))")
+        }
+    }
+
     @Test("Winograd F(4×4, 3×3) in bands of tile rows and in chunks of images equals the definition")
     func winograd4Chunks() {
         // 300 channels: 2 M floats / (36 × 300) = 194 tiles per chunk; a 60×60 image has 225

@@ -6,7 +6,8 @@ import Tensors
 /// (what this machine runs when it has AVX2 + FMA) and the portable row-wise C (what any other
 /// CPU runs), each against the definition of the convolution, on shapes that take every branch:
 /// partial tiles at the right and bottom edges, tile rows that do and do not divide a panel of
-/// 16, runs that end in a partial group of 8 lanes, the fused path and the three-loop path.
+/// 16, runs that end in a partial group of 8 lanes, the fused path and the three-loop path;
+/// each with the weight's bias alone and with a bias per image plus a residual.
 @Suite("Winograd transforms, AVX2 and portable")
 struct WinogradPathTests {
     @Test("both implementations equal the definition", arguments: [
@@ -24,27 +25,40 @@ struct WinogradPathTests {
         let wt = randomTensor([cout, cin, 3, 3], seed: 71), bias = randomTensor([cout], seed: 72)
         let weight = ConvWeight(weight: wt, bias: bias, winograd: tile == 4 ? .f4x4 : .f2x2)
         let planes = try #require(weight.winograd)
-        let want = naiveConv(x, wt, bias, stride: 1, padding: Padding(1))
-        let scale = max(1, want.data.map { abs($0) }.max() ?? 1)
+        let plain = naiveConv(x, wt, bias, stride: 1, padding: Padding(1))
+        // the epilogue's two terms: a bias per (image, channel) and a residual of the output's shape
+        let imageBias = randomTensor([batch, cout], seed: 73), residual = randomTensor(plain.shape, seed: 74)
+        var withTerms = plain
+        for i in 0..<plain.count {
+            withTerms.data[i] += imageBias.data[i / (h * w)] - bias.data[(i / (h * w)) % cout] + residual.data[i]
+        }
+        let scale = max(1, plain.data.map { abs($0) }.max() ?? 1)
         // F(4×4)'s larger transform constants: ~10× the rounding of F(2×2)
         let bound: Float = (tile == 4 ? 2e-5 : 2e-6) * scale
         for portable in [false, true] {
-            var y = [Float](repeating: .nan, count: want.count)
-            let status = x.data.withUnsafeBufferPointer { xp in
-                planes.withUnsafeBufferPointer { up in
-                    bias.data.withUnsafeBufferPointer { bp in
-                        y.withUnsafeMutableBufferPointer { yp in
-                            let run = portable ? ddim_winograd_conv_portable : ddim_winograd_conv
-                            return run(xp.baseAddress, batch, cin, h, w, up.baseAddress, Int32(tile), cout,
-                                       bp.baseAddress, yp.baseAddress)
+            for terms in [false, true] {
+                let want = terms ? withTerms : plain
+                var y = [Float](repeating: .nan, count: want.count)
+                let status = x.data.withUnsafeBufferPointer { xp in
+                    planes.withUnsafeBufferPointer { up in
+                        (terms ? imageBias : bias).data.withUnsafeBufferPointer { bp in
+                            residual.data.withUnsafeBufferPointer { rp in
+                                y.withUnsafeMutableBufferPointer { yp in
+                                    var ep = ddim_conv_epilogue(bias: bp.baseAddress, bias_stride: terms ? cout : 0,
+                                                                residual: terms ? rp.baseAddress : nil)
+                                    let run = portable ? ddim_winograd_conv_portable : ddim_winograd_conv
+                                    return run(xp.baseAddress, batch, cin, h, w, up.baseAddress, Int32(tile), cout, &ep,
+                                               yp.baseAddress)
+                                }
+                            }
                         }
                     }
                 }
+                #expect(status == 0)
+                let worst = zip(y, want.data).map { abs($0 - $1) }.max() ?? .nan
+                // NaN (an output never written) fails this too
+                #expect(worst <= bound, "portable: \(portable), terms: \(terms), F(\(tile)×\(tile)), \(h)×\(w): \(worst)")
             }
-            #expect(status == 0)
-            let worst = zip(y, want.data).map { abs($0 - $1) }.max() ?? .nan
-            // NaN (an output never written) fails this too
-            #expect(worst <= bound, "portable: \(portable), F(\(tile)×\(tile)), \(h)×\(w): \(worst)")
         }
     }
 }

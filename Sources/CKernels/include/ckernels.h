@@ -80,14 +80,22 @@ ptrdiff_t ddim_winograd_packed_count(int tile, ptrdiff_t cout, ptrdiff_t cin);
 /// of 6 output channels: packed[((k·⌈cout/6⌉ + b)·cin + c)·6 + r] = U_k[6b + r][c], 0 past cout.
 /// Runs on the pool, a block of output channels per task.
 void ddim_winograd_pack_weights(const float *g, int tile, ptrdiff_t cout, ptrdiff_t cin, float *packed);
-/// y (batch, cout, h, w) = conv3×3(x (batch, cin, h, w)), stride 1, padding 1, + bias (may be
-/// NULL), from packed planes for output tiles of `tile` (2: F(2×2, 3×3), 4: F(4×4, 3×3)).
+/// What a convolution adds to each output as it writes it: bias[image·bias_stride + o] (bias may
+/// be NULL; bias_stride 0 shares one bias among the images: a time embedding folded in makes it
+/// per image) and residual[image][o][y][x] (the output's shape; may be NULL).
+typedef struct {
+    const float *bias;
+    ptrdiff_t bias_stride;
+    const float *residual;
+} ddim_conv_epilogue;
+/// y (batch, cout, h, w) = conv3×3(x (batch, cin, h, w)), stride 1, padding 1, + the epilogue
+/// (may be NULL), from packed planes for output tiles of `tile` (2: F(2×2, 3×3), 4: F(4×4, 3×3)).
 /// Returns 0, or −1 when its scratch could not be allocated.
 int ddim_winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
-                       int tile, ptrdiff_t cout, const float *bias, float *y);
+                       int tile, ptrdiff_t cout, const ddim_conv_epilogue *ep, float *y);
 /// The same with the portable C transforms and micro-kernel whatever the CPU (what runs where
 /// AVX2 + FMA are missing, or under DDIM_GENERIC_KERNEL=1): for tests of that code on any machine.
 int ddim_winograd_conv_portable(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w,
-                                const float *packed_u, int tile, ptrdiff_t cout, const float *bias, float *y);
+                                const float *packed_u, int tile, ptrdiff_t cout, const ddim_conv_epilogue *ep, float *y);
 
 #endif
