@@ -40,7 +40,7 @@ public func selfAttention(_ h: Tensor, residual: Tensor, _ w: AttentionWeights) 
     let d = inner / w.heads
     // 1/√d
     let scale = 1 / Float(d).squareRoot()
-    var out = residual
+    var out = Tensor(uninitializedShape: residual.shape)
     // per image: [Q K V] (N × 3·inner), then O (N × inner)
     var qkv = uninitializedFloats(batch * n * width)
     var o = uninitializedFloats(batch * n * inner)
@@ -50,48 +50,60 @@ public func selfAttention(_ h: Tensor, residual: Tensor, _ w: AttentionWeights) 
     let rowsPerTask = min(n, max(32, (n + wantBlocks - 1) / wantBlocks + 15) / 16 * 16)
     let blocks = (n + rowsPerTask - 1) / rowsPerTask
     h.data.withUnsafeBufferPointer { hp in
-        out.data.withUnsafeMutableBufferPointer { op in
-            qkv.withUnsafeMutableBufferPointer { qb in
-                o.withUnsafeMutableBufferPointer { ob in
-                    let (x, qkvp, outp, y) = (hp.start, qb.start, ob.start, op.start)
-                    // [Q K V]_b = X_bᵀ · W_qkvᵀ + b_qkv   (X_b is (C × N))
-                    if let bias = w.projections.bias {
-                        for r in 0..<(batch * n) { (qkvp + r * width).update(from: bias, count: width) }
-                    }
-                    w.projections.weight.withUnsafeBufferPointer { wp in
-                        gemmBatched(count: batch, m: n, n: width, k: channels,
-                                    x, lda: n, strideA: channels * n, transposeA: true,
-                                    wp.start, ldb: channels, strideB: 0, transposeB: true,
-                                    qkvp, ldc: width, strideC: n * width, beta: w.projections.bias == nil ? 0 : 1)
-                    }
-                    // one task per (image, head, block of query rows): its scores are its own
-                    parallelFor(batch * w.heads * blocks) { task in
-                        let (image, rest) = task.quotientAndRemainder(dividingBy: w.heads * blocks)
-                        let (head, block) = rest.quotientAndRemainder(dividingBy: blocks)
-                        let r0 = block * rowsPerTask, rows = min(rowsPerTask, n - r0)
-                        let base = qkvp + image * n * width + head * d
-                        let (q, k, v) = (base, base + inner, base + 2 * inner)
-                        let s = UnsafeMutablePointer<Float>.allocate(capacity: rows * n)
-                        defer { s.deallocate() }
-                        // S = Q_h·K_hᵀ / √d   (rows × N)
-                        gemm(m: rows, n: n, k: d, q + r0 * width, lda: width,
-                             k, ldb: width, transposeB: true, s, ldc: n, alpha: scale)
-                        softmaxRows(s, rows: rows, columns: n)
-                        // O_h = P·V_h   (rows × d), written into columns h·d… of O
-                        gemm(m: rows, n: d, k: n, s, lda: n, v, ldb: width,
-                             outp + (image * n + r0) * inner + head * d, ldc: inner)
-                    }
-                    // yᵀ_b (C × N) += W_o (C × inner) · O_bᵀ + b_o, onto the residual
-                    if let bias = w.output.bias {
-                        for b in 0..<batch {
-                            for c in 0..<channels { addScalar(y + (b * channels + c) * n, bias[c], into: y + (b * channels + c) * n, count: n) }
+        residual.data.withUnsafeBufferPointer { rp in
+            out.data.withUnsafeMutableBufferPointer { op in
+                qkv.withUnsafeMutableBufferPointer { qb in
+                    o.withUnsafeMutableBufferPointer { ob in
+                        let (x, qkvp, outp, y) = (hp.start, qb.start, ob.start, op.start)
+                        // [Q K V]_b = X_bᵀ · W_qkvᵀ + b_qkv   (X_b is (C × N))
+                        if let bias = w.projections.bias {
+                            bias.withUnsafeBufferPointer { bp in
+                                let b = bp.start
+                                parallelChunks(batch * n, grain: max(1, elementwiseGrain / width)) { rows in
+                                    for r in rows { (qkvp + r * width).update(from: b, count: width) }
+                                }
+                            }
                         }
-                    }
-                    w.output.weight.withUnsafeBufferPointer { wo in
-                        gemmBatched(count: batch, m: channels, n: n, k: inner,
-                                    wo.start, lda: inner, strideA: 0,
-                                    outp, ldb: inner, strideB: n * inner, transposeB: true,
-                                    y, ldc: n, strideC: channels * n, beta: 1)
+                        w.projections.weight.withUnsafeBufferPointer { wp in
+                            gemmBatched(count: batch, m: n, n: width, k: channels,
+                                        x, lda: n, strideA: channels * n, transposeA: true,
+                                        wp.start, ldb: channels, strideB: 0, transposeB: true,
+                                        qkvp, ldc: width, strideC: n * width, beta: w.projections.bias == nil ? 0 : 1)
+                        }
+                        // one task per (image, head, block of query rows): its scores are its own
+                        parallelFor(batch * w.heads * blocks) { task in
+                            let (image, rest) = task.quotientAndRemainder(dividingBy: w.heads * blocks)
+                            let (head, block) = rest.quotientAndRemainder(dividingBy: blocks)
+                            let r0 = block * rowsPerTask, rows = min(rowsPerTask, n - r0)
+                            let base = qkvp + image * n * width + head * d
+                            let (q, k, v) = (base, base + inner, base + 2 * inner)
+                            let s = UnsafeMutablePointer<Float>.allocate(capacity: rows * n)
+                            defer { s.deallocate() }
+                            // S = Q_h·K_hᵀ / √d   (rows × N)
+                            gemm(m: rows, n: n, k: d, q + r0 * width, lda: width,
+                                 k, ldb: width, transposeB: true, s, ldc: n, alpha: scale)
+                            softmaxRows(s, rows: rows, columns: n)
+                            // O_h = P·V_h   (rows × d), written into columns h·d… of O
+                            gemm(m: rows, n: d, k: n, s, lda: n, v, ldb: width,
+                                 outp + (image * n + r0) * inner + head * d, ldc: inner)
+                        }
+                        // yᵀ_b (C × N) = residual_b + b_o + W_o (C × inner) · O_bᵀ: the first two in one
+                        // pass on the pool, the product added by the GEMM (β = 1)
+                        let res = rp.start
+                        (w.output.bias ?? []).withUnsafeBufferPointer { bp in
+                            let bias = bp.baseAddress
+                            parallelChunks(batch * channels, grain: max(1, elementwiseGrain / n)) { rows in
+                                for row in rows {
+                                    addScalar(res + row * n, bias?[row % channels] ?? 0, into: y + row * n, count: n)
+                                }
+                            }
+                        }
+                        w.output.weight.withUnsafeBufferPointer { wo in
+                            gemmBatched(count: batch, m: channels, n: n, k: inner,
+                                        wo.start, lda: inner, strideA: 0,
+                                        outp, ldb: inner, strideB: n * inner, transposeB: true,
+                                        y, ldc: n, strideC: channels * n, beta: 1)
+                        }
                     }
                 }
             }

@@ -70,6 +70,23 @@ public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
     }
 }
 
+/// Runs `body` over consecutive chunks of 0..<count on ddim's thread pool: about four chunks a
+/// thread, none smaller than `grain` items, so that a small job stays one piece on the calling
+/// thread (a parallel loop costs a few microseconds). For element-wise passes over activations,
+/// which otherwise leave the pool's other threads waiting.
+public func parallelChunks(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+    let chunks = max(1, min(4 * Threads.current, count / max(1, grain)))
+    if chunks == 1 {
+        body(0..<count)
+        return
+    }
+    parallelFor(chunks) { i in body((count * i / chunks)..<(count * (i + 1) / chunks)) }
+}
+
+/// Floats per chunk of an element-wise pass (64 KB): copying that takes a few microseconds, about
+/// what handing it to another thread costs.
+public let elementwiseGrain = 16384
+
 /// How the process allocates the large, short-lived buffers of a forward pass.
 public enum Memory {
     /// Keeps freed blocks below 512 MB in the heap for reuse instead of returning them to the

@@ -114,8 +114,10 @@ public func conv2d(_ x: Tensor, _ w: ConvWeight, stride: Int = 1, padding: Paddi
     let ho = (h + padding.top + padding.bottom - k) / stride + 1
     let wo = (wd + padding.left + padding.right - k) / stride + 1
     var out = Tensor(uninitializedShape: [batch, w.outChannels, ho, wo])
-    precondition(imageBias.map { $0.count == batch * w.outChannels } ?? true, "conv2d: image bias for \(batch)×\(w.outChannels)")
-    precondition(residual.map { $0.shape == out.shape } ?? true, "conv2d: residual \(residual?.shape ?? []) for \(out.shape)")
+    precondition(imageBias.map { $0.count == batch * w.outChannels } ?? true,
+                 "conv2d: image bias for \(batch)×\(w.outChannels)")
+    precondition(residual.map { $0.shape == out.shape } ?? true,
+                 "conv2d: residual \(residual?.shape ?? []) for \(out.shape)")
     if k == 3, stride == 1, padding == Padding(1), ConvolutionAlgorithm.current == .winograd, let u = w.winograd,
        let tile = w.winogradTile?.rawValue,
        batch * ((ho + tile - 1) / tile) * ((wo + tile - 1) / tile) >= ConvolutionAlgorithm.winogradMinTiles {
@@ -255,7 +257,12 @@ private func conv2dGrouped(_ x: Tensor, _ w: ConvWeight, stride: Int, padding: P
 /// Each row r of a (rows × width) matrix set to value[r].
 @inline(__always)
 func fillRows(_ p: UnsafeMutablePointer<Float>, rows: Int, width: Int, with value: [Float]) {
-    for r in 0..<rows { (p + r * width).update(repeating: value[r], count: width) }
+    value.withUnsafeBufferPointer { v in
+        let values = v.start
+        parallelChunks(rows, grain: max(1, elementwiseGrain / width)) { range in
+            for r in range { (p + r * width).update(repeating: values[r], count: width) }
+        }
+    }
 }
 
 /// Unfolds the receptive fields of output rows `outRows` into columns (rows `rowStride` apart):
@@ -406,10 +413,12 @@ public func upsampleNearest2x(_ x: Tensor) -> Tensor {
     var out = Tensor(uninitializedShape: [x.shape[0], x.shape[1], 2 * h, 2 * w])
     x.data.withUnsafeBufferPointer { xp in
         out.data.withUnsafeMutableBufferPointer { op in
-            for p in 0..<planes {
-                for y in 0..<h {
-                    let src = xp.start + (p * h + y) * w
-                    let dst = op.start + (p * 2 * h + 2 * y) * 2 * w
+            let (source, target) = (xp.start, op.start)
+            // input rows of all planes, on the pool
+            parallelChunks(planes * h, grain: max(1, elementwiseGrain / (4 * w))) { rows in
+                for r in rows {
+                    let src = source + r * w
+                    let dst = target + 4 * r * w  // output rows 2·y and 2·y + 1 of the same plane
                     for xx in 0..<w { dst[2 * xx] = src[xx]; dst[2 * xx + 1] = src[xx] }
                     (dst + 2 * w).update(from: dst, count: 2 * w)
                 }
@@ -423,14 +432,27 @@ public func upsampleNearest2x(_ x: Tensor) -> Tensor {
 public func concatChannels(_ a: Tensor, _ b: Tensor) -> Tensor {
     precondition(a.shape[0] == b.shape[0] && a.shape[2...] == b.shape[2...], "concatChannels: \(a.shape) ‖ \(b.shape)")
     let batch = a.shape[0]
-    let na = a.count / batch, nb = b.count / batch
-    var data = [Float]()
-    data.reserveCapacity(a.count + b.count)
-    for i in 0..<batch {
-        data += a.data[(i * na)..<((i + 1) * na)]
-        data += b.data[(i * nb)..<((i + 1) * nb)]
+    let na = a.count / batch, nb = b.count / batch, n = na + nb
+    var out = Tensor(uninitializedShape: [batch, a.shape[1] + b.shape[1]] + Array(a.shape[2...]))
+    a.data.withUnsafeBufferPointer { ap in
+        b.data.withUnsafeBufferPointer { bp in
+            out.data.withUnsafeMutableBufferPointer { op in
+                let (pa, pb, po) = (ap.start, bp.start, op.start)
+                // output index o of image i: a's o when o < na, else b's o − na; copied a run at a time
+                parallelChunks(batch * n, grain: elementwiseGrain) { range in
+                    var o = range.lowerBound
+                    while o < range.upperBound {
+                        let (image, r) = o.quotientAndRemainder(dividingBy: n)
+                        let (source, end) = r < na ? (pa + image * na + r, na) : (pb + image * nb + (r - na), n)
+                        let run = min(end - r, range.upperBound - o)
+                        (po + o).update(from: source, count: run)
+                        o += run
+                    }
+                }
+            }
+        }
     }
-    return Tensor(shape: [batch, a.shape[1] + b.shape[1]] + Array(a.shape[2...]), data: data)
+    return out
 }
 
 extension Tensor {
@@ -439,7 +461,10 @@ extension Tensor {
         precondition(count == other.count, "add: \(shape) + \(other.shape)")
         other.data.withUnsafeBufferPointer { o in
             data.withUnsafeMutableBufferPointer { p in
-                for i in 0..<p.count { p[i] += o[i] }
+                let (src, dst) = (o.start, p.start)
+                parallelChunks(p.count, grain: elementwiseGrain) { range in
+                    for i in range { dst[i] += src[i] }
+                }
             }
         }
     }
@@ -456,9 +481,9 @@ extension Tensor {
         let planes = shape[0] * shape[1]
         let n = count / planes
         data.withUnsafeMutableBufferPointer { p in
-            for q in 0..<planes {
-                let s = v[q]
-                for i in 0..<n { p[q * n + i] += s }
+            let dst = p.start
+            parallelChunks(planes, grain: max(1, elementwiseGrain / n)) { range in
+                for q in range { addScalar(dst + q * n, v[q], into: dst + q * n, count: n) }
             }
         }
     }

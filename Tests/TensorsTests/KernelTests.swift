@@ -236,6 +236,34 @@ struct KernelTests {
         #expect(Array(cat.data[20..<32]) == Array(b.data[12..<24]))
     }
 
+    /// Large enough to be split over the pool in chunks that cut across images and channels.
+    @Test("upsampling, concatenation and the element-wise adds in parallel chunks equal the plain loops")
+    func chunked() {
+        let x = randomTensor([3, 7, 40, 36], seed: 17)
+        let up = upsampleNearest2x(x)
+        var same = true
+        for p in 0..<21 { for y in 0..<80 { for xx in 0..<72 {
+            same = same && up.data[(p * 80 + y) * 72 + xx] == x.data[(p * 40 + y / 2) * 36 + xx / 2]
+        } } }
+        #expect(same)
+        let a = randomTensor([3, 5, 33, 31], seed: 18), b = randomTensor([3, 7, 33, 31], seed: 19)
+        let cat = concatChannels(a, b)
+        let (na, nb) = (5 * 33 * 31, 7 * 33 * 31)
+        var want: [Float] = []
+        for i in 0..<3 {
+            want += a.data[(i * na)..<((i + 1) * na)]
+            want += b.data[(i * nb)..<((i + 1) * nb)]
+        }
+        #expect(cat.data == want)
+        var sum = a
+        sum.add(a)
+        #expect(sum.data == a.data.map { $0 + $0 })
+        let perChannel = randomTensor([3, 5], seed: 20)
+        var shifted = a
+        perChannel.data.withUnsafeBufferPointer { shifted.addPerChannel($0.baseAddress!) }
+        #expect(shifted.data == a.data.indices.map { a.data[$0] + perChannel.data[$0 / (33 * 31)] })
+    }
+
     /// The vectorised exponential behind SiLU and softmax (Cephes' expf in C) against double
     /// precision over the whole useful range: relative error ≤ 1e-6 (measured ~2e-7).
     @Test("SiLU and softmax with the kernels' exponential match double precision")
