@@ -9,6 +9,7 @@
 
 #include "ckernels.h"
 #include "clones.h"
+#include "microkernel.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -629,7 +630,6 @@ void ddim_winograd_pack_weights(const float *g, int tile, ptrdiff_t cout, ptrdif
 // ---------------------------------------------------------------------------------------------
 // C (6 × 16, row stride ldc) = A (kc × 6, packed) · B (kc × 16, packed)
 
-typedef void (*micro_kernel)(ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc);
 
 static void kernel_generic(ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc) {
     float acc[MR][NR] = {{0}};
@@ -696,6 +696,19 @@ static micro_kernel pick_kernel(void) {
 #endif
     return kernel_generic;
 }
+
+micro_kernel ddim_micro_kernel(void) {
+    // picked once; callers on several threads may race to pick it, all picking the same one
+    static _Atomic(micro_kernel) picked;
+    micro_kernel kernel = atomic_load(&picked);
+    if (!kernel) {
+        kernel = pick_kernel();
+        atomic_store(&picked, kernel);
+    }
+    return kernel;
+}
+
+micro_kernel ddim_micro_kernel_portable(void) { return kernel_generic; }
 
 // The transforms of either algorithm, by its number of planes (16: F(2×2), 36: F(4×4)); `simd`:
 // the AVX2 versions (when the AVX2 micro-kernel was picked).
@@ -958,14 +971,7 @@ static int winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff
 
 int ddim_winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
                        int tile, ptrdiff_t cout, const ddim_conv_epilogue *ep, float *y) {
-    // picked once; callers on several threads may race to pick it, all picking the same one
-    static _Atomic(micro_kernel) picked;
-    micro_kernel kernel = atomic_load(&picked);
-    if (!kernel) {
-        kernel = pick_kernel();
-        atomic_store(&picked, kernel);
-    }
-    return winograd_conv(x, batch, cin, h, w, packed_u, tile, cout, ep, y, kernel);
+    return winograd_conv(x, batch, cin, h, w, packed_u, tile, cout, ep, y, ddim_micro_kernel());
 }
 
 int ddim_winograd_conv_portable(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w,

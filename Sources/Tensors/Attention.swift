@@ -38,8 +38,6 @@ public func selfAttention(_ h: Tensor, residual: Tensor, _ w: AttentionWeights) 
     let n = h.count / (batch * channels)
     let inner = w.inner, width = 3 * inner
     let d = inner / w.heads
-    // 1/√d
-    let scale = 1 / Float(d).squareRoot()
     var out = Tensor(uninitializedShape: residual.shape)
     // per image: [Q K V] (N × 3·inner), then O (N × inner)
     var qkv = uninitializedFloats(batch * n * width)
@@ -70,23 +68,10 @@ public func selfAttention(_ h: Tensor, residual: Tensor, _ w: AttentionWeights) 
                                         wp.start, ldb: channels, strideB: 0, transposeB: true,
                                         qkvp, ldc: width, strideC: n * width, beta: w.projections.bias == nil ? 0 : 1)
                         }
-                        // one task per (image, head, block of query rows): its scores are its own
-                        parallelFor(batch * w.heads * blocks) { task in
-                            let (image, rest) = task.quotientAndRemainder(dividingBy: w.heads * blocks)
-                            let (head, block) = rest.quotientAndRemainder(dividingBy: blocks)
-                            let r0 = block * rowsPerTask, rows = min(rowsPerTask, n - r0)
-                            let base = qkvp + image * n * width + head * d
-                            let (q, k, v) = (base, base + inner, base + 2 * inner)
-                            let s = UnsafeMutablePointer<Float>.allocate(capacity: rows * n)
-                            defer { s.deallocate() }
-                            // S = Q_h·K_hᵀ / √d   (rows × N)
-                            gemm(m: rows, n: n, k: d, q + r0 * width, lda: width,
-                                 k, ldb: width, transposeB: true, s, ldc: n, alpha: scale)
-                            softmaxRows(s, rows: rows, columns: n)
-                            // O_h = P·V_h   (rows × d), written into columns h·d… of O
-                            gemm(m: rows, n: d, k: n, s, lda: n, v, ldb: width,
-                                 outp + (image * n + r0) * inner + head * d, ldc: inner)
-                        }
+                        // O_h = softmax(Q_h·K_hᵀ / √d)·V_h: one task per (image, head, block of query rows)
+                        let status = ddim_attention(qkvp, batch, n, w.heads, d, rowsPerTask, outp)
+                        // only its scratch can fail; the process is out of memory
+                        precondition(status == 0, "selfAttention: out of memory for \(batch)×\(w.heads) heads of \(n) tokens")
                         // yᵀ_b (C × N) = residual_b + b_o + W_o (C × inner) · O_bᵀ: the first two in one
                         // pass on the pool, the product added by the GEMM (β = 1)
                         let res = rp.start

@@ -55,6 +55,17 @@ void ddim_sgemm_batched(ptrdiff_t count, int trans_a, int trans_b, ptrdiff_t m, 
                         ptrdiff_t stride_b, float beta, float *c, ptrdiff_t ldc, ptrdiff_t stride_c);
 
 // ---------------------------------------------------------------------------------------------
+// The core of multi-head self-attention (attention.c).
+
+/// O_h = softmax(Q_h·K_hᵀ / √d)·V_h for every image and head, on the pool: qkv holds per image n
+/// rows of [Q K V] (3·heads·d floats a row, head h's columns h·d… of each), o receives per image
+/// n rows of heads·d. Tasks of `rows` query rows. Returns 0, or −1 when out of memory.
+int ddim_attention(const float *qkv, ptrdiff_t batch, ptrdiff_t n, ptrdiff_t heads, ptrdiff_t d, ptrdiff_t rows, float *o);
+/// The same with the portable C kernel whatever the CPU (tests).
+int ddim_attention_portable(const float *qkv, ptrdiff_t batch, ptrdiff_t n, ptrdiff_t heads, ptrdiff_t d, ptrdiff_t rows,
+                            float *o);
+
+// ---------------------------------------------------------------------------------------------
 // OpenBLAS's kernel family (blascore.c).
 
 /// The OpenBLAS core this CPU should use when OpenBLAS fell back to pre-AVX2 kernels for a CPU it

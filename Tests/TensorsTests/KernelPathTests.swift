@@ -1,4 +1,5 @@
 import CKernels
+import Foundation
 import Testing
 import Tensors
 
@@ -59,6 +60,48 @@ struct WinogradPathTests {
                 // NaN (an output never written) fails this too
                 #expect(worst <= bound, "portable: \(portable), terms: \(terms), F(\(tile)×\(tile)), \(h)×\(w): \(worst)")
             }
+        }
+    }
+}
+
+/// The attention core (attention.c) with the AVX2 and the portable kernel against the
+/// definition in double precision: token and head sizes that are not multiples of the kernel's
+/// 6 × 16 block, several blocks of query rows, several images.
+@Suite("Attention core, AVX2 and portable")
+struct AttentionCoreTests {
+    @Test("both kernels equal softmax(Q·Kᵀ/√d)·V", arguments: [
+        (batch: 2, n: 100, heads: 3, d: 24, rows: 32),
+        (batch: 1, n: 64, heads: 1, d: 64, rows: 16),
+        (batch: 3, n: 9, heads: 2, d: 5, rows: 4),
+    ])
+    func core(batch: Int, n: Int, heads: Int, d: Int, rows: Int) {
+        let inner = heads * d, width = 3 * inner
+        let qkv = randomTensor([batch, n, width], seed: 90).data
+        var want = [Float](repeating: 0, count: batch * n * inner)
+        for b in 0..<batch { for h in 0..<heads { for i in 0..<n {
+            let row = (b * n + i) * width + h * d
+            var scores = (0..<n).map { t in
+                (0..<d).reduce(0.0) { $0 + Double(qkv[row + $1]) * Double(qkv[(b * n + t) * width + inner + h * d + $1]) }
+                    / Double(d).squareRoot()
+            }
+            let top = scores.max() ?? 0
+            scores = scores.map { exp($0 - top) }
+            let total = scores.reduce(0, +)
+            for c in 0..<d {
+                let value = (0..<n).reduce(0.0) { $0 + scores[$1] / total * Double(qkv[(b * n + $1) * width + 2 * inner + h * d + c]) }
+                want[(b * n + i) * inner + h * d + c] = Float(value)
+            }
+        } } }
+        for portable in [false, true] {
+            var o = [Float](repeating: .nan, count: want.count)
+            let status = qkv.withUnsafeBufferPointer { q in
+                o.withUnsafeMutableBufferPointer { op in
+                    (portable ? ddim_attention_portable : ddim_attention)(q.baseAddress, batch, n, heads, d, rows, op.baseAddress)
+                }
+            }
+            #expect(status == 0)
+            let worst = zip(o, want).map { abs($0 - $1) }.max() ?? .nan
+            #expect(worst <= 1e-5, "portable: \(portable), n \(n), d \(d): \(worst)")
         }
     }
 }
