@@ -109,7 +109,7 @@ let im2colBudget = 4 << 20
 public func conv2d(_ x: Tensor, _ w: ConvWeight, stride: Int = 1, padding: Padding, imageBias: Tensor? = nil,
                    residual: Tensor? = nil) -> Tensor {
     precondition(x.rank == 4 && x.shape[1] == w.inChannels, "conv2d: input \(x.shape) for \(w.inChannels) channels")
-    let (batch, cin, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let (batch, h, wd) = (x.shape[0], x.shape[2], x.shape[3])
     let k = w.kernel
     let ho = (h + padding.top + padding.bottom - k) / stride + 1
     let wo = (wd + padding.left + padding.right - k) / stride + 1
