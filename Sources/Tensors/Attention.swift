@@ -42,11 +42,10 @@ public func selfAttention(_ h: Tensor, residual: Tensor, _ w: AttentionWeights) 
     // per image: [Q K V] (N × 3·inner), then O (N × inner)
     var qkv = uninitializedFloats(batch * n * width)
     var o = uninitializedFloats(batch * n * inner)
-    // query rows per task: about four tasks a thread over the batch's heads (32 rows at batch 1,
-    // 256 pixels; whole maps of 256 at batch 4: fewer, larger score GEMMs, each packing K once)
+    // query rows per task: about four tasks a thread over the batch's heads (on 2 threads and
+    // 256 pixels: 32 rows at batch 1, 128 at batch 4), at least 32
     let wantBlocks = max(1, (4 * Threads.current + batch * w.heads - 1) / (batch * w.heads))
     let rowsPerTask = min(n, max(32, (n + wantBlocks - 1) / wantBlocks + 15) / 16 * 16)
-    let blocks = (n + rowsPerTask - 1) / rowsPerTask
     h.data.withUnsafeBufferPointer { hp in
         residual.data.withUnsafeBufferPointer { rp in
             out.data.withUnsafeMutableBufferPointer { op in
