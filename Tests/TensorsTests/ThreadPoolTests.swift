@@ -26,6 +26,8 @@ struct ThreadPoolTests {
         (m: 96, n: 70, k: 64), // rows: 96 ≥ 70
         (m: 5, n: 300, k: 200), // columns
         (m: 37, n: 37, k: 300), // rows, a partial band
+        (m: 1, n: 600, k: 500), // one row (a matrix-vector product), in bands of columns
+        (m: 1, n: 40, k: 30), // one row, too small to split
     ])
     func gemmSplit(m: Int, n: Int, k: Int) {
         let before = Threads.current
