@@ -627,6 +627,47 @@ void ddim_winograd_pack_weights(const float *g, int tile, ptrdiff_t cout, ptrdif
     ddim_parallel_for(j.blocks, pack_block, &j);
 }
 
+// The way back, g = G⁺ U G⁺ᵀ with a left inverse G⁺ of G (G⁺ G = I₃) made of G's own rows:
+// F(2×2): rows 0 and 3 of G are e₀ and e₂, row 1 − row 2 = e₁;
+// F(4×4): 4 · row 0 = e₀, 3 · (row 2 − row 1) = e₁, row 5 = e₂.
+static const float wg2_left_inverse[3][4] = {{1, 0, 0, 0}, {0, 1, -1, 0}, {0, 0, 0, 1}};
+static const float wg4_left_inverse[3][6] = {{4, 0, 0, 0, 0, 0}, {0, -3, 3, 0, 0, 0}, {0, 0, 0, 0, 0, 1}};
+
+typedef struct {
+    const float *packed;
+    float *g;
+    ptrdiff_t cout, cin, blocks, planes;
+} unpack_job;
+
+static void unpack_block(void *ctx, ptrdiff_t ib) {
+    const unpack_job *j = ctx;
+    const ptrdiff_t m = j->planes == 16 ? 4 : 6;
+    float u[36];
+    for (ptrdiff_t c = 0; c < j->cin; c++)
+        for (ptrdiff_t r = 0; r < MR && ib * MR + r < j->cout; r++) {
+            const ptrdiff_t o = ib * MR + r;
+            for (ptrdiff_t k = 0; k < j->planes; k++) u[k] = j->packed[((k * j->blocks + ib) * j->cin + c) * MR + r];
+            float *g = j->g + (o * j->cin + c) * 9;
+            for (int a = 0; a < 3; a++)
+                for (int b = 0; b < 3; b++) {
+                    // g[a][b] = Σ_p Σ_q G⁺[a][p] · U[p][q] · G⁺[b][q]
+                    float sum = 0.0f;
+                    for (ptrdiff_t p = 0; p < m; p++)
+                        for (ptrdiff_t q = 0; q < m; q++) {
+                            const float left = m == 4 ? wg2_left_inverse[a][p] : wg4_left_inverse[a][p];
+                            const float right = m == 4 ? wg2_left_inverse[b][q] : wg4_left_inverse[b][q];
+                            if (left != 0.0f && right != 0.0f) sum += left * u[p * m + q] * right;
+                        }
+                    g[3 * a + b] = sum;
+                }
+        }
+}
+
+void ddim_winograd_unpack_weights(const float *packed, int tile, ptrdiff_t cout, ptrdiff_t cin, float *g) {
+    unpack_job j = {packed, g, cout, cin, round_up(cout, MR) / MR, tile == 4 ? 36 : 16};
+    ddim_parallel_for(j.blocks, unpack_block, &j);
+}
+
 // ---------------------------------------------------------------------------------------------
 // C (6 × 16, row stride ldc) = A (kc × 6, packed) · B (kc × 16, packed)
 

@@ -11,8 +11,23 @@ public struct ConvWeight: Sendable {
     public let inChannels: Int
     /// Kernel height and width.
     public let kernel: Int
-    /// (out, in·k·k) row-major: the PyTorch layout (out, in, kh, kw) flattened.
-    public let weight: [Float]
+    /// (out, in·k·k) row-major: the PyTorch layout (out, in, kh, kw) flattened — as loaded, or,
+    /// for a layer whose original weights were not kept (``keepsWeights``), recovered from its
+    /// Winograd planes each time it is asked for (the im2col path then; ~1e-7 relative).
+    public var weight: [Float] {
+        if let stored { return stored }
+        guard let planes = winograd, let tile = winogradTile else { return [] }
+        var g = uninitializedFloats(outChannels * inChannels * 9)
+        planes.withUnsafeBufferPointer { up in
+            g.withUnsafeMutableBufferPointer { gp in
+                ddim_winograd_unpack_weights(up.start, Int32(tile.rawValue), outChannels, inChannels, gp.start)
+            }
+        }
+        return g
+    }
+    /// Whether the original weights are held beside the planes.
+    public var keepsWeights: Bool { stored != nil }
+    private let stored: [Float]?
     /// (out)
     public let bias: [Float]?
     /// 3×3 kernels only, when asked for: the Winograd planes U_k = (G g Gᵀ)_k (out × in) — 16
@@ -25,13 +40,14 @@ public struct ConvWeight: Sendable {
     /// Wraps PyTorch-layout weights `(out, in, k, k)` and an optional bias `(out)`. A 3×3 kernel
     /// also gets the Winograd planes of `winograd` (F(2×2, 3×3) unless told; nil: none), used by
     /// stride-1, padding-1 convolutions of large enough images: 16/9 (F(2×2)) or 36/9 (F(4×4))
-    /// of the weights in memory, beside them.
-    public init(weight: Tensor, bias: Tensor?, winograd: WinogradTile? = .f2x2) {
+    /// of the weights in memory. `keepWeights: false` drops the originals once the planes are
+    /// made (for layers that only Winograd will run: 9/25 or 9/45 of their memory saved).
+    public init(weight: Tensor, bias: Tensor?, winograd: WinogradTile? = .f2x2, keepWeights: Bool = true) {
         precondition(weight.rank == 4 && weight.shape[2] == weight.shape[3], "ConvWeight: shape \(weight.shape)")
         outChannels = weight.shape[0]
         inChannels = weight.shape[1]
         kernel = weight.shape[2]
-        self.weight = weight.data
+        self.stored = keepWeights || winograd == nil || weight.shape[2] != 3 ? weight.data : nil
         self.bias = bias?.data
         if let tile = winograd, kernel == 3 {
             let (cout, cin) = (outChannels, inChannels)

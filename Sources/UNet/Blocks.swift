@@ -107,7 +107,7 @@ struct Downsample: Sendable {
     let padding: Padding
 
     init(_ w: WeightReader, _ p: String, channels: Int, padding mode: Int) throws {
-        conv = try w.conv("\(p).conv", out: channels, in: channels, kernel: 3)
+        conv = try w.conv("\(p).conv", out: channels, in: channels, kernel: 3, winograd: false)  // stride 2
         padding = mode == 0 ? Padding(top: 0, left: 0, bottom: 1, right: 1) : Padding(mode)
     }
 

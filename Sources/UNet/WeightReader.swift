@@ -10,16 +10,23 @@ final class WeightReader {
     /// The side (pixels) of the maps the next convolutions will see, from the config's
     /// sample size (0: unknown). It picks their Winograd planes: F(4×4, 3×3) at 16 or more,
     /// where 4×4 tiles fill the kernel's panels even at batch 1, F(2×2, 3×3) below; large models
-    /// keep F(2×2) throughout, since 36/9 of their weights would not fit their memory budget.
+    /// keep F(2×2) on their widest layers (``largeModelF4Channels``), whose 36/9 of the weights
+    /// would not fit their memory budget. It also decides whether a layer keeps its original
+    /// weights (``conv(_:out:in:kernel:winograd:)``).
     var resolution = 0
     /// More than 64 M parameters in the file (celebahq-256: 114 M; cifar10-32: 36 M).
     let largeModel: Bool
+    /// In a large model, F(4×4) only for layers of at most this many channels in and out: on
+    /// celebahq-256 those (its 128–256-channel layers on 32–256 px maps) made a forward 2.5 →
+    /// 1.9 s for 110 MB more; its 512-channel layers, most of its weights, gained nothing at
+    /// their 16×16 maps and would have cost 210 MB more.
+    let largeModelF4Channels = 256
+    /// DDIM_WINOGRAD=2x2 in the environment: F(2×2) throughout (for benchmarks' A/B runs).
+    let onlyF2x2 = ProcessInfo.processInfo.environment["DDIM_WINOGRAD"] == "2x2"
 
     init(_ file: SafeTensorsFile) {
         self.file = file
-        // DDIM_WINOGRAD=2x2 in the environment: F(2×2) throughout (for benchmarks' A/B runs)
         largeModel = file.entries.values.reduce(0) { $0 + $1.shape.reduce(1, *) } > 64_000_000
-            || ProcessInfo.processInfo.environment["DDIM_WINOGRAD"] == "2x2"
     }
 
     /// The tensor `name` with exactly `shape`.
@@ -40,11 +47,20 @@ final class WeightReader {
         throw SafeTensorsError(file: file.path, "tensor '\(names[0])' is missing (expected shape \(shape))")
     }
 
-    /// conv weight (out, in, k, k) and bias (out) under `prefix`.
-    func conv(_ prefix: String, out: Int, in cin: Int, kernel: Int) throws -> ConvWeight {
-        ConvWeight(weight: try tensor("\(prefix).weight", [out, cin, kernel, kernel]),
-                   bias: try tensor("\(prefix).bias", [out]),
-                   winograd: resolution >= 16 && !largeModel ? .f4x4 : .f2x2)
+    /// conv weight (out, in, k, k) and bias (out) under `prefix`. A stride-1 3×3 convolution
+    /// (`winograd`) gets Winograd planes; when its maps give a batch of one image enough tiles
+    /// for the Winograd path (``ConvolutionAlgorithm/winogradMinTiles``), it never runs im2col
+    /// but when asked to (`DDIM_CONV=im2col`, `ddim bench`'s comparison), so the original weights
+    /// are dropped and recovered from the planes then. Stride-2 convolutions get no planes.
+    func conv(_ prefix: String, out: Int, in cin: Int, kernel: Int, winograd: Bool = true) throws -> ConvWeight {
+        let f4 = resolution >= 16 && !onlyF2x2 && (!largeModel || max(out, cin) <= largeModelF4Channels)
+        let tile: WinogradTile = f4 ? .f4x4 : .f2x2
+        let tilesPerSide = (resolution + tile.rawValue - 1) / tile.rawValue
+        let tilesAtBatch1 = tilesPerSide * tilesPerSide
+        return ConvWeight(weight: try tensor("\(prefix).weight", [out, cin, kernel, kernel]),
+                          bias: try tensor("\(prefix).bias", [out]),
+                          winograd: winograd ? tile : nil,
+                          keepWeights: !winograd || tilesAtBatch1 < ConvolutionAlgorithm.winogradMinTiles)
     }
 
     /// linear weight (out, in) and bias (out) under the first prefix present.

@@ -116,6 +116,24 @@ struct KernelTests {
         #expect(got.maxAbsDifference(want) <= 2e-5 * scale)
     }
 
+    @Test("weights dropped after the Winograd planes are made come back from them, and im2col runs on those", arguments: [
+        WinogradTile.f2x2, .f4x4,
+    ])
+    func recoveredWeights(tile: WinogradTile) {
+        let wt = randomTensor([7, 5, 3, 3], seed: 85), b = randomTensor([7], seed: 86)
+        let lean = ConvWeight(weight: wt, bias: b, winograd: tile, keepWeights: false)
+        #expect(!lean.keepsWeights)
+        #expect(ConvWeight(weight: wt, bias: b, winograd: tile).keepsWeights)
+        #expect(ConvWeight(weight: wt, bias: b, winograd: nil, keepWeights: false).keepsWeights)  // no planes: kept
+        let worst = zip(lean.weight, wt.data).map { abs($0 - $1) }.max() ?? .nan
+        #expect(worst <= 1e-6, "\(worst)")
+        // a 3×3 map at batch 1 has too few tiles for Winograd: im2col, on the recovered weights
+        let x = randomTensor([1, 5, 3, 3], seed: 87)
+        #expect(1 * ((3 + tile.rawValue - 1) / tile.rawValue) * ((3 + tile.rawValue - 1) / tile.rawValue) < ConvolutionAlgorithm.winogradMinTiles)
+        let got = conv2d(x, lean, padding: Padding(1))
+        #expect(got.maxAbsDifference(naiveConv(x, wt, b, stride: 1, padding: Padding(1))) <= 1e-5)
+    }
+
     @Test("conv2d adds a bias per image and a residual, by Winograd and by im2col alike")
     func convEpilogue() {
         let x = randomTensor([3, 6, 12, 12], seed: 80)

@@ -91,6 +91,9 @@ ptrdiff_t ddim_winograd_packed_count(int tile, ptrdiff_t cout, ptrdiff_t cin);
 /// of 6 output channels: packed[((k·⌈cout/6⌉ + b)·cin + c)·6 + r] = U_k[6b + r][c], 0 past cout.
 /// Runs on the pool, a block of output channels per task.
 void ddim_winograd_pack_weights(const float *g, int tile, ptrdiff_t cout, ptrdiff_t cin, float *packed);
+/// The inverse: the 3×3 weights g (cout, cin, 3, 3) recovered from packed planes (exactly, up to
+/// float rounding: G has a left inverse made of its own rows). On the pool.
+void ddim_winograd_unpack_weights(const float *packed, int tile, ptrdiff_t cout, ptrdiff_t cin, float *g);
 /// What a convolution adds to each output as it writes it: bias[image·bias_stride + o] (bias may
 /// be NULL; bias_stride 0 shares one bias among the images: a time embedding folded in makes it
 /// per image) and residual[image][o][y][x] (the output's shape; may be NULL).
