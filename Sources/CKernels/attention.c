@@ -6,7 +6,6 @@
 #include "ckernels.h"
 #include "microkernel.h"
 
-#include <stdint.h>
 #include <stdlib.h>
 #include <math.h>
 #include <string.h>
@@ -14,20 +13,6 @@
 enum { MR = DDIM_WG_MR, NR = DDIM_WG_NR };
 
 static ptrdiff_t round_up(ptrdiff_t n, ptrdiff_t m) { return (n + m - 1) / m * m; }
-
-// 64-byte aligned from malloc (the raw pointer just below): the kernel's 32-byte loads of packed
-// K and V stay inside cache lines.
-static float *alloc_aligned(size_t floats) {
-    unsigned char *raw = malloc(floats * sizeof(float) + 64 + sizeof(void *));
-    if (!raw) return NULL;
-    const uintptr_t aligned = ((uintptr_t)(raw + sizeof(void *)) + 63) & ~(uintptr_t)63;
-    ((void **)aligned)[-1] = raw;
-    return (float *)aligned;
-}
-
-static void free_aligned(float *p) {
-    if (p) free(((void **)p)[-1]);
-}
 
 typedef struct {
     const float *qkv;  // per image: n rows of [Q K V], row stride 3·inner

@@ -908,22 +908,6 @@ static void output_part(void *ctx, ptrdiff_t part) {
                      j->y + (j->image0 + i) * j->cout * j->h * j->w, j->h, j->w, j->row0, j->rows);
 }
 
-// 64-byte aligned blocks from plain malloc (the raw pointer kept just below the aligned one):
-// the kernel's 32-byte loads of V must not straddle cache lines (malloc's 16-byte alignment
-// cost ~10 % of a cifar10-32 forward), and aligned_alloc's split blocks, kept in the heap by
-// Memory.keepFreedBuffers, fragmented it by ~60 MB over a celebahq-256 forward.
-static float *alloc_aligned(size_t floats) {
-    unsigned char *raw = malloc(floats * sizeof(float) + 64 + sizeof(void *));
-    if (!raw) return NULL;
-    const uintptr_t aligned = ((uintptr_t)(raw + sizeof(void *)) + 63) & ~(uintptr_t)63;
-    ((void **)aligned)[-1] = raw;
-    return (float *)aligned;
-}
-
-static void free_aligned(float *p) {
-    if (p) free(((void **)p)[-1]);
-}
-
 // ---------------------------------------------------------------------------------------------
 // The fused path: one task per panel of 16 tiles does all three steps — transform its tiles of
 // every input channel, multiply all planes, fold the products back into output tiles — with
