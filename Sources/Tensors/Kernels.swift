@@ -199,7 +199,8 @@ private func convolveByGEMM(_ x: Tensor, _ w: ConvWeight, stride: Int, padding: 
 /// conv2d (3×3, stride 1, padding 1) by Winograd F(m×m, 3×3) on ddim's thread pool: the input
 /// tiles transformed to V (planes × Cin × tiles, panels of 16 tiles), the products
 /// M_k = U_k · V_k by the register-blocked kernel of `winograd.c`, and M transformed back to
-/// m×m output tiles with the bias — in chunks of at most 8 MB of scratch per operand.
+/// m×m output tiles with the epilogue (the bias, per image when `imageBias` is given, and the
+/// residual) — in chunks of at most 8 MB of scratch per operand.
 private func conv2dWinograd(_ x: Tensor, _ w: ConvWeight, _ u: [Float], tile: Int, imageBias: Tensor?, residual: Tensor?,
                             into out: inout Tensor) {
     let (batch, cin, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
