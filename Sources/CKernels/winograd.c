@@ -404,6 +404,24 @@ AVX2 static inline void bt6_avx2(const __m256 d[6], __m256 o[6]) {
     o[5] = _mm256_fmadd_ps(four, d[1], _mm256_fnmadd_ps(five, d[3], d[5]));
 }
 
+// F(2×2): o = Aᵀ m, Aᵀ = [1 1 1 0; 0 1 −1 −1].
+AVX2 static inline void at4_avx2(const __m256 m[4], __m256 o[2]) {
+    o[0] = _mm256_add_ps(_mm256_add_ps(m[0], m[1]), m[2]);
+    o[1] = _mm256_sub_ps(_mm256_sub_ps(m[1], m[2]), m[3]);
+}
+
+// F(4×4): o = Aᵀ m, Aᵀ as in wg4_at: o0 = m0 + (m1 + m2) + (m3 + m4), o1 = (m1 − m2) + 2·(m3 − m4),
+// o2 = (m1 + m2) + 4·(m3 + m4), o3 = (m1 − m2) + 8·(m3 − m4) + m5.
+AVX2 static inline void at6_avx2(const __m256 m[6], __m256 o[4]) {
+    const __m256 two = _mm256_set1_ps(2.0f), four = _mm256_set1_ps(4.0f), eight = _mm256_set1_ps(8.0f);
+    const __m256 s12 = _mm256_add_ps(m[1], m[2]), d12 = _mm256_sub_ps(m[1], m[2]);
+    const __m256 s34 = _mm256_add_ps(m[3], m[4]), d34 = _mm256_sub_ps(m[3], m[4]);
+    o[0] = _mm256_add_ps(_mm256_add_ps(m[0], s12), s34);
+    o[1] = _mm256_fmadd_ps(two, d34, d12);
+    o[2] = _mm256_fmadd_ps(four, s34, s12);
+    o[3] = _mm256_add_ps(_mm256_fmadd_ps(eight, d34, d12), m[5]);
+}
+
 // V = Bᵀ d B of 8 tiles, F(2×2): p[L] is the top-left of tile L's 4×4 window (row stride pw);
 // lanes [0, n) of out[4a + b] + at receive V[a][b].
 AVX2 static void wg2_input8(const float *const p[8], ptrdiff_t pw, float *const out[16], ptrdiff_t at, int n) {
@@ -492,18 +510,19 @@ AVX2 static void input_rows_avx2(ptrdiff_t planes, const float *xc, ptrdiff_t h,
 AVX2 static void wg2_output8(const float *m, ptrdiff_t plane, float bias, float *y, const float *r, const ptrdiff_t at[8],
                              ptrdiff_t w, int n) {
     const __m256i mask = lane_mask(n);
-    __m256 t[2][4];  // Aᵀ over the rows of M, for each of its 4 columns
+    __m256 t[4][2];  // Aᵀ over the rows of M, for each of its 4 columns
     for (int b = 0; b < 4; b++) {
-        const __m256 m0 = load8(m + b * plane, n, mask), m1 = load8(m + (4 + b) * plane, n, mask);
-        const __m256 m2 = load8(m + (8 + b) * plane, n, mask), m3 = load8(m + (12 + b) * plane, n, mask);
-        t[0][b] = _mm256_add_ps(_mm256_add_ps(m0, m1), m2);
-        t[1][b] = _mm256_sub_ps(_mm256_sub_ps(m1, m2), m3);
+        __m256 c[4];
+        for (int a = 0; a < 4; a++) c[a] = load8(m + (4 * a + b) * plane, n, mask);
+        at4_avx2(c, t[b]);
     }
     const __m256 bv = _mm256_set1_ps(bias);
     for (int i = 0; i < 2; i++) {
-        // A over the columns: Y[i][0] = t0 + t1 + t2, Y[i][1] = t1 − t2 − t3
-        const __m256 y0 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(t[i][0], t[i][1]), t[i][2]), bv);
-        const __m256 y1 = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(t[i][1], t[i][2]), t[i][3]), bv);
+        // A over the columns, then the bias
+        const __m256 row[4] = {t[0][i], t[1][i], t[2][i], t[3][i]};
+        __m256 o[2];
+        at4_avx2(row, o);
+        const __m256 y0 = _mm256_add_ps(o[0], bv), y1 = _mm256_add_ps(o[1], bv);
         // [tile 0: y0 y1, tile 1 | tile 4, tile 5] and [tiles 2, 3 | tiles 6, 7]
         const __m256 lo = _mm256_unpacklo_ps(y0, y1), hi = _mm256_unpackhi_ps(y0, y1);
         const __m128 q[4] = {_mm256_castps256_ps128(lo), _mm256_castps256_ps128(hi), _mm256_extractf128_ps(lo, 1),
@@ -526,31 +545,21 @@ AVX2 static void wg2_output8(const float *m, ptrdiff_t plane, float bias, float 
 AVX2 static void wg4_output8(const float *m, ptrdiff_t plane, float bias, float *y, const float *r, const ptrdiff_t at[8],
                              ptrdiff_t w, int n) {
     const __m256i mask = lane_mask(n);
-    const __m256 two = _mm256_set1_ps(2.0f), four = _mm256_set1_ps(4.0f), eight = _mm256_set1_ps(8.0f);
-    __m256 t[4][6];
+    __m256 t[6][4];  // Aᵀ over the rows of M, for each of its 6 columns
     for (int b = 0; b < 6; b++) {
         __m256 c[6];
         for (int a = 0; a < 6; a++) c[a] = load8(m + (6 * a + b) * plane, n, mask);
-        // Aᵀ: t0 = m0 + (m1 + m2) + (m3 + m4), t1 = (m1 − m2) + 2·(m3 − m4),
-        //     t2 = (m1 + m2) + 4·(m3 + m4),    t3 = (m1 − m2) + 8·(m3 − m4) + m5
-        const __m256 s12 = _mm256_add_ps(c[1], c[2]), d12 = _mm256_sub_ps(c[1], c[2]);
-        const __m256 s34 = _mm256_add_ps(c[3], c[4]), d34 = _mm256_sub_ps(c[3], c[4]);
-        t[0][b] = _mm256_add_ps(_mm256_add_ps(c[0], s12), s34);
-        t[1][b] = _mm256_fmadd_ps(two, d34, d12);
-        t[2][b] = _mm256_fmadd_ps(four, s34, s12);
-        t[3][b] = _mm256_add_ps(_mm256_fmadd_ps(eight, d34, d12), c[5]);
+        at6_avx2(c, t[b]);
     }
     const __m256 bv = _mm256_set1_ps(bias);
     for (int i = 0; i < 4; i++) {
-        const __m256 *c = t[i];
-        const __m256 s12 = _mm256_add_ps(c[1], c[2]), d12 = _mm256_sub_ps(c[1], c[2]);
-        const __m256 s34 = _mm256_add_ps(c[3], c[4]), d34 = _mm256_sub_ps(c[3], c[4]);
-        const __m256 y0 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(c[0], s12), s34), bv);
-        const __m256 y1 = _mm256_add_ps(_mm256_fmadd_ps(two, d34, d12), bv);
-        const __m256 y2 = _mm256_add_ps(_mm256_fmadd_ps(four, s34, s12), bv);
-        const __m256 y3 = _mm256_add_ps(_mm256_add_ps(_mm256_fmadd_ps(eight, d34, d12), c[5]), bv);
+        // A over the columns, then the bias
+        const __m256 row[6] = {t[0][i], t[1][i], t[2][i], t[3][i], t[4][i], t[5][i]};
+        __m256 o[4];
+        at6_avx2(row, o);
         __m256 rows[4];  // [tile j's row i | tile j + 4's]
-        transpose_4x8(y0, y1, y2, y3, rows);
+        transpose_4x8(_mm256_add_ps(o[0], bv), _mm256_add_ps(o[1], bv), _mm256_add_ps(o[2], bv),
+                      _mm256_add_ps(o[3], bv), rows);
         for (int l = 0; l < n; l++) {
             __m128 v = l < 4 ? _mm256_castps256_ps128(rows[l]) : _mm256_extractf128_ps(rows[l - 4], 1);
             if (r) v = _mm_add_ps(v, _mm_loadu_ps(r + at[l] + i * w));
