@@ -25,24 +25,33 @@ typedef struct {
 
 static ptrdiff_t packed_per_head(const attention_job *j) { return j->n16 * j->d + j->n * j->d16; }
 
-// Task (image, head): Kp[panel][p][l] = K[16·panel + l][p] (keys past n: 0), the B operand of
-// S = Q·Kᵀ over kc = d; Vp[panel][t][l] = V[t][16·panel + l] (dimensions past d: 0), the B
-// operand of O = P·V over kc = n.
+// Packing is split PACK_PARTS ways per (image, head) for K and again for V, so that at batch 1
+// with one head it is not one thread's work while the others wait.
+enum { PACK_PARTS = 4 };
+
+// Task (image, head, part): for part < PACK_PARTS, keys [n16·s/PACK_PARTS, …) of
+// Kp[panel][p][l] = K[16·panel + l][p] (keys past n: 0), the B operand of S = Q·Kᵀ over kc = d;
+// else rows t of Vp[panel][t][l] = V[t][16·panel + l] (dimensions past d: 0), the B operand of
+// O = P·V over kc = n.
 static void pack_keys_values(void *ctx, ptrdiff_t task) {
     const attention_job *j = ctx;
-    const ptrdiff_t image = task / j->heads, head = task % j->heads, width = 3 * j->inner;
+    const ptrdiff_t pair = task / (2 * PACK_PARTS), part = task % (2 * PACK_PARTS), s = part % PACK_PARTS;
+    const ptrdiff_t image = pair / j->heads, head = pair % j->heads, width = 3 * j->inner;
     const float *k = j->qkv + image * j->n * width + j->inner + head * j->d, *v = k + j->inner;
-    float *kp = j->packed + task * packed_per_head(j), *vp = kp + j->n16 * j->d;
-    for (ptrdiff_t key = 0; key < j->n16; key++) {
-        float *dst = kp + (key / NR) * j->d * NR + key % NR;
-        if (key < j->n) {
-            for (ptrdiff_t p = 0; p < j->d; p++) dst[p * NR] = k[key * width + p];
-        } else {
-            for (ptrdiff_t p = 0; p < j->d; p++) dst[p * NR] = 0.0f;
+    float *kp = j->packed + pair * packed_per_head(j), *vp = kp + j->n16 * j->d;
+    if (part < PACK_PARTS) {
+        for (ptrdiff_t key = j->n16 * s / PACK_PARTS; key < j->n16 * (s + 1) / PACK_PARTS; key++) {
+            float *dst = kp + (key / NR) * j->d * NR + key % NR;
+            if (key < j->n) {
+                for (ptrdiff_t p = 0; p < j->d; p++) dst[p * NR] = k[key * width + p];
+            } else {
+                for (ptrdiff_t p = 0; p < j->d; p++) dst[p * NR] = 0.0f;
+            }
         }
+        return;
     }
     for (ptrdiff_t panel = 0; panel < j->d16 / NR; panel++)
-        for (ptrdiff_t t = 0; t < j->n; t++) {
+        for (ptrdiff_t t = j->n * s / PACK_PARTS; t < j->n * (s + 1) / PACK_PARTS; t++) {
             float *dst = vp + (panel * j->n + t) * NR;
             const ptrdiff_t c0 = panel * NR, valid = j->d - c0 < NR ? j->d - c0 : NR;
             memcpy(dst, v + t * width + c0, sizeof(float) * (size_t)valid);
@@ -95,7 +104,7 @@ static int attention(const float *qkv, ptrdiff_t batch, ptrdiff_t n, ptrdiff_t h
     j.scale = 1.0f / sqrtf((float)d);
     j.packed = alloc_aligned((size_t)(batch * heads * packed_per_head(&j)));
     if (!j.packed) return -1;
-    ddim_parallel_for(batch * heads, pack_keys_values, &j);
+    ddim_parallel_for(batch * heads * 2 * PACK_PARTS, pack_keys_values, &j);
     ddim_parallel_for(batch * heads * j.blocks, attend_block, &j);
     free_aligned(j.packed);
     return 0;

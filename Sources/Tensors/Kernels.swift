@@ -182,8 +182,14 @@ private func convolveByGEMM(_ x: Tensor, _ w: ConvWeight, stride: Int, padding: 
                         while r0 < ho {
                             let rows = min(bandRows, ho - r0)
                             let n = rows * wo
-                            im2col(xb, channels: cin, height: h, width: wd, kernel: k, stride: stride,
-                                   padding: padding, outRows: r0..<(r0 + rows), outWidth: wo, into: cp.start)
+                            // the band's columns on the pool, a few input channels a task
+                            let (col, start) = (cp.start, r0)
+                            parallelChunks(cin, grain: max(1, elementwiseGrain / (k * k * n))) { channels in
+                                im2col(xb + channels.lowerBound * h * wd, channels: channels.count, height: h,
+                                       width: wd, kernel: k, stride: stride, padding: padding,
+                                       outRows: start..<(start + rows), outWidth: wo,
+                                       into: col + channels.lowerBound * k * k * n)
+                            }
                             // out[:, band] (Cout × n) = W (Cout × kk) · col (kk × n)
                             gemm(m: w.outChannels, n: n, k: kk, wp.start, lda: kk,
                                  cp.start, ldb: n, ob + r0 * wo, ldc: plane, beta: beta)
