@@ -3,13 +3,18 @@
 same machine, same thread count, interleaved in one run.
 
     /work/pyenv/bin/python scripts/bench_table.py --cifar /tmp/bench/cifar10-32 \
-        [--celebahq /tmp/bench/celebahq-256] [--threads 2] [--rounds 3] [--runs 10] [--json OUT.json]
+        [--celebahq /tmp/bench/celebahq-256] [--threads 2] [--rounds 5] [--celebahq-rounds 3] [--runs 10] \
+        [--json OUT.json]
 
 Each round runs every case once in every engine (`ddim bench --json`, then
 `scripts/bench_peers.py --json`, which times PyTorch and the same model exported to
-onnxruntime); the table gives, per engine, the median over rounds of each run's median, and the
-ratios. Interleaving matters on a shared machine: another tenant's load moves all three engines
-of a round together, not one of them. Peak RSS is each process's own (wait4), for ddim the
+onnxruntime), back to back; the celebahq case runs in the first `--celebahq-rounds` rounds only
+(a round of it takes a minute). The table gives, per engine, the median over rounds of each
+run's median, and as ratios the median over rounds of each round's own ratio, with their range:
+a round's engines ran seconds apart, under the same load from other tenants, so a round's ratio
+is the like-for-like comparison; the ratio of medians can pair one engine's quiet round with
+another's loaded one (on the 2-vCPU VM the same command's median moves by 30 % and more between
+rounds, both engines together). Peak RSS is each process's own (wait4), for ddim the
 whole process (weights included). Model folders with the real architectures and random
 weights come from `scripts/make_fixtures.py --bench-models OUT_DIR [--celebahq]`; the digits
 model is the embedded one (Sources/DefaultModel/digits).
@@ -47,7 +52,8 @@ def main() -> None:
     ap.add_argument("--digits", default=os.path.join(ROOT, "Sources/DefaultModel/digits"))
     ap.add_argument("--ddim", default=os.path.join(ROOT, ".build/release/ddim"))
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--celebahq-rounds", type=int, default=3)
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--tui-batch", type=int, default=4, help="the live sampler's default batch")
     ap.add_argument("--json", help="also write every measurement here")
@@ -64,12 +70,17 @@ def main() -> None:
     meta: dict = {}
     for r in range(args.rounds):
         for name, folder, batch in cases:
+            if "celebahq" in name and r >= args.celebahq_rounds:
+                continue
             runs = max(2, args.runs // 4) if "celebahq" in name else args.runs
             d, rss = run_with_rss([args.ddim, "bench", "--model", folder, "--batch", str(batch), "--threads",
                                    str(args.threads), "--runs", str(runs), "--json"])
             p, prss = run_with_rss(peers + [folder, "--batch", str(batch), "--threads", str(args.threads),
                                            "--runs", str(runs), "--warmup", "2", "--json"])
-            slot = results.setdefault((name, batch), {"ddim": [], "torch": [], "ort": [], "ddim_rss": [], "peers_rss": []})
+            slot = results.setdefault((name, batch), {"ddim": [], "torch": [], "ort": [], "ddim_rss": [], "peers_rss": [],
+                                                      "ratio_torch": [], "ratio_ort": []})
+            slot["ratio_torch"].append(d["median_ms"] / p["torch_ms"])
+            slot["ratio_ort"].append(d["median_ms"] / p["onnxruntime_ms"])
             slot["ddim"].append(d["median_ms"])
             slot["torch"].append(p["torch_ms"])
             slot["ort"].append(p["onnxruntime_ms"])
@@ -84,17 +95,21 @@ def main() -> None:
     med = statistics.median
     print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; {args.threads} threads "
           f"each; {meta['blas']}, 3×3 convolutions by {meta['conv']}; PyTorch {meta['torch']}, onnxruntime "
-          f"{meta['onnxruntime']}; median of {args.rounds} interleaved rounds of each engine's median of "
-          f"{args.runs} forwards.\n")
+          f"{meta['onnxruntime']}; times: median of {args.rounds} interleaved rounds ({args.celebahq_rounds} for "
+          f"celebahq) of each engine's median of {args.runs} forwards; ratios: median of the rounds' own ratios "
+          f"(range over rounds).\n")
     print("| model | batch | ddim (ms) | PyTorch (ms) | onnxruntime (ms) | ddim / PyTorch | ddim / ort | ddim peak RSS |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for (name, batch), s in results.items():
         d, t, o = med(s["ddim"]), med(s["torch"]), med(s["ort"])
+        rt, ro = s["ratio_torch"], s["ratio_ort"]
         print(f"| {name} ({meta['params'][name] / 1e6:.1f} M) | {batch} | {d:.1f} | {t:.1f} | {o:.1f} | "
-              f"{d / t:.2f} | {d / o:.2f} | {max(s['ddim_rss']):.0f} MB |")
+              f"{med(rt):.2f} ({min(rt):.2f}–{max(rt):.2f}) | {med(ro):.2f} ({min(ro):.2f}–{max(ro):.2f}) | "
+              f"{max(s['ddim_rss']):.0f} MB |")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"meta": meta, "threads": args.threads, "rounds": args.rounds, "runs": args.runs,
+            json.dump({"meta": meta, "threads": args.threads, "rounds": args.rounds,
+                       "celebahq_rounds": args.celebahq_rounds, "runs": args.runs,
                        "cases": [{"model": n, "batch": b, **s} for (n, b), s in results.items()]}, f, indent=2)
 
 
