@@ -460,10 +460,16 @@ AVX2 static void wg4_input8(const float *const p[8], ptrdiff_t pw, float *const 
     }
 }
 
+// The prologue of one input channel of one image: x' = x·scale + shift, then SiLU (`on` 0: x).
+typedef struct {
+    float scale, shift;
+    int on, silu;
+} channel_act;
+
 // Input rows m·tile_row0 − 1 … of channel xc (h × w), enough for tile_rows rows of tiles, into
-// pad with a zero border: pad[r·pw + j] = xc[m·tile_row0 − 1 + r][j − 1], 0 outside.
+// pad with a zero border: pad[r·pw + j] = act(xc[m·tile_row0 − 1 + r][j − 1]), 0 outside.
 static void pad_window_rows(const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t m, ptrdiff_t tile_row0,
-                            ptrdiff_t tile_rows, ptrdiff_t pw, float *pad) {
+                            ptrdiff_t tile_rows, ptrdiff_t pw, const channel_act *act, float *pad) {
     const ptrdiff_t rows = m * tile_rows + 2, y0 = m * tile_row0 - 1;
     for (ptrdiff_t r = 0; r < rows; r++) {
         float *dst = pad + r * pw;
@@ -473,7 +479,11 @@ static void pad_window_rows(const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t
             continue;
         }
         dst[0] = 0.0f;
-        memcpy(dst + 1, xc + iy * w, sizeof(float) * (size_t)w);
+        if (act->on) {
+            ddim_affine(xc + iy * w, act->scale, act->shift, act->silu, dst + 1, w);
+        } else {
+            memcpy(dst + 1, xc + iy * w, sizeof(float) * (size_t)w);
+        }
         memset(dst + 1 + w, 0, sizeof(float) * (size_t)(pw - 1 - w));
     }
 }
@@ -485,9 +495,9 @@ static ptrdiff_t pad_width(ptrdiff_t m, ptrdiff_t tw) { return m * tw + 4; }
 // Tile rows [tile_row0, tile_row0 + tile_rows) of channel xc: tile (r, q) to lane r·tw + q of
 // every out[k]. scratch: (m·tile_rows + 2)·pad_width floats.
 AVX2 static void input_rows_avx2(ptrdiff_t planes, const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
-                                 ptrdiff_t tile_rows, float *scratch, float *const out[]) {
+                                 ptrdiff_t tile_rows, const channel_act *act, float *scratch, float *const out[]) {
     const ptrdiff_t m = planes == 16 ? 2 : 4, tw = (w + m - 1) / m, pw = pad_width(m, tw);
-    pad_window_rows(xc, h, w, m, tile_row0, tile_rows, pw, scratch);
+    pad_window_rows(xc, h, w, m, tile_row0, tile_rows, pw, act, scratch);
     const ptrdiff_t lanes = tile_rows * tw;
     for (ptrdiff_t g = 0; g < lanes; g += 8) {
         const int n = lanes - g < 8 ? (int)(lanes - g) : 8;
@@ -771,19 +781,32 @@ static ptrdiff_t input_scratch_count(ptrdiff_t planes, ptrdiff_t tw, ptrdiff_t r
     return rowwise > padded ? rowwise : padded;
 }
 
-// Tile rows [tile_row0, tile_row0 + tile_rows) of channel xc: tile (r, q) to lane r·⌈w/m⌉ + q of
-// every out[k].
+// Tile rows [tile_row0, tile_row0 + tile_rows) of act(channel xc): tile (r, q) to lane
+// r·⌈w/m⌉ + q of every out[k].
 static void input_rows(ptrdiff_t planes, int simd, const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
-                       ptrdiff_t tile_rows, float *scratch, float *const out[]) {
+                       ptrdiff_t tile_rows, const channel_act *act, float *scratch, float *const out[]) {
 #if WG_AVX2
     if (simd) {
-        input_rows_avx2(planes, xc, h, w, tile_row0, tile_rows, scratch, out);
+        input_rows_avx2(planes, xc, h, w, tile_row0, tile_rows, act, scratch, out);
         return;
     }
 #else
     (void)simd;
 #endif
-    const ptrdiff_t tw = planes == 16 ? (w + 1) / 2 : (w + 3) / 4;
+    // the row-wise code reads the channel itself: with a prologue, the rows it reads (tile rows
+    // r cover input rows m·r − 1 … m·r + m) activated into a copy of the channel first
+    const ptrdiff_t m = planes == 16 ? 2 : 4;
+    float *activated = NULL;
+    if (act->on) {
+        activated = malloc(sizeof(float) * (size_t)(h * w));
+        if (!activated) abort();
+        ptrdiff_t y0 = m * tile_row0 - 1, y1 = m * (tile_row0 + tile_rows) + 1;
+        if (y0 < 0) y0 = 0;
+        if (y1 > h) y1 = h;
+        if (y1 > y0) ddim_affine(xc + y0 * w, act->scale, act->shift, act->silu, activated + y0 * w, (y1 - y0) * w);
+        xc = activated;
+    }
+    const ptrdiff_t tw = (w + m - 1) / m;
     for (ptrdiff_t r = 0; r < tile_rows; r++) {
         float *row_out[36];
         for (ptrdiff_t k = 0; k < planes; k++) row_out[k] = out[k] + r * tw;
@@ -793,6 +816,7 @@ static void input_rows(ptrdiff_t planes, int simd, const float *xc, ptrdiff_t h,
             wg4_input_row(xc, h, w, tile_row0 + r, scratch, row_out);
         }
     }
+    free(activated);
 }
 
 // Output tiles of one image: bias (per output channel) and res (that image's residual, y's
@@ -821,6 +845,7 @@ static void output_tiles(ptrdiff_t planes, int simd, const float *m, ptrdiff_t l
 
 typedef struct {
     const float *x, *u;
+    ddim_conv_prologue pro;
     ddim_conv_epilogue ep;
     float *y, *v, *m;
     ptrdiff_t cin, cout, cout_pad, h, w, tw;
@@ -830,6 +855,12 @@ typedef struct {
     micro_kernel kernel;
     int simd;  // AVX2 transforms
 } conv_job;
+
+// The prologue of input channel c of an image.
+static channel_act prologue_of(const ddim_conv_prologue *pro, ptrdiff_t cin, ptrdiff_t image, ptrdiff_t c) {
+    if (!pro->scale) return (channel_act){1.0f, 0.0f, 0, 0};
+    return (channel_act){pro->scale[image * cin + c], pro->shift[image * cin + c], 1, pro->silu};
+}
 
 // The bias of an image's output channels, and its residual (`per_image` floats an image).
 static const float *epilogue_bias(const ddim_conv_epilogue *ep, ptrdiff_t image) {
@@ -871,7 +902,8 @@ static void input_part(void *ctx, ptrdiff_t part) {
                 float *base = j->v + (t0 / NR) * j->planes * plane + c * NR + lane0;
                 float *out[36];
                 for (int k = 0; k < j->planes; k++) out[k] = whole_rows ? base + k * plane : rowbuf + k * j->tw;
-                input_rows(j->planes, j->simd, xi + c * j->h * j->w, j->h, j->w, j->row0 + tr, rows, scratch, out);
+                const channel_act act = prologue_of(&j->pro, j->cin, j->image0 + i, c);
+                input_rows(j->planes, j->simd, xi + c * j->h * j->w, j->h, j->w, j->row0 + tr, rows, &act, scratch, out);
                 if (whole_rows) continue;
                 for (ptrdiff_t k = 0; k < j->planes; k++) {
                     float *vk = j->v + k * plane + c * NR;
@@ -963,6 +995,7 @@ static float *thread_scratch(size_t n) {
 
 typedef struct {
     const float *x, *u;
+    ddim_conv_prologue pro;
     ddim_conv_epilogue ep;
     float *y;
     ptrdiff_t cin, cout, cout_pad, h, w, tw, planes, blocks, panels_per_image, rows_per_panel;
@@ -981,7 +1014,8 @@ static void fused_part(void *ctx, ptrdiff_t p) {
     for (ptrdiff_t c = 0; c < j->cin; c++) {
         float *out[36];
         for (int k = 0; k < j->planes; k++) out[k] = v + (k * j->cin + c) * NR;
-        input_rows(j->planes, j->simd, xi + c * j->h * j->w, j->h, j->w, tr0, j->rows_per_panel, scratch, out);
+        const channel_act act = prologue_of(&j->pro, j->cin, image, c);
+        input_rows(j->planes, j->simd, xi + c * j->h * j->w, j->h, j->w, tr0, j->rows_per_panel, &act, scratch, out);
     }
     // M_k (cout × 16) = U_k · V_k
     for (ptrdiff_t k = 0; k < j->planes; k++)
@@ -1001,20 +1035,24 @@ static ptrdiff_t steps_for(ptrdiff_t channels, int threads) {
 }
 
 static int winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
-                         int tile, ptrdiff_t cout, const ddim_conv_epilogue *ep, float *y, micro_kernel kernel);
+                         int tile, ptrdiff_t cout, const ddim_conv_prologue *pro, const ddim_conv_epilogue *ep, float *y,
+                         micro_kernel kernel);
 
 int ddim_winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
-                       int tile, ptrdiff_t cout, const ddim_conv_epilogue *ep, float *y) {
-    return winograd_conv(x, batch, cin, h, w, packed_u, tile, cout, ep, y, ddim_micro_kernel());
+                       int tile, ptrdiff_t cout, const ddim_conv_prologue *pro, const ddim_conv_epilogue *ep, float *y) {
+    return winograd_conv(x, batch, cin, h, w, packed_u, tile, cout, pro, ep, y, ddim_micro_kernel());
 }
 
 int ddim_winograd_conv_portable(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w,
-                                const float *packed_u, int tile, ptrdiff_t cout, const ddim_conv_epilogue *ep, float *y) {
-    return winograd_conv(x, batch, cin, h, w, packed_u, tile, cout, ep, y, kernel_generic);
+                                const float *packed_u, int tile, ptrdiff_t cout, const ddim_conv_prologue *pro,
+                                const ddim_conv_epilogue *ep, float *y) {
+    return winograd_conv(x, batch, cin, h, w, packed_u, tile, cout, pro, ep, y, kernel_generic);
 }
 
 static int winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
-                         int tile, ptrdiff_t cout, const ddim_conv_epilogue *epilogue, float *y, micro_kernel kernel) {
+                         int tile, ptrdiff_t cout, const ddim_conv_prologue *prologue, const ddim_conv_epilogue *epilogue,
+                         float *y, micro_kernel kernel) {
+    const ddim_conv_prologue pro = prologue ? *prologue : (ddim_conv_prologue){NULL, NULL, 0};
     const ddim_conv_epilogue ep = epilogue ? *epilogue : (ddim_conv_epilogue){NULL, 0, NULL};
 #if WG_AVX2
     const int simd = kernel == kernel_avx2;  // DDIM_GENERIC_KERNEL=1: the portable transforms too
@@ -1026,7 +1064,7 @@ static int winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff
     const ptrdiff_t cout_pad = round_up(cout, MR);
     const int threads = ddim_pool_threads();
     if (NR % tw == 0 && th % (NR / tw) == 0 && batch * per_image / NR >= 2 * threads && getenv("DDIM_WINOGRAD_UNFUSED") == NULL) {
-        fused_job f = {x, packed_u, ep, y, cin, cout, cout_pad, h, w, tw, planes, cout_pad / MR,
+        fused_job f = {x, packed_u, pro, ep, y, cin, cout, cout_pad, h, w, tw, planes, cout_pad / MR,
                        per_image / NR, NR / tw, kernel, simd};
         ddim_parallel_for(batch * f.panels_per_image, fused_part, &f);
         return 0;
@@ -1045,7 +1083,7 @@ static int winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff
         free_aligned(m);
         return -1;
     }
-    conv_job j = {x, packed_u, ep, y, v, m, cin, cout, cout_pad, h, w, tw};
+    conv_job j = {x, packed_u, pro, ep, y, v, m, cin, cout, cout_pad, h, w, tw};
     j.blocks = cout_pad / MR;
     j.planes = planes;
     j.kernel = kernel;

@@ -119,12 +119,17 @@ let im2colBudget = 4 << 20
 
 /// 2-D convolution: Winograd for stride-1 3×3 (``ConvolutionAlgorithm``), else im2col + GEMM in
 /// bands of output rows. input (B, Cin, H, W) → output (B, Cout, Ho, Wo),
-/// Ho = (H + pt + pb − k) / stride + 1; y = conv(x) + b + imageBias[image, o] + residual, the two
-/// optional terms added as the Winograd output transform writes each value (elsewhere after the
-/// GEMM): `imageBias` (B, Cout), e.g. a ResNet block's time embedding, `residual` y's shape.
-public func conv2d(_ x: Tensor, _ w: ConvWeight, stride: Int = 1, padding: Padding, imageBias: Tensor? = nil,
-                   residual: Tensor? = nil) -> Tensor {
+/// Ho = (H + pt + pb − k) / stride + 1; y = conv(prologue(x)) + b + imageBias[image, o] + residual.
+/// `prologue` (a group norm and SiLU, ``groupNormAffine(_:groups:gamma:beta:eps:silu:)``) is
+/// applied to each input value as the Winograd input transform reads it — no normalised tensor
+/// is written — and the two optional terms are added as its output transform writes each value;
+/// on the im2col path the prologue makes a tensor first and the terms are added after the GEMM.
+/// `imageBias` (B, Cout), e.g. a ResNet block's time embedding; `residual` y's shape.
+public func conv2d(_ x: Tensor, _ w: ConvWeight, stride: Int = 1, padding: Padding, prologue: ChannelAffine? = nil,
+                   imageBias: Tensor? = nil, residual: Tensor? = nil) -> Tensor {
     precondition(x.rank == 4 && x.shape[1] == w.inChannels, "conv2d: input \(x.shape) for \(w.inChannels) channels")
+    precondition(prologue.map { $0.scale.count == x.shape[0] * w.inChannels } ?? true,
+                 "conv2d: prologue for \(prologue?.scale.count ?? 0) channels, input \(x.shape)")
     let (batch, h, wd) = (x.shape[0], x.shape[2], x.shape[3])
     let k = w.kernel
     let ho = (h + padding.top + padding.bottom - k) / stride + 1
@@ -137,10 +142,10 @@ public func conv2d(_ x: Tensor, _ w: ConvWeight, stride: Int = 1, padding: Paddi
     if k == 3, stride == 1, padding == Padding(1), ConvolutionAlgorithm.current == .winograd, let u = w.winograd,
        let tile = w.winogradTile?.rawValue,
        batch * ((ho + tile - 1) / tile) * ((wo + tile - 1) / tile) >= ConvolutionAlgorithm.winogradMinTiles {
-        conv2dWinograd(x, w, u, tile: tile, imageBias: imageBias, residual: residual, into: &out)
+        conv2dWinograd(x, w, u, tile: tile, prologue: prologue, imageBias: imageBias, residual: residual, into: &out)
         return out
     }
-    convolveByGEMM(x, w, stride: stride, padding: padding, into: &out)
+    convolveByGEMM(prologue.map { $0.apply(to: x) } ?? x, w, stride: stride, padding: padding, into: &out)
     if let imageBias { imageBias.data.withUnsafeBufferPointer { out.addPerChannel($0.start) } }
     if let residual { out.add(residual) }
     return out
@@ -207,8 +212,8 @@ private func convolveByGEMM(_ x: Tensor, _ w: ConvWeight, stride: Int, padding: 
 /// M_k = U_k · V_k by the register-blocked kernel of `winograd.c`, and M transformed back to
 /// m×m output tiles with the epilogue (the bias, per image when `imageBias` is given, and the
 /// residual) — in chunks of at most 8 MB of scratch per operand.
-private func conv2dWinograd(_ x: Tensor, _ w: ConvWeight, _ u: [Float], tile: Int, imageBias: Tensor?, residual: Tensor?,
-                            into out: inout Tensor) {
+private func conv2dWinograd(_ x: Tensor, _ w: ConvWeight, _ u: [Float], tile: Int, prologue: ChannelAffine?,
+                            imageBias: Tensor?, residual: Tensor?, into out: inout Tensor) {
     let (batch, cin, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let cout = w.outChannels
     // b + imageBias[image] per image, or the weight's bias shared by all
@@ -223,9 +228,18 @@ private func conv2dWinograd(_ x: Tensor, _ w: ConvWeight, _ u: [Float], tile: In
             u.withUnsafeBufferPointer { up in
                 bias.withUnsafeBufferPointer { bp in
                     (residual?.data ?? []).withUnsafeBufferPointer { rp in
-                        var ep = ddim_conv_epilogue(bias: bias.isEmpty ? nil : bp.baseAddress, bias_stride: biasStride,
-                                                    residual: residual == nil ? nil : rp.baseAddress)
-                        return ddim_winograd_conv(xp.start, batch, cin, h, wd, up.start, Int32(tile), cout, &ep, op.start)
+                        (prologue?.scale ?? []).withUnsafeBufferPointer { sp in
+                            (prologue?.shift ?? []).withUnsafeBufferPointer { hp in
+                                var pro = ddim_conv_prologue(scale: prologue == nil ? nil : sp.baseAddress,
+                                                             shift: prologue == nil ? nil : hp.baseAddress,
+                                                             silu: prologue?.silu == true ? 1 : 0)
+                                var ep = ddim_conv_epilogue(bias: bias.isEmpty ? nil : bp.baseAddress,
+                                                            bias_stride: biasStride,
+                                                            residual: residual == nil ? nil : rp.baseAddress)
+                                return ddim_winograd_conv(xp.start, batch, cin, h, wd, up.start, Int32(tile), cout, &pro,
+                                                          &ep, op.start)
+                            }
+                        }
                     }
                 }
             }
@@ -301,40 +315,92 @@ func im2col(
 
 // MARK: - Normalisation and activations
 
-/// Group normalisation with a per-channel affine, optionally followed by SiLU.
-/// x (B, C, H, W); y = (x − μ_g) / √(σ²_g + ε) · γ_c + β_c over each group of C/G channels.
-/// Mean, then biased variance about it (two passes, as torch), summed in 8 float lanes.
-public func groupNorm(_ x: Tensor, groups: Int, gamma: [Float], beta: [Float], eps: Float, silu fuseSiLU: Bool = false) -> Tensor {
+/// A per-(image, channel) affine map, optionally followed by SiLU: y = x·scale + shift, then
+/// y·σ(y) when `silu` — a group norm with its γ, β (and the SiLU after it) reduced to what each
+/// channel of each image needs, so that a convolution can apply it as it reads its input.
+public struct ChannelAffine: Sendable {
+    /// (B·C) multipliers and offsets, image-major.
+    public var scale: [Float], shift: [Float]
+    /// SiLU after the affine map.
+    public var silu: Bool
+
+    /// The map with these coefficients.
+    public init(scale: [Float], shift: [Float], silu: Bool) {
+        precondition(scale.count == shift.count, "ChannelAffine: \(scale.count) scales, \(shift.count) shifts")
+        (self.scale, self.shift, self.silu) = (scale, shift, silu)
+    }
+
+    /// The map applied to x (B, C, …), a new tensor; one task per chunk of channels on the pool.
+    public func apply(to x: Tensor) -> Tensor {
+        precondition(x.count % max(1, scale.count) == 0 && x.shape.count >= 2 && x.shape[0] * x.shape[1] == scale.count,
+                     "ChannelAffine: \(scale.count) channels for \(x.shape)")
+        let spatial = x.count / scale.count
+        var out = Tensor(uninitializedShape: x.shape)
+        x.data.withUnsafeBufferPointer { xp in
+            out.data.withUnsafeMutableBufferPointer { op in
+                scale.withUnsafeBufferPointer { sp in
+                    shift.withUnsafeBufferPointer { hp in
+                        let (src, dst, s, h, fuse) = (xp.start, op.start, sp.start, hp.start, silu)
+                        // SiLU's exponential makes a float ~4× the work of a copy
+                        let grain = max(1, (fuse ? elementwiseGrain / 4 : elementwiseGrain) / spatial)
+                        parallelChunks(scale.count, grain: grain) { channels in
+                            for c in channels {
+                                affine(src + c * spatial, scale: s[c], shift: h[c], silu: fuse, into: dst + c * spatial,
+                                       count: spatial)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// Group normalisation's statistics and affine, per (image, channel), without normalising:
+/// μ_g = Σx / n, σ²_g = Σ(x − μ_g)² / n over each group of C/G channels (two passes, as torch,
+/// summed in float lanes, then double), and for channel c of group g
+/// scale = γ_c / √(σ²_g + ε), shift = β_c − μ_g · scale, so that x·scale + shift is the norm's output.
+/// One task per (image, group) on the pool.
+public func groupNormAffine(_ x: Tensor, groups: Int, gamma: [Float], beta: [Float], eps: Float,
+                            silu: Bool = false) -> ChannelAffine {
     let (batch, channels) = (x.shape[0], x.shape[1])
     let spatial = x.count / (batch * channels)
     precondition(channels % groups == 0, "groupNorm: \(channels) channels in \(groups) groups")
     let perGroup = channels / groups
-    var out = Tensor(uninitializedShape: x.shape)
+    var scale = uninitializedFloats(batch * channels), shift = uninitializedFloats(batch * channels)
     x.data.withUnsafeBufferPointer { xp in
-        out.data.withUnsafeMutableBufferPointer { op in
-            let (src, dst) = (xp.start, op.start)
-            // one task per (image, group), on the thread pool
-            parallelFor(batch * groups) { task in
-                let (b, g) = task.quotientAndRemainder(dividingBy: groups)
-                let base = src + (b * channels + g * perGroup) * spatial
-                let n = perGroup * spatial
-                // μ = Σx / n
-                let mean = sum(base, count: n) / Double(n)
-                // σ² = Σ(x − μ)² / n
-                let variance = sumOfSquares(base, count: n, about: Float(mean)) / Double(n)
-                let invStd = Float(1 / (variance + Double(eps)).squareRoot())
-                let m = Float(mean)
-                for cg in 0..<perGroup {
-                    let c = g * perGroup + cg
-                    let scale = gamma[c] * invStd
-                    let shift = beta[c] - m * scale
-                    let offset = (b * channels + c) * spatial
-                    affine(src + offset, scale: scale, shift: shift, silu: fuseSiLU, into: dst + offset, count: spatial)
+        scale.withUnsafeMutableBufferPointer { sp in
+            shift.withUnsafeMutableBufferPointer { hp in
+                let (src, s, h) = (xp.start, sp.start, hp.start)
+                parallelFor(batch * groups) { task in
+                    let (b, g) = task.quotientAndRemainder(dividingBy: groups)
+                    let base = src + (b * channels + g * perGroup) * spatial
+                    let n = perGroup * spatial
+                    // μ = Σx / n
+                    let mean = sum(base, count: n) / Double(n)
+                    // σ² = Σ(x − μ)² / n
+                    let variance = sumOfSquares(base, count: n, about: Float(mean)) / Double(n)
+                    let invStd = Float(1 / (variance + Double(eps)).squareRoot())
+                    let m = Float(mean)
+                    for cg in 0..<perGroup {
+                        let c = g * perGroup + cg
+                        // scale = γ_c / √(σ² + ε), shift = β_c − μ · scale
+                        s[b * channels + c] = gamma[c] * invStd
+                        h[b * channels + c] = beta[c] - m * s[b * channels + c]
+                    }
                 }
             }
         }
     }
-    return out
+    return ChannelAffine(scale: scale, shift: shift, silu: silu)
+}
+
+/// Group normalisation with a per-channel affine, optionally followed by SiLU:
+/// y = (x − μ_g) / √(σ²_g + ε) · γ_c + β_c over each group of C/G channels
+/// (``groupNormAffine(_:groups:gamma:beta:eps:silu:)`` applied).
+public func groupNorm(_ x: Tensor, groups: Int, gamma: [Float], beta: [Float], eps: Float, silu fuseSiLU: Bool = false) -> Tensor {
+    groupNormAffine(x, groups: groups, gamma: gamma, beta: beta, eps: eps, silu: fuseSiLU).apply(to: x)
 }
 
 /// Σ p[i] (float lanes, then double).

@@ -25,45 +25,43 @@ struct ResnetBlock: Sendable {
     }
 
     /// x (B, Cin, H, W), embedding = silu(emb) (B, temb) → (B, Cout, H, W).
-    /// The time embedding's projection rides in conv₁'s bias (one per image) and the shortcut in
-    /// conv₂'s residual: both are added as the convolutions write their outputs, not in passes
-    /// of their own.
+    /// Each norm (and the SiLU after it) is reduced to a per-channel map that its convolution
+    /// applies as it reads its input, so no normalised tensor is written; the time embedding's
+    /// projection rides in conv₁'s bias (one per image) and the shortcut in conv₂'s residual,
+    /// both added as the convolutions write their outputs.
     func callAsFunction(_ x: Tensor, _ embedding: Tensor, _ run: inout RunContext) -> Tensor {
-        var h = run.op(.norm) { norm1(x, silu: true) }
+        let n1 = run.op(.norm) { norm1.affine(x, silu: true) }
         let t = run.op(.linear) { linear(embedding, timeProjection) }  // (B, out) or (B, 2·out)
         let out = conv1.outChannels
+        var h: Tensor
+        var n2: ChannelAffine
         if scaleShift {
-            h = run.op(.conv3x3) { conv2d(h, conv1, padding: Padding(1)) }
-            h = run.op(.norm) { norm2(h) }
-            // h = h·(1 + scale) + shift, then SiLU
-            run.op(.elementwise) { modulate(&h, t, channels: out) }
+            h = run.op(.conv3x3) { conv2d(x, conv1, padding: Padding(1), prologue: n1) }
+            // silu(norm₂(h)·(1 + scale) + shift): with norm₂ = h·a + b per channel,
+            // h·a(1 + scale) + (b(1 + scale) + shift), one map again
+            n2 = run.op(.norm) { norm2.affine(h, silu: true) }
+            modulate(&n2, t, channels: out)
         } else {
-            // h = conv₁(·) + W_t·silu(emb)
-            h = run.op(.conv3x3) { conv2d(h, conv1, padding: Padding(1), imageBias: t) }
-            h = run.op(.norm) { norm2(h, silu: true) }
+            // h = conv₁(silu(norm₁(x))) + W_t·silu(emb)
+            h = run.op(.conv3x3) { conv2d(x, conv1, padding: Padding(1), prologue: n1, imageBias: t) }
+            n2 = run.op(.norm) { norm2.affine(h, silu: true) }
         }
         let skip = shortcut.map { s in run.op(.conv1x1) { conv2d(x, s, padding: Padding(0)) } } ?? x
-        // conv₂(h) + shortcut(x)
-        h = run.op(.conv3x3) { conv2d(h, conv2, padding: Padding(1), residual: skip) }
+        // conv₂(silu(norm₂(h))) + shortcut(x)
+        h = run.op(.conv3x3) { conv2d(h, conv2, padding: Padding(1), prologue: n2, residual: skip) }
         if outputScale != 1 { h.scale(by: 1 / outputScale) }
         return h
     }
 }
 
-/// h[b, c] ← silu(h[b, c]·(1 + scale[b, c]) + shift[b, c]), with t = [scale ‖ shift] per sample.
-private func modulate(_ h: inout Tensor, _ t: Tensor, channels: Int) {
-    let batch = h.shape[0]
-    let n = h.count / (batch * channels)
-    t.data.withUnsafeBufferPointer { tp in
-        h.data.withUnsafeMutableBufferPointer { hp in
-            for b in 0..<batch {
-                for c in 0..<channels {
-                    let scale = 1 + tp[b * 2 * channels + c], shift = tp[b * 2 * channels + channels + c]
-                    let base = (b * channels + c) * n
-                    affine(hp.start + base, scale: scale, shift: shift, silu: true, into: hp.start + base, count: n)
-                }
-            }
-        }
+/// The map a·h + b of channel c of image i made a·(1 + scale) · h + (b·(1 + scale) + shift),
+/// with t = [scale ‖ shift] per image (diffusers' "scale_shift" time embedding).
+private func modulate(_ map: inout ChannelAffine, _ t: Tensor, channels: Int) {
+    for i in 0..<map.scale.count {
+        let (b, c) = i.quotientAndRemainder(dividingBy: channels)
+        let scale = 1 + t.data[b * 2 * channels + c], shift = t.data[b * 2 * channels + channels + c]
+        map.scale[i] *= scale
+        map.shift[i] = map.shift[i] * scale + shift
     }
 }
 

@@ -120,8 +120,9 @@ public final class UNet2DModel: Sendable {
         for block in down { h = block(h, embedding, skips: &skips, &run) }
         if let mid { h = mid(h, embedding, &run) }
         for block in up { h = block(h, embedding, skips: &skips, &run) }
-        h = run.op(.norm) { normOut(h, silu: true) }
-        return run.op(.conv3x3) { conv2d(h, convOut, padding: Padding(1)) }
+        // conv_out(silu(norm_out(h))): the norm's statistics here, its map applied by the conv
+        let out = run.op(.norm) { normOut.affine(h, silu: true) }
+        return run.op(.conv3x3) { conv2d(h, convOut, padding: Padding(1), prologue: out) }
     }
 }
 

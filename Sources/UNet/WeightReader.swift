@@ -88,4 +88,10 @@ struct GroupNormWeight: Sendable {
     func callAsFunction(_ x: Tensor, silu: Bool = false) -> Tensor {
         groupNorm(x, groups: groups, gamma: gamma, beta: beta, eps: eps, silu: silu)
     }
+
+    /// The norm (and SiLU) of x as a per-(image, channel) map, for a convolution to apply as it
+    /// reads x (``conv2d(_:_:stride:padding:prologue:imageBias:residual:)``).
+    func affine(_ x: Tensor, silu: Bool = false) -> ChannelAffine {
+        groupNormAffine(x, groups: groups, gamma: gamma, beta: beta, eps: eps, silu: silu)
+    }
 }

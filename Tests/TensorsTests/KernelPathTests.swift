@@ -8,7 +8,8 @@ import Tensors
 /// CPU runs), each against the definition of the convolution, on shapes that take every branch:
 /// partial tiles at the right and bottom edges, tile rows that do and do not divide a panel of
 /// 16, runs that end in a partial group of 8 lanes, the fused path and the three-loop path;
-/// each with the weight's bias alone and with a bias per image plus a residual.
+/// each with the weight's bias alone, with a bias per image plus a residual, and with those and
+/// a prologue (a per-channel affine map and SiLU applied to the input as it is read).
 @Suite("Winograd transforms, AVX2 and portable")
 struct WinogradPathTests {
     @Test("both implementations equal the definition", arguments: [
@@ -33,23 +34,44 @@ struct WinogradPathTests {
         for i in 0..<plain.count {
             withTerms.data[i] += imageBias.data[i / (h * w)] - bias.data[(i / (h * w)) % cout] + residual.data[i]
         }
-        let scale = max(1, plain.data.map { abs($0) }.max() ?? 1)
+        // the prologue: a per-(image, channel) affine map and SiLU on the input (a folded group norm)
+        let mapScale = randomTensor([batch, cin], seed: 75).data.map { 0.5 + abs($0) }
+        let mapShift = randomTensor([batch, cin], seed: 76).data
+        var mapped = x
+        for i in 0..<x.count {
+            let c = i / (h * w)
+            let v = Double(x.data[i]) * Double(mapScale[c]) + Double(mapShift[c])
+            mapped.data[i] = Float(v / (1 + exp(-v)))
+        }
+        var withPrologue = naiveConv(mapped, wt, bias, stride: 1, padding: Padding(1))
+        for i in 0..<plain.count {
+            withPrologue.data[i] += imageBias.data[i / (h * w)] - bias.data[(i / (h * w)) % cout] + residual.data[i]
+        }
+        let scale = max(1, (plain.data + withPrologue.data).map { abs($0) }.max() ?? 1)
         // F(4×4)'s larger transform constants: ~10× the rounding of F(2×2)
         let bound: Float = (tile == 4 ? 2e-5 : 2e-6) * scale
         for portable in [false, true] {
-            for terms in [false, true] {
-                let want = terms ? withTerms : plain
+            // 0: the weight's bias alone; 1: + a bias per image and a residual; 2: 1 + the prologue
+            for variant in 0..<3 {
+                let terms = variant > 0, pro = variant == 2
+                let want = pro ? withPrologue : terms ? withTerms : plain
                 var y = [Float](repeating: .nan, count: want.count)
                 let status = x.data.withUnsafeBufferPointer { xp in
                     planes.withUnsafeBufferPointer { up in
                         (terms ? imageBias : bias).data.withUnsafeBufferPointer { bp in
                             residual.data.withUnsafeBufferPointer { rp in
-                                y.withUnsafeMutableBufferPointer { yp in
-                                    var ep = ddim_conv_epilogue(bias: bp.baseAddress, bias_stride: terms ? cout : 0,
-                                                                residual: terms ? rp.baseAddress : nil)
-                                    let run = portable ? ddim_winograd_conv_portable : ddim_winograd_conv
-                                    return run(xp.baseAddress, batch, cin, h, w, up.baseAddress, Int32(tile), cout, &ep,
-                                               yp.baseAddress)
+                                mapScale.withUnsafeBufferPointer { sp in
+                                    mapShift.withUnsafeBufferPointer { hp in
+                                        y.withUnsafeMutableBufferPointer { yp in
+                                            var prologue = ddim_conv_prologue(scale: pro ? sp.baseAddress : nil,
+                                                                              shift: pro ? hp.baseAddress : nil, silu: 1)
+                                            var ep = ddim_conv_epilogue(bias: bp.baseAddress, bias_stride: terms ? cout : 0,
+                                                                        residual: terms ? rp.baseAddress : nil)
+                                            let run = portable ? ddim_winograd_conv_portable : ddim_winograd_conv
+                                            return run(xp.baseAddress, batch, cin, h, w, up.baseAddress, Int32(tile), cout,
+                                                       &prologue, &ep, yp.baseAddress)
+                                        }
+                                    }
                                 }
                             }
                         }
@@ -58,7 +80,8 @@ struct WinogradPathTests {
                 #expect(status == 0)
                 let worst = zip(y, want.data).map { abs($0 - $1) }.max() ?? .nan
                 // NaN (an output never written) fails this too
-                #expect(worst <= bound, "portable: \(portable), terms: \(terms), F(\(tile)×\(tile)), \(h)×\(w): \(worst)")
+                #expect(worst <= bound,
+                        "portable: \(portable), terms: \(terms), prologue: \(pro), F(\(tile)×\(tile)), \(h)×\(w): \(worst)")
             }
         }
     }

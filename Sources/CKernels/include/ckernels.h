@@ -102,14 +102,23 @@ typedef struct {
     ptrdiff_t bias_stride;
     const float *residual;
 } ddim_conv_epilogue;
-/// y (batch, cout, h, w) = conv3×3(x (batch, cin, h, w)), stride 1, padding 1, + the epilogue
-/// (may be NULL), from packed planes for output tiles of `tile` (2: F(2×2, 3×3), 4: F(4×4, 3×3)).
+/// What a convolution applies to each input value before it convolves (a group norm, and the
+/// SiLU after it, folded into the input transform instead of a pass of their own):
+/// x' = x·scale[image·cin + c] + shift[image·cin + c], then x'·σ(x') when `silu`. The zero
+/// padding stays zero (it pads x', as the layers it replaces did).
+typedef struct {
+    const float *scale, *shift;
+    int silu;
+} ddim_conv_prologue;
+/// y (batch, cout, h, w) = conv3×3(prologue(x) (batch, cin, h, w)), stride 1, padding 1, + the
+/// epilogue (either may be NULL), from packed planes for output tiles of `tile` (2: F(2×2, 3×3), 4: F(4×4, 3×3)).
 /// Returns 0, or −1 when its scratch could not be allocated.
 int ddim_winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
-                       int tile, ptrdiff_t cout, const ddim_conv_epilogue *ep, float *y);
+                       int tile, ptrdiff_t cout, const ddim_conv_prologue *pro, const ddim_conv_epilogue *ep, float *y);
 /// The same with the portable C transforms and micro-kernel whatever the CPU (what runs where
 /// AVX2 + FMA are missing, or under DDIM_GENERIC_KERNEL=1): for tests of that code on any machine.
 int ddim_winograd_conv_portable(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w,
-                                const float *packed_u, int tile, ptrdiff_t cout, const ddim_conv_epilogue *ep, float *y);
+                                const float *packed_u, int tile, ptrdiff_t cout, const ddim_conv_prologue *pro,
+                                const ddim_conv_epilogue *ep, float *y);
 
 #endif
