@@ -5,8 +5,9 @@
 #
 # Headless: wall time of `ddim sample`. Live: `ddim` in a private tmux server (160×48, truecolour),
 # from launch until its status bar says "done". Both include start-up and model loading; rounds
-# alternate the two. Prints one line per run and the ratio of the medians (live / headless;
-# 1.05 = the TUI loses 5 %). Each live run also prints the CPU time of ddim's UI thread, of all of
+# alternate the two. Prints one line per round and two ratios (live / headless; 1.05 = the TUI
+# loses 5 %): of the medians, and the median of each round's own ratio (a round's two runs came
+# seconds apart, under the same load from other tenants: the like-for-like figure). Each live run also prints the CPU time of ddim's UI thread, of all of
 # ddim and of the tmux server: the UI's cost in CPU seconds, which a busy machine does not distort.
 #
 # The poll is itself CPU work (a tmux client and a capture of the pane each time): polled every
@@ -31,6 +32,7 @@ calc() { awk "BEGIN {printf \"%.6f\", $1}"; }
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz}' "$1"; }
 headless=()
 live=()
+ratios=()
 for r in $(seq "$rounds"); do
   t0=$(now)
   "$ddim" sample "${model[@]}" --steps "$steps" --batch "$batch" --seed 1 --eta 0 --out /tmp/ddim-throughput.png -q
@@ -51,9 +53,10 @@ for r in $(seq "$rounds"); do
   tmux -L "$sock" kill-server
   l=$(calc "$t1 - $t0")
   live+=("$l")
+  ratios+=("$(calc "$l / $h")")
   echo "round $r: headless ${h} s, live ${l} s; CPU: UI thread ${ui} s, ddim ${all} s, tmux server ${term} s"
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 mh=$(median "${headless[@]}")
 ml=$(median "${live[@]}")
-echo "steps $steps, batch $batch: headless median ${mh} s, live median ${ml} s, live / headless = $(awk -v l="$ml" -v h="$mh" 'BEGIN {printf "%.3f", l / h}')"
+echo "steps $steps, batch $batch: headless median ${mh} s, live median ${ml} s, live / headless = $(awk -v l="$ml" -v h="$mh" 'BEGIN {printf "%.3f", l / h}') (medians), $(median "${ratios[@]}" | awk '{printf "%.3f", $1}') (median of the rounds' ratios; range $(printf '%s\n' "${ratios[@]}" | sort -g | head -1 | awk '{printf "%.3f", $1}')–$(printf '%s\n' "${ratios[@]}" | sort -g | tail -1 | awk '{printf "%.3f", $1}'))"
