@@ -93,6 +93,30 @@ DDIM_CLONES void ddim_softmax_row(float *s, ptrdiff_t n) {
     for (ptrdiff_t j = 0; j < n; j++) s[j] *= inv;
 }
 
+DDIM_CLONES void ddim_softmax_columns16(float *s, ptrdiff_t n) {
+    // the 16 columns side by side, one lane each: every loop below is over lanes, so it vectorises
+    float m[16], inv[16];
+    double total[16];
+    for (int l = 0; l < 16; l++) m[l] = -INFINITY, total[l] = 0.0;
+    for (ptrdiff_t t = 0; t < n; t++)
+        for (int l = 0; l < 16; l++) m[l] = s[t * 16 + l] > m[l] ? s[t * 16 + l] : m[l];
+    // e^(s − max), summed in float over 64 rows at a time, then in double
+    for (ptrdiff_t t0 = 0; t0 < n; t0 += 64) {
+        const ptrdiff_t t1 = t0 + 64 < n ? t0 + 64 : n;
+        float part[16] = {0};
+        for (ptrdiff_t t = t0; t < t1; t++)
+            for (int l = 0; l < 16; l++) {
+                const float e = exp_approx(s[t * 16 + l] - m[l]);
+                s[t * 16 + l] = e;
+                part[l] += e;
+            }
+        for (int l = 0; l < 16; l++) total[l] += part[l];
+    }
+    for (int l = 0; l < 16; l++) inv[l] = (float)(1.0 / total[l]);
+    for (ptrdiff_t t = 0; t < n; t++)
+        for (int l = 0; l < 16; l++) s[t * 16 + l] *= inv[l];
+}
+
 DDIM_CLONES void ddim_im2col(const float *x, ptrdiff_t channels, ptrdiff_t height, ptrdiff_t width, ptrdiff_t k,
                              ptrdiff_t stride, ptrdiff_t pad_top, ptrdiff_t pad_left, ptrdiff_t row0, ptrdiff_t rows,
                              ptrdiff_t wo, float *col, ptrdiff_t ld) {

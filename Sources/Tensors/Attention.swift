@@ -39,7 +39,7 @@ public func selfAttention(_ h: Tensor, residual: Tensor, _ w: AttentionWeights) 
     let inner = w.inner, width = 3 * inner
     let d = inner / w.heads
     var out = Tensor(uninitializedShape: residual.shape)
-    // per image: [Q K V] (N × 3·inner), then O (N × inner)
+    // per image: [Q K V] (N × 3·inner), then Oᵀ (inner × N)
     var qkv = uninitializedFloats(batch * n * width)
     var o = uninitializedFloats(batch * n * inner)
     // query rows per task: about four tasks a thread over the batch's heads (on 2 threads and
@@ -67,11 +67,11 @@ public func selfAttention(_ h: Tensor, residual: Tensor, _ w: AttentionWeights) 
                                         wp.start, ldb: channels, strideB: 0, transposeB: true,
                                         qkvp, ldc: width, strideC: n * width, beta: w.projections.bias == nil ? 0 : 1)
                         }
-                        // O_h = softmax(Q_h·K_hᵀ / √d)·V_h: one task per (image, head, block of query rows)
+                        // O_h = softmax(Q_h·K_hᵀ / √d)·V_h, as Oᵀ: one task per (image, head, block of query rows)
                         let status = ddim_attention(qkvp, batch, n, w.heads, d, rowsPerTask, outp)
                         // only its scratch can fail; the process is out of memory
                         precondition(status == 0, "selfAttention: out of memory for \(batch)×\(w.heads) heads of \(n) tokens")
-                        // yᵀ_b (C × N) = residual_b + b_o + W_o (C × inner) · O_bᵀ: the first two in one
+                        // yᵀ_b (C × N) = residual_b + b_o + W_o (C × inner) · Oᵀ_b (inner × N): the first two in one
                         // pass on the pool, the product added by the GEMM (β = 1)
                         let res = rp.start
                         (w.output.bias ?? []).withUnsafeBufferPointer { bp in
@@ -85,7 +85,7 @@ public func selfAttention(_ h: Tensor, residual: Tensor, _ w: AttentionWeights) 
                         w.output.weight.withUnsafeBufferPointer { wo in
                             gemmBatched(count: batch, m: channels, n: n, k: inner,
                                         wo.start, lda: inner, strideA: 0,
-                                        outp, ldb: inner, strideB: n * inner, transposeB: true,
+                                        outp, ldb: n, strideB: inner * n,
                                         y, ldc: n, strideC: channels * n, beta: 1)
                         }
                     }

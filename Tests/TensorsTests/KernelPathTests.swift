@@ -89,13 +89,17 @@ struct WinogradPathTests {
 
 /// The attention core (attention.c) with the AVX2 and the portable kernel against the
 /// definition in double precision: token and head sizes that are not multiples of the kernel's
-/// 6 × 16 block, several blocks of query rows, several images.
+/// 6 × 16 block (partial panels of queries, partial blocks of keys and dimensions), one and
+/// several panels a task, several images; the output transposed per image (Oᵀ).
 @Suite("Attention core, AVX2 and portable")
 struct AttentionCoreTests {
     @Test("both kernels equal softmax(Q·Kᵀ/√d)·V", arguments: [
         (batch: 2, n: 100, heads: 3, d: 24, rows: 32),
         (batch: 1, n: 64, heads: 1, d: 64, rows: 16),
         (batch: 3, n: 9, heads: 2, d: 5, rows: 4),
+        (batch: 1, n: 256, heads: 1, d: 64, rows: 32),  // the digits model's 16×16 attention
+        (batch: 2, n: 40, heads: 2, d: 13, rows: 48),
+        (batch: 1, n: 70, heads: 2, d: 256, rows: 32),  // cifar10-32's head size
     ])
     func core(batch: Int, n: Int, heads: Int, d: Int, rows: Int) {
         let inner = heads * d, width = 3 * inner
@@ -112,7 +116,8 @@ struct AttentionCoreTests {
             let total = scores.reduce(0, +)
             for c in 0..<d {
                 let value = (0..<n).reduce(0.0) { $0 + scores[$1] / total * Double(qkv[(b * n + $1) * width + 2 * inner + h * d + c]) }
-                want[(b * n + i) * inner + h * d + c] = Float(value)
+                // Oᵀ per image: heads·d rows of n
+                want[(b * inner + h * d + c) * n + i] = Float(value)
             }
         } } }
         for portable in [false, true] {

@@ -21,6 +21,8 @@ void ddim_add_scalar(const float *x, float b, float *y, ptrdiff_t n);
 
 /// A row of scores replaced by its softmax: e^(s − max) / Σ e^(s − max).
 void ddim_softmax_row(float *s, ptrdiff_t n);
+/// Each of 16 interleaved columns (s[t·16 + l], t < n) replaced by its softmax over t.
+void ddim_softmax_columns16(float *s, ptrdiff_t n);
 
 /// e^x with the kernels' approximation (for tests): relative error below 2e-7 on [−87, 88].
 float ddim_exp(float x);
@@ -58,12 +60,13 @@ void ddim_sgemm_batched(ptrdiff_t count, int trans_a, int trans_b, ptrdiff_t m, 
 // The core of multi-head self-attention (attention.c).
 
 /// O_h = softmax(Q_h·K_hᵀ / √d)·V_h for every image and head, on the pool: qkv holds per image n
-/// rows of [Q K V] (3·heads·d floats a row, head h's columns h·d… of each), o receives per image
-/// n rows of heads·d. Tasks of `rows` query rows. Returns 0, or −1 when out of memory.
-int ddim_attention(const float *qkv, ptrdiff_t batch, ptrdiff_t n, ptrdiff_t heads, ptrdiff_t d, ptrdiff_t rows, float *o);
+/// rows of [Q K V] (3·heads·d floats a row, head h's columns h·d… of each); ot receives per image
+/// Oᵀ, heads·d rows of n (head h's rows h·d…), the layout the output projection W_o·Oᵀ reads.
+/// Tasks of `rows` query rows (rounded up to 16). Returns 0, or −1 when out of memory.
+int ddim_attention(const float *qkv, ptrdiff_t batch, ptrdiff_t n, ptrdiff_t heads, ptrdiff_t d, ptrdiff_t rows, float *ot);
 /// The same with the portable C kernel whatever the CPU (tests).
 int ddim_attention_portable(const float *qkv, ptrdiff_t batch, ptrdiff_t n, ptrdiff_t heads, ptrdiff_t d, ptrdiff_t rows,
-                            float *o);
+                            float *ot);
 
 // ---------------------------------------------------------------------------------------------
 // OpenBLAS's kernel family (blascore.c).
