@@ -466,11 +466,39 @@ typedef struct {
     int on, silu;
 } channel_act;
 
+// e^x of 8 lanes: exp_approx of kernels.c (Cephes' expf: n = round(x / ln 2), r = x − n·ln 2 in
+// two parts, e^r by a degree-5 polynomial, 2^n through the exponent bits), in registers.
+AVX2 static inline __m256 exp8_avx2(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    const __m256 er = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
+    const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(er, _mm256_castsi256_ps(bits));
+}
+
+// silu(v) = v / (1 + e^(−v)) of 8 lanes.
+AVX2 static inline __m256 silu8_avx2(__m256 v) {
+    return _mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1.0f), exp8_avx2(_mm256_xor_ps(v, _mm256_set1_ps(-0.0f)))));
+}
+
 // Input rows m·tile_row0 − 1 … of channel xc (h × w), enough for tile_rows rows of tiles, into
-// pad with a zero border: pad[r·pw + j] = act(xc[m·tile_row0 − 1 + r][j − 1]), 0 outside.
-static void pad_window_rows(const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t m, ptrdiff_t tile_row0,
-                            ptrdiff_t tile_rows, ptrdiff_t pw, const channel_act *act, float *pad) {
+// pad with a zero border: pad[r·pw + j] = act(xc[m·tile_row0 − 1 + r][j − 1]), 0 outside. The
+// prologue (x·scale + shift, then SiLU) runs here 8 lanes at a time with its constants in
+// registers: rows are 8–32 floats at 8–32 px, and ddim_affine called per row took 1.8 ns a
+// float at 8 (its loop's set-up), 1.1 at 32, 0.9 at 256, against 0.6 here (one thread, this VM).
+AVX2 static void pad_window_rows(const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t m, ptrdiff_t tile_row0,
+                                 ptrdiff_t tile_rows, ptrdiff_t pw, const channel_act *act, float *pad) {
     const ptrdiff_t rows = m * tile_rows + 2, y0 = m * tile_row0 - 1;
+    const __m256 scale = _mm256_set1_ps(act->scale), shift = _mm256_set1_ps(act->shift);
     for (ptrdiff_t r = 0; r < rows; r++) {
         float *dst = pad + r * pw;
         const ptrdiff_t iy = y0 + r;
@@ -479,10 +507,18 @@ static void pad_window_rows(const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t
             continue;
         }
         dst[0] = 0.0f;
-        if (act->on) {
-            ddim_affine(xc + iy * w, act->scale, act->shift, act->silu, dst + 1, w);
+        const float *src = xc + iy * w;
+        if (!act->on) {
+            memcpy(dst + 1, src, sizeof(float) * (size_t)w);
         } else {
-            memcpy(dst + 1, xc + iy * w, sizeof(float) * (size_t)w);
+            for (ptrdiff_t j = 0; j < w; j += 8) {
+                const int n = w - j < 8 ? (int)(w - j) : 8;
+                const __m256i mask = lane_mask(n);
+                // x·scale + shift, then SiLU
+                __m256 v = _mm256_fmadd_ps(load8(src + j, n, mask), scale, shift);
+                if (act->silu) v = silu8_avx2(v);
+                store8(dst + 1 + j, v, n, mask);
+            }
         }
         memset(dst + 1 + w, 0, sizeof(float) * (size_t)(pw - 1 - w));
     }
