@@ -134,10 +134,13 @@ public final class App {
                     if mode == .sample {
                         let fresh = pacer.newPictures(
                             at: start, generation: snapshot.generation, running: snapshot.state == .running, forced: dirty)
-                        // a frame that keeps the pictures only redraws the progress line
+                        // a frame that keeps the pictures only redraws the progress line; the
+                        // paced pictures of a running step leave cells within 3 levels alone
+                        term.directTolerance = snapshot.state == .running && !dirty ? 3 : 0
                         if fresh { draw(snapshot, on: term) } else { drawProgressOnly(snapshot, on: term) }
                         pacer.drew(at: start, seconds: Date().timeIntervalSince(start), picturesOf: fresh ? snapshot.generation : nil)
                     } else {
+                        term.directTolerance = 0
                         drawStudio(studioSnapshot, on: term)
                         pacer.drew(at: start, seconds: Date().timeIntervalSince(start), picturesOf: nil)
                     }

@@ -143,6 +143,20 @@ final class Terminal {
     private var directQueue: [Int: DirectCell] = [:]
     private var directShown: [Int: DirectCell] = [:]
     private var directRepaint = false
+    /// How far (per 8-bit channel) a queued direct cell's colours may be from those on screen
+    /// for the next ``refresh()`` to leave the cell as it is (same glyph). 0: every change is
+    /// written. The live sampler's paced frames use a few levels: late in a run most cells move
+    /// by a level or two a frame, and each written cell is ~40 bytes the terminal must parse on
+    /// the cores the model runs on; a forced or final frame is exact again.
+    var directTolerance: Int32 = 0
+
+    /// Whether two 0xRRGGBB colours (−1: the default) are within `tolerance` in every channel.
+    private static func near(_ a: Int32, _ b: Int32, _ tolerance: Int32) -> Bool {
+        if a == b { return true }
+        guard tolerance > 0, a >= 0, b >= 0 else { return false }
+        for shift: Int32 in [16, 8, 0] where abs((a >> shift) & 0xFF - (b >> shift) & 0xFF) > tolerance { return false }
+        return true
+    }
 
     /// Queues one preview cell for ``refresh()`` (colours as 0xRRGGBB, −1 = the default).
     func put(directCell glyph: Unicode.Scalar, row: Int, column: Int, fg: Int32, bg: Int32) {
@@ -155,33 +169,67 @@ final class Terminal {
     /// anything that may have made ncurses repaint the screen).
     func repaintDirectCells() { directRepaint = true }
 
-    /// Writes the queued direct cells that differ from those on screen, between DECSC and DECRC
-    /// (save and restore the cursor and attributes), so ncurses' idea of both stays true.
+    /// Writes the queued direct cells that differ from those on screen (by more than
+    /// ``directTolerance``), between DECSC and DECRC (save and restore the cursor and
+    /// attributes), so ncurses' idea of both stays true.
     private func writeDirectCells() {
         defer { directQueue.removeAll(keepingCapacity: true); directRepaint = false }
         var out: [UInt8] = []
+        out.reserveCapacity(directQueue.count * 40)
         var last: (key: Int, fg: Int32, bg: Int32)?
+        var shown: [Int: DirectCell] = [:]
+        shown.reserveCapacity(directQueue.count)
         for key in directQueue.keys.sorted() {
-            guard let cell = directQueue[key], directRepaint || directShown[key] != cell else { continue }
-            if out.isEmpty { out += Array("\u{1B}7".utf8) }
-            if last?.key != key - 1 { out += Array("\u{1B}[\((key >> 16) + 1);\((key & 0xFFFF) + 1)H".utf8) }
-            var sgr: [String] = []
-            if last?.fg != cell.fg { sgr.append(Self.sgr(cell.fg, foreground: true)) }
-            if last?.bg != cell.bg { sgr.append(Self.sgr(cell.bg, foreground: false)) }
-            if !sgr.isEmpty { out += Array("\u{1B}[\(sgr.joined(separator: ";"))m".utf8) }
+            guard let cell = directQueue[key] else { continue }
+            if !directRepaint, let old = directShown[key], old.glyph == cell.glyph,
+               Self.near(old.fg, cell.fg, directTolerance), Self.near(old.bg, cell.bg, directTolerance) {
+                shown[key] = old
+                continue
+            }
+            shown[key] = cell
+            if out.isEmpty { out += [0x1B, 0x37] }  // ESC 7
+            if last?.key != key - 1 {
+                // ESC [ row ; column H
+                out += [0x1B, 0x5B]
+                Self.appendDecimal((key >> 16) + 1, to: &out)
+                out.append(0x3B)
+                Self.appendDecimal((key & 0xFFFF) + 1, to: &out)
+                out.append(0x48)
+            }
+            let (newFG, newBG) = (last?.fg != cell.fg, last?.bg != cell.bg)
+            if newFG || newBG {
+                out += [0x1B, 0x5B]
+                if newFG { Self.appendSGR(cell.fg, foreground: true, to: &out) }
+                if newFG && newBG { out.append(0x3B) }
+                if newBG { Self.appendSGR(cell.bg, foreground: false, to: &out) }
+                out.append(0x6D)  // m
+            }
             if let scalar = Unicode.Scalar(cell.glyph) { out += Array(String(Character(scalar)).utf8) }
             last = (key, cell.fg, cell.bg)
         }
-        directShown = directQueue
+        directShown = shown
         guard !out.isEmpty else { return }
         out += Array("\u{1B}[0m\u{1B}8".utf8)
         Self.writeAll(out)
     }
 
-    /// SGR parameters of a 0xRRGGBB colour (−1: the default colour).
-    private static func sgr(_ rgb: Int32, foreground: Bool) -> String {
-        if rgb < 0 { return foreground ? "39" : "49" }
-        return "\(foreground ? 38 : 48);2;\((rgb >> 16) & 0xFF);\((rgb >> 8) & 0xFF);\(rgb & 0xFF)"
+    /// The decimal digits of a non-negative n.
+    private static func appendDecimal(_ n: Int, to out: inout [UInt8]) {
+        if n >= 10 { appendDecimal(n / 10, to: &out) }
+        out.append(0x30 + UInt8(n % 10))
+    }
+
+    /// SGR parameters of a 0xRRGGBB colour (−1: the default colour), as bytes.
+    private static func appendSGR(_ rgb: Int32, foreground: Bool, to out: inout [UInt8]) {
+        if rgb < 0 {
+            out += foreground ? [0x33, 0x39] : [0x34, 0x39]  // 39, 49
+            return
+        }
+        out += foreground ? [0x33, 0x38, 0x3B, 0x32] : [0x34, 0x38, 0x3B, 0x32]  // 38;2 or 48;2
+        for shift: Int32 in [16, 8, 0] {
+            out.append(0x3B)
+            appendDecimal(Int((rgb >> shift) & 0xFF), to: &out)
+        }
     }
 
     private static func writeAll(_ bytes: [UInt8]) {

@@ -126,6 +126,33 @@ struct LiveTerminalTests {
                 "after '-':\n\(t.dump(colours: true))\nfresh:\n\(expected.joined(separator: "\n"))")
     }
 
+    @Test("the last frame of a run is exact: the paced frames' colour tolerance leaves nothing behind")
+    func exactWhenDone() throws {
+        // long enough for many paced picture frames, each allowed to leave cells within a few
+        // levels of their new colour
+        let t = try start("--steps 400 --batch 2 --seed 8")
+        defer { t.close() }
+        #expect(try t.wait(timeout: 60) { $0.contains("done") })
+        func settled() throws -> String {
+            var last = try t.screen(colours: true)
+            for _ in 0..<50 {
+                Thread.sleep(forTimeInterval: 0.1)
+                let now = try t.screen(colours: true)
+                if now == last { break }
+                last = now
+            }
+            return last
+        }
+        let done = try settled()
+        // the help over the tiles and away again: every tile cell is written anew, exactly
+        try t.send("?")
+        #expect(try t.wait { $0.contains("this help") })
+        try t.send("Escape")
+        #expect(try t.wait { !$0.contains("this help") })
+        let repainted = try settled()
+        #expect(done == repainted, "done:\n\(done)\nrepainted:\n\(repainted)")
+    }
+
     @Test("Ctrl-C and SIGTERM restore the terminal and exit cleanly")
     func interrupts() throws {
         let t = try start("--steps 1000 --paused")
