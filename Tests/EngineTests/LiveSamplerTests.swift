@@ -28,8 +28,12 @@ struct LiveSamplerTests {
         let done = try #require(waitFor(live) { $0.state == .done })
         #expect(done.stepsDone == 8 && done.stepCount == 8)
         let single = try model.sample(SampleRequest(steps: 8, noise: .eta(0), seed: 4, batch: 1)).sample
-        // equal up to float rounding: a batch of 2 shares one GEMM per conv, a batch of 1 does not
-        #expect(done.sample.slice(1).maxAbsDifference(single) <= 1e-4)
+        // equal up to float rounding: a batch of 2 shares one GEMM per conv, a batch of 1 does not,
+        // and their 8×8 maps take different paths (Winograd at batch 1, im2col at 2), whose folded
+        // group norm + SiLU use different exponentials (the AVX2 transform's, and the C one's,
+        // which a ThreadSanitizer build compiles without FMA): 1.3e-4 there after 8 steps of
+        // this random-weight model, under 1e-4 in release builds
+        #expect(done.sample.slice(1).maxAbsDifference(single) <= 3e-4)
     }
 
     @Test("paused: nothing runs until one step is asked for; a mid-run step change keeps x_t and re-plans below t")
