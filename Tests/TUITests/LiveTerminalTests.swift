@@ -89,20 +89,8 @@ struct LiveTerminalTests {
         defer { t.close() }
         #expect(try t.wait(timeout: 20) { $0.contains("done") })
         // half blocks: the tiles (the progress bar is made of full blocks)
-        // A frame's tile cells follow its ncurses output, so a screen read just as "done" shows
-        // can be half a frame: read until two reads 0.1 s apart agree.
-        func settled(_ s: TmuxSession) throws -> String {
-            var last = try s.screen(colours: true)
-            for _ in 0..<50 {
-                Thread.sleep(forTimeInterval: 0.1)
-                let now = try s.screen(colours: true)
-                if now == last { break }
-                last = now
-            }
-            return last
-        }
         func blocks() throws -> Int { try t.screen().filter { "▀▄".contains($0) }.count }
-        _ = try settled(t)
+        _ = try t.settledScreen()
         let two = try blocks()
         #expect(two > 0, "\(t.dump())")
         try t.send("?")
@@ -119,7 +107,7 @@ struct LiveTerminalTests {
             let lines = screen.split(separator: "\n", omittingEmptySubsequences: false)
             return Array(lines.prefix { !$0.contains("step 5/5") }.dropFirst())
         }
-        let expected = pictures(try settled(fresh))
+        let expected = pictures(try fresh.settledScreen())
         #expect(expected.count > 10)
         try t.send("-")
         #expect(try t.wait(timeout: 20, colours: true) { pictures($0) == expected },
@@ -133,23 +121,13 @@ struct LiveTerminalTests {
         let t = try start("--steps 400 --batch 2 --seed 8")
         defer { t.close() }
         #expect(try t.wait(timeout: 60) { $0.contains("done") })
-        func settled() throws -> String {
-            var last = try t.screen(colours: true)
-            for _ in 0..<50 {
-                Thread.sleep(forTimeInterval: 0.1)
-                let now = try t.screen(colours: true)
-                if now == last { break }
-                last = now
-            }
-            return last
-        }
-        let done = try settled()
+        let done = try t.settledScreen()
         // the help over the tiles and away again: every tile cell is written anew, exactly
         try t.send("?")
         #expect(try t.wait { $0.contains("this help") })
         try t.send("Escape")
         #expect(try t.wait { !$0.contains("this help") })
-        let repainted = try settled()
+        let repainted = try t.settledScreen()
         #expect(done == repainted, "done:\n\(done)\nrepainted:\n\(repainted)")
     }
 

@@ -75,6 +75,20 @@ final class TmuxSession {
         try tmux(["capture-pane", "-p", "-t", "0"] + (colours ? ["-e"] : []))
     }
 
+    /// The screen with colours once it has stopped changing: a frame's truecolour tiles follow
+    /// its ncurses output, so a screen read just as a frame lands can be half of one — read
+    /// until two reads 0.1 s apart agree (at most 5 s).
+    func settledScreen() throws -> String {
+        var last = try screen(colours: true)
+        for _ in 0..<50 {
+            Thread.sleep(forTimeInterval: 0.1)
+            let now = try screen(colours: true)
+            if now == last { break }
+            last = now
+        }
+        return last
+    }
+
     /// The screen for a failure message.
     func dump(colours: Bool = false) -> String { (try? screen(colours: colours)) ?? "(no screen)" }
 
