@@ -154,7 +154,7 @@ final class Terminal {
     private static func near(_ a: Int32, _ b: Int32, _ tolerance: Int32) -> Bool {
         if a == b { return true }
         guard tolerance > 0, a >= 0, b >= 0 else { return false }
-        for shift: Int32 in [16, 8, 0] where abs((a >> shift) & 0xFF - (b >> shift) & 0xFF) > tolerance { return false }
+        for shift: Int32 in [16, 8, 0] where abs(((a >> shift) & 0xFF) - ((b >> shift) & 0xFF)) > tolerance { return false }
         return true
     }
 
