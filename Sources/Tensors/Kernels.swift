@@ -332,8 +332,7 @@ public struct ChannelAffine: Sendable {
 
     /// The map applied to x (B, C, …), a new tensor; one task per chunk of channels on the pool.
     public func apply(to x: Tensor) -> Tensor {
-        precondition(x.count % max(1, scale.count) == 0 && x.shape.count >= 2 && x.shape[0] * x.shape[1] == scale.count,
-                     "ChannelAffine: \(scale.count) channels for \(x.shape)")
+        precondition(x.rank >= 2 && x.shape[0] * x.shape[1] == scale.count, "ChannelAffine: \(scale.count) channels for \(x.shape)")
         let spatial = x.count / scale.count
         var out = Tensor(uninitializedShape: x.shape)
         x.data.withUnsafeBufferPointer { xp in
