@@ -818,9 +818,11 @@ static ptrdiff_t input_scratch_count(ptrdiff_t planes, ptrdiff_t tw, ptrdiff_t r
 }
 
 // Tile rows [tile_row0, tile_row0 + tile_rows) of act(channel xc): tile (r, q) to lane
-// r·⌈w/m⌉ + q of every out[k].
+// r·⌈w/m⌉ + q of every out[k]. `activated` (h × w floats, from activation_buffer) is where the
+// portable code puts the activated rows it reads; the AVX2 code activates them as it copies.
 static void input_rows(ptrdiff_t planes, int simd, const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
-                       ptrdiff_t tile_rows, const channel_act *act, float *scratch, float *const out[]) {
+                       ptrdiff_t tile_rows, const channel_act *act, float *scratch, float *activated,
+                       float *const out[]) {
 #if WG_AVX2
     if (simd) {
         input_rows_avx2(planes, xc, h, w, tile_row0, tile_rows, act, scratch, out);
@@ -832,10 +834,7 @@ static void input_rows(ptrdiff_t planes, int simd, const float *xc, ptrdiff_t h,
     // the row-wise code reads the channel itself: with a prologue, the rows it reads (tile rows
     // r cover input rows m·r − 1 … m·r + m) activated into a copy of the channel first
     const ptrdiff_t m = planes == 16 ? 2 : 4;
-    float *activated = NULL;
     if (act->on) {
-        activated = malloc(sizeof(float) * (size_t)(h * w));
-        if (!activated) abort();
         ptrdiff_t y0 = m * tile_row0 - 1, y1 = m * (tile_row0 + tile_rows) + 1;
         if (y0 < 0) y0 = 0;
         if (y1 > h) y1 = h;
@@ -852,7 +851,15 @@ static void input_rows(ptrdiff_t planes, int simd, const float *xc, ptrdiff_t h,
             wg4_input_row(xc, h, w, tile_row0 + r, scratch, row_out);
         }
     }
-    free(activated);
+}
+
+// A task's buffer for input_rows' activated rows: h × w floats where the portable transforms
+// will apply a prologue, else NULL (free() it after the task).
+static float *activation_buffer(const ddim_conv_prologue *pro, int simd, ptrdiff_t h, ptrdiff_t w) {
+    if (!pro->scale || simd) return NULL;
+    float *b = malloc(sizeof(float) * (size_t)(h * w));
+    if (!b) abort();
+    return b;
 }
 
 // Output tiles of one image: bias (per output channel) and res (that image's residual, y's
@@ -924,6 +931,7 @@ static void input_part(void *ctx, ptrdiff_t part) {
     float *scratch = malloc(sizeof(float) * (size_t)(own + j->planes * j->tw));
     if (!scratch) abort();
     float *rowbuf = scratch + own;
+    float *activated = activation_buffer(&j->pro, j->simd, j->h, j->w);
     const ptrdiff_t plane = j->cin * NR;  // from one plane of a panel to the next
     for (ptrdiff_t i = 0; i < j->images; i++) {
         const float *xi = j->x + (j->image0 + i) * j->cin * j->h * j->w;
@@ -939,7 +947,8 @@ static void input_part(void *ctx, ptrdiff_t part) {
                 float *out[36];
                 for (int k = 0; k < j->planes; k++) out[k] = whole_rows ? base + k * plane : rowbuf + k * j->tw;
                 const channel_act act = prologue_of(&j->pro, j->cin, j->image0 + i, c);
-                input_rows(j->planes, j->simd, xi + c * j->h * j->w, j->h, j->w, j->row0 + tr, rows, &act, scratch, out);
+                input_rows(j->planes, j->simd, xi + c * j->h * j->w, j->h, j->w, j->row0 + tr, rows, &act, scratch,
+                           activated, out);
                 if (whole_rows) continue;
                 for (ptrdiff_t k = 0; k < j->planes; k++) {
                     float *vk = j->v + k * plane + c * NR;
@@ -961,6 +970,7 @@ static void input_part(void *ctx, ptrdiff_t part) {
                 float *last = j->v + ((j->panels - 1) * j->planes + k) * plane + c * NR;
                 for (ptrdiff_t lane = j->tiles % NR; lane < NR; lane++) last[lane] = 0.0f;
             }
+    free(activated);
     free(scratch);
 }
 
@@ -1046,13 +1056,16 @@ static void fused_part(void *ctx, ptrdiff_t p) {
     float *v = thread_scratch((size_t)(j->planes * (j->cin + j->cout_pad) * NR + own));
     float *m = v + j->planes * j->cin * NR, *scratch = m + j->planes * j->cout_pad * NR;
     const float *xi = j->x + image * j->cin * j->h * j->w;
+    float *activated = activation_buffer(&j->pro, j->simd, j->h, j->w);
     // V_k (cin × 16) of this panel: tile row r of the panel in lanes r·tw…
     for (ptrdiff_t c = 0; c < j->cin; c++) {
         float *out[36];
         for (int k = 0; k < j->planes; k++) out[k] = v + (k * j->cin + c) * NR;
         const channel_act act = prologue_of(&j->pro, j->cin, image, c);
-        input_rows(j->planes, j->simd, xi + c * j->h * j->w, j->h, j->w, tr0, j->rows_per_panel, &act, scratch, out);
+        input_rows(j->planes, j->simd, xi + c * j->h * j->w, j->h, j->w, tr0, j->rows_per_panel, &act, scratch,
+                   activated, out);
     }
+    free(activated);
     // M_k (cout × 16) = U_k · V_k
     for (ptrdiff_t k = 0; k < j->planes; k++)
         for (ptrdiff_t ib = 0; ib < j->blocks; ib++)
