@@ -77,22 +77,6 @@ DDIM_CLONES void ddim_add_scalar(const float *x, float b, float *y, ptrdiff_t n)
     for (ptrdiff_t i = 0; i < n; i++) y[i] = x[i] + b;
 }
 
-DDIM_CLONES void ddim_softmax_row(float *s, ptrdiff_t n) {
-    // max in 16 lanes (a plain `m = max(m, s[i])` loop is not vectorised: NaN ordering)
-    float lanes[16];
-    for (int l = 0; l < 16; l++) lanes[l] = -INFINITY;
-    ptrdiff_t i = 0;
-    for (; i + 16 <= n; i += 16)
-        for (int l = 0; l < 16; l++) lanes[l] = s[i + l] > lanes[l] ? s[i + l] : lanes[l];
-    float m = -INFINITY;
-    for (int l = 0; l < 16; l++) m = lanes[l] > m ? lanes[l] : m;
-    for (; i < n; i++) m = s[i] > m ? s[i] : m;
-    // e^(s − max) with no reduction in the loop, so that it vectorises; then the sum in lanes
-    for (ptrdiff_t j = 0; j < n; j++) s[j] = exp_approx(s[j] - m);
-    float inv = (float)(1.0 / ddim_sum(s, n));
-    for (ptrdiff_t j = 0; j < n; j++) s[j] *= inv;
-}
-
 DDIM_CLONES void ddim_softmax_columns16(float *s, ptrdiff_t n) {
     // the 16 columns side by side, one lane each: every loop below is over lanes, so it vectorises
     float m[16], inv[16];

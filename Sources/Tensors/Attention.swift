@@ -95,11 +95,3 @@ public func selfAttention(_ h: Tensor, residual: Tensor, _ w: AttentionWeights) 
     }
     return out
 }
-
-/// Row-wise softmax in place: p_ij = e^(s_ij − max_j s) / Σ_j e^(s_ij − max_j s).
-public func softmaxRows(_ s: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
-    for r in 0..<rows {
-        let row = s + r * columns
-        ddim_softmax_row(row, columns)
-    }
-}

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Testing
 import Tensors
@@ -296,7 +297,11 @@ struct KernelTests {
         let maximum = Double(scores.max() ?? 0)
         let total = scores.reduce(0.0) { $0 + exp(Double($1) - maximum) }
         let want = scores.map { exp(Double($0) - maximum) / total }
-        scores.withUnsafeMutableBufferPointer { softmaxRows($0.baseAddress!, rows: 1, columns: 37) }
+        // the attention core's softmax: 16 columns side by side, the scores in column 5
+        var columns = [Float](repeating: 0, count: 37 * 16)
+        for (t, v) in scores.enumerated() { columns[t * 16 + 5] = v }
+        columns.withUnsafeMutableBufferPointer { ddim_softmax_columns16($0.baseAddress!, 37) }
+        scores = (0..<37).map { columns[$0 * 16 + 5] }
         for (g, w) in zip(scores, want) { #expect(abs(Double(g) - w) <= 1e-6 * w + 1e-12) }
     }
 

@@ -1,6 +1,6 @@
 // Element-wise kernels in C, where the compiler vectorises them (and, through target_clones,
 // uses AVX2 + FMA on CPUs that have them): the exponential, SiLU, group-norm sums and the affine
-// step, softmax rows. Swift's generic SIMD types lowered these to per-lane code.
+// step, softmax columns. Swift's generic SIMD types lowered these to per-lane code.
 #ifndef DDIM_CKERNELS_H
 #define DDIM_CKERNELS_H
 
@@ -19,8 +19,6 @@ void ddim_silu(float *x, ptrdiff_t n);
 /// y[i] = x[i] + b.
 void ddim_add_scalar(const float *x, float b, float *y, ptrdiff_t n);
 
-/// A row of scores replaced by its softmax: e^(s − max) / Σ e^(s − max).
-void ddim_softmax_row(float *s, ptrdiff_t n);
 /// Each of 16 interleaved columns (s[t·16 + l], t < n) replaced by its softmax over t.
 void ddim_softmax_columns16(float *s, ptrdiff_t n);
 
