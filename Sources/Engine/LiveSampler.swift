@@ -49,6 +49,10 @@ public struct LiveSnapshot: Sendable {
     public var alphaBar: Float = 0, sigma: Float = 0
     /// Milliseconds of the last step and the mean over the run.
     public var lastMilliseconds = 0.0, meanMilliseconds = 0.0
+    /// Wall-clock seconds the run has spent stepping: from the start of its first step to the end
+    /// of its last, pauses left out. What `ddim sample` reports as its sampling time, so the two
+    /// throughputs compare (steps done / runSeconds).
+    public var runSeconds = 0.0
     /// The current x (x_t, x_T at the start) and the last x̂₀ (nil before the first step), (B, C, H, W).
     public var sample: Tensor
     public var predictedX0: Tensor?
@@ -147,6 +151,9 @@ public final class LiveSampler: @unchecked Sendable {
         var sampler: Sampler?
         var paused = latest().snapshot.state == .paused
         var failed = false
+        // the start of the stretch of stepping not yet in runSeconds (nil while waiting)
+        let clock = ContinuousClock()
+        var mark: ContinuousClock.Instant?
         // x_T is a function of (seed, batch), so a restart is a fresh run with the same settings.
         func fresh() {
             do {
@@ -154,6 +161,7 @@ public final class LiveSampler: @unchecked Sendable {
                 sampler = s
                 failed = false
                 let count = s.count, start = s.sample, t = s.timestep ?? 0, current = settings
+                mark = nil
                 publish {
                     $0 = LiveSnapshot(generation: $0.generation + 1, settings: current, state: paused ? .paused : .running,
                                       stepCount: count, timestep: t, sample: start)
@@ -169,6 +177,7 @@ public final class LiveSampler: @unchecked Sendable {
             condition.lock()
             var once = false
             while !stopping && pending.isEmpty && (paused || failed || sampler?.isFinished ?? true) {
+                mark = nil
                 condition.wait()
             }
             if stopping {
@@ -219,11 +228,16 @@ public final class LiveSampler: @unchecked Sendable {
             }
             guard var s = sampler, !failed, !s.isFinished, !paused || once else { continue }
             do {
+                if mark == nil { mark = clock.now }
                 guard let p = try s.step() else { continue }
                 sampler = s
                 let ms = p.elapsed.milliseconds
                 let done = s.isFinished
+                let now = clock.now
+                let stretch = mark.map { (now - $0).milliseconds / 1e3 } ?? 0
+                mark = now
                 publish {
+                    $0.runSeconds += stretch
                     $0.stepsDone = p.index + 1
                     $0.stepCount = p.count
                     $0.timestep = p.timestep

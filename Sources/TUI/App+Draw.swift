@@ -189,7 +189,10 @@ extension App {
         let count = max(snap.stepCount, 1)
         let rate = snap.lastMilliseconds > 0 ? 1000 / snap.lastMilliseconds : 0
         let left = String(format: "step %d/%d  t=%d  ᾱ=%.3g  σ=%.3f", snap.stepsDone, snap.stepCount, snap.timestep, snap.alphaBar, snap.sigma)
-        let right = String(format: "%.0f ms/step  %.1f it/s  ETA ", snap.lastMilliseconds, rate) + formatSeconds(snap.secondsLeft)
+        // once done: the run's sampling time (pauses left out), as `ddim sample` reports it
+        let right = snap.state == .done && snap.stepsDone > 0
+            ? String(format: "%d steps in %.2f s  %.1f ms/step", snap.stepsDone, snap.runSeconds, snap.runSeconds * 1e3 / Double(snap.stepsDone))
+            : String(format: "%.0f ms/step  %.1f it/s  ETA ", snap.lastMilliseconds, rate) + formatSeconds(snap.secondsLeft)
         put(left, .text, row: row, column: 2, on: term)
         let barStart = 2 + left.count + 2
         let barWidth = term.columns - 2 - barStart - right.count - 3

@@ -36,7 +36,7 @@ struct Sample: ParsableCommand {
     @Flag(name: .long, help: "Do not clip x̂₀ to the clip range (the scheduler config's clip_sample); what `ddim invert` decodes with.")
     var noClip = false
 
-    @Flag(name: .shortAndLong, help: "No progress bar.")
+    @Flag(name: .shortAndLong, help: "No progress bar and no closing line with the sampling time.")
     var quiet = false
 
     func validate() throws {
@@ -66,11 +66,16 @@ struct Sample: ParsableCommand {
         }
         var path = Trajectory(start: sampler.sample)
         let bar = ProgressBar(enabled: !quiet && isatty(2) == 1)
+        // the sampling time: from the start of the first step to the end of the last (what the
+        // live sampler reports when a run is done, so the two throughputs compare)
+        let clock = ContinuousClock()
+        let start = clock.now
         let outcome = try sampler.run { p in
             bar.update(step: p.index + 1, of: p.count, timestep: p.timestep, seconds: p.elapsed.milliseconds / 1e3)
             if trajectory != nil { path.record(p) }
             return .continue
         }
+        let seconds = (clock.now - start).milliseconds / 1e3
         bar.finish()
         var text = request.parameterText(model: m)
         if let latent { text.append(("Latent", latent)) }
@@ -83,6 +88,12 @@ struct Sample: ParsableCommand {
         if let trajectory {
             let animation = try path.write(to: trajectory, text: text)
             if !quiet { try StandardOutput.print("trajectory: \(trajectory) (strip), \(animation) (animation)") }
+        }
+        if !quiet {
+            let steps = sampler.stepsDone
+            let line = String(format: "%d steps × %d samples in %.2f s  %.1f ms/step\n", steps, request.batch, seconds,
+                              seconds * 1e3 / Double(max(steps, 1)))
+            FileHandle.standardError.write(Data(line.utf8))
         }
     }
 }
