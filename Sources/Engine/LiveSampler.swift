@@ -53,6 +53,10 @@ public struct LiveSnapshot: Sendable {
     /// of its last, pauses left out. What `ddim sample` reports as its sampling time, so the two
     /// throughputs compare (steps done / runSeconds).
     public var runSeconds = 0.0
+    /// With a timing block of N steps (``LiveSampler/init(model:settings:paused:timingBlock:onUpdate:)``):
+    /// the wall-clock seconds of steps kN…kN + N − 1 of this run in element k (each step's time
+    /// as in ``runSeconds``); empty without one.
+    public var blockSeconds: [Double] = []
     /// The current x (x_t, x_T at the start) and the last x̂₀ (nil before the first step), (B, C, H, W).
     public var sample: Tensor
     public var predictedX0: Tensor?
@@ -92,11 +96,17 @@ public final class LiveSampler: @unchecked Sendable {
     private var stopping = false
     private var finished = false
     private let onUpdate: @Sendable () -> Void
+    private let timingBlock: Int?
 
     /// A live sampler on `model`; `onUpdate` is called (on the worker) after each published snapshot.
-    public init(model: LoadedModel, settings: LiveSettings, paused: Bool = false, onUpdate: @escaping @Sendable () -> Void = {}) {
+    /// With a `timingBlock` of N steps, each run's step times are also summed per block of N
+    /// (``LiveSnapshot/blockSeconds``): how `ddim --measure-ui` compares blocks drawn live with
+    /// blocks not drawn.
+    public init(model: LoadedModel, settings: LiveSettings, paused: Bool = false, timingBlock: Int? = nil,
+                onUpdate: @escaping @Sendable () -> Void = {}) {
         self.model = model
         self.onUpdate = onUpdate
+        self.timingBlock = timingBlock.map { max(1, $0) }
         snapshot = LiveSnapshot(settings: settings, state: paused ? .paused : .running, sample: Tensor(shape: [0]))
     }
 
@@ -236,8 +246,14 @@ public final class LiveSampler: @unchecked Sendable {
                 let now = clock.now
                 let stretch = mark.map { (now - $0).milliseconds / 1e3 } ?? 0
                 mark = now
+                let block = timingBlock
                 publish {
                     $0.runSeconds += stretch
+                    if let block {
+                        let k = p.index / block
+                        if $0.blockSeconds.count <= k { $0.blockSeconds += Array(repeating: 0, count: k + 1 - $0.blockSeconds.count) }
+                        $0.blockSeconds[k] += stretch
+                    }
                     $0.stepsDone = p.index + 1
                     $0.stepCount = p.count
                     $0.timestep = p.timestep

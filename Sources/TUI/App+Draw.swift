@@ -30,6 +30,17 @@ extension App {
         term.put(text, row: row, column: column, pair: s.pair, attributes: s.attributes, maxWidth: maxWidth)
     }
 
+    /// `text` as direct truecolour cells in a theme element's colours (no attributes), one cell a
+    /// scalar, clipped to the screen; the caller has ncurses hold blanks beneath.
+    func putDirect(_ text: String, _ element: Theme.Element, row: Int, column: Int, on term: Terminal) {
+        let fg = theme[element].number(for: .truecolor), bg = theme[.background].number(for: .truecolor)
+        var c = column
+        for scalar in text.unicodeScalars where c < term.columns {
+            term.put(directCell: scalar, row: row, column: c, fg: fg, bg: bg)
+            c += 1
+        }
+    }
+
     /// Draws one whole frame (ncurses sends only the cells that changed).
     func draw(_ snap: LiveSnapshot, on term: Terminal) {
         term.resetPairsIfCrowded()
@@ -62,7 +73,6 @@ extension App {
     func drawProgressOnly(_ snap: LiveSnapshot, on term: Terminal) {
         let layout = layout(snap, on: term)
         guard !layout.tooSmall else { return }
-        put(String(repeating: " ", count: max(0, term.columns - 2)), .text, row: layout.progressRow, column: 1, on: term)
         drawProgress(snap, layout: layout, on: term)
         term.refresh(partial: true)
     }
@@ -138,6 +148,7 @@ extension App {
         let cells = pen.renderer.render(bitmap, columns: g.columns, rows: g.rows)
         let direct = colorMode == .truecolor
         for r in 0..<cells.rows {
+            if pen.direct { term.holdForDirectCells(row: tile.row + 1 + r, column: tile.column + 1, count: cells.columns) }
             for c in 0..<cells.columns {
                 let cell = cells[c, r]
                 if pen.direct {
@@ -184,8 +195,18 @@ extension App {
         return Bitmap(width: image.width, height: image.height, channels: image.channels, pixels: image.pixels)
     }
 
+    /// Draws the progress line (step, bar, timing) over its whole row, which it clears first (the
+    /// texts change length). In truecolour its cells are direct (``Terminal/put(directCell:row:column:fg:bg:)``):
+    /// redrawn up to 15 times a second while a run goes, the line then reaches the terminal in
+    /// one write instead of ncurses' one write per cursor jump.
     func drawProgress(_ snap: LiveSnapshot, layout: Layout, on term: Terminal) {
         let row = layout.progressRow
+        let direct = tilePen(on: term).direct
+        let put: (String, Theme.Element, Int, Int) -> Void = { text, element, row, column in
+            if direct { self.putDirect(text, element, row: row, column: column, on: term) } else { self.put(text, element, row: row, column: column, on: term) }
+        }
+        if direct { term.holdForDirectCells(row: row, column: 1, count: term.columns - 2) }
+        put(String(repeating: " ", count: max(0, term.columns - 2)), .text, row, 1)
         let count = max(snap.stepCount, 1)
         let rate = snap.lastMilliseconds > 0 ? 1000 / snap.lastMilliseconds : 0
         let left = String(format: "step %d/%d  t=%d  ᾱ=%.3g  σ=%.3f", snap.stepsDone, snap.stepCount, snap.timestep, snap.alphaBar, snap.sigma)
@@ -193,7 +214,7 @@ extension App {
         let right = snap.state == .done && snap.stepsDone > 0
             ? String(format: "%d steps in %.2f s  %.1f ms/step", snap.stepsDone, snap.runSeconds, snap.runSeconds * 1e3 / Double(snap.stepsDone))
             : String(format: "%.0f ms/step  %.1f it/s  ETA ", snap.lastMilliseconds, rate) + formatSeconds(snap.secondsLeft)
-        put(left, .text, row: row, column: 2, on: term)
+        put(left, .text, row, 2)
         let barStart = 2 + left.count + 2
         let barWidth = term.columns - 2 - barStart - right.count - 3
         if barWidth >= 8 {
@@ -205,16 +226,16 @@ extension App {
                 let eighths = Int((filled - Double(full)) * 8)
                 bar += eighths > 0 ? String(Character(Unicode.Scalar(0x2590 - eighths) ?? "▌")) : ""
             }
-            put(bar, .bar, row: row, column: barStart, on: term)
+            put(bar, .bar, row, barStart)
             let used = bar.count
-            if used < barWidth { put(String(repeating: "░", count: barWidth - used), .barEmpty, row: row, column: barStart + used, on: term) }
+            if used < barWidth { put(String(repeating: "░", count: barWidth - used), .barEmpty, row, barStart + used) }
             for change in snap.planChanges {
                 let x = min(barWidth - 1, Int(Double(change) / Double(count) * Double(barWidth)))
-                put("│", .mark, row: row, column: barStart + x, on: term)
+                put("│", .mark, row, barStart + x)
             }
         }
-        put(right, .text, row: row, column: term.columns - 2 - right.count, on: term)
-        if case .failed(let message) = snap.state { put(message, .warning, row: layout.markRow, column: 2, on: term, maxWidth: term.columns - 4) }
+        put(right, .text, row, term.columns - 2 - right.count)
+        if case .failed(let message) = snap.state { self.put(message, .warning, row: layout.markRow, column: 2, on: term, maxWidth: term.columns - 4) }
     }
 
     func drawParameters(layout: Layout, on term: Terminal) {

@@ -20,6 +20,9 @@ public struct AppOptions: Sendable {
     public var paused = false
     /// Open in the inversion view with this picture (1, C, H, W) and name.
     public var invert: (image: Tensor, name: String)?
+    /// `--measure-ui N`: every run alternates blocks of N steps drawn live with blocks not drawn at
+    /// all, and reports both kinds' mean step time when done.
+    public var measureBlock: Int?
 
     /// Options for a live run.
     public init(settings: LiveSettings, theme: String? = nil, colorMode: ColorMode? = nil, blitter: Blitter? = nil, paused: Bool = false) {
@@ -68,6 +71,8 @@ public final class App {
     private var terminal: Terminal?
     private var signals: [DispatchSourceSignal] = []
     private let stopRequest = StopFlag()
+    /// Steps a block of `--measure-ui`; nil without it.
+    let measureBlock: Int?
 
     /// Prepares the app (nothing is drawn until `run`).
     public init(model: LoadedModel, options: AppOptions, environment: [String: String] = ProcessInfo.processInfo.environment) {
@@ -86,7 +91,9 @@ public final class App {
         theme = loaded
         themeName = loaded.name
         colormap = loaded.colormap
-        live = LiveSampler(model: model, settings: options.settings, paused: options.paused || options.invert != nil)
+        measureBlock = options.measureBlock.map { max(1, $0) }
+        live = LiveSampler(model: model, settings: options.settings, paused: options.paused || options.invert != nil,
+                           timingBlock: measureBlock)
         studio = LiveStudio(model: model)
         if let invert = options.invert {
             inversionImage = invert
@@ -120,13 +127,24 @@ public final class App {
         var lastVersion = -1
         var dirty = true
         var pacer = FramePacer()
+        var measured: Int?  // the generation whose --measure-ui result is shown
         while !quit {
             if stopRequest.isSet { break }
             let (snapshot, liveVersion) = live.latest()
             let (studioSnapshot, studioVersion) = studio.latest()
             // versions of the two workers, told apart by the mode
             let version = mode == .sample ? liveVersion * 2 : studioVersion * 2 + 1
-            if version != lastVersion || dirty {
+            // --measure-ui: the odd blocks of a running run get no frame at all
+            let quietSteps = measureBlock.flatMap { n in
+                mode == .sample && snapshot.state == .running && !dirty && (snapshot.stepsDone / n) % 2 == 1
+                    ? (snapshot.stepsDone / n + 1) * n - snapshot.stepsDone : nil
+            }
+            if let n = measureBlock, snapshot.state == .done, measured != snapshot.generation {
+                measured = snapshot.generation
+                status = (Self.measurement(snapshot, block: n), false, .distantFuture)
+                dirty = true
+            }
+            if quietSteps == nil && (version != lastVersion || dirty) {
                 // at most ~15 frames a second and 10 % of a core; new pictures at most 10 a
                 // second and 5 % of a core (FramePacer); a key press is drawn at once
                 let start = Date()
@@ -136,11 +154,14 @@ public final class App {
                             at: start, generation: snapshot.generation, running: snapshot.state == .running, forced: dirty)
                         // a frame that keeps the pictures only redraws the progress line; the
                         // paced pictures of a running step leave cells within 3 levels alone
-                        term.directTolerance = snapshot.state == .running && !dirty ? 3 : 0
+                        let paced = snapshot.state == .running && !dirty
+                        term.directTolerance = paced ? 3 : 0
+                        term.directBudget = paced && fresh ? pacer.cellBudget(at: start) : nil
                         if fresh { draw(snapshot, on: term) } else { drawProgressOnly(snapshot, on: term) }
                         pacer.drew(at: start, seconds: Date().timeIntervalSince(start), picturesOf: fresh ? snapshot.generation : nil)
                     } else {
                         term.directTolerance = 0
+                        term.directBudget = nil
                         drawStudio(studioSnapshot, on: term)
                         pacer.drew(at: start, seconds: Date().timeIntervalSince(start), picturesOf: nil)
                     }
@@ -150,7 +171,12 @@ public final class App {
             }
             if let s = status, s.until < Date() { status = nil; dirty = true }
             let busy = mode == .sample ? snapshot.state == .running && !paused : !studioSnapshot.isDone && !paused
-            let timeout: Int32 = busy || version != lastVersion ? 33 : 250
+            // While a run goes, sleep until the next frame is due (one wake-up a frame; each one
+            // takes a core from the model for a moment), then poll every 33 ms for a new step.
+            let untilDue = pacer.nextFrame.timeIntervalSinceNow
+            var timeout: Int32 = busy || version != lastVersion ? (untilDue > 0 ? Int32(min(250, (untilDue * 1e3).rounded(.up))) : 33) : 250
+            // a quiet block: wake once, at its end by the mean step time
+            if let quietSteps { timeout = Int32(min(250, (Double(quietSteps) * max(1, snapshot.meanMilliseconds)).rounded(.up))) }
             guard let key = term.key(timeout: timeout) else { continue }
             dirty = true
             term.repaintDirectCells()
@@ -169,6 +195,20 @@ public final class App {
                 handle(c, snapshot: snapshot, studio: studioSnapshot)
             }
         }
+    }
+
+    /// The `--measure-ui` result of a finished run: the mean step time of the blocks drawn live
+    /// (even) and of those not drawn (odd), the first two blocks left out (start-up).
+    static func measurement(_ snap: LiveSnapshot, block n: Int) -> String {
+        var (seconds, steps) = ([0.0, 0.0], [0, 0])
+        for (k, s) in snap.blockSeconds.enumerated() where k >= 2 {
+            seconds[k % 2] += s
+            steps[k % 2] += max(0, min(n, snap.stepsDone - k * n))
+        }
+        guard steps[0] > 0, steps[1] > 0 else { return "measure-ui: too few steps for two blocks of \(n) after the first two" }
+        let (drawn, quiet) = (seconds[0] * 1e3 / Double(steps[0]), seconds[1] * 1e3 / Double(steps[1]))
+        return String(format: "measure-ui: drawn %.2f ms/step (%d steps), not drawn %.2f ms/step (%d steps): ×%.3f",
+                      drawn, steps[0], quiet, steps[1], drawn / quiet)
     }
 
     private func installSignalHandlers() {

@@ -28,9 +28,26 @@ public struct FramePacer: Sendable {
     /// A pacer that has drawn nothing yet.
     public init() {}
 
+    /// Picture cells a second a running sampler may send the terminal. Each written cell is ~25
+    /// bytes (a cursor move now and then, two 24-bit colours, a glyph) that the terminal parses on
+    /// the cores the model runs on — tmux: ~1 µs a cell. Early in a run nearly every cell of x̂₀
+    /// moves between two pictures (~2,900 cells for four tiles at 160×48), later few do; paced
+    /// pictures write the cells that moved most, this many a second (``Terminal/directBudget``),
+    /// and the rest catch up in the next ones. Forced and final frames are exact.
+    public static let cellsPerSecond = 5000
+
+    /// The cells the picture frame at `now` may write: ``cellsPerSecond`` for the time since the
+    /// last new pictures (at most a second of it).
+    public func cellBudget(at now: Date) -> Int {
+        Int(Double(Self.cellsPerSecond) * min(1, max(0, now.timeIntervalSince(lastPictures))))
+    }
+
+    /// When the next frame is due (unless a key or a state change forces one sooner).
+    public var nextFrame: Date { lastFrame.addingTimeInterval(max(1.0 / 15, 9 * frameSeconds)) }
+
     /// Whether a frame is due at `now` (always, when `forced` by a key or a state change).
     public func frameDue(at now: Date, forced: Bool) -> Bool {
-        forced || now >= lastFrame.addingTimeInterval(max(1.0 / 15, 9 * frameSeconds))
+        forced || now >= nextFrame
     }
 
     /// Whether a frame at `now` draws the newest pictures of run `generation`, or keeps those shown.

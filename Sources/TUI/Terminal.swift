@@ -115,34 +115,45 @@ final class Terminal {
 
     func erase() { werase(ddim_stdscr()) }
     /// Sends the frame: ncurses' cells, then the direct cells (``put(directCell:row:column:fg:bg:)``).
-    /// A `partial` frame redrew only some rows and queued no direct cells: those on screen stay.
+    /// A `partial` frame redrew only some rows: direct cells on the rows it queued none for stay.
     func refresh(partial: Bool = false) {
-        if partial {
-            wrefresh(ddim_stdscr())
-            return
+        ensureDirectGrid()
+        // Rows where a direct cell on screen is not one of this frame (the layout changed, a tile
+        // went away, the help covers it): ncurses repaints those rows whole, so no stale picture
+        // stays behind, and their direct cells are written again after it. A partial frame only
+        // looks at the rows it queued cells for.
+        let w = directWidth
+        for row in 0..<rows where shownRows[row] && (!partial || queuedRows[row]) {
+            let base = row * w
+            guard (0..<w).contains(where: { directShown[base + $0].glyph != 0 && directQueue[base + $0].glyph == 0 }) else { continue }
+            wredrawln(ddim_stdscr(), Int32(row), 1)
+            for c in 0..<w { directShown[base + c] = DirectCell() }
+            shownRows[row] = false
         }
-        // Rows where a direct cell of the last frame is not one of this frame (the layout
-        // changed, a tile went away, the help covers it): ncurses repaints those rows whole, so
-        // no stale picture stays behind, and their direct cells are written again after it.
-        let stale = Set(directShown.keys.filter { directQueue[$0] == nil }.map { $0 >> 16 })
-        for row in stale where row < rows { wredrawln(ddim_stdscr(), Int32(row), 1) }
-        if !stale.isEmpty { directShown = directShown.filter { !stale.contains($0.key >> 16) } }
         wrefresh(ddim_stdscr())
         writeDirectCells()
     }
 
     // MARK: - Direct cells
 
-    /// A preview cell in 24-bit colour that ``refresh()`` writes to the terminal itself after
-    /// ncurses' output, while ncurses holds a blank there. ncurses' colour pairs cannot carry a
-    /// picture in truecolour: every new (fg, bg) is a pair to define, the table (≤ 32,767) fills
-    /// within a few frames, and redefining a pair makes ncurses scan the whole screen for it —
-    /// measured ~30 ms of the UI thread a frame for an RGB model at 160×48. Written here, a cell
-    /// costs a few bytes and no pair.
-    private struct DirectCell: Equatable { let glyph: UInt32, fg: Int32, bg: Int32 }
-    private var directQueue: [Int: DirectCell] = [:]
-    private var directShown: [Int: DirectCell] = [:]
+    /// A cell in 24-bit colour that ``refresh()`` writes to the terminal itself after ncurses'
+    /// output, while ncurses holds a blank there (``holdForDirectCells(row:column:count:)``).
+    /// ncurses' colour pairs cannot carry a picture in truecolour: every new (fg, bg) is a pair to
+    /// define, the table (≤ 32,767) fills within a few frames, and redefining a pair makes ncurses
+    /// scan the whole screen for it — measured ~30 ms of the UI thread a frame for an RGB model at
+    /// 160×48. Written here, a cell costs a few bytes and no pair. The live sampler's progress line
+    /// is direct too: ncurses flushes its output at every cursor jump (one write(2), and one wake-up
+    /// of the terminal, for each), ~10 for a progress line, where direct cells go out in one.
+    /// Glyph 0: no direct cell.
+    private struct DirectCell: Equatable { var glyph: UInt32 = 0, fg: Int32 = -1, bg: Int32 = -1 }
+    /// Row-major grids of the screen's size: the cells queued for the next refresh, and those on
+    /// screen; and which rows have any of either.
+    private var directQueue: [DirectCell] = [], directShown: [DirectCell] = []
+    private var queuedRows: [Bool] = [], shownRows: [Bool] = []
+    private var directWidth = 0
     private var directRepaint = false
+    /// The bytes of the last frame's direct cells (kept to reuse its capacity).
+    private var directBytes: [UInt8] = []
     /// How far (per 8-bit channel) a queued direct cell's colours may be from those on screen
     /// for the next ``refresh()`` to leave the cell as it is (same glyph). 0: every change is
     /// written. The live sampler's paced frames use a few levels: late in a run most cells move
@@ -150,19 +161,80 @@ final class Terminal {
     /// the cores the model runs on; a forced or final frame is exact again.
     var directTolerance: Int32 = 0
 
-    /// Whether two 0xRRGGBB colours (−1: the default) are within `tolerance` in every channel.
-    private static func near(_ a: Int32, _ b: Int32, _ tolerance: Int32) -> Bool {
-        if a == b { return true }
-        guard tolerance > 0, a >= 0, b >= 0 else { return false }
-        for shift: Int32 in [16, 8, 0] where abs(((a >> shift) & 0xFF) - ((b >> shift) & 0xFF)) > tolerance { return false }
-        return true
+    /// Sizes the grids to the screen; a new size forgets the direct cells on screen and has
+    /// ncurses clear and repaint it all (a resize repaints everything anyway).
+    private func ensureDirectGrid() {
+        let (r, c) = (rows, columns)
+        guard directWidth != c || queuedRows.count != r else { return }
+        let hadCells = shownRows.contains(true)
+        directQueue = Array(repeating: DirectCell(), count: r * c)
+        directShown = directQueue
+        queuedRows = Array(repeating: false, count: r)
+        shownRows = queuedRows
+        directWidth = c
+        if hadCells { clearok(ddim_stdscr(), true) }
     }
 
-    /// Queues one preview cell for ``refresh()`` (colours as 0xRRGGBB, −1 = the default).
+    /// At most how many direct cells the next ``refresh()`` writes (nil: no limit). When more
+    /// differ from the screen by more than ``directTolerance``, the tolerance of that refresh rises
+    /// until no more than this many are left: the cells that moved most go first, the others
+    /// follow in later frames. Cells whose glyph changed are always written. How the live sampler
+    /// holds the terminal to a rate of cells a second (``FramePacer/cellsPerSecond``) early in a
+    /// run, when nearly every cell of x̂₀ moves between two pictures.
+    var directBudget: Int?
+
+    /// How far two 0xRRGGBB colours (−1: the default) are apart: the largest difference of a
+    /// channel, 0…255, or 256 when one is the default and the other is not.
+    private static func distance(_ a: Int32, _ b: Int32) -> Int32 {
+        if a == b { return 0 }
+        guard a >= 0, b >= 0 else { return 256 }
+        return max(abs(((a >> 16) & 0xFF) - ((b >> 16) & 0xFF)), abs(((a >> 8) & 0xFF) - ((b >> 8) & 0xFF)), abs((a & 0xFF) - (b & 0xFF)))
+    }
+
+    /// How much the screen changes when `cell` replaces `old`: 256 for a new glyph, else the
+    /// larger distance of the two colours.
+    private static func change(from old: DirectCell, to cell: DirectCell) -> Int32 {
+        old.glyph != cell.glyph ? 256 : max(distance(old.fg, cell.fg), distance(old.bg, cell.bg))
+    }
+
+    /// `cell` as the screen shows it: a glyph in its own background's colour (within `tolerance`)
+    /// shows nothing but that colour, and is written as a space on the background alone (no
+    /// foreground to set) — ~1 cell in 3 of a running picture: fewer bytes to parse.
+    private static func visible(_ cell: DirectCell, tolerance: Int32) -> DirectCell {
+        var cell = cell
+        if cell.fg != cell.bg && distance(cell.fg, cell.bg) <= tolerance { cell.fg = cell.bg }
+        return cell
+    }
+
+    /// The tolerance that leaves at most ``directBudget`` queued cells to write (at least
+    /// ``directTolerance``; changes of 256 — new glyphs — always go out).
+    private func budgetTolerance() -> Int32 {
+        guard let budget = directBudget, !directRepaint else { return directTolerance }
+        var histogram = [Int](repeating: 0, count: 257)
+        var count = 0
+        for row in 0..<min(rows, queuedRows.count) where queuedRows[row] {
+            for index in row * directWidth..<(row + 1) * directWidth where directQueue[index].glyph != 0 {
+                let d = Self.change(from: directShown[index], to: Self.visible(directQueue[index], tolerance: directTolerance))
+                if d > directTolerance { histogram[Int(d)] += 1; count += 1 }
+            }
+        }
+        return CellBudget.tolerance(histogram: histogram, count: count, base: directTolerance, budget: budget)
+    }
+
+    /// Has ncurses hold blanks (default colours) in `count` cells from (row, column), where
+    /// direct cells go: one call for a run of cells.
+    func holdForDirectCells(row: Int, column: Int, count: Int) {
+        guard count > 0 else { return }
+        put(String(repeating: " ", count: count), row: row, column: column, pair: 0)
+    }
+
+    /// Queues one direct cell for ``refresh()`` (colours as 0xRRGGBB, −1 = the default); the
+    /// caller has ncurses hold a blank there (``holdForDirectCells(row:column:count:)``).
     func put(directCell glyph: Unicode.Scalar, row: Int, column: Int, fg: Int32, bg: Int32) {
-        guard row >= 0, row < rows, column >= 0, column < columns, column < 1 << 16 else { return }
-        put(cell: " ", row: row, column: column, fg: -1, bg: -1)
-        directQueue[row << 16 | column] = DirectCell(glyph: glyph.value, fg: fg, bg: bg)
+        guard row >= 0, row < rows, column >= 0, column < columns, glyph.value != 0 else { return }
+        ensureDirectGrid()
+        directQueue[row * directWidth + column] = DirectCell(glyph: glyph.value, fg: fg, bg: bg)
+        queuedRows[row] = true
     }
 
     /// The next ``refresh()`` writes every direct cell, changed or not (after a key or a resize:
@@ -170,47 +242,59 @@ final class Terminal {
     func repaintDirectCells() { directRepaint = true }
 
     /// Writes the queued direct cells that differ from those on screen (by more than
-    /// ``directTolerance``), between DECSC and DECRC (save and restore the cursor and
-    /// attributes), so ncurses' idea of both stays true.
+    /// ``directTolerance``), in one write(2), between DECSC and DECRC (save and restore the cursor
+    /// and attributes), so ncurses' idea of both stays true.
     private func writeDirectCells() {
-        defer { directQueue.removeAll(keepingCapacity: true); directRepaint = false }
-        var out: [UInt8] = []
-        out.reserveCapacity(directQueue.count * 40)
-        var last: (key: Int, fg: Int32, bg: Int32)?
-        var shown: [Int: DirectCell] = [:]
-        shown.reserveCapacity(directQueue.count)
-        for key in directQueue.keys.sorted() {
-            guard let cell = directQueue[key] else { continue }
-            if !directRepaint, let old = directShown[key], old.glyph == cell.glyph,
-               Self.near(old.fg, cell.fg, directTolerance), Self.near(old.bg, cell.bg, directTolerance) {
-                shown[key] = old
-                continue
+        defer { directRepaint = false }
+        directBytes.removeAll(keepingCapacity: true)
+        let w = directWidth
+        let tolerance = budgetTolerance()
+        var last = (index: -2, fg: Int32(-2), bg: Int32(-2))
+        for row in 0..<min(rows, queuedRows.count) where queuedRows[row] {
+            queuedRows[row] = false
+            shownRows[row] = true
+            for index in row * w..<(row + 1) * w {
+                guard directQueue[index].glyph != 0 else { continue }
+                let cell = Self.visible(directQueue[index], tolerance: directTolerance)
+                directQueue[index] = DirectCell()
+                if !directRepaint && Self.change(from: directShown[index], to: cell) <= tolerance { continue }
+                directShown[index] = cell
+                if directBytes.isEmpty { directBytes += [0x1B, 0x37] }  // ESC 7
+                if last.index != index - 1 {
+                    // ESC [ row ; column H
+                    directBytes += [0x1B, 0x5B]
+                    Self.appendDecimal(row + 1, to: &directBytes)
+                    directBytes.append(0x3B)
+                    Self.appendDecimal(index - row * w + 1, to: &directBytes)
+                    directBytes.append(0x48)
+                }
+                // a cell whose glyph is drawn in the background colour is a space: any foreground
+                let space = cell.fg == cell.bg && cell.bg >= 0
+                let (newFG, newBG) = (!space && last.fg != cell.fg, last.bg != cell.bg)
+                if newFG || newBG {
+                    directBytes += [0x1B, 0x5B]
+                    if newFG { Self.appendSGR(cell.fg, foreground: true, to: &directBytes) }
+                    if newFG && newBG { directBytes.append(0x3B) }
+                    if newBG { Self.appendSGR(cell.bg, foreground: false, to: &directBytes) }
+                    directBytes.append(0x6D)  // m
+                }
+                Self.appendUTF8(space ? 0x20 : cell.glyph, to: &directBytes)
+                last = (index, space ? last.fg : cell.fg, cell.bg)
             }
-            shown[key] = cell
-            if out.isEmpty { out += [0x1B, 0x37] }  // ESC 7
-            if last?.key != key - 1 {
-                // ESC [ row ; column H
-                out += [0x1B, 0x5B]
-                Self.appendDecimal((key >> 16) + 1, to: &out)
-                out.append(0x3B)
-                Self.appendDecimal((key & 0xFFFF) + 1, to: &out)
-                out.append(0x48)
-            }
-            let (newFG, newBG) = (last?.fg != cell.fg, last?.bg != cell.bg)
-            if newFG || newBG {
-                out += [0x1B, 0x5B]
-                if newFG { Self.appendSGR(cell.fg, foreground: true, to: &out) }
-                if newFG && newBG { out.append(0x3B) }
-                if newBG { Self.appendSGR(cell.bg, foreground: false, to: &out) }
-                out.append(0x6D)  // m
-            }
-            if let scalar = Unicode.Scalar(cell.glyph) { out += Array(String(Character(scalar)).utf8) }
-            last = (key, cell.fg, cell.bg)
         }
-        directShown = shown
-        guard !out.isEmpty else { return }
-        out += Array("\u{1B}[0m\u{1B}8".utf8)
-        Self.writeAll(out)
+        guard !directBytes.isEmpty else { return }
+        directBytes += [0x1B, 0x5B, 0x30, 0x6D, 0x1B, 0x38]  // ESC [ 0 m, ESC 8
+        Self.writeAll(directBytes)
+    }
+
+    /// The UTF-8 bytes of a Unicode scalar value.
+    private static func appendUTF8(_ v: UInt32, to out: inout [UInt8]) {
+        switch v {
+        case ..<0x80: out.append(UInt8(v))
+        case ..<0x800: out += [UInt8(0xC0 | v >> 6), UInt8(0x80 | v & 0x3F)]
+        case ..<0x10000: out += [UInt8(0xE0 | v >> 12), UInt8(0x80 | (v >> 6) & 0x3F), UInt8(0x80 | v & 0x3F)]
+        default: out += [UInt8(0xF0 | v >> 18), UInt8(0x80 | (v >> 12) & 0x3F), UInt8(0x80 | (v >> 6) & 0x3F), UInt8(0x80 | v & 0x3F)]
+        }
     }
 
     /// The decimal digits of a non-negative n.
@@ -270,6 +354,21 @@ final class Terminal {
         var p = pair(fg: fg, bg: bg)
         setcchar(&cc, &text, 0, 0, &p)
         mvwadd_wch(ddim_stdscr(), Int32(row), Int32(column), &cc)
+    }
+}
+
+/// How a frame with more changed cells than it may write chooses which go out.
+public enum CellBudget {
+    /// The smallest tolerance t ≥ `base` that leaves at most `budget` of the `count` changed cells
+    /// with a change above t, where `histogram[d]` counts the cells whose change is d (0…256;
+    /// 256, a new glyph, is never left out, so t stops at 255).
+    public static func tolerance(histogram: [Int], count: Int, base: Int32, budget: Int) -> Int32 {
+        var (tolerance, above) = (base, count)
+        while above > budget && tolerance < 255 {
+            tolerance += 1
+            above -= Int(tolerance) < histogram.count ? histogram[Int(tolerance)] : 0
+        }
+        return tolerance
     }
 }
 

@@ -63,6 +63,15 @@ struct Live: ParsableCommand {
     @Flag(name: .long, help: "Do not clip x̂₀ (the paper's sampler): with it, the compare view (k) agrees up to 1000 steps.")
     var noClip = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Measure what drawing costs sampling: runs alternate blocks of N steps drawn live with N steps not drawn at all, and show both mean step times when done.",
+        valueName: "N"))
+    var measureUi: Int?
+
+    func validate() throws {
+        if let n = measureUi, n < 1 { throw ValidationError("--measure-ui \(n): give a block of at least 1 step") }
+    }
+
     func run() throws {
         guard isatty(0) == 1, isatty(1) == 1 else {
             throw ValidationError("the live sampler needs a terminal on standard input and output; for scripts use `ddim sample`")
@@ -76,6 +85,7 @@ struct Live: ParsableCommand {
         let settings = LiveSettings(steps: sampling.steps, noise: sampling.eta.level, spacing: sampling.spacing ?? m.scheduler.timestepSpacing,
                                     seed: sampling.seed, batch: sampling.batch)
         var options = AppOptions(settings: settings, theme: theme, colorMode: color, blitter: blitter, paused: paused)
+        options.measureBlock = measureUi
         if let image { options.invert = (try m.image(at: image), (image as NSString).lastPathComponent) }
         let app = App(model: m, options: options)
         try app.run()

@@ -36,6 +36,33 @@ struct LiveSamplerTests {
         #expect(done.sample.slice(1).maxAbsDifference(single) <= 3e-4)
     }
 
+    @Test("a run's time counts its steps, not a pause; timing blocks add up to it")
+    func runTime() throws {
+        let live = LiveSampler(model: model, settings: LiveSettings(steps: 20, noise: .eta(0), spacing: .leading, seed: 0, batch: 1),
+                               paused: true, timingBlock: 3)
+        live.start()
+        defer { live.stop() }
+        _ = try #require(waitFor(live) { $0.stepCount == 20 })
+        live.send(.stepOnce)
+        let one = try #require(waitFor(live) { $0.stepsDone == 1 })
+        #expect(one.runSeconds > 0 && one.blockSeconds == [one.runSeconds])
+        // paused for 0.3 s: a run's time that counted it would exceed the wall time from here on
+        Thread.sleep(forTimeInterval: 0.3)
+        let resumed = Date()
+        live.send(.setPaused(false))
+        let done = try #require(waitFor(live) { $0.state == .done })
+        let wall = Date().timeIntervalSince(resumed)
+        #expect(done.runSeconds > one.runSeconds && done.runSeconds - one.runSeconds <= wall, "\(done.runSeconds) s, wall \(wall) s")
+        // steps 0–2, 3–5, …, 18–19: seven blocks, whose times are the run's
+        #expect(done.blockSeconds.count == 7 && done.blockSeconds.allSatisfy { $0 > 0 })
+        #expect(abs(done.blockSeconds.reduce(0, +) - done.runSeconds) < 1e-9)
+        // a new run (paused, so that it stays at its start) starts its time afresh
+        live.send(.setPaused(true))
+        live.send(.restart)
+        let fresh = try #require(waitFor(live) { $0.generation == done.generation + 1 })
+        #expect(fresh.runSeconds == 0 && fresh.blockSeconds.isEmpty)
+    }
+
     @Test("paused: nothing runs until one step is asked for; a mid-run step change keeps x_t and re-plans below t")
     func pauseAndReplan() throws {
         let live = LiveSampler(model: model, settings: LiveSettings(steps: 100, noise: .eta(0), spacing: .leading, seed: 0, batch: 1),

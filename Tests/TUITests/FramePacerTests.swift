@@ -47,4 +47,34 @@ struct FramePacerTests {
         #expect(!pacer.newPictures(at: last.addingTimeInterval(0.5), generation: 3, running: true, forced: false))
         #expect(pacer.newPictures(at: last.addingTimeInterval(0.6), generation: 3, running: true, forced: false))
     }
+
+    @Test("paced pictures may write cellsPerSecond cells a second of the time since the last ones, at most a second's worth")
+    func cellBudget() {
+        var pacer = FramePacer()
+        #expect(pacer.cellBudget(at: t0) == FramePacer.cellsPerSecond, "nothing shown yet: a second's worth")
+        pacer.drew(at: t0, seconds: 0.004, picturesOf: 1)
+        #expect(pacer.cellBudget(at: t0.addingTimeInterval(0.1)) == FramePacer.cellsPerSecond / 10)
+        #expect(pacer.cellBudget(at: t0.addingTimeInterval(5)) == FramePacer.cellsPerSecond)
+        // a frame without new pictures leaves the budget growing
+        pacer.drew(at: t0.addingTimeInterval(0.05), seconds: 0.001, picturesOf: nil)
+        #expect(pacer.cellBudget(at: t0.addingTimeInterval(0.2)) == FramePacer.cellsPerSecond / 5)
+        #expect(abs(pacer.nextFrame.timeIntervalSince(t0) - (0.05 + 1.0 / 15)) < 1e-9)
+    }
+
+    @Test("over budget, the tolerance rises until at most the budget's cells changed by more; new glyphs always go")
+    func budgetTolerance() {
+        // 10 cells changed by each of 0…99 levels (1,000 cells)
+        var histogram = [Int](repeating: 0, count: 257)
+        for d in 0..<100 { histogram[d] = 10 }
+        let changed = { (base: Int) in histogram[(base + 1)...].reduce(0, +) }
+        #expect(CellBudget.tolerance(histogram: histogram, count: changed(3), base: 3, budget: 2000) == 3, "within budget")
+        // 300 may go: the 300 that changed by 70…99
+        #expect(CellBudget.tolerance(histogram: histogram, count: changed(3), base: 3, budget: 300) == 69)
+        #expect(CellBudget.tolerance(histogram: histogram, count: changed(3), base: 3, budget: 305) == 69)
+        #expect(CellBudget.tolerance(histogram: histogram, count: changed(3), base: 3, budget: 299) == 70)
+        #expect(CellBudget.tolerance(histogram: histogram, count: changed(3), base: 3, budget: 0) == 99)
+        // 50 new glyphs and a budget of 20: only they are left, and they all go
+        histogram[256] = 50
+        #expect(CellBudget.tolerance(histogram: histogram, count: changed(3), base: 3, budget: 20) == 255)
+    }
 }

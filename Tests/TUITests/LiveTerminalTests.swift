@@ -131,6 +131,25 @@ struct LiveTerminalTests {
         #expect(done == repainted, "done:\n\(done)\nrepainted:\n\(repainted)")
     }
 
+    @Test("a finished run shows its sampling time; --measure-ui compares the blocks drawn and not drawn")
+    func timing() throws {
+        let t = try start("--steps 60 --batch 1 --seed 2 --measure-ui 5")
+        defer { t.close() }
+        #expect(try t.wait(timeout: 30) { $0.contains("60 steps in ") && $0.contains("measure-ui: drawn") }, "\(t.dump())")
+        let screen = try t.screen()
+        let seconds = screen.firstMatch(of: /60 steps in ([0-9.]+) s  ([0-9.]+) ms\/step/)
+        #expect((seconds.flatMap { Double($0.1) } ?? 0) > 0, "\(screen)")
+        // 12 blocks of 5 steps; the first two left out, 5 drawn and 5 not
+        let result = screen.firstMatch(of: /measure-ui: drawn ([0-9.]+) ms\/step \(25 steps\), not drawn ([0-9.]+) ms\/step \(25 steps\): ×([0-9.]+)/)
+        #expect(result != nil, "\(screen)")
+        if let result, let drawn = Double(result.1), let quiet = Double(result.2), let ratio = Double(result.3) {
+            #expect(drawn > 0 && quiet > 0 && abs(ratio - drawn / quiet) < 0.03 * ratio, "\(screen)")
+        }
+        let bad = try start("--measure-ui 0")
+        defer { bad.close() }
+        #expect(try bad.wait { $0.contains("--measure-ui 0: give a block of at least 1 step") && $0.contains("EXIT=64") }, "\(bad.dump())")
+    }
+
     @Test("Ctrl-C and SIGTERM restore the terminal and exit cleanly")
     func interrupts() throws {
         let t = try start("--steps 1000 --paused")
