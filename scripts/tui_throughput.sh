@@ -1,30 +1,37 @@
 #!/usr/bin/env bash
 # The live sampler's throughput against headless `ddim sample`, same model, steps, batch, seed:
 #
-#   scripts/tui_throughput.sh [STEPS (200)] [BATCH (4)] [ROUNDS (3)] [MODEL_DIR]    (DDIM=PATH: another binary)
+#   scripts/tui_throughput.sh [STEPS (200)] [BATCH (4)] [ROUNDS (9)] [MODEL_DIR]    (DDIM=PATH: another binary)
 #
-# Headless: wall time of `ddim sample`. Live: `ddim` in a private tmux server (160×48, truecolour),
-# from launch until its status bar says "done". Both include start-up and model loading; rounds
-# alternate the two. Each round also times a 1-step run of each, so that start-up (the model,
-# ncurses, tmux's server and pane, the poll) can be taken out: sampling throughput is
-# (STEPS − 1) / (t(STEPS) − t(1)), the steps a second once running, which is what the live
-# sampler must not lose. Prints one line per round and, as live / headless (1.05 = the TUI loses
-# 5 %), the ratio of the medians of the end-to-end times, the median of the rounds' own
-# end-to-end ratios, and the median of the rounds' throughput ratios (headless steps a second over
-# live; a round's runs came seconds apart, under the same load from other tenants). Each long
-# live run also prints the CPU time of ddim's UI thread, of all of ddim and of the tmux server:
-# the UI's cost in CPU seconds, which a busy machine does not distort.
+# Two measurements. The first compares separate processes, as a user would; the second is the
+# precise one, because this kind of machine drifts by 10–30 % over seconds (other tenants), more
+# than the effect measured.
 #
-# The poll is itself CPU work (a tmux client and a capture of the pane each time): polled every
-# 20 ms for a whole run, it took a noticeable share of a 2-core machine away from the sampler.
-# So the live run is first left alone for POLL_AFTER (0.9) × this round's headless time and only
-# then polled every 20 ms. A live run that finished sooner reads as that long: the error can only
-# make the TUI look slower, never faster. POLL_AFTER=0 polls from the start (the old way).
+# Each round runs both, in alternating order (a round's two runs come seconds apart, under the
+# same load from other tenants of the machine):
+# - headless: `ddim sample`, whose closing line on stderr gives its sampling time — from the
+#   start of the first step to the end of the last;
+# - live: `ddim` in a private tmux server (160×48, truecolour), whose progress line gives the
+#   same time once the run is done ("200 steps in 2.41 s"), measured the same way by its worker.
+# Throughput is steps a second while sampling; the figure is live / headless sampling time
+# (1.05 = the TUI loses 5 %), the median of the rounds' own ratios, with their range. Start-up
+# (loading the model, ncurses, tmux's server and pane) is not sampling and is left out by both;
+# the end-to-end wall times are printed as well, from launch until the result is there (the live
+# one polled every 0.1 s once 0.9 × the round's headless time has passed: ±0.1 s).
+#
+# Then MEASURE_RUNS (3) live runs of max(STEPS, 1000) steps with `--measure-ui 25`: each run
+# alternates blocks of 25 steps drawn live with 25 steps not drawn at all (~0.3 s each), the
+# worker timing every block, so both kinds share the machine's state of the moment. Their
+# ratio, drawn / not drawn, is what drawing costs sampling: the median over the runs is printed.
+#
+# Each live run also prints the CPU time of ddim's UI thread, of all of ddim and of the tmux
+# server: the UI's cost in CPU seconds, which a busy machine does not distort. On two cores every
+# CPU millisecond the UI or the terminal takes is about a millisecond the model's threads wait.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 steps=${1:-200}
 batch=${2:-4}
-rounds=${3:-3}
+rounds=${3:-9}
 model=()
 [ -n "${4:-}" ] && model=(--model "$4")
 ddim=${DDIM:-$PWD/.build/release/ddim}
@@ -35,56 +42,67 @@ now() { date +%s.%N; }
 calc() { awk "BEGIN {printf \"%.6f\", $1}"; }
 # user + system CPU seconds of a /proc/…/stat (fields 14 and 15, in clock ticks)
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz}' "$1"; }
+# the seconds in "… in 2.41 s …"
+seconds_of() { sed -n 's/.* in \([0-9.]*\) s .*/\1/p' | tail -1; }
 
-# headless N: seconds of `ddim sample` with N steps
+# headless: sets h_wall and h_run
 headless_run() {
-  local t0 t1
+  local t0 t1 line
   t0=$(now)
-  "$ddim" sample "${model[@]}" --steps "$1" --batch "$batch" --seed 1 --eta 0 --out /tmp/ddim-throughput.png -q
+  line=$("$ddim" sample "${model[@]}" --steps "$steps" --batch "$batch" --seed 1 --eta 0 --out /tmp/ddim-throughput.png 2>&1 >/dev/null)
   t1=$(now)
-  calc "$t1 - $t0"
+  h_wall=$(calc "$t1 - $t0")
+  h_run=$(printf '%s\n' "$line" | seconds_of)
+  [ -n "$h_run" ] || { echo "no sampling time in ddim sample's output: $line" >&2; exit 1; }
 }
 
-# live N H: seconds of the live sampler with N steps, first left alone for POLL_AFTER × H; the
-# CPU figures of the run in $cpu_line
+# live (left alone for 0.9 × WAIT seconds first): sets l_wall, l_run and cpu_line
 live_run() {
-  local t0 t1 pid server ui all term
+  local t0 t1 pid server ui all term screen
   t0=$(now)
   tmux -L "$sock" -f /dev/null new-session -d -x 160 -y 48 \
-    "env TERM=xterm-256color COLORTERM=truecolor $ddim ${model[*]} --steps $1 --batch $batch --seed 1 --eta 0"
-  sleep "$(calc "${POLL_AFTER:-0.9} * $2")"
-  until tmux -L "$sock" capture-pane -p -t 0 2>/dev/null | grep -q "done"; do sleep 0.02; done
+    "env TERM=xterm-256color COLORTERM=truecolor $ddim ${model[*]} --steps $steps --batch $batch --seed 1 --eta 0"
+  sleep "$(calc "0.9 * $1")"
+  until screen=$(tmux -L "$sock" capture-pane -p -t 0 2>/dev/null) && grep -q "steps in .* s " <<<"$screen"; do sleep 0.1; done
   t1=$(now)
-  # CPU seconds, robust to a busy machine: ddim's UI (main) thread, all of ddim, the tmux server
+  l_wall=$(calc "$t1 - $t0")
+  l_run=$(grep "steps in .* s " <<<"$screen" | seconds_of)
+  # CPU seconds: ddim's UI (main) thread, all of ddim, the tmux server
   pid=$(tmux -L "$sock" display -p -t 0 '#{pane_pid}')
   server=$(tmux -L "$sock" display -p '#{pid}')
   ui=$(cpu "/proc/$pid/task/$pid/stat"); all=$(cpu "/proc/$pid/stat"); term=$(cpu "/proc/$server/stat")
   tmux -L "$sock" kill-server
   cpu_line="UI thread ${ui} s, ddim ${all} s, tmux server ${term} s"
-  calc "$t1 - $t0"
 }
 
-headless=()
-live=()
 ratios=()
-throughput=()
+walls=()
 for r in $(seq "$rounds"); do
-  h1=$(headless_run 1)
-  l1=$(live_run 1 "$h1")
-  h=$(headless_run "$steps")
-  live_run "$steps" "$h" > /tmp/ddim-throughput-live.txt
-  l=$(cat /tmp/ddim-throughput-live.txt)
-  headless+=("$h")
-  live+=("$l")
-  ratios+=("$(calc "$l / $h")")
-  throughput+=("$(calc "($l - $l1) / ($h - $h1)")")
-  echo "round $r: headless ${h} s (1 step: ${h1} s), live ${l} s (1 step: ${l1} s); CPU: ${cpu_line:-?}"
+  if [ $((r % 2)) = 1 ]; then
+    headless_run; live_run "$h_wall"
+  else
+    live_run "${h_wall:-1}"; headless_run
+  fi
+  ratios+=("$(calc "$l_run / $h_run")")
+  walls+=("$(calc "$l_wall / $h_wall")")
+  echo "round $r: sampling headless ${h_run} s, live ${l_run} s (ratio ${ratios[-1]}); end to end ${h_wall} s, ${l_wall} s; CPU: ${cpu_line}"
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 range() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.3f–%.3f", lo, hi}'; }
-mh=$(median "${headless[@]}")
-ml=$(median "${live[@]}")
-echo "steps $steps, batch $batch: headless median ${mh} s, live median ${ml} s; live / headless:" \
-  "$(awk -v l="$ml" -v h="$mh" 'BEGIN {printf "%.3f", l / h}') (medians)," \
-  "$(median "${ratios[@]}" | awk '{printf "%.3f", $1}') (rounds' own, $(range "${ratios[@]}"))," \
-  "sampling throughput $(median "${throughput[@]}" | awk '{printf "%.3f", $1}') (rounds' own, start-up taken out, $(range "${throughput[@]}"))"
+measures=()
+long=$(( steps > 1000 ? steps : 1000 ))
+for r in $(seq "${MEASURE_RUNS:-3}"); do
+  tmux -L "$sock" -f /dev/null new-session -d -x 160 -y 48 \
+    "env TERM=xterm-256color COLORTERM=truecolor $ddim ${model[*]} --steps $long --batch $batch --seed 1 --eta 0 --measure-ui 25"
+  sleep "$(calc "0.9 * $long / $steps * ${h_run:-1}")"
+  until screen=$(tmux -L "$sock" capture-pane -p -t 0 2>/dev/null) && grep -q "measure-ui: " <<<"$screen"; do sleep 0.2; done
+  tmux -L "$sock" kill-server
+  line=$(grep -o "measure-ui: .*×[0-9.]*" <<<"$screen")
+  measures+=("${line##*×}")
+  echo "measure-ui run $r ($long steps): $line"
+done
+echo "steps $steps, batch $batch, $rounds rounds: live / headless sampling time" \
+  "$(median "${ratios[@]}" | awk '{printf "%.3f", $1}') (median of the rounds' ratios, range $(range "${ratios[@]}"));" \
+  "end to end $(median "${walls[@]}" | awk '{printf "%.3f", $1}') ($(range "${walls[@]}"))"
+[ ${#measures[@]} -gt 0 ] && echo "measure-ui, drawn / not drawn: $(median "${measures[@]}" | awk '{printf "%.3f", $1}')" \
+  "(median of ${#measures[@]} runs of $long steps, range $(range "${measures[@]}"))"

@@ -46,6 +46,7 @@ extension App {
         term.resetPairsIfCrowded()
         term.erase()
         let layout = layout(snap, on: term)
+        fullFrameLayout = layout
         if layout.tooSmall {
             drawTooSmall(on: term)
             return
@@ -59,6 +60,21 @@ extension App {
         drawPrompt(row: layout.markRow, on: term)
         if showHelp { drawHelp(on: term) }
         term.refresh()
+    }
+
+    /// New pictures of a running run over the last whole frame, when nothing else on screen can
+    /// have changed: the same layout, truecolour tiles (direct cells, so ncurses is not asked to
+    /// compare its whole screen), no overlay. Only the tiles' cells and the progress line are
+    /// queued; else a whole frame is drawn.
+    func drawPictures(_ snap: LiveSnapshot, on term: Terminal) {
+        let layout = layout(snap, on: term)
+        guard layout == fullFrameLayout, !layout.tooSmall, tilePen(on: term).direct, prompt == nil else {
+            draw(snap, on: term)
+            return
+        }
+        drawTiles(snap, layout: layout, picturesOnly: true, on: term)
+        drawProgress(snap, layout: layout, on: term)
+        term.refresh(partial: true)
     }
 
     /// Where the sampler's tiles, progress line and parameters go on this terminal.
@@ -133,22 +149,17 @@ extension App {
     }
 
     /// One boxed tile: `label` in the top edge, `caption` in the bottom edge, sample `index` of `source` inside.
-    func drawTile(_ tile: Layout.Tile, source: Tensor?, index: Int, label: String, caption: String, pen: TilePen, on term: Terminal) {
+    /// `picturesOnly`: the box is on screen already (a paced picture frame): only the picture's
+    /// direct cells are queued.
+    func drawTile(_ tile: Layout.Tile, source: Tensor?, index: Int, label: String, caption: String, pen: TilePen,
+                  picturesOnly: Bool = false, on term: Terminal) {
         let g = tile.geometry
-        let hline = String(repeating: "─", count: g.columns)
-        put("┌" + hline + "┐", .border, row: tile.row, column: tile.column, on: term)
-        for r in 0..<g.rows {
-            put("│", .border, row: tile.row + 1 + r, column: tile.column, on: term)
-            put("│", .border, row: tile.row + 1 + r, column: tile.column + g.columns + 1, on: term)
-        }
-        put("└" + hline + "┘", .border, row: tile.row + g.rows + 1, column: tile.column, on: term)
-        if !label.isEmpty { put(" \(label) ", .accent, row: tile.row, column: tile.column + 1, on: term, maxWidth: g.columns) }
-        if !caption.isEmpty { put(" \(caption) ", .dim, row: tile.row + g.rows + 1, column: tile.column + 1, on: term, maxWidth: g.columns) }
+        if !picturesOnly { drawBox(tile, label: label, caption: caption, on: term) }
         guard let source, source.rank == 4, index < source.shape[0], let bitmap = Self.bitmap(source, index) else { return }
         let cells = pen.renderer.render(bitmap, columns: g.columns, rows: g.rows)
         let direct = colorMode == .truecolor
         for r in 0..<cells.rows {
-            if pen.direct { term.holdForDirectCells(row: tile.row + 1 + r, column: tile.column + 1, count: cells.columns) }
+            if pen.direct && !picturesOnly { term.holdForDirectCells(row: tile.row + 1 + r, column: tile.column + 1, count: cells.columns) }
             for c in 0..<cells.columns {
                 let cell = cells[c, r]
                 if pen.direct {
@@ -164,7 +175,21 @@ extension App {
         }
     }
 
-    private func drawTiles(_ snap: LiveSnapshot, layout: Layout, on term: Terminal) {
+    /// A tile's box, with `label` in its top edge and `caption` in its bottom edge.
+    private func drawBox(_ tile: Layout.Tile, label: String, caption: String, on term: Terminal) {
+        let g = tile.geometry
+        let hline = String(repeating: "─", count: g.columns)
+        put("┌" + hline + "┐", .border, row: tile.row, column: tile.column, on: term)
+        for r in 0..<g.rows {
+            put("│", .border, row: tile.row + 1 + r, column: tile.column, on: term)
+            put("│", .border, row: tile.row + 1 + r, column: tile.column + g.columns + 1, on: term)
+        }
+        put("└" + hline + "┘", .border, row: tile.row + g.rows + 1, column: tile.column, on: term)
+        if !label.isEmpty { put(" \(label) ", .accent, row: tile.row, column: tile.column + 1, on: term, maxWidth: g.columns) }
+        if !caption.isEmpty { put(" \(caption) ", .dim, row: tile.row + g.rows + 1, column: tile.column + 1, on: term, maxWidth: g.columns) }
+    }
+
+    private func drawTiles(_ snap: LiveSnapshot, layout: Layout, picturesOnly: Bool = false, on term: Terminal) {
         let pen = tilePen(on: term)
         let seeds = snap.settings.seeds
         for (i, tile) in layout.tiles.enumerated() {
@@ -173,7 +198,7 @@ extension App {
             let source = noisy ? snap.sample : (snap.predictedX0 ?? snap.sample)
             let name = view == .both ? (noisy ? "x_t" : "x̂₀") : (i == 0 ? (noisy ? "x_t" : "x̂₀") : "")
             let caption = sample < seeds.count && (!noisy || view != .both) ? "seed \(seeds[sample])" : ""
-            drawTile(tile, source: source, index: sample, label: name, caption: caption, pen: pen, on: term)
+            drawTile(tile, source: source, index: sample, label: name, caption: caption, pen: pen, picturesOnly: picturesOnly, on: term)
         }
     }
 

@@ -69,6 +69,8 @@ public final class App {
     var prompt: String?
     let capabilities: TerminalCapabilities
     private var terminal: Terminal?
+    /// The layout of the last whole frame (``drawPictures(_:on:)`` draws over it alone).
+    var fullFrameLayout: Layout?
     private var signals: [DispatchSourceSignal] = []
     private let stopRequest = StopFlag()
     /// Steps a block of `--measure-ui`; nil without it.
@@ -157,7 +159,8 @@ public final class App {
                         let paced = snapshot.state == .running && !dirty
                         term.directTolerance = paced ? 3 : 0
                         term.directBudget = paced && fresh ? pacer.cellBudget(at: start) : nil
-                        if fresh { draw(snapshot, on: term) } else { drawProgressOnly(snapshot, on: term) }
+                        // a paced picture frame redraws only the tiles and the progress line
+                        if fresh { if paced && pacer.shownGeneration == snapshot.generation { drawPictures(snapshot, on: term) } else { draw(snapshot, on: term) } } else { drawProgressOnly(snapshot, on: term) }
                         pacer.drew(at: start, seconds: Date().timeIntervalSince(start), picturesOf: fresh ? snapshot.generation : nil)
                     } else {
                         term.directTolerance = 0

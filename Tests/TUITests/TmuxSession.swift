@@ -89,6 +89,49 @@ final class TmuxSession {
         return last
     }
 
+    /// What a `capture-pane -e` screen shows, one line per row, each cell as its glyph, its
+    /// background, and its foreground where one can be seen: tmux keeps the foreground of a blank
+    /// cell as the last one set, which ddim leaves alone for a space on a coloured background (it
+    /// writes no foreground it does not need), so two equal-looking screens may differ there.
+    static func visible(_ screen: String) -> [String] {
+        screen.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            var (fg, bg, attributes) = ("", "", Set<Int>())
+            var out = ""
+            var rest = Substring(line)
+            while let first = rest.first {
+                if first == "\u{1B}", let m = rest.prefixMatch(of: /\u{1B}\[([0-9;:]*)m/) {
+                    let params = m.1.split(whereSeparator: { $0 == ";" || $0 == ":" }).map { Int($0) ?? 0 }
+                    var i = 0
+                    if params.isEmpty { (fg, bg, attributes) = ("", "", []) }
+                    while i < params.count {
+                        switch params[i] {
+                        case 0: (fg, bg, attributes) = ("", "", [])
+                        case 38, 48:
+                            // 38;2;r;g;b or 38;5;n
+                            let n = i + 1 < params.count && params[i + 1] == 2 ? 5 : 3
+                            let value = params[min(i, params.count)..<min(i + n, params.count)].map(String.init).joined(separator: ",")
+                            if params[i] == 38 { fg = value } else { bg = value }
+                            i += n - 1
+                        case 39: fg = ""
+                        case 49: bg = ""
+                        case 30...37, 90...97: fg = "\(params[i])"
+                        case 40...47, 100...107: bg = "\(params[i])"
+                        case let a: attributes.insert(a)
+                        }
+                        i += 1
+                    }
+                    rest = rest[m.range.upperBound...]
+                    continue
+                }
+                // a space shows its foreground only underlined or reversed
+                let seen = first != " " || attributes.contains(4) || attributes.contains(7)
+                out += "\(first)[\(bg)|\(seen ? fg : "")|\(attributes.sorted())]"
+                rest = rest.dropFirst()
+            }
+            return out
+        }
+    }
+
     /// The screen for a failure message.
     func dump(colours: Bool = false) -> String { (try? screen(colours: colours)) ?? "(no screen)" }
 
