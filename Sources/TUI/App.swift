@@ -71,6 +71,8 @@ public final class App {
     private var terminal: Terminal?
     /// The layout of the last whole frame (``drawPictures(_:on:)`` draws over it alone).
     var fullFrameLayout: Layout?
+    /// The frames of the current run and the UI thread's time on them.
+    private var frameCost = FrameCost(generation: -1)
     private var signals: [DispatchSourceSignal] = []
     private let stopRequest = StopFlag()
     /// Steps a block of `--measure-ui`; nil without it.
@@ -143,7 +145,7 @@ public final class App {
             }
             if let n = measureBlock, snapshot.state == .done, measured != snapshot.generation {
                 measured = snapshot.generation
-                status = (Self.measurement(snapshot, block: n), false, .distantFuture)
+                status = (Self.measurement(snapshot, block: n) + frameCost.summary, false, .distantFuture)
                 dirty = true
             }
             if quietSteps == nil && (version != lastVersion || dirty) {
@@ -161,7 +163,10 @@ public final class App {
                         term.directBudget = paced && fresh ? pacer.cellBudget(at: start) : nil
                         // a paced picture frame redraws only the tiles and the progress line
                         if fresh { if paced && pacer.shownGeneration == snapshot.generation { drawPictures(snapshot, on: term) } else { draw(snapshot, on: term) } } else { drawProgressOnly(snapshot, on: term) }
-                        pacer.drew(at: start, seconds: Date().timeIntervalSince(start), picturesOf: fresh ? snapshot.generation : nil)
+                        let took = Date().timeIntervalSince(start)
+                        pacer.drew(at: start, seconds: took, picturesOf: fresh ? snapshot.generation : nil)
+                        if frameCost.generation != snapshot.generation { frameCost = FrameCost(generation: snapshot.generation) }
+                        frameCost.add(took, pictures: fresh)
                     } else {
                         term.directTolerance = 0
                         term.directBudget = nil
@@ -197,6 +202,24 @@ public final class App {
                 if showHelp && c != "?" { showHelp = false; if c != "q" && c != "\u{3}" { continue } }
                 handle(c, snapshot: snapshot, studio: studioSnapshot)
             }
+        }
+    }
+
+    /// Frames drawn for one run and the UI thread's time on them (what `--measure-ui` adds).
+    struct FrameCost {
+        let generation: Int
+        var pictures = 0, pictureSeconds = 0.0, others = 0, otherSeconds = 0.0
+
+        init(generation: Int) { self.generation = generation }
+
+        mutating func add(_ seconds: Double, pictures withPictures: Bool) {
+            if withPictures { pictures += 1; pictureSeconds += seconds } else { others += 1; otherSeconds += seconds }
+        }
+
+        /// "; UI thread: 300 frames with pictures at 1.9 ms, 600 without at 0.3 ms".
+        var summary: String {
+            String(format: "; UI thread: %d frames with pictures at %.1f ms, %d without at %.1f ms", pictures,
+                   pictureSeconds * 1e3 / Double(max(pictures, 1)), others, otherSeconds * 1e3 / Double(max(others, 1)))
         }
     }
 
