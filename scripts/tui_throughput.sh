@@ -23,6 +23,9 @@
 # alternates blocks of 25 steps drawn live with 25 steps not drawn at all (~0.3 s each), the
 # worker timing every block, so both kinds share the machine's state of the moment. Their
 # ratio, drawn / not drawn, is what drawing costs sampling: the median over the runs is printed.
+# Each follows a headless run of the same length, and the blocks not drawn are compared with it
+# (ms a step): that they match, up to the machine's drift, shows nothing but the drawing sets
+# the two programs apart.
 #
 # Each live run also prints the CPU time of ddim's UI thread, of all of ddim and of the tmux
 # server: the UI's cost in CPU seconds, which a busy machine does not distort. On two cores every
@@ -90,19 +93,26 @@ done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 range() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.3f–%.3f", lo, hi}'; }
 measures=()
+against=()
 long=$(( steps > 1000 ? steps : 1000 ))
 for r in $(seq "${MEASURE_RUNS:-3}"); do
+  # a headless run of the same length first: its ms a step against the blocks not drawn
+  line=$("$ddim" sample "${model[@]}" --steps "$long" --batch "$batch" --seed 1 --eta 0 --out /tmp/ddim-throughput.png 2>&1 >/dev/null)
+  headless_ms=$(printf '%s\n' "$line" | sed -n 's/.*  \([0-9.]*\) ms\/step$/\1/p' | tail -1)
   tmux -L "$sock" -f /dev/null new-session -d -x 160 -y 48 \
     "env TERM=xterm-256color COLORTERM=truecolor $ddim ${model[*]} --steps $long --batch $batch --seed 1 --eta 0 --measure-ui 25"
-  sleep "$(calc "0.9 * $long / $steps * ${h_run:-1}")"
+  sleep "$(calc "0.9 * $long * $headless_ms / 1000")"
   until screen=$(tmux -L "$sock" capture-pane -p -t 0 2>/dev/null) && grep -q "measure-ui: " <<<"$screen"; do sleep 0.2; done
   tmux -L "$sock" kill-server
   line=$(grep -o "measure-ui: .*×[0-9.]*" <<<"$screen")
+  quiet_ms=$(sed -n 's/.*not drawn \([0-9.]*\) ms\/step.*/\1/p' <<<"$line")
   measures+=("${line##*×}")
-  echo "measure-ui run $r ($long steps): $line"
+  against+=("$(calc "$quiet_ms / $headless_ms")")
+  echo "measure-ui run $r ($long steps): $line; headless just before: $headless_ms ms/step"
 done
 echo "steps $steps, batch $batch, $rounds rounds: live / headless sampling time" \
   "$(median "${ratios[@]}" | awk '{printf "%.3f", $1}') (median of the rounds' ratios, range $(range "${ratios[@]}"));" \
   "end to end $(median "${walls[@]}" | awk '{printf "%.3f", $1}') ($(range "${walls[@]}"))"
 [ ${#measures[@]} -gt 0 ] && echo "measure-ui, drawn / not drawn: $(median "${measures[@]}" | awk '{printf "%.3f", $1}')" \
-  "(median of ${#measures[@]} runs of $long steps, range $(range "${measures[@]}"))"
+  "(median of ${#measures[@]} runs of $long steps, range $(range "${measures[@]}"));" \
+  "not drawn / headless run just before: $(median "${against[@]}" | awk '{printf "%.3f", $1}') ($(range "${against[@]}"))"

@@ -156,13 +156,20 @@ public final class App {
                     if mode == .sample {
                         let fresh = pacer.newPictures(
                             at: start, generation: snapshot.generation, running: snapshot.state == .running, forced: dirty)
-                        // a frame that keeps the pictures only redraws the progress line; the
-                        // paced pictures of a running step leave cells within 3 levels alone
+                        // Paced frames of a running run leave cells within 3 levels alone and
+                        // write at most the pacer's cells a second; a paced picture frame redraws
+                        // only the tiles and the progress line, a frame that keeps the pictures
+                        // only the progress line. Forced frames (keys, pause, done) are whole and exact.
                         let paced = snapshot.state == .running && !dirty
                         term.directTolerance = paced ? 3 : 0
                         term.directBudget = paced && fresh ? pacer.cellBudget(at: start) : nil
-                        // a paced picture frame redraws only the tiles and the progress line
-                        if fresh { if paced && pacer.shownGeneration == snapshot.generation { drawPictures(snapshot, on: term) } else { draw(snapshot, on: term) } } else { drawProgressOnly(snapshot, on: term) }
+                        if !fresh {
+                            drawProgressOnly(snapshot, on: term)
+                        } else if paced && pacer.shownGeneration == snapshot.generation {
+                            drawPictures(snapshot, on: term)
+                        } else {
+                            draw(snapshot, on: term)
+                        }
                         let took = Date().timeIntervalSince(start)
                         pacer.drew(at: start, seconds: took, picturesOf: fresh ? snapshot.generation : nil)
                         if frameCost.generation != snapshot.generation { frameCost = FrameCost(generation: snapshot.generation) }
