@@ -98,16 +98,22 @@ struct Sample: ParsableCommand {
     }
 }
 
-/// A one-line progress bar on stderr, redrawn in place.
+/// A one-line progress bar on stderr, redrawn in place at most 10 times a second (and at the
+/// last step): each redraw is a write the terminal must parse on the cores sampling uses, and a
+/// fast model makes 50–100 steps a second.
 final class ProgressBar {
     let enabled: Bool
     private var total = 0.0
+    private var lastDrawn = ContinuousClock.now - .seconds(1)
 
     init(enabled: Bool) { self.enabled = enabled }
 
     func update(step: Int, of count: Int, timestep: Int, seconds: Double) {
         guard enabled else { return }
         total += seconds
+        let now = ContinuousClock.now
+        guard step == count || now - lastDrawn >= .milliseconds(100) else { return }
+        lastDrawn = now
         let width = 30
         let filled = count == 0 ? 0 : step * width / count
         let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
