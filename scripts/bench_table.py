@@ -4,7 +4,7 @@ same machine, same thread count, interleaved in one run.
 
     /work/pyenv/bin/python scripts/bench_table.py --cifar /tmp/bench/cifar10-32 \
         [--celebahq /tmp/bench/celebahq-256] [--threads 2] [--rounds 5] [--celebahq-rounds 3] [--runs 10] \
-        [--digits-runs 40] [--json OUT.json]
+        [--digits-runs 40] [--tui 5] [--json OUT.json]
 
 Each round runs every case once in every engine (`ddim bench --json`, then
 `scripts/bench_peers.py --json`, which times PyTorch and the same model exported to
@@ -21,6 +21,11 @@ rounds, both engines together). Peak RSS is each process's own (wait4), for ddim
 whole process (weights included). Model folders with the real architectures and random
 weights come from `scripts/make_fixtures.py --bench-models OUT_DIR [--celebahq]`; the digits
 model is the embedded one (Sources/DefaultModel/digits).
+
+With `--tui N`, the same run then measures the live sampler against `ddim sample` on the digits
+model at `--tui-batch`: N runs of `scripts/tui_interleaved.sh 40 0.3` (the two programs taking
+turns on the machine in 0.3 s slices; needs tmux), printed under the table as live / headless
+time a step, the median of the runs' totals with their range.
 """
 
 from __future__ import annotations
@@ -60,6 +65,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--digits-runs", type=int, default=40)
     ap.add_argument("--tui-batch", type=int, default=4, help="the live sampler's default batch")
+    ap.add_argument("--tui", type=int, default=0, metavar="N",
+                    help="also N runs of scripts/tui_interleaved.sh: the live sampler against ddim sample")
     ap.add_argument("--json", help="also write every measurement here")
     args = ap.parse_args()
 
@@ -97,6 +104,16 @@ def main() -> None:
             print(f"round {r + 1}: {name} b{batch}: ddim {d['median_ms']:.1f}, torch {p['torch_ms']:.1f}, "
                   f"ort {p['onnxruntime_ms']:.1f} ms; ddim RSS {rss:.0f} MB", file=sys.stderr)
 
+    tui: list[float] = []
+    for r in range(args.tui):
+        out = subprocess.run([os.path.join(ROOT, "scripts/tui_interleaved.sh"), "40", "0.3", str(args.tui_batch)],
+                             capture_output=True, text=True, env={**os.environ, "DDIM": args.ddim})
+        last = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
+        if out.returncode != 0 or "totals" not in last:
+            sys.exit(f"tui_interleaved.sh failed ({out.returncode}): {out.stderr.strip() or last}")
+        tui.append(float(last.rsplit(":", 1)[1]))
+        print(f"tui run {r + 1}: {last}", file=sys.stderr)
+
     med = statistics.median
     print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; {args.threads} threads "
           f"each; {meta['blas']}, 3×3 convolutions by {meta['conv']}; PyTorch {meta['torch']}, onnxruntime "
@@ -113,11 +130,16 @@ def main() -> None:
         print(f"| {name} ({meta['params'][name] / 1e6:.1f} M) | {batch} | {d:.1f} | {t:.1f} | {o:.1f} | "
               f"{med(rt):.2f} ({min(rt):.2f}–{max(rt):.2f}) | {med(ro):.2f} ({min(ro):.2f}–{max(ro):.2f}) | "
               f"{med(rf):.2f} ({min(rf):.2f}–{max(rf):.2f}) | {max(s['ddim_rss']):.0f} MB |")
+    if tui:
+        print(f"\nThe live sampler (tmux, 160×48, truecolour) against `ddim sample`, digits model, batch "
+              f"{args.tui_batch}, taking turns on the machine (`scripts/tui_interleaved.sh 40 0.3`, {len(tui)} runs): "
+              f"live / headless time a step {med(tui):.3f} ({min(tui):.3f}–{max(tui):.3f}).")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"meta": meta, "threads": args.threads, "rounds": args.rounds,
                        "celebahq_rounds": args.celebahq_rounds, "runs": args.runs, "digits_runs": args.digits_runs,
-                       "cases": [{"model": n, "batch": b, **s} for (n, b), s in results.items()]}, f, indent=2)
+                       "cases": [{"model": n, "batch": b, **s} for (n, b), s in results.items()],
+                       "tui_live_over_headless": tui}, f, indent=2)
 
 
 if __name__ == "__main__":
