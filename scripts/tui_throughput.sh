@@ -12,7 +12,7 @@
 # - headless: `ddim sample`, whose closing line on stderr gives its sampling time — from the
 #   start of the first step to the end of the last;
 # - live: `ddim` in a private tmux server (160×48, truecolour), whose progress line gives the
-#   same time once the run is done ("200 steps in 2.41 s"), measured the same way by its worker.
+#   same time once the run is done ("200 steps in 2.413 s"), measured the same way by its worker.
 # Throughput is steps a second while sampling; the figure is live / headless sampling time
 # (1.05 = the TUI loses 5 %), the median of the rounds' own ratios, with their range. Start-up
 # (loading the model, ncurses, tmux's server and pane) is not sampling and is left out by both;
@@ -45,7 +45,7 @@ now() { date +%s.%N; }
 calc() { awk "BEGIN {printf \"%.6f\", $1}"; }
 # user + system CPU seconds of a /proc/…/stat (fields 14 and 15, in clock ticks)
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz}' "$1"; }
-# the seconds in "… in 2.41 s …"
+# the seconds in "… in 2.413 s …"
 seconds_of() { sed -n 's/.* in \([0-9.]*\) s .*/\1/p' | tail -1; }
 
 # headless: sets h_wall and h_run

@@ -237,7 +237,7 @@ extension App {
         let left = String(format: "step %d/%d  t=%d  ᾱ=%.3g  σ=%.3f", snap.stepsDone, snap.stepCount, snap.timestep, snap.alphaBar, snap.sigma)
         // once done: the run's sampling time (pauses left out), as `ddim sample` reports it
         let right = snap.state == .done && snap.stepsDone > 0
-            ? String(format: "%d steps in %.2f s  %.1f ms/step", snap.stepsDone, snap.runSeconds, snap.runSeconds * 1e3 / Double(snap.stepsDone))
+            ? String(format: "%d steps in %.3f s  %.1f ms/step", snap.stepsDone, snap.runSeconds, snap.runSeconds * 1e3 / Double(snap.stepsDone))
             : String(format: "%.0f ms/step  %.1f it/s  ETA ", snap.lastMilliseconds, rate) + formatSeconds(snap.secondsLeft)
         put(left, .text, row, 2)
         let barStart = 2 + left.count + 2

@@ -91,7 +91,7 @@ struct Sample: ParsableCommand {
         }
         if !quiet {
             let steps = sampler.stepsDone
-            let line = String(format: "%d steps × %d samples in %.2f s  %.1f ms/step\n", steps, request.batch, seconds,
+            let line = String(format: "%d steps × %d samples in %.3f s  %.1f ms/step\n", steps, request.batch, seconds,
                               seconds * 1e3 / Double(max(steps, 1)))
             FileHandle.standardError.write(Data(line.utf8))
         }
