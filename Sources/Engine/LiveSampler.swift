@@ -246,10 +246,9 @@ public final class LiveSampler: @unchecked Sendable {
                 let now = clock.now
                 let stretch = mark.map { (now - $0).milliseconds / 1e3 } ?? 0
                 mark = now
-                let block = timingBlock
                 publish {
                     $0.runSeconds += stretch
-                    if let block {
+                    if let block = timingBlock {
                         let k = p.index / block
                         if $0.blockSeconds.count <= k { $0.blockSeconds += Array(repeating: 0, count: k + 1 - $0.blockSeconds.count) }
                         $0.blockSeconds[k] += stretch

@@ -68,7 +68,7 @@ extension App {
     /// queued; else a whole frame is drawn.
     func drawPictures(_ snap: LiveSnapshot, on term: Terminal) {
         let layout = layout(snap, on: term)
-        guard layout == fullFrameLayout, !layout.tooSmall, tilePen(on: term).direct, prompt == nil else {
+        guard layout == fullFrameLayout, !layout.tooSmall, drawsDirectCells, prompt == nil else {
             draw(snap, on: term)
             return
         }
@@ -144,9 +144,12 @@ extension App {
         // background, so a full screen of tiles never runs out of pairs mid-frame.
         let colours = colorMode == .palette16 ? 16 : colorMode == .palette256 ? 256 : 1 << 24
         let foregroundOnly = colorMode != .mono && term.pairCapacity < min(colours * colours, 1 << 14)
-        let direct = colorMode == .truecolor && ramp == nil && !showHelp
-        return TilePen(renderer: renderer, ramp: ramp, foregroundOnly: foregroundOnly, direct: direct)
+        return TilePen(renderer: renderer, ramp: ramp, foregroundOnly: foregroundOnly, direct: drawsDirectCells)
     }
+
+    /// Whether tiles and the progress line are direct cells (``Terminal/put(directCell:row:column:fg:bg:)``):
+    /// in truecolour (where no grey ramp is used), except under the help overlay, which must stay on top.
+    var drawsDirectCells: Bool { colorMode == .truecolor && !showHelp }
 
     /// One boxed tile: `label` in the top edge, `caption` in the bottom edge, sample `index` of `source` inside.
     /// `picturesOnly`: the box is on screen already (a paced picture frame): only the picture's
@@ -226,7 +229,7 @@ extension App {
     /// one write instead of ncurses' one write per cursor jump.
     func drawProgress(_ snap: LiveSnapshot, layout: Layout, on term: Terminal) {
         let row = layout.progressRow
-        let direct = tilePen(on: term).direct
+        let direct = drawsDirectCells
         let put: (String, Theme.Element, Int, Int) -> Void = { text, element, row, column in
             if direct { self.putDirect(text, element, row: row, column: column, on: term) } else { self.put(text, element, row: row, column: column, on: term) }
         }

@@ -206,18 +206,22 @@ final class Terminal {
         return cell
     }
 
-    /// The tolerance that leaves at most ``directBudget`` queued cells to write (at least
-    /// ``directTolerance``; changes of 256 — new glyphs — always go out).
-    private func budgetTolerance() -> Int32 {
-        guard let budget = directBudget, !directRepaint else { return directTolerance }
-        var histogram = [Int](repeating: 0, count: 257)
+    /// Turns every queued cell into the cell as seen (``visible(_:tolerance:)``), once, and returns
+    /// the tolerance of this refresh: ``directTolerance``, or with a ``directBudget`` the one that
+    /// leaves at most that many cells to write (changes of 256 — new glyphs — always go out).
+    private func prepareDirectCells() -> Int32 {
+        let counting = directBudget != nil && !directRepaint
+        var histogram = counting ? [Int](repeating: 0, count: 257) : []
         var count = 0
         for row in 0..<min(rows, queuedRows.count) where queuedRows[row] {
             for index in row * directWidth..<(row + 1) * directWidth where directQueue[index].glyph != 0 {
-                let d = Self.change(from: directShown[index], to: Self.visible(directQueue[index], tolerance: directTolerance))
+                directQueue[index] = Self.visible(directQueue[index], tolerance: directTolerance)
+                guard counting else { continue }
+                let d = Self.change(from: directShown[index], to: directQueue[index])
                 if d > directTolerance { histogram[Int(d)] += 1; count += 1 }
             }
         }
+        guard let budget = directBudget, counting else { return directTolerance }
         return CellBudget.tolerance(histogram: histogram, count: count, base: directTolerance, budget: budget)
     }
 
@@ -248,14 +252,14 @@ final class Terminal {
         defer { directRepaint = false }
         directBytes.removeAll(keepingCapacity: true)
         let w = directWidth
-        let tolerance = budgetTolerance()
+        let tolerance = prepareDirectCells()
         var last = (index: -2, fg: Int32(-2), bg: Int32(-2))
         for row in 0..<min(rows, queuedRows.count) where queuedRows[row] {
             queuedRows[row] = false
             shownRows[row] = true
             for index in row * w..<(row + 1) * w {
                 guard directQueue[index].glyph != 0 else { continue }
-                let cell = Self.visible(directQueue[index], tolerance: directTolerance)
+                let cell = directQueue[index]
                 directQueue[index] = DirectCell()
                 if !directRepaint && Self.change(from: directShown[index], to: cell) <= tolerance { continue }
                 directShown[index] = cell

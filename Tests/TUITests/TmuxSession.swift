@@ -109,7 +109,7 @@ final class TmuxSession {
                         case 38, 48:
                             // 38;2;r;g;b or 38;5;n
                             let n = i + 1 < params.count && params[i + 1] == 2 ? 5 : 3
-                            let value = params[min(i, params.count)..<min(i + n, params.count)].map(String.init).joined(separator: ",")
+                            let value = params[i..<min(i + n, params.count)].map(String.init).joined(separator: ",")
                             if params[i] == 38 { fg = value } else { bg = value }
                             i += n - 1
                         case 39: fg = ""
