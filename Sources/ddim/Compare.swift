@@ -45,7 +45,8 @@ struct Compare: ParsableCommand {
     func validate() throws {
         guard (1...256).contains(batch) else { throw ValidationError("--batch must be between 1 and 256 (got \(batch))") }
         guard steps.values.count * eta.values.count <= 64 else { throw ValidationError("at most 64 columns (--steps × --eta)") }
-        try checkOutputFolder(out, flag: "--out")
+        var plan = OutputPlan()
+        try plan.file(out, flag: "--out")
     }
 
     func run() throws {

@@ -47,6 +47,8 @@ struct Sweep: ParsableCommand {
     func validate() throws {
         guard n >= 1 else { throw ValidationError("--n must be 1 or more (got \(n))") }
         guard (1...4096).contains(batch) else { throw ValidationError("--batch must be between 1 and 4096 (got \(batch))") }
+        var plan = OutputPlan()
+        try plan.folder(outDir, flag: "--out-dir", names: ["sweep.json"])
     }
 
     func run() throws {
