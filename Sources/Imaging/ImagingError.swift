@@ -29,15 +29,15 @@ public enum ImagingError: Error, CustomStringConvertible, Equatable, Sendable {
         case .invalidText(let key, let reason):
             return "invalid PNG text entry '\(key)': \(reason)"
         case .cannotWrite(let path, let reason):
-            return "cannot write \(path): \(reason)"
+            return "cannot write \(OutputPath.display(path)): \(reason)"
         case .cannotRead(let path, let reason):
-            return "cannot read \(path): \(reason)"
+            return "cannot read \(OutputPath.display(path)): \(reason)"
         case .notPNG(let path):
-            return "\(path) is not a PNG file (no PNG signature)"
+            return "\(OutputPath.display(path)) is not a PNG file (no PNG signature)"
         case .corrupt(let path, let reason):
-            return "\(path) is a damaged PNG: \(reason)"
+            return "\(OutputPath.display(path)) is a damaged PNG: \(reason)"
         case .tooLarge(let path, let width, let height, let limit):
-            return "\(path) is \(width)×\(height) pixels, over the limit of \(limit) per side"
+            return "\(OutputPath.display(path)) is \(width)×\(height) pixels, over the limit of \(limit) per side"
         }
     }
 }

@@ -345,6 +345,16 @@ public final class App {
     }
 
     private func sendSettings() {
+        // past η_max, σ_t > √(1 − ᾱ_{t−1}) at some step: eq. 12 has no real direction term
+        if case .eta(let eta) = settings.noise, eta > 1 {
+            let plan = (try? model.ddim.timesteps(steps: settings.steps, spacing: settings.spacing)) ?? []
+            let largest = model.ddim.largestEta(plan: plan)
+            if eta > largest {
+                let lowered = max(1, (largest * 10).rounded(.down) / 10)
+                settings.noise = .eta(lowered)
+                flash("η \(NoiseLevel.eta(lowered).label): the largest for \(settings.steps) steps (σ_t ≤ √(1 − ᾱ_{t−1}))", warning: true)
+            }
+        }
         live.send(.setSettings(steps: settings.steps, noise: settings.noise, spacing: settings.spacing))
         if mode != .sample { showStudio() }
     }

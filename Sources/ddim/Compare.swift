@@ -55,6 +55,7 @@ struct Compare: ParsableCommand {
         try ImageExport.checkPicture(channels: m.unet.config.inChannels)
         try checkSteps(steps.values, trainTimesteps: m.schedule.trainTimesteps)
         let columns = steps.values.flatMap { s in eta.values.map { ComparisonColumn(steps: s, noise: $0.level) } }
+        for c in columns { try m.check(noise: c.noise, steps: c.steps, spacing: spacing) }
         let bar = ProgressBar(enabled: !json && isatty(2) == 1)
         let total = columns.map(\.steps).reduce(0, +)
         var done = 0

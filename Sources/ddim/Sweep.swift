@@ -56,6 +56,7 @@ struct Sweep: ParsableCommand {
         if noClip { m.scheduler.clipSample = false }
         try checkSteps(steps.values, trainTimesteps: m.schedule.trainTimesteps)
         let cells = steps.values.flatMap { s in eta.values.map { SweepCell(steps: s, noise: $0.level) } }
+        for c in cells { try m.check(noise: c.noise, steps: c.steps, spacing: spacing) }
         do {
             try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
         } catch {

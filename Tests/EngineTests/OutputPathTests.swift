@@ -1,5 +1,7 @@
 import Foundation
 import Imaging
+import Engine
+import Sampling
 import Testing
 
 /// Output paths as a hostile user gives them (issue #16): odd names, links, devices, FIFOs,
@@ -215,5 +217,32 @@ struct OutputPathTests {
         #expect(OutputPath.split("") == (".", ""))
         #expect(OutputPath.split("é/ü") == ("é", "ü"))
         #expect(OutputPath.display("a\nb\u{1B}[31m") == "a\\nb\\u{1B}[31m")
+    }
+}
+
+/// What a run records is what ran (issue #16: `--eta 1e19` wrote Eta=-9223372036854775808).
+@Suite("Truthful records")
+struct TruthfulRecordTests {
+    @Test("η labels are exact: integers bare, other values by their shortest round-trip text")
+    func etaLabels() {
+        #expect(NoiseLevel.eta(0).label == "0" && NoiseLevel.eta(1).label == "1")
+        #expect(NoiseLevel.eta(0.2).label == "0.2")
+        #expect(NoiseLevel.eta(1e19).label == "1e+19")
+        let odd: Float = 0.123456789
+        #expect(Float(NoiseLevel.eta(odd).label) == odd)
+        #expect(NoiseLevel.ddpmLarge.label == "hat")
+    }
+
+    @Test("an η too large for the plan is one line before sampling, exit 1, no PNG", arguments: [
+        ["sample", "--eta", "1e19", "--out", "x.png"], ["sample", "--eta", "2", "--out", "x.png"],
+        ["compare", "--steps", "5,10", "--eta", "0,3", "--out", "x.png"],
+    ])
+    func etaRefused(_ args: [String]) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-eta-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let tiny = fixtures.appendingPathComponent("pipeline/tiny").path
+        let r = try Run(args + ["--model", tiny], directory: dir)
+        #expect(r.status == 1 && r.errorLine.contains("too large for this") && r.errorLine.contains("largest η here is"), "\(r.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == [])
     }
 }
