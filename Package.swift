@@ -26,6 +26,9 @@ let package = Package(
 
         // MARK: - Libraries
         .target(name: "CKernels"),
+        // Reading outside files (bounded, regular files only) and strict JSON: checked arithmetic
+        // and bounds, not `fast`, so that a bug here traps instead of reading out of bounds.
+        .target(name: "Files"),
         .target(name: "Tensors", dependencies: ["CBLAS", "CKernels"], swiftSettings: fast),
         .target(name: "UNet", dependencies: ["Tensors"], swiftSettings: fast),
         .target(name: "Sampling", dependencies: ["Tensors"], swiftSettings: fast),
@@ -55,6 +58,7 @@ let package = Package(
         .executableTarget(name: "ddim-fuzz", dependencies: ["FuzzTargets"]),
 
         // MARK: - Tests
+        .testTarget(name: "FilesTests", dependencies: ["Files"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CKernels"]),
         .testTarget(name: "UNetTests", dependencies: ["UNet", "Tensors"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling", "Tensors"]),
