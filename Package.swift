@@ -29,7 +29,7 @@ let package = Package(
         // Reading outside files (bounded, regular files only) and strict JSON: checked arithmetic
         // and bounds, not `fast`, so that a bug here traps instead of reading out of bounds.
         .target(name: "Files"),
-        .target(name: "Tensors", dependencies: ["CBLAS", "CKernels"], swiftSettings: fast),
+        .target(name: "Tensors", dependencies: ["CBLAS", "CKernels", "Files"], swiftSettings: fast),
         .target(name: "UNet", dependencies: ["Tensors"], swiftSettings: fast),
         .target(name: "Sampling", dependencies: ["Tensors"], swiftSettings: fast),
         .target(name: "Imaging", dependencies: ["CPNG"], swiftSettings: fast),
@@ -59,7 +59,7 @@ let package = Package(
 
         // MARK: - Tests
         .testTarget(name: "FilesTests", dependencies: ["Files"]),
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CKernels"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CKernels", "Files"]),
         .testTarget(name: "UNetTests", dependencies: ["UNet", "Tensors"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling", "Tensors"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CPNG"]),
