@@ -1,3 +1,4 @@
+import Files
 import Foundation
 
 /// The `config.json` of a diffusers `UNet2DModel`, with diffusers' defaults for absent keys.
@@ -63,11 +64,15 @@ public struct UNetConfig: Sendable, Equatable {
     /// diffusers' defaults.
     public init() {}
 
-    /// Decodes `config.json` at `url`; errors name the file and the field.
+    /// The largest config.json read (1 MiB; real ones are about 1 KB), so that Foundation's
+    /// JSON parser, which spends some 40 bytes per byte of text, stays under 50 MB.
+    public static let fileLimit = ReadLimit(bytes: 1 << 20, what: "a config.json")
+
+    /// Decodes `config.json` at `url` (a regular file of at most ``fileLimit``); errors name
+    /// the file and the field.
     public static func load(from url: URL) throws -> UNetConfig {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw ModelError(file: url.path, "cannot read the file") }
-        return try decode(data, file: url.path)
+        let bytes = try InputFile.contents(of: url.path, limit: fileLimit)
+        return try decode(Data(bytes), file: url.path)
     }
 
     /// Decodes and validates config.json text; `file` names it in errors.

@@ -1,3 +1,4 @@
+import Files
 import Foundation
 import Testing
 import Tensors
@@ -109,7 +110,14 @@ struct UNetErrorTests {
     @Test("missing and malformed config files")
     func files() throws {
         let missing = dir.appendingPathComponent("nope.json")
-        #expect(throws: ModelError(file: missing.path, "cannot read the file")) { try UNetConfig.load(from: missing) }
+        #expect(throws: FileError.cannotOpen(path: missing.path, reason: "No such file or directory")) { try UNetConfig.load(from: missing) }
+        // a FIFO named config.json is refused at once (it used to block for ever), a huge file unread
+        let fifo = dir.appendingPathComponent("config.json")
+        #expect(mkfifo(fifo.path, 0o600) == 0)
+        #expect(throws: FileError.notRegular(path: fifo.path, kind: "a FIFO")) { try UNetConfig.load(from: fifo) }
+        let huge = dir.appendingPathComponent("huge.json")
+        try Data(repeating: 0x20, count: (1 << 20) + 1).write(to: huge)
+        #expect(throws: FileError.tooLarge(path: huge.path, size: (1 << 20) + 1, limit: UNetConfig.fileLimit)) { try UNetConfig.load(from: huge) }
         let bad = dir.appendingPathComponent("bad.json")
         try Data("{ not json".utf8).write(to: bad)
         #expect(throws: ModelError(file: bad.path, "not valid JSON")) { try UNetConfig.load(from: bad) }
