@@ -89,4 +89,56 @@ struct InputFileCommandTests {
         let c = try runWithDeadline(["info", "--model", hugeScheduler.path])
         #expect(c.status == 1 && c.errorLine == "Error: \(scheduler.path) is 5242880 bytes, over the 4 MiB limit for a scheduler_config.json", "\(c)")
     }
+
+    @Test("a model with sample_size [8, 16] samples 16-pixel-wide, 8-pixel-high pictures")
+    func nonSquare() throws {
+        let dir = try model("wide")
+        try setConfig(dir, "sample_size", "[8, 16]")
+        let out = path("wide.png")
+        let r = try runWithDeadline(["sample", "--model", dir.path, "--steps", "3", "--out", out, "-q"])
+        #expect(r.status == 0, "\(r)")
+        let image = try PNGReader().read(out)
+        #expect(image.width == 16 && image.height == 8)
+        // a picture of that size inverts to an x_T of (1, 3, 8, 16), which samples back to 16 × 8
+        let latent = path("wide.safetensors")
+        let inv = try runWithDeadline(["invert", "--model", dir.path, "--image", out, "--steps", "3", "--save-latent", latent, "-q"])
+        #expect(inv.status == 0, "\(inv)")
+        #expect(try SafeTensorsFile(url: URL(fileURLWithPath: latent)).entries["x_T"]?.shape == [1, 3, 8, 16])
+        let again = path("again.png")
+        let s = try runWithDeadline(["sample", "--model", dir.path, "--latent", latent, "--steps", "3", "--no-clip", "--out", again, "-q"])
+        #expect(s.status == 0, "\(s)")
+        let picture = try PNGReader().read(again)
+        #expect(picture.width == 16 && picture.height == 8)
+    }
+
+    @Test("inputs that made the NaN check blame the model now name their own file and field", arguments: [
+        ("freq_shift", "4", "config.json: freq_shift = 4 is not supported"),
+        ("beta_end", "0.999", "scheduler_config.json: scheduler config: beta_end = 0.999: ᾱ_t = ∏(1 − β) falls to"),
+    ])
+    func wrongCulprit(key: String, value: String, message: String) throws {
+        let dir = try model("culprit-\(key)")
+        if key == "beta_end" {
+            let scheduler = fixtures.appendingPathComponent("pipeline/tiny/scheduler/scheduler_config.json")
+            try FileManager.default.copyItem(at: scheduler, to: dir.appendingPathComponent("scheduler_config.json"))
+            let url = dir.appendingPathComponent("scheduler_config.json")
+            var dict = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+            dict[key] = Double(value)
+            try JSONSerialization.data(withJSONObject: dict).write(to: url)
+        } else {
+            try setConfig(dir, key, value)
+        }
+        let r = try runWithDeadline(["sample", "--model", dir.path, "--steps", "5", "--no-clip", "--out", path("c.png")])
+        #expect(r.status == 1 && r.lines == 1 && r.errorLine.contains(dir.path + "/" + message), "\(r)")
+        #expect(!r.errorLine.contains("broken"))
+    }
+
+    @Test("an x_T far outside what noise can be names the file and the tensor")
+    func hugeLatent() throws {
+        let url = tmp.appendingPathComponent("huge.safetensors")
+        var x = Tensor(shape: [1, 3, 16, 16])
+        x.data[5] = 1e30
+        try SafeTensorsWriter.write(["x_T": x], to: url)
+        let r = try runWithDeadline(["sample", "--model", tiny, "--latent", url.path, "--steps", "3", "--no-clip", "--out", path("h.png")])
+        #expect(r.status == 1 && r.errorLine == "Error: \(url.path): tensor 'x_T' holds 1e+30 (element 5), far outside what noise can be (|x| ≤ 10000)", "\(r)")
+    }
 }

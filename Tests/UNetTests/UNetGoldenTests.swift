@@ -75,12 +75,38 @@ struct UNetErrorTests {
         ("num_class_embeds", "10", "num_class_embeds = 10"),
         ("norm_num_groups", #""eight""#, "field norm_num_groups has the wrong type"),
         ("block_out_channels", "[16]", "down_block_types has 2 entries but block_out_channels has 1"),
+        ("sample_size", "[8, 16, 4]", "sample_size = [8, 16, 4] is not supported (an integer or [height, width])"),
+        ("sample_size", #"[8, "16"]"#, "field sample_size has the wrong type"),
+        ("sample_size", "[8, 0]", "sample_size = [8, 0] is not supported"),
+        ("sample_size", "8.5", "field sample_size has the wrong type"),
+        // block_out_channels[0] = 8: γ(t)'s frequencies divide by 4 − freq_shift
+        ("freq_shift", "4", "freq_shift = 4 is not supported (supported: less than block_out_channels[0] / 2 = 4"),
+        ("freq_shift", "40", "freq_shift = 40 is not supported"),
     ])
     func unsupported(key: String, value: String, message: String) throws {
         let url = try config(key, value)
         let e = #expect(throws: ModelError.self) { try UNetConfig.load(from: url) }
         #expect(e?.file == url.path)
         #expect(e?.reason.contains(message) == true, "\(e?.reason ?? "no error")")
+    }
+
+    @Test("sample_size: an integer is square, [height, width] is kept as given")
+    func sampleSize() throws {
+        #expect(try UNetConfig.load(from: config("sample_size", "[8, 16]")).sampleSize == [8, 16])
+        #expect(try UNetConfig.load(from: config("sample_size", "12")).sampleSize == [12, 12])
+        #expect(try UNetConfig.load(from: config("sample_size", "null")).sampleSize == nil)
+    }
+
+    @Test("freq_shift below half the embedding width gives a finite embedding at every timestep")
+    func freqShift() throws {
+        // the largest accepted shift (3 of 4) and a negative one embed finitely; 4 divides by 0
+        for shift in [3, -3] {
+            let c = try UNetConfig.load(from: config("freq_shift", "\(shift)"))
+            let gamma = timestepEmbedding([0, 1, 500, 999], width: c.blockOutChannels[0], flipSinToCos: true, freqShift: c.freqShift)
+            #expect(gamma.data.allSatisfy { $0.isFinite }, "freq_shift \(shift)")
+        }
+        let broken = timestepEmbedding([0, 1, 500, 999], width: 8, flipSinToCos: true, freqShift: 4)
+        #expect(!broken.data.allSatisfy { $0.isFinite })
     }
 
     @Test("weights that do not fit the config: missing, misshapen and unexpected tensors")
