@@ -66,7 +66,8 @@ public struct UNetConfig: Sendable, Equatable {
     public init() {}
 
     /// The largest config.json read (1 MiB; real ones are about 1 KB), so that Foundation's
-    /// JSON parser, which spends some 40 bytes per byte of text, stays under 50 MB.
+    /// JSON parser, which spent 40–70 bytes per byte of text on big safetensors headers, stays
+    /// under 100 MB.
     public static let fileLimit = ReadLimit(bytes: 1 << 20, what: "a config.json")
 
     /// Decodes `config.json` at `url` (a regular file of at most ``fileLimit``); errors name
