@@ -50,10 +50,17 @@ public enum ModelStore {
             throw ModelError(file: config.path, "no such file (a diffusers model folder has config.json and diffusion_pytorch_model.safetensors, or model_index.json with unet/ and scheduler/)")
         }
         let weights = try weightsFile(in: unetDir)
-        let unet = try UNet2DModel(configURL: config, weightsURL: weights)
+        // the scheduler first: a bad one is found before the weights are read
         var scheduler = SchedulerConfig()
-        if fm.fileExists(atPath: schedulerURL.path) { scheduler = try SchedulerConfig.load(from: schedulerURL) }
-        let schedule = try NoiseSchedule(config: scheduler)
+        let hasSchedulerFile = fm.fileExists(atPath: schedulerURL.path)
+        if hasSchedulerFile { scheduler = try SchedulerConfig.load(from: schedulerURL) }
+        let schedule: NoiseSchedule
+        do {
+            schedule = try NoiseSchedule(config: scheduler)
+        } catch let error as SchedulerConfigError where hasSchedulerFile {
+            throw SchedulerConfigError.inFile(schedulerURL.path, error)
+        }
+        let unet = try UNet2DModel(configURL: config, weightsURL: weights)
         return LoadedModel(name: name ?? folder.lastPathComponent, folder: folder, unet: unet, scheduler: scheduler, schedule: schedule)
     }
 
