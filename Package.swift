@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "Preview", swiftSettings: fast),
         .target(name: "DefaultModel", resources: [.copy("digits")]),
         .target(
-            name: "Engine", dependencies: ["Tensors", "UNet", "Sampling", "Imaging", "DefaultModel"],
+            name: "Engine", dependencies: ["Tensors", "UNet", "Sampling", "Imaging", "DefaultModel", "Files"],
             swiftSettings: fast),
         .target(
             name: "Themes", path: "themes",
