@@ -22,16 +22,17 @@ public enum FileError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// One line naming the file: "X is a FIFO, not a regular file", "cannot read X: …".
     public var description: String {
-        switch self {
-        case .cannotOpen(let path, let reason):
+        let path = PathText.display(path)
+        return switch self {
+        case .cannotOpen(_, let reason):
             "cannot read \(path): \(reason)"
-        case .notRegular(let path, let kind):
+        case .notRegular(_, let kind):
             "\(path) is \(kind), not a regular file"
-        case .tooLarge(let path, let size, let limit):
+        case .tooLarge(_, let size, let limit):
             "\(path) is \(size) bytes, over the \(limit) limit for \(limit.what)"
-        case .cannotRead(let path, let offset, let reason):
+        case .cannotRead(_, let offset, let reason):
             "cannot read \(path) at byte \(offset): \(reason)"
-        case .endedEarly(let path, let offset):
+        case .endedEarly(_, let offset):
             "\(path) ended at byte \(offset)"
         }
     }

@@ -5,6 +5,7 @@
 #elseif canImport(Darwin)
     import Darwin
 #endif
+import Files
 
 /// Where an output file goes, decided from what is at its path before any work is spent on it.
 public enum OutputDestination: Equatable, Sendable {
@@ -135,26 +136,8 @@ public enum OutputPath {
         return [UInt8(ascii: ".")] + Array(name.utf8.prefix(room)) + suffix
     }
 
-    /// A path as a one-line message may show it: control characters (a newline, ESC) escaped
-    /// as `\n`, `\t`, `\u{1B}`, so no file name can break a message or send a terminal sequences.
-    public static func display(_ path: String) -> String {
-        var out = ""
-        for scalar in path.unicodeScalars {
-            switch scalar {
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            case "\\": out += "\\\\"
-            default:
-                if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
-                    out += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out
-    }
+    /// A path as a one-line message may show it (``PathText/display(_:)``).
+    public static func display(_ path: String) -> String { PathText.display(path) }
 
     /// `strerror(code)`.
     static func errorText(_ code: Int32) -> String { String(cString: strerror(code)) }
