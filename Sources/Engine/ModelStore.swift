@@ -50,7 +50,13 @@ public enum ModelStore {
             throw ModelError(file: config.path, "no such file (a diffusers model folder has config.json and diffusion_pytorch_model.safetensors, or model_index.json with unet/ and scheduler/)")
         }
         let weights = try weightsFile(in: unetDir)
-        let unet = try UNet2DModel(configURL: config, weightsURL: weights)
+        let unetConfig = try UNetConfig.load(from: config)
+        // a model whose weights, or one sample at its size, cannot fit is refused before a weight is read
+        let shape = [unetConfig.inChannels] + (unetConfig.sampleSize ?? [32, 32])
+        let fileBytes = ((try? fm.attributesOfItem(atPath: weights.path))?[.size] as? NSNumber)?.intValue ?? 0
+        try MemoryBudget.check(RunMemory("one sample of \(name ?? folder.lastPathComponent) (\(shape.map(String.init).joined(separator: "×")))", batch: 1),
+                               config: unetConfig, sampleShape: shape, loading: fileBytes)
+        let unet = try UNet2DModel(config: unetConfig, weights: try SafeTensorsFile(url: weights))
         var scheduler = SchedulerConfig()
         if fm.fileExists(atPath: schedulerURL.path) { scheduler = try SchedulerConfig.load(from: schedulerURL) }
         let schedule = try NoiseSchedule(config: scheduler)
