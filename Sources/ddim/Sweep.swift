@@ -53,6 +53,7 @@ struct Sweep: ParsableCommand {
         var m = try model.load()
         if noClip { m.scheduler.clipSample = false }
         try checkSteps(steps.values, trainTimesteps: m.schedule.trainTimesteps)
+        try checkMemory(m)
         let cells = steps.values.flatMap { s in eta.values.map { SweepCell(steps: s, noise: $0.level) } }
         do {
             try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
