@@ -184,10 +184,11 @@ private final class Counter: @unchecked Sendable {
 }
 
 extension LoadedModel {
+    /// "digits (1×32×32)": the model and the shape of its samples.
+    public var sampleDescription: String { "\(name) (\(sampleShape().map(String.init).joined(separator: "×")))" }
+
     /// "batch 16 of digits (1×32×32)".
-    public func describe(batch: Int) -> String {
-        "batch \(batch) of \(name) (\(sampleShape().map(String.init).joined(separator: "×")))"
-    }
+    public func describe(batch: Int) -> String { "batch \(batch) of \(sampleDescription)" }
 
     /// Refuses `run` on this model before anything big is allocated, when its estimated peak does
     /// not fit what the process may use (``MemoryBudget``).

@@ -43,7 +43,7 @@ public struct MemoryLimits: Sendable, Equatable {
     /// The limits of this process now.
     public static func current() -> MemoryLimits {
         var limit = rlimit()
-        let addressSpace = getrlimit(RLIMIT_AS_VALUE, &limit) == 0 && limit.rlim_cur != rlim_t.max
+        let addressSpace = getrlimit(addressSpaceResource, &limit) == 0 && limit.rlim_cur != rlim_t.max
             ? Int(clamping: limit.rlim_cur) : nil
         let status = read("/proc/self/status").flatMap(parseStatus)
         let cgroup = read("/proc/self/cgroup").flatMap { procCgroup in
@@ -186,7 +186,7 @@ public struct MemoryLimits: Sendable, Equatable {
 
 /// RLIMIT_AS as getrlimit takes it (Glibc imports it as an enum value on Linux).
 #if canImport(Glibc)
-private let RLIMIT_AS_VALUE = __rlimit_resource_t(RLIMIT_AS.rawValue)
+private let addressSpaceResource = __rlimit_resource_t(RLIMIT_AS.rawValue)
 #else
-private let RLIMIT_AS_VALUE = RLIMIT_AS
+private let addressSpaceResource = RLIMIT_AS
 #endif

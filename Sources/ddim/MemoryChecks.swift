@@ -10,8 +10,7 @@ extension Sample {
     /// The batch (or --latent's samples), the kept trajectory and the pictures of the PNGs.
     func checkMemory(_ m: LoadedModel) throws {
         let batch = try latent.map { try LatentFile.sampleCount($0) } ?? sampling.batch
-        var what = latent.map { "the \(batch) samples of --latent \($0) on \(m.describe(batch: batch).dropFirst("batch \(batch) of ".count))" }
-            ?? m.describe(batch: batch)
+        var what = latent.map { "the \(batch) samples of --latent \($0) on \(m.sampleDescription)" } ?? m.describe(batch: batch)
         var pictures = batch
         if trajectory != nil {
             what += " with a trajectory of \(sampling.steps) steps"
@@ -34,8 +33,7 @@ extension Compare {
 extension Interpolate {
     /// Every frame in one batch.
     func checkMemory(_ m: LoadedModel) throws {
-        try m.checkMemory(RunMemory("\(frames) frames of \(m.describe(batch: frames).dropFirst("batch \(frames) of ".count))",
-                                    batch: frames))
+        try m.checkMemory(RunMemory("\(frames) frames of \(m.sampleDescription)", batch: frames))
     }
 }
 
