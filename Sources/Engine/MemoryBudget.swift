@@ -136,6 +136,7 @@ public enum MemoryBudget {
             }
         }
         if ProcessInfo.processInfo.environment["DDIM_MEMORY_REPORT"] == "1" {
+            reportPeakAtExit.run()
             let line = "ddim memory: \(run.description): resident \(estimate.resident) B, address space \(estimate.addressSpace) B, forward \(estimate.forward) B, threads \(threads); now mapped \(limits.mapped) B, resident \(limits.resident) B, heap free \(Memory.heapFreeBytes) B\n"
             FileHandle.standardError.write(Data(line.utf8))
         }
@@ -172,6 +173,33 @@ public enum MemoryBudget {
         case 100e6...: return String(format: "%.0f MB", b / 1e6)
         default: return String(format: "%.1f MB", b / 1e6)
         }
+    }
+}
+
+/// With `DDIM_MEMORY_REPORT=1`: the process's peak resident memory on stderr as it exits
+/// (`ddim memory: peak resident N B`, VmHWM of /proc/self/status — this program image's own; a
+/// parent's wait4 ru_maxrss may include the parent's peak, recorded when a vfork-spawned child execs).
+private let reportPeakAtExit = Once {
+    atexit {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kilobytes = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first.flatMap({ Int($0) })
+        else { return }
+        FileHandle.standardError.write(Data("ddim memory: peak resident \(kilobytes * 1024) B\n".utf8))
+    }
+}
+
+/// Runs its action the first time ``run()`` is called.
+private final class Once: @unchecked Sendable {
+    private let lock = NSLock()
+    private var action: (() -> Void)?
+    init(_ action: @escaping () -> Void) { self.action = action }
+    func run() {
+        let pending = lock.withLock { () -> (() -> Void)? in
+            defer { action = nil }
+            return action
+        }
+        pending?()
     }
 }
 
