@@ -26,20 +26,23 @@ let package = Package(
 
         // MARK: - Libraries
         .target(name: "CKernels"),
-        .target(name: "Tensors", dependencies: ["CBLAS", "CKernels"], swiftSettings: fast),
-        .target(name: "UNet", dependencies: ["Tensors"], swiftSettings: fast),
-        .target(name: "Sampling", dependencies: ["Tensors"], swiftSettings: fast),
-        .target(name: "Imaging", dependencies: ["CPNG"], swiftSettings: fast),
+        // Reading outside files (bounded, regular files only) and strict JSON: checked arithmetic
+        // and bounds, not `fast`, so that a bug here traps instead of reading out of bounds.
+        .target(name: "Files"),
+        .target(name: "Tensors", dependencies: ["CBLAS", "CKernels", "Files"], swiftSettings: fast),
+        .target(name: "UNet", dependencies: ["Tensors", "Files"], swiftSettings: fast),
+        .target(name: "Sampling", dependencies: ["Tensors", "Files"], swiftSettings: fast),
+        .target(name: "Imaging", dependencies: ["CPNG", "Files"], swiftSettings: fast),
         .target(name: "Preview", swiftSettings: fast),
         .target(name: "DefaultModel", resources: [.copy("digits")]),
         .target(
-            name: "Engine", dependencies: ["Tensors", "UNet", "Sampling", "Imaging", "DefaultModel"],
+            name: "Engine", dependencies: ["Tensors", "UNet", "Sampling", "Imaging", "DefaultModel", "Files"],
             swiftSettings: fast),
         .target(
             name: "Themes", path: "themes",
             resources: [.copy("dusk.theme"), .copy("paper.theme"), .copy("contrast.theme")]),
         .target(
-            name: "TUI", dependencies: ["CNCurses", "Engine", "Preview", "Imaging", "Themes"],
+            name: "TUI", dependencies: ["CNCurses", "Engine", "Preview", "Imaging", "Themes", "Files"],
             swiftSettings: fast),
 
         // MARK: - The command
@@ -55,8 +58,9 @@ let package = Package(
         .executableTarget(name: "ddim-fuzz", dependencies: ["FuzzTargets"]),
 
         // MARK: - Tests
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CKernels"]),
-        .testTarget(name: "UNetTests", dependencies: ["UNet", "Tensors"]),
+        .testTarget(name: "FilesTests", dependencies: ["Files"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CKernels", "Files"]),
+        .testTarget(name: "UNetTests", dependencies: ["UNet", "Tensors", "Files"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling", "Tensors"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CPNG"]),
         .testTarget(name: "PreviewTests", dependencies: ["Preview"]),

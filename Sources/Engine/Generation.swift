@@ -35,13 +35,20 @@ extension NoiseLevel {
     /// "0.5" for η = 0.5, "hat" for σ̂.
     public var label: String {
         switch self {
-        case .eta(let e): e == e.rounded() ? String(Int(e)) : String(format: "%g", e)
+        // exactly what ran: Swift's shortest round-trip text ("0.2", "1e+19"), integers bare
+        case .eta(let e): e == e.rounded() && abs(e) < 1e6 ? String(Int(e)) : "\(e)"
         case .ddpmLarge: "hat"
         }
     }
 }
 
 extension LoadedModel {
+    /// Refuses, before any sampling, a noise level too large for the plan of `steps`
+    /// (``DDIMScheduler/check(noise:plan:)``); for commands that run several settings.
+    public func check(noise: NoiseLevel, steps: Int, spacing: TimestepSpacing?) throws {
+        try ddim.check(noise: noise, plan: try ddim.timesteps(steps: steps, spacing: spacing))
+    }
+
     /// The DDIM update over this model's schedule and scheduler settings.
     public var ddim: DDIMScheduler { DDIMScheduler(schedule: schedule, config: scheduler) }
 

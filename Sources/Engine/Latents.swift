@@ -29,17 +29,32 @@ public enum LatentFile {
     /// Reads x_T for a model whose samples are `sampleShape` (C, H, W); a (C, H, W) tensor is
     /// taken as a batch of one. Errors name the file and the tensor.
     public static func read(_ path: String, sampleShape: [Int]) throws -> Tensor {
-        let file = try SafeTensorsFile(url: URL(fileURLWithPath: path))
+        try read(SafeTensorsFile(url: URL(fileURLWithPath: path)), sampleShape: sampleShape)
+    }
+
+    /// The largest |x| accepted in x_T. x_T is Gaussian noise (or a DDIM inversion of a
+    /// picture, which ends as noise): |x| > 10 is already unlikely; 10⁴ cannot be noise, and
+    /// values like 10³⁰ would overflow in the first forward pass, where the NaN check would
+    /// blame the model.
+    public static let maxMagnitude: Float = 1e4
+
+    /// x_T from an opened safetensors file (as ``read(_:sampleShape:)``; the fuzz harness reads
+    /// files from memory through this).
+    public static func read(_ file: SafeTensorsFile, sampleShape: [Int]) throws -> Tensor {
+        let path = file.path
         guard let entry = file.entries[tensorName] else {
             let names = file.entries.keys.sorted().joined(separator: ", ")
             throw ModelError(file: path, "no tensor '\(tensorName)' (the file has: \(names.isEmpty ? "none" : names))")
         }
-        var x = try file.tensor(tensorName)
-        if entry.shape.count == 3 { x = x.reshaped([1] + entry.shape) }
-        guard x.rank == 4, Array(x.shape.dropFirst()) == sampleShape else {
+        guard [3, 4].contains(entry.shape.count), Array(entry.shape.suffix(3)) == sampleShape, entry.shape.count == 3 || entry.shape[0] >= 1 else {
             throw ModelError(file: path, "tensor '\(tensorName)' has shape \(entry.shape); the model samples (B, \(sampleShape.map(String.init).joined(separator: ", ")))")
         }
+        var x = try file.tensor(tensorName)
+        if entry.shape.count == 3 { x = x.reshaped([1] + entry.shape) }
         guard x.data.allSatisfy(\.isFinite) else { throw ModelError(file: path, "tensor '\(tensorName)' holds NaN or infinite values") }
+        if let i = x.data.firstIndex(where: { abs($0) > maxMagnitude }) {
+            throw ModelError(file: path, "tensor '\(tensorName)' holds \(x.data[i]) (element \(i)), far outside what noise can be (|x| ≤ \(Int(maxMagnitude)))")
+        }
         return x
     }
 }

@@ -209,7 +209,7 @@ public final class LiveSampler: @unchecked Sendable {
                     if let s = sampler, !s.isFinished, !failed {
                         do {
                             var s2 = s
-                            if changed { try s2.replan(steps: steps, noise: noise, spacing: spacing) } else { s2.setNoise(noise) }
+                            if changed { try s2.replan(steps: steps, noise: noise, spacing: spacing) } else { try s2.setNoise(noise) }
                             sampler = s2
                             let done = s2.stepsDone, count = s2.count, current = settings
                             publish {

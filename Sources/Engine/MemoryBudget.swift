@@ -82,10 +82,10 @@ public enum MemoryBudget {
     private static let callers = Counter()
 
     /// The estimate for `run` on a model of `config` whose samples are `sampleShape` (C, H, W),
-    /// on `threads` threads, given `limits` (what the process holds now); `loading`: the weights
-    /// file's size when the model is not read yet.
+    /// on `threads` threads, given `limits` (what the process holds now); `loading`: the model's
+    /// weights are not read yet.
     public static func estimate(_ run: RunMemory, config: UNetConfig, sampleShape: [Int], threads: Int, limits: MemoryLimits,
-                                loading fileBytes: Int? = nil, heapFree: Int = Memory.heapFreeBytes,
+                                loading: Bool = false, heapFree: Int = Memory.heapFreeBytes,
                                 callersBudgeted: Int? = nil, workersStarted: Int = Threads.workersStarted) -> MemoryEstimate {
         let (c, h, w) = (sampleShape[0], sampleShape[1], sampleShape[2])
         var model = config.memory(batch: run.batch, height: h, width: w, threads: threads)
@@ -101,19 +101,18 @@ public enum MemoryBudget {
         let forward = Int((Double(model.forwardPeak) * heapSlack).rounded(.up))
         let held = forward + model.threadScratch + 4 * run.samples * sample + 2 * run.keptSteps * run.samples * sample
             + 3 * run.pictures * picture
-        // while loading: the weights, one tensor being converted and its Winograd planes being made
-        // (the file's converted pages are handed back as it goes), the whole file mapped
+        // while loading: the weights, and one tensor read (pread into its Float buffer) whose
+        // Winograd planes are being made
         let largest = 4 * (config.parameterShapes.map { $0.shape.reduce(1, *) }.max() ?? 0)
-        let loadingResident = fileBytes.map { _ in model.weights + 2 * largest } ?? 0
-        let loadingMapped = fileBytes.map { $0 + model.weights + largest } ?? 0
+        let loadingBytes = loading ? model.weights + 2 * largest : 0
         // threads not running yet: the pool's workers, the live sampler's two queues (the
         // studio's calls OpenBLAS too, besides the pool)
         let liveThreads = run.live ? 2 : 0
         let newThreads = max(0, threads - 1 - workersStarted) + liveThreads
         let newCallers = max(0, threads + (run.live ? 1 : 0) - (callersBudgeted ?? callers.value))
-        let resident = max(0, limits.resident - heapFree) + held + loadingResident + newCallers * blasTouched
+        let resident = max(0, limits.resident - heapFree) + held + loadingBytes + newCallers * blasTouched
             + newThreads * stackTouched
-        let addressSpace = max(0, limits.mapped - heapFree) + held + loadingMapped + newCallers * Threads.blasBufferBytes
+        let addressSpace = max(0, limits.mapped - heapFree) + held + loadingBytes + newCallers * Threads.blasBufferBytes
             + newThreads * Memory.threadStackBytes
         return MemoryEstimate(resident: resident, addressSpace: addressSpace, forward: forward + model.threadScratch,
                               threads: threads)
@@ -122,17 +121,17 @@ public enum MemoryBudget {
     /// Checks `run` against this process's limits; lowers the thread count when only that makes it
     /// fit the address space; throws ``MemoryError`` otherwise. With `DDIM_MEMORY_REPORT=1` in the
     /// environment, writes the estimate to standard error (`ddim memory: …`).
-    public static func check(_ run: RunMemory, config: UNetConfig, sampleShape: [Int], loading fileBytes: Int? = nil) throws {
+    public static func check(_ run: RunMemory, config: UNetConfig, sampleShape: [Int], loading: Bool = false) throws {
         let limits = MemoryLimits.current()
         var threads = Threads.current
         var estimate = self.estimate(run, config: config, sampleShape: sampleShape, threads: threads, limits: limits,
-                                     loading: fileBytes)
+                                     loading: loading)
         if let space = limits.addressSpace, estimate.addressSpace > space {
             // fewer threads: each one less frees its OpenBLAS buffer and stack
             while threads > 1 && estimate.addressSpace > space {
                 threads -= 1
                 estimate = self.estimate(run, config: config, sampleShape: sampleShape, threads: threads, limits: limits,
-                                         loading: fileBytes)
+                                         loading: loading)
             }
         }
         if ProcessInfo.processInfo.environment["DDIM_MEMORY_REPORT"] == "1" {
@@ -144,7 +143,7 @@ public enum MemoryBudget {
         if threads < Threads.current { Threads.set(threads) }
         // the buffers budgeted are mapped now, while the room is there — by the run's check, not
         // the model's, whose batch of one may leave room for threads the run will not have
-        if limits.addressSpace != nil && fileBytes == nil && callers.value < threads { callers.raise(to: Threads.warmBLAS()) }
+        if limits.addressSpace != nil && !loading && callers.value < threads { callers.raise(to: Threads.warmBLAS()) }
     }
 
     /// The refusal for an estimate over one of the limits (the smallest limit exceeded), or nil.

@@ -1,3 +1,4 @@
+import Files
 import Foundation
 import Sampling
 import Tensors
@@ -15,6 +16,8 @@ public struct LoadedModel: Sendable {
     public var scheduler: SchedulerConfig
     /// βₜ → ᾱₜ.
     public let schedule: NoiseSchedule
+    /// The files the model was read from (config, weights, scheduler config), for ``fingerprint()``.
+    public var files: [URL] = []
 
     /// (channels, height, width) of one sample: the config's sample_size, or `fallbackSize`.
     public func sampleShape(fallbackSize: Int = 32) -> [Int] {
@@ -50,17 +53,25 @@ public enum ModelStore {
             throw ModelError(file: config.path, "no such file (a diffusers model folder has config.json and diffusion_pytorch_model.safetensors, or model_index.json with unet/ and scheduler/)")
         }
         let weights = try weightsFile(in: unetDir)
+        // the scheduler first: a bad one is found before the weights are read
+        var scheduler = SchedulerConfig()
+        let hasSchedulerFile = fm.fileExists(atPath: schedulerURL.path)
+        if hasSchedulerFile { scheduler = try SchedulerConfig.load(from: schedulerURL) }
+        let schedule: NoiseSchedule
+        do {
+            schedule = try NoiseSchedule(config: scheduler)
+        } catch let error as SchedulerConfigError where hasSchedulerFile {
+            throw SchedulerConfigError.inFile(schedulerURL.path, error)
+        }
         let unetConfig = try UNetConfig.load(from: config)
         // a model whose weights, or one sample at its size, cannot fit is refused before a weight is read
         let shape = [unetConfig.inChannels] + (unetConfig.sampleSize ?? [32, 32])
-        let fileBytes = ((try? fm.attributesOfItem(atPath: weights.path))?[.size] as? NSNumber)?.intValue ?? 0
         try MemoryBudget.check(RunMemory("one sample of \(name ?? folder.lastPathComponent) (\(shape.map(String.init).joined(separator: "×")))", batch: 1),
-                               config: unetConfig, sampleShape: shape, loading: fileBytes)
+                               config: unetConfig, sampleShape: shape, loading: true)
         let unet = try UNet2DModel(config: unetConfig, weights: try SafeTensorsFile(url: weights))
-        var scheduler = SchedulerConfig()
-        if fm.fileExists(atPath: schedulerURL.path) { scheduler = try SchedulerConfig.load(from: schedulerURL) }
-        let schedule = try NoiseSchedule(config: scheduler)
-        return LoadedModel(name: name ?? folder.lastPathComponent, folder: folder, unet: unet, scheduler: scheduler, schedule: schedule)
+        var model = LoadedModel(name: name ?? folder.lastPathComponent, folder: folder, unet: unet, scheduler: scheduler, schedule: schedule)
+        model.files = [config, weights] + (hasSchedulerFile ? [schedulerURL] : [])
+        return model
     }
 
     /// The safetensors weights of a UNet folder (the fp16 variant when it is the only one).
@@ -83,4 +94,33 @@ extension UNet2DModel: NoisePredictor {
     public func predictNoise(_ x: Tensor, timestep: Int) throws -> Tensor {
         try self(x, timesteps: [Float](repeating: Float(timestep), count: x.shape[0]))
     }
+}
+
+extension LoadedModel {
+    /// What identifies the model's content: FNV-1a (64 bits) over its files' bytes, each file's
+    /// length first — `fnv1a64:0123456789abcdef`. Two folders with the same files agree; a changed
+    /// weight, config or schedule does not. Reads every file once (~1 GB/s).
+    public func fingerprint() throws -> String {
+        // FNV-1a: h ← (h ⊕ byte)·1099511628211, from 14695981039346656037
+        var hash: UInt64 = 14_695_981_039_346_656_037
+        func mix(_ byte: UInt8) { hash = (hash ^ UInt64(byte)) &* 1_099_511_628_211 }
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        for url in files {
+            let file = try InputFile(url.path)
+            withUnsafeBytes(of: UInt64(file.count).littleEndian) { $0.forEach(mix) }
+            var offset = 0
+            while offset < file.count {
+                let n = min(chunk.count, file.count - offset)
+                try chunk.withUnsafeMutableBytes { try file.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<n]), at: offset) }
+                for i in 0..<n { mix(chunk[i]) }
+                offset += n
+            }
+        }
+        return "fnv1a64:" + String(hash, radix: 16).leftPadded(to: 16)
+    }
+}
+
+extension String {
+    /// The string with zeros in front up to `width` characters.
+    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

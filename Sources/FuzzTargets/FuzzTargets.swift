@@ -1,4 +1,5 @@
 import Engine
+import Files
 import Foundation
 import Imaging
 import Sampling
@@ -10,7 +11,7 @@ import UNet
 /// libFuzzer harness (`make fuzz`) and the corpus replay test run. A thrown error is the expected
 /// answer to a bad file; a trap, a crash or a runaway allocation is a bug.
 public enum FuzzTarget: String, CaseIterable, Sendable {
-    case safetensors, config, scheduler, png, theme
+    case safetensors, config, scheduler, png, theme, latent, json
 
     /// The file name the bytes are written to (some readers look at the extension).
     var fileName: String {
@@ -20,6 +21,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .scheduler: "scheduler_config.json"
         case .png: "input.png"
         case .theme: "input.theme"
+        case .latent: "x.safetensors"
+        case .json: "input.json"
         }
     }
 
@@ -60,7 +63,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         switch self {
         case .safetensors:
             let file = try SafeTensorsFile(bytes: data, path: name)
-            for name in file.names { _ = try file.tensor(name) }
+            try Self.checkRoundTrip(file)
+        case .latent:
+            _ = try Self.latent(try SafeTensorsFile(bytes: data, path: name))
+        case .json:
+            try Self.readJSON([UInt8](data), name: name)
         case .config:
             _ = try UNetConfig.decode(data, file: name).blockOutChannels.count
         case .scheduler:
@@ -88,6 +95,10 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .safetensors:
             let file = try SafeTensorsFile(url: url)
             for name in file.names { _ = try file.tensor(name) }
+        case .latent:
+            _ = try Self.latent(try SafeTensorsFile(url: url))
+        case .json:
+            try Self.readJSON(try InputFile.contents(of: url.path, limit: ReadLimit(bytes: 1 << 20, what: "a fuzz input")), name: url.path)
         case .config:
             let config = try UNetConfig.load(from: url)
             _ = config.blockOutChannels.count
@@ -101,10 +112,49 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         }
     }
 
+    /// Every tensor of an accepted file, written back by ``SafeTensorsWriter`` and read again:
+    /// the reader must accept what the writer makes of it, bit for bit.
+    private static func checkRoundTrip(_ file: SafeTensorsFile) throws {
+        var tensors: [String: Tensor] = [:]
+        for name in file.names { tensors[name] = try file.tensor(name) }
+        let again = try SafeTensorsFile(bytes: Data(try SafeTensorsWriter.encode(tensors, metadata: file.metadata)), path: file.path)
+        precondition(again.names == file.names && again.metadata == file.metadata, "round trip changed the names or metadata")
+        for (name, t) in tensors {
+            let u = try again.tensor(name)
+            precondition(u.shape == t.shape && u.data.map(\.bitPattern) == t.data.map(\.bitPattern), "round trip changed tensor '\(name)'")
+        }
+    }
+
+    /// x_T as `ddim sample --latent` reads it, for a model whose samples have the shape of the
+    /// file's own x_T (so that the value checks are reached).
+    private static func latent(_ file: SafeTensorsFile) throws -> Tensor {
+        let shape = file.entries[LatentFile.tensorName]?.shape ?? []
+        return try LatentFile.read(file, sampleShape: shape.count >= 3 ? Array(shape.suffix(3)) : [3, 16, 16])
+    }
+
+    /// Reads one JSON document to its end, as the safetensors reader reads a header; the error
+    /// names the file.
+    private static func readJSON(_ bytes: [UInt8], name: String) throws {
+        var json = JSONReader(bytes)
+        do {
+            try json.skipValue()
+            try json.finish()
+        } catch {
+            throw FuzzInputError(file: name, reason: error.description)
+        }
+    }
+
     /// A folder of this process's own for the input files.
     static let scratch: URL = {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-fuzz-\(getpid())")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }()
+}
+
+/// A JSON document refused by the `json` target, with the file's name.
+struct FuzzInputError: Error, CustomStringConvertible {
+    let file: String
+    let reason: String
+    var description: String { "\(file): \(reason)" }
 }

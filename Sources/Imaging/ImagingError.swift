@@ -1,3 +1,5 @@
+import Files
+
 /// Everything that can go wrong while building, reading or writing an image.
 ///
 /// Each case names the file (or the offending value) so that a message alone says what to fix.
@@ -10,8 +12,8 @@ public enum ImagingError: Error, CustomStringConvertible, Equatable, Sendable {
     case invalidText(key: String, reason: String)
     /// The file could not be created, written, synced or renamed into place.
     case cannotWrite(path: String, reason: String)
-    /// The file could not be opened or read.
-    case cannotRead(path: String, reason: String)
+    /// The file could not be read: missing, not a regular file, over its size limit, …
+    case unreadable(FileError)
     /// The file does not start with the PNG signature.
     case notPNG(path: String)
     /// The file starts like a PNG but libpng (or the chunk walk) rejects its contents.
@@ -29,15 +31,15 @@ public enum ImagingError: Error, CustomStringConvertible, Equatable, Sendable {
         case .invalidText(let key, let reason):
             return "invalid PNG text entry '\(key)': \(reason)"
         case .cannotWrite(let path, let reason):
-            return "cannot write \(path): \(reason)"
-        case .cannotRead(let path, let reason):
-            return "cannot read \(path): \(reason)"
+            return "cannot write \(OutputPath.display(path)): \(reason)"
+        case .unreadable(let error):
+            return error.description
         case .notPNG(let path):
-            return "\(path) is not a PNG file (no PNG signature)"
+            return "\(OutputPath.display(path)) is not a PNG file (no PNG signature)"
         case .corrupt(let path, let reason):
-            return "\(path) is a damaged PNG: \(reason)"
+            return "\(OutputPath.display(path)) is a damaged PNG: \(reason)"
         case .tooLarge(let path, let width, let height, let limit):
-            return "\(path) is \(width)×\(height) pixels, over the limit of \(limit) per side"
+            return "\(OutputPath.display(path)) is \(width)×\(height) pixels, over the limit of \(limit) per side"
         }
     }
 }

@@ -18,27 +18,73 @@ nonisolated(unsafe) private let pendingPath: UnsafeMutablePointer<CChar> = {
 /// Serialises writers of ``pendingPath`` (the signal handler only reads it).
 private let pendingLock = NSLock()
 
-/// Signal handling for the headless commands, so that no signal leaves a half-written file.
+/// Signal handling for the headless commands, so that no signal leaves a half-written file and
+/// every signal that ends the process ends it with the shell's status 128 + n.
 ///
-/// - SIGINT, SIGTERM and SIGHUP remove the temporary file of the write in flight (if any), then
-///   end the process by the same signal (the exit status says which).
+/// - Every signal whose default action ends the process and that others send (SIGHUP, SIGINT,
+///   SIGQUIT, SIGUSR1/2, SIGALRM, SIGTERM, SIGXCPU, SIGVTALRM, SIGPROF, SIGIO, SIGPWR, SIGSTKFLT and
+///   the real-time signals): the temporary file of the write in flight is removed, then the process
+///   ends by the same signal, without a core file (SIGQUIT otherwise printed Swift's crash report
+///   and let the run go on).
+/// - Faults (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGABRT, SIGSYS): the temporary file is
+///   removed, then the handler that was there before (Swift's crash report) takes the signal.
+/// - SIGXFSZ (a write past `ulimit -f`) is ignored: the write then fails with EFBIG and
+///   ``AtomicFile`` reports "File too large" naming the file.
 /// - SIGPIPE is ignored: a write to a closed pipe then fails with `EPIPE`, which the caller
 ///   reports (``StandardOutput``), instead of killing the process without a word.
 public enum Interrupts {
     /// The longest temporary path that can be cleaned up on a signal.
     static let pathCapacity = 4095
 
-    /// Installs the handlers (once per process; the live sampler installs its own instead).
+    /// The signals others send whose default action ends the process (see the type's notes).
+    public static var terminatingSignals: [Int32] {
+        var list = [SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGTERM, SIGXCPU, SIGVTALRM, SIGPROF, SIGIO, SIGPWR, SIGSTKFLT]
+        list += Array(__libc_current_sigrtmin()...__libc_current_sigrtmax())
+        return list
+    }
+
+    /// Faults: the process's own errors, reported by the handler installed before ours.
+    static let faultSignals: [Int32] = [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGABRT, SIGSYS]
+
+    /// Installs the handlers (once per process; the live sampler installs its own for
+    /// ``terminatingSignals`` instead, which restore the terminal first).
     public static func installForHeadless() {
+        // Swift initialises globals lazily, with an allocation: done here, not first in a
+        // handler, which could deadlock on malloc's lock if the signal came inside malloc.
+        pendingPath[0] = 0
+        _ = previousActions
         signal(SIGPIPE, SIG_IGN)
+        signal(SIGXFSZ, SIG_IGN)
         // A parent may have left these blocked (they would then wait, pending, forever).
         var unblock = sigset_t()
         sigemptyset(&unblock)
-        for sig in [SIGINT, SIGTERM, SIGHUP] {
+        for sig in terminatingSignals {
             signal(sig, onTerminatingSignal)
             sigaddset(&unblock, sig)
         }
+        for sig in faultSignals {
+            var action = sigaction()
+            action.__sigaction_handler.sa_sigaction = onFault
+            action.sa_flags = SA_SIGINFO
+            sigemptyset(&action.sa_mask)
+            sigaction(sig, &action, previousActions + Int(sig))
+        }
         pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+    }
+
+    /// Ends the process by `sig` as its default action would (the shell then reports 128 + n),
+    /// without a core file; for callers that caught the signal and cleaned up first.
+    public static func end(by sig: Int32) -> Never {
+        var none = rlimit(rlim_cur: 0, rlim_max: 0)
+        setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &none)
+        signal(sig, SIG_DFL)
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, sig)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        raise(sig)
+        // not reached for a signal whose default action ends the process
+        _exit(128 + sig)
     }
 
     /// Records `path` as the write in flight; returns false when another write already holds the
@@ -63,16 +109,43 @@ public enum Interrupts {
     }
 }
 
-/// Async-signal-safe: `unlink`, `signal` and `raise` only.
+/// The actions the fault signals had before ``Interrupts/installForHeadless()``, by signal number.
+nonisolated(unsafe) private let previousActions: UnsafeMutablePointer<sigaction> = {
+    let p = UnsafeMutablePointer<sigaction>.allocate(capacity: 65)
+    p.initialize(repeating: sigaction(), count: 65)
+    return p
+}()
+
+/// Async-signal-safe: `unlink`, `setrlimit`, `signal`, `sigprocmask` and `raise` only.
 private func onTerminatingSignal(_ sig: Int32) {
     if pendingPath[0] != 0 { unlink(pendingPath) }
-    signal(sig, SIG_DFL)
-    raise(sig)
+    Interrupts.end(by: sig)
+}
+
+/// A fault: the temporary file goes, then the handler from before (Swift's crash report) takes
+/// the signal — a real fault recurs on the faulting instruction when this handler returns, a
+/// signal the process sent itself (`abort`) is raised again. The same signal sent by another
+/// process is no fault of ours: it ends the process like the other terminating signals (Swift's
+/// handler would print a crash report for it and let the run go on).
+private func onFault(_ sig: Int32, _ info: UnsafeMutablePointer<siginfo_t>?, _ context: UnsafeMutableRawPointer?) {
+    if pendingPath[0] != 0 { unlink(pendingPath) }
+    // si_code ≤ 0: sent by kill, tgkill or sigqueue, not raised by the CPU
+    let sent = (info?.pointee.si_code ?? 1) <= 0
+    if sent, let sender = info?.pointee._sifields._kill.si_pid, sender != getpid() { Interrupts.end(by: sig) }
+    sigaction(sig, previousActions + Int(sig), nil)
+    if sent { raise(sig) }
 }
 
 /// Standard output for the headless commands: every line is flushed and checked, so a closed
 /// pipe (`ddim … | head -1`) is an error that names the cause rather than a silent death.
 public enum StandardOutput {
+    /// Whether report lines go to standard error, because standard output carries a file
+    /// (`--out -`); set once, before any work, by the command.
+    nonisolated(unsafe) private static var diverted = false
+
+    /// Sends the report lines to standard error from now on (standard output carries a file).
+    public static func divertToStandardError() { diverted = true }
+
     /// Writes `line` and a newline to standard output.
     /// - Throws: ``ImagingError/cannotWrite(path:reason:)`` with path "standard output" when the
     ///   write fails (`EPIPE`: "Broken pipe").
@@ -82,7 +155,7 @@ public enum StandardOutput {
         let failure = bytes.withUnsafeBytes { buffer -> String? in
             var offset = 0
             while offset < buffer.count {
-                let n = writeDescriptor(1, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
+                let n = writeDescriptor(diverted ? 2 : 1, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
                 if n < 0 {
                     if errno == EINTR { continue }
                     return String(cString: strerror(errno))
@@ -91,7 +164,7 @@ public enum StandardOutput {
             }
             return nil
         }
-        if let failure { throw .cannotWrite(path: "standard output", reason: failure) }
+        if let failure { throw .cannotWrite(path: diverted ? "standard error" : "standard output", reason: failure) }
     }
 }
 

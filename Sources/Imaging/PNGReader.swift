@@ -1,4 +1,5 @@
 import CPNG
+import Files
 
 #if canImport(Glibc)
     import Glibc
@@ -13,7 +14,9 @@ import CPNG
 ///
 /// Any PNG libpng accepts is read: palette, 16-bit, interlaced, with alpha (composited onto
 /// black) or a gAMA chunk (converted to sRGB). The header is checked against ``maxDimension``
-/// before pixel memory is allocated. Every error names the file.
+/// before pixel memory is allocated. A file is read whole into memory first, through
+/// ``InputFile`` (a regular file of at most ``fileLimit``), and decoded from there, so files and
+/// the fuzz harness's bytes take one path. Every error names the file.
 public struct PNGReader: Sendable {
     /// The default cap on width and height: the largest sample a model may have (UNet configs are
     /// capped at 4096 too), 64 MB of RGBA at most, checked before any pixel memory is allocated.
@@ -21,6 +24,11 @@ public struct PNGReader: Sendable {
 
     /// The largest width or height accepted.
     public var maxDimension: Int
+
+    /// The largest PNG file read: 128 MiB. The largest image accepted (4096 × 4096) is 48 MiB of
+    /// RGB or 64 MiB of RGBA at 8 bits; the limit leaves room for 16-bit samples and for PNGs
+    /// that barely compress, and refuses a file that could only be a bomb of chunks.
+    public static let fileLimit = ReadLimit(bytes: 128 << 20, what: "a PNG file")
 
     /// Text chunks longer than this are skipped by ``readText(_:)``.
     static let maxTextChunk = 1 << 20
@@ -34,18 +42,23 @@ public struct PNGReader: Sendable {
     /// libpng as needed; `nil` keeps the file's own kind (grey for grey files, RGB otherwise).
     public func read(_ path: String, channels: Int? = nil) throws(ImagingError) -> RGBImage {
         try Self.check(channels: channels)
-        let file = try OpenFile(path)
-        defer { file.close() }
-        try Self.checkChunkLengths(file)
-        rewind(file.handle)
-        return try decode(name: path, channels: channels) { png_image_begin_read_from_stdio($0, file.handle) }
+        return try read(bytes: Self.contents(of: path), name: path, channels: channels)
+    }
+
+    /// The bytes of the PNG at `path`, refused when it is not a regular file or is over ``fileLimit``.
+    private static func contents(of path: String) throws(ImagingError) -> [UInt8] {
+        do {
+            return try InputFile.contents(of: path, limit: fileLimit)
+        } catch {
+            throw .unreadable(error)
+        }
     }
 
     /// The image in `bytes` (a whole PNG file in memory), as ``read(_:channels:)`` reads a file;
     /// errors name `name`. The fuzz harness reads through this (no file per input).
     public func read(bytes: [UInt8], name: String, channels: Int? = nil) throws(ImagingError) -> RGBImage {
         try Self.check(channels: channels)
-        try Self.checkChunkLengths(MemoryBytes(bytes: bytes, path: name))
+        try Self.checkChunkLengths(ChunkCursor(bytes: bytes, path: name))
         // libpng reads from the buffer until png_image_finish_read returns: decode inside the scope
         let result = bytes.withUnsafeBytes { raw -> Result<RGBImage, ImagingError> in
             Result { () throws(ImagingError) in
@@ -58,7 +71,7 @@ public struct PNGReader: Sendable {
     /// libpng allocates a chunk's declared length before it reads the chunk: a 300-byte file
     /// declaring a 2 GB tEXt chunk made it ask for 2 GB (found by `make fuzz`). So every chunk
     /// must fit in the bytes that follow its header; libpng then judges the rest.
-    private static func checkChunkLengths(_ file: some ByteSource) throws(ImagingError) {
+    private static func checkChunkLengths(_ file: ChunkCursor) throws(ImagingError) {
         try file.checkSignature()
         while let header = file.read(8) {
             let length = Int(PNGChunk.bigEndian(header, at: 0))
@@ -67,9 +80,7 @@ public struct PNGReader: Sendable {
                 throw .corrupt(path: file.path, reason: "chunk \(type) declares \(length) bytes, but the file ends \(max(0, file.remaining - 4)) bytes later")
             }
             if type == "IEND" { return }
-            if let failure = file.skip(length + 4) {
-                throw .corrupt(path: file.path, reason: "cannot skip a \(type) chunk: \(failure)")
-            }
+            file.skip(length + 4)
         }
     }
 
@@ -109,17 +120,15 @@ public struct PNGReader: Sendable {
     /// (zTXt and compressed iTXt are skipped). Walks the chunks up to IEND and checks the CRC of
     /// each text chunk; a file cut short before IEND is an error.
     public func readText(_ path: String) throws(ImagingError) -> [PNGText] {
-        let file = try OpenFile(path)
-        defer { file.close() }
-        return try Self.walkText(file)
+        try readText(bytes: Self.contents(of: path), name: path)
     }
 
     /// The text entries of a PNG in memory, as ``readText(_:)`` reads a file; errors name `name`.
     public func readText(bytes: [UInt8], name: String) throws(ImagingError) -> [PNGText] {
-        try Self.walkText(MemoryBytes(bytes: bytes, path: name))
+        try Self.walkText(ChunkCursor(bytes: bytes, path: name))
     }
 
-    private static func walkText(_ file: some ByteSource) throws(ImagingError) -> [PNGText] {
+    private static func walkText(_ file: ChunkCursor) throws(ImagingError) -> [PNGText] {
         let path = file.path
         try file.checkSignature()
         var entries: [PNGText] = []
@@ -145,8 +154,8 @@ public struct PNGReader: Sendable {
                     throw .corrupt(path: path, reason: "CRC mismatch in a \(type) chunk")
                 }
                 if let entry = PNGText.parse(type: type, data: Array(data)) { entries.append(entry) }
-            } else if let failure = file.skip(length + 4) {
-                throw .corrupt(path: path, reason: "cannot skip a \(type) chunk: \(failure)")
+            } else {
+                file.skip(length + 4)
             }
         }
     }
@@ -161,28 +170,10 @@ public struct PNGReader: Sendable {
     }
 }
 
-/// Where ``PNGReader/readText(_:)`` reads chunks from: a file or bytes in memory.
-private protocol ByteSource {
-    /// The name errors give.
-    var path: String { get }
-    /// Exactly `count` bytes, or nil at the end.
-    func read(_ count: Int) -> [UInt8]?
-    /// Moves `count` bytes on; the reason on failure.
-    func skip(_ count: Int) -> String?
-    /// Bytes left after the current position.
-    var remaining: Int { get }
-}
-
-extension ByteSource {
-    /// Throws ``ImagingError/notPNG(path:)`` unless the bytes start with the PNG signature.
-    func checkSignature() throws(ImagingError) {
-        guard read(PNGChunk.signature.count) == PNGChunk.signature else { throw .notPNG(path: path) }
-    }
-}
-
-/// A whole PNG file in memory, read front to back.
-private final class MemoryBytes: ByteSource {
+/// A whole PNG file in memory, read front to back chunk by chunk.
+private final class ChunkCursor {
     let bytes: [UInt8]
+    /// The name errors give.
     let path: String
     private var offset = 0
 
@@ -190,50 +181,23 @@ private final class MemoryBytes: ByteSource {
         (self.bytes, self.path) = (bytes, path)
     }
 
+    /// Throws ``ImagingError/notPNG(path:)`` unless the bytes start with the PNG signature.
+    func checkSignature() throws(ImagingError) {
+        guard read(PNGChunk.signature.count) == PNGChunk.signature else { throw .notPNG(path: path) }
+    }
+
+    /// Exactly `count` bytes, or nil at the end.
     func read(_ count: Int) -> [UInt8]? {
         guard count <= bytes.count - offset else { return nil }
         defer { offset += count }
         return Array(bytes[offset..<(offset + count)])
     }
 
-    func skip(_ count: Int) -> String? {
-        // as fseeko: moving past the end succeeds; the next read finds the end
+    /// Moves `count` bytes on (as fseeko: moving past the end succeeds; the next read finds the end).
+    func skip(_ count: Int) {
         offset = min(bytes.count, offset + count)
-        return nil
     }
 
+    /// Bytes left after the current position.
     var remaining: Int { bytes.count - offset }
-}
-
-/// A `FILE*` opened for reading, with errors that name the path.
-private struct OpenFile: ByteSource {
-    let path: String
-    let handle: UnsafeMutablePointer<FILE>
-
-    init(_ path: String) throws(ImagingError) {
-        guard let handle = fopen(path, "rb") else {
-            throw .cannotRead(path: path, reason: AtomicFile.lastError())
-        }
-        self.path = path
-        self.handle = handle
-    }
-
-    func close() { fclose(handle) }
-
-    /// Exactly `count` bytes, or nil at end of file.
-    func read(_ count: Int) -> [UInt8]? {
-        var bytes = [UInt8](repeating: 0, count: count)
-        let n = bytes.withUnsafeMutableBytes { fread($0.baseAddress, 1, count, handle) }
-        return n == count ? bytes : nil
-    }
-
-    func skip(_ count: Int) -> String? {
-        fseeko(handle, off_t(count), SEEK_CUR) == 0 ? nil : AtomicFile.lastError()
-    }
-
-    var remaining: Int {
-        var status = stat()
-        guard fstat(fileno(handle), &status) == 0 else { return 0 }
-        return max(0, Int(status.st_size) - Int(ftello(handle)))
-    }
 }

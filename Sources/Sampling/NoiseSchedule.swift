@@ -44,7 +44,22 @@ public struct NoiseSchedule: Sendable, Equatable {
             }
         }
         self.init(betas: betas, setAlphaToOne: config.setAlphaToOne)
+        // x̂₀ = (x_t − √(1 − ᾱ_t)·ε) / √ᾱ_t: a schedule whose ᾱ falls to 0 (in float32) makes x̂₀
+        // infinite, and the sampler's NaN check would blame the model for the config's fault
+        if let t = alphaBar.firstIndex(where: { !($0 >= Self.minAlphaBar) }) {
+            let (field, value) =
+                config.trainedBetas != nil ? ("trained_betas", "\(betas.count) values")
+                : config.betaSchedule == .squaredcosCapV2 ? ("num_train_timesteps", "\(config.trainTimesteps)") : ("beta_end", "\(config.betaEnd)")
+            throw SchedulerConfigError.invalid(
+                field: field, value: value,
+                reason: "ᾱ_t = ∏(1 − β) falls to \(alphaBar[t]) at t = \(t), below \(Self.minAlphaBar): 1/√ᾱ_t would overflow x̂₀")
+        }
     }
+
+    /// The smallest ᾱ_t accepted from a config: 1/√ᾱ_t then scales x̂₀ by at most 10¹⁰, far from
+    /// float32's 3·10³⁸ even squared (group norm). Real schedules stay far above it (linear
+    /// 1e-4…0.02 over 1000 steps: ᾱ_T = 4·10⁻⁵; the cosine schedule at T = 100,000: ~10⁻¹³).
+    public static let minAlphaBar: Float = 1e-20
 
     /// A schedule from explicit β values (each in (0, 1)).
     public init(betas: [Float], setAlphaToOne: Bool = true) {

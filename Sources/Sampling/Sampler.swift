@@ -48,6 +48,7 @@ public struct Sampler {
         noise: NoiseLevel = .deterministic, source: any NoiseSource, useClippedModelOutput: Bool = false
     ) throws {
         try Self.check(plan: timesteps, trainTimesteps: scheduler.trainTimesteps)
+        try scheduler.check(noise: noise, plan: timesteps)
         self.model = model
         self.scheduler = scheduler
         self.source = source
@@ -138,12 +139,17 @@ public struct Sampler {
     /// step on. Does nothing once finished.
     public mutating func replan(steps: Int, noise: NoiseLevel, spacing: TimestepSpacing) throws {
         guard let t = remaining.first else { return }
-        remaining = [t] + (try scheduler.timesteps(steps: steps, spacing: spacing, below: t))
+        let plan = [t] + (try scheduler.timesteps(steps: steps, spacing: spacing, below: t))
+        try scheduler.check(noise: noise, plan: plan)
+        remaining = plan
         self.noise = noise
     }
 
     /// Changes σ's rule from the next step on.
-    public mutating func setNoise(_ noise: NoiseLevel) {
+    /// - Throws: ``SamplingError/etaOutOfRange(eta:largest:steps:)`` for an η too large for the
+    ///   rest of the plan (the rule is then unchanged).
+    public mutating func setNoise(_ noise: NoiseLevel) throws {
+        try scheduler.check(noise: noise, plan: remaining)
         self.noise = noise
     }
 

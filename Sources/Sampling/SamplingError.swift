@@ -6,6 +6,8 @@ public enum SamplingError: Error, Sendable, Equatable, CustomStringConvertible {
     case noiseShape(expected: [Int], actual: [Int])
     /// A plan that is empty, not strictly monotonic, or outside 0..<T.
     case invalidPlan(timesteps: [Int], reason: String)
+    /// η past the largest for which σ_t ≤ √(1 − ᾱ_{t−1}) at every step of the plan (or not ≥ 0).
+    case etaOutOfRange(eta: Float, largest: Float, steps: Int)
     /// The model's output (or the new sample) holds NaN or ±∞: the run stops rather than draw garbage.
     case nonFinite(step: Int, of: Int, timestep: Int, what: String, count: Int)
 
@@ -18,6 +20,10 @@ public enum SamplingError: Error, Sendable, Equatable, CustomStringConvertible {
             "noise source returned shape \(actual), expected \(expected)"
         case .invalidPlan(let timesteps, let reason):
             "plan \(timesteps.prefix(8))\(timesteps.count > 8 ? "…" : ""): \(reason)"
+        case .etaOutOfRange(let eta, let largest, let steps):
+            eta.isFinite && eta >= 0
+                ? "η = \(eta) is too large for this \(steps)-step plan: σ_t would exceed √(1 − ᾱ_{t−1}) and eq. 12's direction term would not be a real number; the largest η here is \(largest) (or use σ̂: --eta hat)"
+                : "η = \(eta) is not a noise level (η is a number ≥ 0)"
         case .nonFinite(let step, let of, let t, let what, let count):
             "step \(step) of \(of) (t = \(t)): \(what) holds \(count) NaN or infinite value\(count == 1 ? "" : "s"); the model or its weights are broken"
         }

@@ -1,3 +1,4 @@
+import Files
 import Foundation
 
 /// The noise-schedule and update settings of a diffusers `scheduler_config.json`.
@@ -164,15 +165,15 @@ public struct SchedulerConfig: Sendable, Equatable, Decodable {
 
     // MARK: - Files
 
-    /// Reads a `scheduler_config.json`; every error names the file.
+    /// The largest scheduler_config.json read: 4 MiB. Real ones are under 1 KB; the limit leaves
+    /// room for `trained_betas` at the largest T accepted (100,000 values, about 2 MB of text).
+    public static let fileLimit = ReadLimit(bytes: 4 << 20, what: "a scheduler_config.json")
+
+    /// Reads a `scheduler_config.json` (a regular file of at most ``fileLimit``); every error
+    /// names the file.
     public static func load(from url: URL) throws -> SchedulerConfig {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw SchedulerConfigError.unreadable(file: url.path, reason: error.localizedDescription)
-        }
-        return try decode(data, file: url.path)
+        let bytes = try InputFile.contents(of: url.path, limit: fileLimit)
+        return try decode(Data(bytes), file: url.path)
     }
 
     /// Decodes JSON text; `file` (when given) is named in errors.

@@ -107,6 +107,10 @@ public final class App {
         if let warning { status = (warning + " — using \(loaded.name)", true, Date().addingTimeInterval(8)) }
     }
 
+    /// The signal that ended ``run()``, if one did: the caller ends the process by it
+    /// (``Interrupts/end(by:)``), so the shell sees 128 + n.
+    public var stoppingSignal: Int32? { stopRequest.signal }
+
     /// Runs until quit; the terminal is restored on every way out.
     public func run() throws {
         let term = try Terminal(environment: ProcessInfo.processInfo.environment)
@@ -248,13 +252,15 @@ public final class App {
         // A parent may have left these blocked; ncurses needs SIGWINCH to see resizes.
         var unblock = sigset_t()
         sigemptyset(&unblock)
-        for sig in [SIGWINCH, SIGTERM, SIGHUP, SIGINT] { sigaddset(&unblock, sig) }
+        for sig in [SIGWINCH] + Interrupts.terminatingSignals { sigaddset(&unblock, sig) }
         pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
-        for sig in [SIGTERM, SIGHUP, SIGINT] {
+        // Every signal that would end the process ends the loop instead: the terminal is
+        // restored, then the command ends by the same signal (``stoppingSignal``).
+        for sig in Interrupts.terminatingSignals {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             let flag = stopRequest
-            source.setEventHandler { flag.set() }
+            source.setEventHandler { flag.set(sig) }
             source.resume()
             signals.append(source)
         }
@@ -333,11 +339,24 @@ public final class App {
         case .colormap: colormap = colormap.next
         case .save: save(snapshot)
         case .help: showHelp.toggle()
-        case .quit: quit = true
+        case .quit:
+            quit = true
+            // Ctrl-C is a key in raw mode; it ends the run as the SIGINT it stands for (exit 130)
+            if c == "\u{3}" { stopRequest.set(SIGINT) }
         }
     }
 
     private func sendSettings() {
+        // past η_max, σ_t > √(1 − ᾱ_{t−1}) at some step: eq. 12 has no real direction term
+        if case .eta(let eta) = settings.noise, eta > 1 {
+            let plan = (try? model.ddim.timesteps(steps: settings.steps, spacing: settings.spacing)) ?? []
+            let largest = model.ddim.largestEta(plan: plan)
+            if eta > largest {
+                let lowered = max(1, (largest * 10).rounded(.down) / 10)
+                settings.noise = .eta(lowered)
+                flash("η \(NoiseLevel.eta(lowered).label): the largest for \(settings.steps) steps (σ_t ≤ √(1 − ᾱ_{t−1}))", warning: true)
+            }
+        }
         live.send(.setSettings(steps: settings.steps, noise: settings.noise, spacing: settings.spacing))
         if mode != .sample { showStudio() }
     }
@@ -385,9 +404,12 @@ public final class App {
 /// A flag set from a signal handler's queue and read by the UI loop.
 final class StopFlag: @unchecked Sendable {
     private let lock = NSLock()
-    private var value = false
-    func set() { lock.lock(); value = true; lock.unlock() }
-    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+    private var value: Int32?
+    /// Records the first signal that asked to stop.
+    func set(_ sig: Int32) { lock.lock(); value = value ?? sig; lock.unlock() }
+    var isSet: Bool { signal != nil }
+    /// The signal that asked to stop, if one did.
+    var signal: Int32? { lock.lock(); defer { lock.unlock() }; return value }
 }
 
 extension ColorMode {

@@ -1,3 +1,4 @@
+import Files
 import Foundation
 import Preview
 import Themes
@@ -113,10 +114,14 @@ public struct Theme: Sendable, Equatable {
         return ansiNames.firstIndex(of: name)
     }
 
-    /// Reads a theme file.
+    /// The largest theme file read: 256 KiB (the bundled ones are about 1 KB).
+    public static let fileLimit = ReadLimit(bytes: 256 << 10, what: "a theme file")
+
+    /// Reads a theme file (a regular file of at most ``fileLimit``, UTF-8).
     public static func load(file url: URL) throws -> Theme {
-        guard let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8) else {
-            throw ThemeError(file: url.path, line: 0, reason: "cannot read the file")
+        let bytes = try InputFile.contents(of: url.path, limit: fileLimit)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ThemeError(file: url.path, line: 0, reason: "not UTF-8 text")
         }
         return try parse(text, name: url.deletingPathExtension().lastPathComponent, file: url.path)
     }

@@ -1,3 +1,4 @@
+import Files
 import Foundation
 
 /// A problem with a safetensors file; the message names the file and, where it applies, the tensor.
@@ -13,12 +14,16 @@ public struct SafeTensorsError: Error, CustomStringConvertible, Equatable {
     public init(file: String, _ reason: String) { (self.file, self.reason) = (file, reason) }
 }
 
-/// A safetensors file, memory-mapped: an 8-byte little-endian header length, a JSON header
+/// A safetensors file: an 8-byte little-endian header length, a JSON header
 /// `{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {…}}`, then the bytes.
 ///
-/// Every entry is checked when the file is opened (offsets inside the data, sizes equal to
-/// shape × dtype size, no overflow); tensors are converted to `Float` when asked for.
-public final class SafeTensorsFile: @unchecked Sendable {
+/// The header is read when the file is opened (at most ``maxHeaderBytes``) and checked as
+/// the reference `safetensors` crate checks it, and more strictly (``init(source:)``); each
+/// tensor is read when asked for, with `pread` straight into its `Float` buffer (F32) or through
+/// a scratch buffer (F16, BF16), so nothing is memory-mapped: a file cut short while it is read
+/// is an error naming the tensor, not a SIGBUS, and the file's pages never count in the
+/// process's resident memory. Files are read as little-endian, as the format stores them.
+public final class SafeTensorsFile: Sendable {
     /// Element types this reader converts to Float.
     public enum DType: String, Sendable {
         case f32 = "F32", f16 = "F16", bf16 = "BF16"
@@ -34,10 +39,14 @@ public final class SafeTensorsFile: @unchecked Sendable {
         public let shape: [Int]
         /// Byte range inside the data section.
         public let range: Range<Int>
+        /// Elements: the product of the shape (checked not to overflow when the file was opened).
+        public var count: Int { range.count / dtype.size }
     }
 
-    /// The largest header accepted (100 MB); real headers are kilobytes.
-    public static let maxHeaderBytes = 100 << 20
+    /// The largest header accepted: 16 MiB. Real headers are kilobytes (a diffusers UNet2DModel:
+    /// one entry of ~100 bytes per tensor, a few hundred tensors; the embedded model's is 20 KB);
+    /// the reference crate's cap is 100 MB, which its own parser turns into far more memory.
+    public static let maxHeaderBytes = 16 << 20
 
     /// The path the file was read from (for messages).
     public let path: String
@@ -45,135 +54,131 @@ public final class SafeTensorsFile: @unchecked Sendable {
     public let entries: [String: Entry]
     /// The free-form `__metadata__` strings.
     public let metadata: [String: String]
-    /// The mapped bytes; `Data` (mapped) keeps them alive and immutable.
-    private let bytes: Data
+    /// Where the bytes come from: the file, or memory.
+    private let source: any RandomAccessBytes
+    /// Byte of the file where the data section starts (8 + the header's length).
     private let dataStart: Int
-    /// Whether `bytes` is a mapping of the file (then converted tensors' pages are handed back).
-    private var mapped = false
 
-    /// Opens and validates `url`. Throws `SafeTensorsError` naming the file and the tensor.
+    /// Opens `url` (a regular file; see ``InputFile``) and checks its header. Throws
+    /// ``FileError`` when the file cannot be opened, else ``SafeTensorsError`` naming the file
+    /// and the tensor.
     public convenience init(url: URL) throws {
-        guard FileManager.default.fileExists(atPath: url.path) else { throw SafeTensorsError(file: url.path, "no such file") }
-        let bytes: Data
-        do {
-            bytes = try Data(contentsOf: url, options: .alwaysMapped)
-        } catch {
-            throw SafeTensorsError(file: url.path, "cannot read (\(error.localizedDescription))")
-        }
-        try self.init(bytes: bytes, path: url.path)
-        mapped = true
+        try self.init(source: try InputFile(url.path))
     }
 
-    /// Validates a safetensors file already in memory; `path` names it in errors.
-    public init(bytes: Data, path: String) throws {
+    /// A safetensors file already in memory, checked as a file is; `path` names it in errors.
+    public convenience init(bytes: Data, path: String) throws {
+        try self.init(source: MemoryBytes([UInt8](bytes), path: path))
+    }
+
+    /// Reads and checks the header of the file in `source`.
+    ///
+    /// Refused, with a message naming the tensor: a header that is not strict JSON (see
+    /// ``JSONReader``: duplicate keys, trailing commas, invalid UTF-8, …); a shape or
+    /// `data_offsets` that is not a list of JSON integers (`2.0`, `1e3`, `-1`, `true` are not);
+    /// a dtype other than F32, F16, BF16; a byte count other than shape × dtype size (computed
+    /// without overflow); and, as the reference crate does, data that the tensors do not tile
+    /// exactly: sorted by offset, each tensor must start where the previous one ended, the first
+    /// at 0, the last ending at the end of the file. So no two tensors overlap, and no byte is
+    /// left over (a gap, or data after the last tensor, means the header and the data disagree).
+    /// `__metadata__` must map strings to strings; other keys in an entry are ignored.
+    public init(source: any RandomAccessBytes) throws {
+        let path = source.path
         self.path = path
-        self.bytes = bytes
+        self.source = source
         let fail = { (reason: String) in SafeTensorsError(file: path, reason) }
-        guard bytes.count >= 8 else { throw fail("file too short for a safetensors header (\(bytes.count) bytes)") }
-        let headerLength = bytes.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-        guard headerLength <= UInt64(Self.maxHeaderBytes) else { throw fail("header length \(headerLength) exceeds the \(Self.maxHeaderBytes)-byte cap") }
-        guard Int(headerLength) <= bytes.count - 8 else {
-            throw fail("header length \(headerLength) runs past the end of the file (\(bytes.count) bytes)")
+        let size = source.count
+        guard size >= 8 else { throw fail("file too short for a safetensors header (\(size) bytes)") }
+        let prefix = try Self.reading("the header length", path) { () throws(FileError) in try source.bytes(at: 0, count: 8) }
+        let headerLength = prefix.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        guard headerLength <= UInt64(Self.maxHeaderBytes) else {
+            throw fail("header length \(headerLength) exceeds the \(Self.maxHeaderBytes >> 20) MiB cap")
         }
+        guard Int(headerLength) <= size - 8 else {
+            throw fail("header length \(headerLength) runs past the end of the file (\(size) bytes)")
+        }
+        let text = try Self.reading("the header", path) { () throws(FileError) in try source.bytes(at: 8, count: Int(headerLength)) }
         dataStart = 8 + Int(headerLength)
-        let dataCount = bytes.count - dataStart
-        let json: Any
-        do {
-            json = try JSONSerialization.jsonObject(with: bytes.subdata(in: 8..<dataStart))
-        } catch {
-            throw fail("header is not valid JSON")
-        }
-        guard let header = json as? [String: Any] else { throw fail("header is not a JSON object") }
-        var entries: [String: Entry] = [:]
-        var metadata: [String: String] = [:]
-        for (name, value) in header {
-            if name == "__metadata__" {
-                for (k, v) in value as? [String: Any] ?? [:] { metadata[k] = v as? String ?? "\(v)" }
-                continue
-            }
-            guard let info = value as? [String: Any] else { throw fail("tensor '\(name)': entry is not an object") }
-            guard let dtypeName = info["dtype"] as? String else { throw fail("tensor '\(name)': missing dtype") }
-            guard let dtype = DType(rawValue: dtypeName) else {
-                throw fail("tensor '\(name)': dtype \(dtypeName) is not supported (F32, F16, BF16)")
-            }
-            guard let dims = info["shape"] as? [Any], let shape = Self.integers(dims), shape.allSatisfy({ $0 >= 0 }) else {
-                throw fail("tensor '\(name)': shape is not a list of non-negative integers")
-            }
-            guard let offs = info["data_offsets"] as? [Any], let o = Self.integers(offs), o.count == 2, o[0] >= 0, o[0] <= o[1] else {
-                throw fail("tensor '\(name)': data_offsets is not [begin, end]")
-            }
-            guard o[1] <= dataCount else {
-                throw fail("tensor '\(name)': data_offsets \(o) run past the end of the data (\(dataCount) bytes)")
-            }
-            var elements = 1
-            for d in shape {
-                let (p, overflow) = elements.multipliedReportingOverflow(by: d)
-                guard !overflow else { throw fail("tensor '\(name)': shape \(shape) overflows") }
-                elements = p
-            }
-            let (byteCount, overflow) = elements.multipliedReportingOverflow(by: dtype.size)
-            guard !overflow, byteCount == o[1] - o[0] else {
-                throw fail("tensor '\(name)': \(o[1] - o[0]) bytes for shape \(shape) of \(dtypeName) (expected \(byteCount))")
-            }
-            entries[name] = Entry(dtype: dtype, shape: shape, range: o[0]..<o[1])
-        }
-        self.entries = entries
-        self.metadata = metadata
-    }
-
-    private static func integers(_ values: [Any]) -> [Int]? {
-        var out: [Int] = []
-        for v in values {
-            guard let n = v as? NSNumber, n.doubleValue == n.doubleValue.rounded(), n.doubleValue.magnitude < 9e15 else {
-                return nil
-            }
-            out.append(n.intValue)
-        }
-        return out
+        (entries, metadata) = try Self.parseHeader(text, dataCount: size - dataStart, path: path)
     }
 
     /// The names of all tensors, sorted.
     public var names: [String] { entries.keys.sorted() }
 
-    /// The tensor `name` converted to Float; throws if absent.
+    /// The tensor `name` converted to Float; throws if absent, or if the file now ends before
+    /// its bytes ("file ended at byte N while reading tensor 'x'").
     public func tensor(_ name: String) throws -> Tensor {
         guard let e = entries[name] else { throw SafeTensorsError(file: path, "tensor '\(name)' is missing") }
-        let n = e.shape.reduce(1, *)
-        var out = [Float](repeating: 0, count: n)
-        bytes.withUnsafeBytes { raw in
-            let src = raw.start + dataStart + e.range.lowerBound
-            out.withUnsafeMutableBufferPointer { dst in
-                switch e.dtype {
-                case .f32:
-                    memcpy(dst.start, src, n * 4)
-                case .f16:
-                    for i in 0..<n {
-                        dst[i] = Float(Float16(bitPattern: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
-                    }
-                case .bf16:
-                    // bfloat16 is the top half of an IEEE float32.
-                    for i in 0..<n {
-                        dst[i] = Float(bitPattern: UInt32(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16)
-                    }
-                }
+        let n = e.count
+        let offset = dataStart + e.range.lowerBound
+        let source = self.source
+        let data = try Self.reading("tensor '\(name)'", path) { () throws(FileError) -> [Float] in
+            switch e.dtype {
+            case .f32:
+                return try Self.read(Float.self, count: n, from: source, at: offset)
+            case .f16:
+                return try Self.readHalves(count: n, from: source, at: offset) { Float(Float16(bitPattern: $0)) }
+            case .bf16:
+                // bfloat16 is the top half of an IEEE float32.
+                return try Self.readHalves(count: n, from: source, at: offset) { Float(bitPattern: UInt32($0) << 16) }
             }
-            if mapped { Self.release(src, count: e.range.count) }
         }
-        return Tensor(shape: e.shape, data: out)
+        return Tensor(shape: e.shape, data: data)
     }
 
-    /// Hands the whole pages of a converted tensor's bytes back to the kernel (`MADV_PAGEOUT`):
-    /// the file's pages otherwise stay in the process's resident set beside their Float copy
-    /// (celebahq-256: 455 MB of the 1.59 GB peak at load). The bytes are not changed — read
-    /// again, the pages come back from the file — and a kernel without PAGEOUT just refuses.
-    private static func release(_ start: UnsafeRawPointer, count: Int) {
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        guard page > 0 else { return }
-        let begin = (Int(bitPattern: start) + page - 1) / page * page
-        let end = (Int(bitPattern: start) + count) / page * page
-        guard end > begin, let pointer = UnsafeMutableRawPointer(bitPattern: begin) else { return }
-        // MADV_PAGEOUT (Linux 5.4) is not in every libc's headers
-        _ = madvise(pointer, end - begin, 21)
+    /// `count` values of `T` read straight into their array from byte `offset` of `source`.
+    private static func read<T: BitwiseCopyable>(_: T.Type, count: Int, from source: any RandomAccessBytes, at offset: Int) throws(FileError) -> [T] {
+        var failure: FileError?
+        let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            do throws(FileError) {
+                try source.read(into: UnsafeMutableRawBufferPointer(buffer), at: offset)
+                initialized = count
+            } catch {
+                failure = error
+                initialized = 0
+            }
+        }
+        if let failure { throw failure }
+        return values
+    }
+
+    /// `count` 16-bit values from byte `offset` of `source`, converted by `convert` a chunk at a
+    /// time through a small scratch buffer (so a tensor costs its Floats and 512 KB, not 1.5×).
+    private static func readHalves(count: Int, from source: any RandomAccessBytes, at offset: Int,
+                                   _ convert: (UInt16) -> Float) throws(FileError) -> [Float] {
+        var scratch = [UInt16](repeating: 0, count: min(count, 1 << 18))
+        var failure: FileError?
+        let values = [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            initialized = 0
+            while initialized < count {
+                let chunk = min(scratch.count, count - initialized)
+                let at = offset + 2 * initialized
+                let read = scratch.withUnsafeMutableBytes { raw in
+                    Result { () throws(FileError) in try source.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<(2 * chunk)]), at: at) }
+                }
+                if case .failure(let error) = read {
+                    failure = error
+                    return
+                }
+                for i in 0..<chunk { out[initialized + i] = convert(UInt16(littleEndian: scratch[i])) }
+                initialized += chunk
+            }
+        }
+        if let failure { throw failure }
+        return values
+    }
+
+    /// Runs a read of `what`; a file that ended early or failed is an error naming `what`.
+    private static func reading<T>(_ what: String, _ path: String, _ body: () throws(FileError) -> T) throws -> T {
+        do {
+            return try body()
+        } catch .endedEarly(_, let offset) {
+            throw SafeTensorsError(file: path, "file ended at byte \(offset) while reading \(what)")
+        } catch .cannotRead(_, let offset, let reason) {
+            throw SafeTensorsError(file: path, "cannot read byte \(offset) of \(what): \(reason)")
+        } catch {
+            throw error
+        }
     }
 
     /// The tensor `name`, checked against the expected shape; the error names both shapes.

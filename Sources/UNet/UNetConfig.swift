@@ -1,3 +1,4 @@
+import Files
 import Foundation
 
 /// The `config.json` of a diffusers `UNet2DModel`, with diffusers' defaults for absent keys.
@@ -7,7 +8,8 @@ import Foundation
 /// conv down/upsampling, "default" and "scale_shift" time conditioning, no class embedding.
 /// Anything else is refused by `validate` with the field's name and the supported values.
 public struct UNetConfig: Sendable, Equatable {
-    /// Height and width the model was trained on (informational; any size the blocks divide runs).
+    /// [height, width] of the samples the model was trained on (`sample_size`: one integer for
+    /// square samples, or [height, width] as diffusers allows); what `ddim` samples.
     public var sampleSize: [Int]?
     /// Channels of x (1 for digits, 3 for RGB).
     public var inChannels = 3
@@ -63,11 +65,16 @@ public struct UNetConfig: Sendable, Equatable {
     /// diffusers' defaults.
     public init() {}
 
-    /// Decodes `config.json` at `url`; errors name the file and the field.
+    /// The largest config.json read (1 MiB; real ones are about 1 KB), so that Foundation's
+    /// JSON parser, which spent 40–70 bytes per byte of text on big safetensors headers, stays
+    /// under 100 MB.
+    public static let fileLimit = ReadLimit(bytes: 1 << 20, what: "a config.json")
+
+    /// Decodes `config.json` at `url` (a regular file of at most ``fileLimit``); errors name
+    /// the file and the field.
     public static func load(from url: URL) throws -> UNetConfig {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw ModelError(file: url.path, "cannot read the file") }
-        return try decode(data, file: url.path)
+        let bytes = try InputFile.contents(of: url.path, limit: fileLimit)
+        return try decode(Data(bytes), file: url.path)
     }
 
     /// Decodes and validates config.json text; `file` names it in errors.
@@ -89,10 +96,15 @@ public struct UNetConfig: Sendable, Equatable {
         if let cls = d["_class_name"] as? String, cls != "UNet2DModel" {
             throw ModelError(file: file, "_class_name is \(cls); only UNet2DModel is supported")
         }
-        if d.keys.contains("sample_size") {
-            if let n: Int = try r.optional("sample_size") { sampleSize = [n, n] } else {
-                sampleSize = try r.optional("sample_size")
+        // an integer (square samples) or [height, width], as diffusers' UNet2DModel takes it
+        if d["sample_size"] is [Any] {
+            let size: [Int]? = try r.optional("sample_size")
+            guard let size, size.count == 2 else {
+                throw ModelError(file: file, "sample_size = \(size ?? []) is not supported (an integer or [height, width])")
             }
+            sampleSize = size
+        } else if let n: Int = try r.optional("sample_size") {
+            sampleSize = [n, n]
         }
         inChannels = try r.value("in_channels", default: inChannels)
         outChannels = try r.value("out_channels", default: outChannels)
@@ -182,6 +194,12 @@ public struct UNetConfig: Sendable, Equatable {
             throw fail("sample_size", size, "1…\(Self.maxSampleSize) pixels")
         }
         guard blockOutChannels[0] >= 2 else { throw fail("block_out_channels[0]", blockOutChannels[0], "2 or more") }
+        // γ(t)'s frequencies exp(−ln(10⁴)·i / (half − s)), half = block_out_channels[0] / 2: at
+        // s ≥ half they divide by zero or grow without bound, and every timestep embeds as NaN/∞
+        let half = blockOutChannels[0] / 2
+        guard freqShift < half else {
+            throw fail("freq_shift", freqShift, "less than block_out_channels[0] / 2 = \(half), the divisor of the timestep frequencies")
+        }
         if let t = timeEmbeddingDim, t <= 0 || t > 65_536 { throw fail("time_embedding_dim", t, "a positive width up to 65536") }
     }
 

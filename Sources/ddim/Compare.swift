@@ -45,7 +45,8 @@ struct Compare: ParsableCommand {
     func validate() throws {
         guard (1...256).contains(batch) else { throw ValidationError("--batch must be between 1 and 256 (got \(batch))") }
         guard steps.values.count * eta.values.count <= 64 else { throw ValidationError("at most 64 columns (--steps × --eta)") }
-        try checkOutputFolder(out, flag: "--out")
+        var plan = OutputPlan()
+        try plan.file(out, flag: "--out")
     }
 
     func run() throws {
@@ -55,6 +56,7 @@ struct Compare: ParsableCommand {
         try checkSteps(steps.values, trainTimesteps: m.schedule.trainTimesteps)
         try checkMemory(m)
         let columns = steps.values.flatMap { s in eta.values.map { ComparisonColumn(steps: s, noise: $0.level) } }
+        for c in columns { try m.check(noise: c.noise, steps: c.steps, spacing: spacing) }
         let bar = ProgressBar(enabled: !json && isatty(2) == 1)
         let total = columns.map(\.steps).reduce(0, +)
         var done = 0

@@ -27,6 +27,10 @@ struct DDIM: ParsableCommand {
         // before any thread starts: OpenBLAS's kernels for a CPU it did not recognise
         upgradeBLASForUnrecognisedCPU()
         Interrupts.installForHeadless()
+        if let bad = firstNonUTF8Argument() {
+            FileHandle.standardError.write(Data("Error: argument \(bad.index) (\(bad.shown)) is not valid UTF-8; ddim takes UTF-8 arguments and paths\n".utf8))
+            Foundation.exit(64)
+        }
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -90,8 +94,24 @@ struct Live: ParsableCommand {
         if let image { options.invert = (try m.image(at: image), (image as NSString).lastPathComponent) }
         let app = App(model: m, options: options)
         try app.run()
+        // a signal ended it: the terminal is restored, so end the way the signal would have
+        if let sig = app.stoppingSignal { Interrupts.end(by: sig) }
     }
 }
 
 extension ColorMode: ExpressibleByArgument {}
 extension Blitter: ExpressibleByArgument {}
+
+/// The first command-line argument that is not valid UTF-8, with its bytes shown as `\xFF`.
+/// Swift would decode such an argument with U+FFFD in place of the bad bytes, so a path given
+/// that way would silently name another file; it is refused instead.
+func firstNonUTF8Argument() -> (index: Int, shown: String)? {
+    for i in 1..<Int(CommandLine.argc) {
+        guard let raw = CommandLine.unsafeArgv[i] else { continue }
+        if String(validatingCString: raw) != nil { continue }
+        let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(raw).assumingMemoryBound(to: UInt8.self), count: strlen(raw))
+        let shown = bytes.map { (0x20..<0x7F).contains($0) ? String(UnicodeScalar($0)) : String(format: "\\x%02X", $0) }.joined()
+        return (i, shown)
+    }
+    return nil
+}

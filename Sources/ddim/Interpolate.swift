@@ -51,7 +51,10 @@ struct Interpolate: ParsableCommand {
         guard (2...256).contains(frames) else { throw ValidationError("--frames must be between 2 and 256 (got \(frames))") }
         guard steps >= 1 else { throw ValidationError("--steps must be 1 or more (got \(steps))") }
         guard out != nil || outDir != nil else { throw ValidationError("give --out PNG (a strip) and/or --out-dir DIR") }
-        if let out { try checkOutputFolder(out, flag: "--out") }
+        var plan = OutputPlan()
+        for file in latents?.values ?? [] { try plan.input(file, flag: "--latents") }
+        try plan.file(out, flag: "--out")
+        try plan.folder(outDir, flag: "--out-dir", names: (0..<frames).map { String(format: "%05d.png", $0) })
     }
 
     func run() throws {

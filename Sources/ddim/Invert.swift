@@ -59,8 +59,10 @@ struct Invert: ParsableCommand {
         if steps.values.count > 1 && (out != nil || strip != nil || saveLatent != nil) {
             throw ValidationError("--out, --strip and --save-latent need a single --steps value")
         }
+        var plan = OutputPlan()
+        for file in image { try plan.input(file, flag: "--image") }
         for (flag, path) in [("--out", out), ("--strip", strip), ("--save-latent", saveLatent)] {
-            if let path { try checkOutputFolder(path, flag: flag) }
+            try plan.file(path, flag: flag)
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Imaging
 import Sampling
 
 /// `--model DIR`: which model to run (the embedded digits model when absent).
@@ -97,11 +98,87 @@ func checkSteps(_ steps: [Int], trainTimesteps: Int) throws {
     }
 }
 
-/// Refuses an output path whose folder does not exist, before any sampling.
-func checkOutputFolder(_ path: String, flag: String) throws {
-    let parent = (path as NSString).deletingLastPathComponent
-    var isDir: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: parent.isEmpty ? "." : parent, isDirectory: &isDir), isDir.boolValue else {
-        throw ValidationError("\(flag) \(path): the folder \(parent) does not exist")
+/// A bad output path, found before any sampling: "--out x/y.png: the folder x does not exist".
+struct OutputError: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// The files a command will write, checked before any sampling is spent on them: each path must
+/// resolve to something writable (``OutputPath``), and no two outputs may land on the same file
+/// (the last write would silently win). When one of them is standard output (`-`, or a path that
+/// is the same pipe or file), the command's report lines go to standard error instead.
+struct OutputPlan {
+    private var seen: [OutputIdentity: String] = [:]
+    /// Existing files among the outputs, and the inputs, by inode.
+    private var outputNodes: [FileNode: String] = [:], inputNodes: [FileNode: String] = [:]
+
+    /// Adds an input file given by `flag`: no output may overwrite it (an input may be read twice).
+    mutating func input(_ path: String?, flag: String) throws {
+        guard let path, let node = FileNode(path) else { return }
+        if let earlier = outputNodes[node] { throw Self.clash(earlier, "\(flag) \(path)") }
+        inputNodes[node] = inputNodes[node] ?? "\(flag) \(path)"
+    }
+
+    /// Adds the file `path` given by `flag` (nothing when `path` is nil).
+    mutating func file(_ path: String?, flag: String) throws {
+        guard let path else { return }
+        let destination: OutputDestination
+        do { destination = try OutputPath.resolve(path) } catch {
+            throw OutputError(description: "\(flag) \(OutputPath.display(path)): \(Self.reason(error))")
+        }
+        try claim(destination, as: "\(flag) \(path)")
+        if let out = OutputIdentity(.standardOutput), let this = OutputIdentity(destination), out == this || destination == .standardOutput {
+            StandardOutput.divertToStandardError()
+        }
+    }
+
+    /// Adds the folder `path` given by `flag` (created when missing), into which the command
+    /// writes `names`.
+    mutating func folder(_ path: String?, flag: String, names: [String]) throws {
+        guard let path else { return }
+        guard !path.isEmpty else { throw OutputError(description: "\(flag): the path is empty") }
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) {
+            guard isFolder.boolValue else { throw OutputError(description: "\(flag) \(OutputPath.display(path)): it is a file, not a folder") }
+            for name in names { try file(OutputPath.join(path, name), flag: flag) }
+        } else if let missing = Self.firstMissingAncestorProblem(path) {
+            throw OutputError(description: "\(flag) \(OutputPath.display(path)): \(missing)")
+        }
+    }
+
+    /// Records a destination; two flags on one file are refused.
+    private mutating func claim(_ destination: OutputDestination, as label: String) throws {
+        guard let identity = OutputIdentity(destination) else { return }
+        if let earlier = seen[identity] { throw Self.clash(earlier, label) }
+        seen[identity] = label
+        if case .file(let path) = destination, let node = FileNode(path) {
+            if let earlier = outputNodes[node] ?? inputNodes[node] { throw Self.clash(earlier, label) }
+            outputNodes[node] = label
+        }
+    }
+
+    /// "--out x.png and --trajectory x.png name the same file".
+    private static func clash(_ a: String, _ b: String) -> OutputError {
+        OutputError(description: "\(OutputPath.display(a)) and \(OutputPath.display(b)) name the same file; give each its own")
+    }
+
+    /// Why a folder to be created cannot be: its nearest existing ancestor is not a folder.
+    private static func firstMissingAncestorProblem(_ path: String) -> String? {
+        var current = path
+        while true {
+            let parent = OutputPath.split(current).folder
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: parent, isDirectory: &isFolder) {
+                return isFolder.boolValue ? nil : "\(OutputPath.display(parent)) is a file, not a folder"
+            }
+            if parent == current || parent == "." || parent == "/" { return nil }
+            current = parent
+        }
+    }
+
+    /// The reason alone of a write error (the flag and path are said by the caller).
+    private static func reason(_ error: ImagingError) -> String {
+        if case .cannotWrite(_, let reason) = error { return reason }
+        return error.description
     }
 }

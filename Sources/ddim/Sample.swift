@@ -41,8 +41,16 @@ struct Sample: ParsableCommand {
 
     func validate() throws {
         guard (out == nil) != (outDir == nil) else { throw ValidationError("give exactly one of --out PNG or --out-dir DIR") }
-        if let out { try checkOutputFolder(out, flag: "--out") }
-        if let trajectory { try checkOutputFolder(trajectory, flag: "--trajectory") }
+        // every file this run writes, checked before any sampling
+        var plan = OutputPlan()
+        try plan.input(latent, flag: "--latent")
+        try plan.file(out, flag: "--out")
+        try plan.folder(outDir, flag: "--out-dir", names: (0..<sampling.batch).map { String(format: "%05d.png", $0) })
+        if let trajectory {
+            guard trajectory != "-" else { throw OutputError(description: "--trajectory writes two files (a strip and an animation); give it a file name, not -") }
+            try plan.file(trajectory, flag: "--trajectory")
+            try plan.file(Trajectory.animationPath(for: trajectory), flag: "--trajectory's animation")
+        }
     }
 
     func run() throws {

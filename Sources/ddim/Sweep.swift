@@ -11,8 +11,11 @@ struct Sweep: ParsableCommand {
         discussion: """
             Sample i of every cell starts from the same x_T: its own torch generator seeded SEED + i \
             (x_T first, then its η-noise), so each cell is reproducible and independent of --batch. \
-            Batches whose files already exist are skipped: rerun the same command to resume. \
-            Writes DIR/sweep.json; scripts/eval_digits.py --sweep DIR fills the table.
+            Batches whose files already exist are skipped: rerun the same command to resume, or with \
+            more cells or a larger --n to extend. DIR/sweep.json records the settings (model and its \
+            content, seed, spacing, clipping) before the first image and every cell as it completes; a \
+            rerun with other settings is refused (--redo replaces the folder's images instead). \
+            scripts/eval_digits.py --sweep DIR fills the table.
             """)
 
     @OptionGroup var model: ModelOptions
@@ -41,12 +44,17 @@ struct Sweep: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Output folder (created).", valueName: "dir"))
     var outDir: String
 
+    @Flag(name: .long, help: "Delete the images of the cells DIR/sweep.json records and sample every cell again, even when the folder holds a sweep of other settings.")
+    var redo = false
+
     @Flag(name: .shortAndLong, help: "No progress lines.")
     var quiet = false
 
     func validate() throws {
         guard n >= 1 else { throw ValidationError("--n must be 1 or more (got \(n))") }
         guard (1...4096).contains(batch) else { throw ValidationError("--batch must be between 1 and 4096 (got \(batch))") }
+        var plan = OutputPlan()
+        try plan.folder(outDir, flag: "--out-dir", names: ["sweep.json"])
     }
 
     func run() throws {
@@ -55,12 +63,13 @@ struct Sweep: ParsableCommand {
         try checkSteps(steps.values, trainTimesteps: m.schedule.trainTimesteps)
         try checkMemory(m)
         let cells = steps.values.flatMap { s in eta.values.map { SweepCell(steps: s, noise: $0.level) } }
+        for c in cells { try m.check(noise: c.noise, steps: c.steps, spacing: spacing) }
         do {
             try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
         } catch {
             throw ValidationError("--out-dir \(outDir): cannot create the folder")
         }
-        let reports = try m.sweep(cells: cells, count: n, firstSeed: seed, batch: batch, into: outDir, spacing: spacing) { k, done in
+        let reports = try m.sweep(cells: cells, count: n, firstSeed: seed, batch: batch, into: outDir, spacing: spacing, redo: redo) { k, done in
             if !quiet && isatty(2) == 1 {
                 FileHandle.standardError.write(Data("\r\(cells[k].folderName): \(done)/\(n)   ".utf8))
             }

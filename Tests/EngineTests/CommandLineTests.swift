@@ -14,6 +14,8 @@ struct Run {
     let status: Int32
     let stdout: String
     let stderr: String
+    /// Standard output as bytes (a PNG streamed by `--out -`).
+    let stdoutData: Data
 
     /// How the process ended: `.exit` or `.uncaughtSignal` (then `status` is the signal).
     let reason: Process.TerminationReason
@@ -21,8 +23,9 @@ struct Run {
     /// Runs `ddim arguments`. `closedStdout`: standard output is a pipe whose reading end is
     /// already closed (`ddim … | head -0`). `signal`: sent `after` seconds into the run.
     init(_ arguments: [String], closedStdout: Bool = false, signal: (Int32, after: Double)? = nil,
-         environment: [String: String] = [:]) throws {
+         environment: [String: String] = [:], directory: String? = nil) throws {
         let p = Process()
+        if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
         p.executableURL = ddimBinary
         p.arguments = arguments
         if !environment.isEmpty {
@@ -42,6 +45,7 @@ struct Run {
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         (status, stdout, stderr) = (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        stdoutData = o
         reason = p.terminationReason
     }
 
@@ -429,7 +433,8 @@ struct PromiseCommandTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: tmp.path).filter { $0.hasPrefix(".") } == [])
     }
 
-    @Test("SIGINT, SIGTERM and SIGHUP end a headless run by that signal, leaving no file behind", arguments: [SIGINT, SIGTERM, SIGHUP])
+    @Test("Every signal that ends a process ends a headless run by that signal (128 + n), leaving no file behind",
+          arguments: [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGXCPU, SIGVTALRM, SIGPROF, SIGSEGV, SIGBUS])
     func signals(_ sig: Int32) throws {
         let dir = path("signal-\(sig)")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -26,6 +26,26 @@ import Testing
         #expect(zip(schedule.alphaBar, schedule.alphaBar.dropFirst()).allSatisfy { $0 > $1 })
     }
 
+    /// A schedule whose ᾱ falls to 0 (float32) would make x̂₀ infinite, and the sampler's NaN
+    /// check would blame the model: it is the config's field that is named.
+    @Test func alphaBarThatVanishesNamesTheField() throws {
+        for (json, field) in [
+            (#"{"beta_end": 0.999}"#, "beta_end"),
+            (#"{"num_train_timesteps": 3, "trained_betas": [0.9999999, 0.9999999, 0.9999999]}"#, "trained_betas"),
+        ] {
+            let config = try SchedulerConfig.decode(Data(json.utf8))
+            let e = #expect(throws: SchedulerConfigError.self) { try NoiseSchedule(config: config) }
+            #expect(e?.field == field, "\(json)")
+            #expect("\(e.map { "\($0)" } ?? "")".contains("below 1e-20"), "\(json)")
+        }
+        // the cosine schedule at the largest T accepted stays above the floor, as do SD's betas
+        for json in [#"{"beta_schedule": "squaredcos_cap_v2", "num_train_timesteps": 100000}"#,
+                     #"{"beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012}"#] {
+            let schedule = try NoiseSchedule(config: SchedulerConfig.decode(Data(json.utf8)))
+            #expect(schedule.alphaBar.allSatisfy { $0 >= NoiseSchedule.minAlphaBar }, "\(json)")
+        }
+    }
+
     @Test func unsupportedValuesNameTheField() throws {
         for (json, field, value) in [
             (#"{"beta_schedule": "foo"}"#, "beta_schedule", "foo"),

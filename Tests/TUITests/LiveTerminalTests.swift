@@ -153,13 +153,13 @@ struct LiveTerminalTests {
         #expect(try bad.wait { $0.contains("--measure-ui 0: give a block of at least 1 step") && $0.contains("EXIT=64") }, "\(bad.dump())")
     }
 
-    @Test("Ctrl-C and SIGTERM restore the terminal and exit cleanly")
+    @Test("Ctrl-C, SIGTERM and any other terminating signal restore the terminal, then exit 128 + n")
     func interrupts() throws {
         let t = try start("--steps 1000 --paused")
         defer { t.close() }
         #expect(try t.wait { $0.contains("paused") })
         try t.send("C-c")
-        #expect(try t.wait { $0.contains("EXIT=0") })
+        #expect(try t.wait { $0.contains("EXIT=130") }, "\(t.dump())")
         #expect(try t.format("#{alternate_on}") == "0")
 
         let u = try start("--steps 1000 --paused")
@@ -172,9 +172,24 @@ struct LiveTerminalTests {
         p.arguments = ["pkill", "-TERM", "-P", pid]
         try p.run()
         p.waitUntilExit()
-        #expect(try u.wait { $0.contains("EXIT=") })
+        #expect(try u.wait { $0.contains("EXIT=143") }, "\(u.dump())")
         #expect(try u.format("#{alternate_on}") == "0")
         #expect(try u.format("#{cursor_flag}") == "1")
+
+        // signals the live sampler did not handle before ended it with the terminal still raw
+        for (name, status) in [("USR1", 138), ("ALRM", 142), ("QUIT", 131)] {
+            let v = try start("--steps 1000 --paused")
+            defer { v.close() }
+            #expect(try v.wait { $0.contains("paused") })
+            let kill = Process()
+            kill.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            kill.arguments = ["pkill", "-\(name)", "-P", try v.format("#{pane_pid}")]
+            try kill.run()
+            kill.waitUntilExit()
+            #expect(try v.wait { $0.contains("EXIT=\(status)") }, "SIG\(name): \(v.dump())")
+            #expect(try v.format("#{alternate_on}") == "0")
+            #expect(try v.format("#{cursor_flag}") == "1")
+        }
     }
 
     @Test("256-colour and monochrome terminals, ASCII blitter")

@@ -1,3 +1,4 @@
+import Files
 import Foundation
 import Testing
 import Tensors
@@ -74,12 +75,38 @@ struct UNetErrorTests {
         ("num_class_embeds", "10", "num_class_embeds = 10"),
         ("norm_num_groups", #""eight""#, "field norm_num_groups has the wrong type"),
         ("block_out_channels", "[16]", "down_block_types has 2 entries but block_out_channels has 1"),
+        ("sample_size", "[8, 16, 4]", "sample_size = [8, 16, 4] is not supported (an integer or [height, width])"),
+        ("sample_size", #"[8, "16"]"#, "field sample_size has the wrong type"),
+        ("sample_size", "[8, 0]", "sample_size = [8, 0] is not supported"),
+        ("sample_size", "8.5", "field sample_size has the wrong type"),
+        // block_out_channels[0] = 8: γ(t)'s frequencies divide by 4 − freq_shift
+        ("freq_shift", "4", "freq_shift = 4 is not supported (supported: less than block_out_channels[0] / 2 = 4"),
+        ("freq_shift", "40", "freq_shift = 40 is not supported"),
     ])
     func unsupported(key: String, value: String, message: String) throws {
         let url = try config(key, value)
         let e = #expect(throws: ModelError.self) { try UNetConfig.load(from: url) }
         #expect(e?.file == url.path)
         #expect(e?.reason.contains(message) == true, "\(e?.reason ?? "no error")")
+    }
+
+    @Test("sample_size: an integer is square, [height, width] is kept as given")
+    func sampleSize() throws {
+        #expect(try UNetConfig.load(from: config("sample_size", "[8, 16]")).sampleSize == [8, 16])
+        #expect(try UNetConfig.load(from: config("sample_size", "12")).sampleSize == [12, 12])
+        #expect(try UNetConfig.load(from: config("sample_size", "null")).sampleSize == nil)
+    }
+
+    @Test("freq_shift below half the embedding width gives a finite embedding at every timestep")
+    func freqShift() throws {
+        // the largest accepted shift (3 of 4) and a negative one embed finitely; 4 divides by 0
+        for shift in [3, -3] {
+            let c = try UNetConfig.load(from: config("freq_shift", "\(shift)"))
+            let gamma = timestepEmbedding([0, 1, 500, 999], width: c.blockOutChannels[0], flipSinToCos: true, freqShift: c.freqShift)
+            #expect(gamma.data.allSatisfy { $0.isFinite }, "freq_shift \(shift)")
+        }
+        let broken = timestepEmbedding([0, 1, 500, 999], width: 8, flipSinToCos: true, freqShift: 4)
+        #expect(!broken.data.allSatisfy { $0.isFinite })
     }
 
     @Test("weights that do not fit the config: missing, misshapen and unexpected tensors")
@@ -109,7 +136,14 @@ struct UNetErrorTests {
     @Test("missing and malformed config files")
     func files() throws {
         let missing = dir.appendingPathComponent("nope.json")
-        #expect(throws: ModelError(file: missing.path, "cannot read the file")) { try UNetConfig.load(from: missing) }
+        #expect(throws: FileError.cannotOpen(path: missing.path, reason: "No such file or directory")) { try UNetConfig.load(from: missing) }
+        // a FIFO named config.json is refused at once (it used to block for ever), a huge file unread
+        let fifo = dir.appendingPathComponent("config.json")
+        #expect(mkfifo(fifo.path, 0o600) == 0)
+        #expect(throws: FileError.notRegular(path: fifo.path, kind: "a FIFO")) { try UNetConfig.load(from: fifo) }
+        let huge = dir.appendingPathComponent("huge.json")
+        try Data(repeating: 0x20, count: (1 << 20) + 1).write(to: huge)
+        #expect(throws: FileError.tooLarge(path: huge.path, size: (1 << 20) + 1, limit: UNetConfig.fileLimit)) { try UNetConfig.load(from: huge) }
         let bad = dir.appendingPathComponent("bad.json")
         try Data("{ not json".utf8).write(to: bad)
         #expect(throws: ModelError(file: bad.path, "not valid JSON")) { try UNetConfig.load(from: bad) }
