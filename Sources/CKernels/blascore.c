@@ -4,12 +4,26 @@
 // GEMMs of a forward ran several times slower than AVX2 would. The choice can only be changed
 // through OPENBLAS_CORETYPE, read in OpenBLAS's load-time constructor, so the process re-executes
 // itself once with it set.
+//
+// The same re-execution serves an address-space limit (RLIMIT_AS, `ulimit -v`, `prlimit --as`).
+// OpenBLAS 0.3.21 gives every thread that calls it a buffer of BUFFER_SIZE (128 MB on x86_64,
+// 32 << 22) of address space, mapped at its first call and kept, and as it loads it starts
+// cores − 1 threads of its own that map theirs at once. When neither mmap nor malloc can give it
+// that buffer, blas_memory_alloc (driver/others/memory.c) tries again, for ever: `do { … } while
+// (map_address == -1)` — `ddim sample` under `prlimit --as=400000000` spun there. ddim never
+// lets OpenBLAS thread (it runs single-threaded inside ddim's pool), so with the limit finite it
+// re-executes with OPENBLAS_NUM_THREADS=1: no idle OpenBLAS threads holding 128 MB each. The
+// buffers of the threads that do call it are budgeted before the first call (Engine's
+// MemoryBudget, which lowers the thread count or refuses). One malloc arena, too: glibc reserves
+// 64 MB of address space for each thread's arena (128 MB while making it).
 
 #include "ckernels.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 extern char *openblas_get_corename(void);
@@ -39,11 +53,31 @@ const char *ddim_blas_better_core(void) {
 #endif
 }
 
+int ddim_address_space_limited(void) {
+    struct rlimit limit;
+    return getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY;
+}
+
 void ddim_blas_upgrade_core(char *const argv[]) {
+    int again = 0;
+    const char *threads = getenv("OPENBLAS_NUM_THREADS");
+    char *const previous_threads = threads ? strdup(threads) : NULL;
+    if (ddim_address_space_limited()) {
+#if defined(M_ARENA_MAX)
+        mallopt(M_ARENA_MAX, 1);
+#endif
+        // OPENBLAS_NUM_THREADS overrides GOTO_NUM_THREADS and OMP_NUM_THREADS
+        if ((threads == NULL || strcmp(threads, "1") != 0) && setenv("OPENBLAS_NUM_THREADS", "1", 1) == 0) again = 1;
+    }
     const char *core = ddim_blas_better_core();
-    if (core == NULL) return;
-    if (setenv("OPENBLAS_CORETYPE", core, 1) != 0) return;
-    unsetenv("DDIM_ASSUME_BLAS_CORE");
-    execv("/proc/self/exe", argv);
-    unsetenv("OPENBLAS_CORETYPE");  // exec failed: go on with the kernels OpenBLAS chose
+    if (core != NULL && setenv("OPENBLAS_CORETYPE", core, 1) == 0) {
+        unsetenv("DDIM_ASSUME_BLAS_CORE");
+        again = 1;
+    }
+    if (again) execv("/proc/self/exe", argv);
+    // nothing to do, or the exec failed: go on as OpenBLAS started
+    if (again && core != NULL) unsetenv("OPENBLAS_CORETYPE");
+    if (again && previous_threads != NULL) setenv("OPENBLAS_NUM_THREADS", previous_threads, 1);
+    else if (again && previous_threads == NULL) unsetenv("OPENBLAS_NUM_THREADS");
+    free(previous_threads);
 }

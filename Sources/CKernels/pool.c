@@ -91,8 +91,11 @@ static void run_tasks(void) {
 }
 
 static void *worker_main(void *arg) {
-    const int index = (int)(intptr_t)arg;  // workers 0…threads − 2 take part; the rest only wait
-    uint32_t seen = atomic_load(&pool.generation);
+    // workers 0…threads − 2 take part; the rest only wait. `seen` starts at the generation before
+    // the loop that started the worker, which it then joins (read here, a thread slow to start
+    // would already see that loop's generation and sit it out)
+    const int index = (int)((uintptr_t)arg & 0xFFFF);
+    uint32_t seen = (uint32_t)((uintptr_t)arg >> 32);
     for (;;) {
         long spin_start = now_ns();
         unsigned spins = 0;
@@ -142,6 +145,13 @@ int ddim_pool_threads(void) {
     return n;
 }
 
+int ddim_pool_workers_started(void) {
+    pthread_mutex_lock(&pool.lock);
+    const int started = pool.started;
+    pthread_mutex_unlock(&pool.lock);
+    return started;
+}
+
 // Starts workers up to threads − 1; they are never stopped (a loop with fewer threads leaves
 // the extra ones parked). Returns how many run.
 static int ensure_workers(int threads) {
@@ -151,7 +161,8 @@ static int ensure_workers(int threads) {
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        int failed = pthread_create(&t, &attr, worker_main, (void *)(intptr_t)pool.started);
+        const uintptr_t arg = (uintptr_t)atomic_load(&pool.generation) << 32 | (uintptr_t)pool.started;
+        int failed = pthread_create(&t, &attr, worker_main, (void *)arg);
         pthread_attr_destroy(&attr);
         if (failed) break;  // fewer threads: the caller does the rest
         pool.started++;
@@ -198,14 +209,61 @@ void ddim_parallel_for(ptrdiff_t count, ddim_task_fn fn, void *ctx) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// GEMM split over the pool: C (M × N) = α·op(A)·op(B) + β·C, row-major, in bands of rows of C
-// (or of columns when M is small), each one single-threaded OpenBLAS call.
+// OpenBLAS keeps one buffer (128 MB of address space) per thread calling it at the same time,
+// mapped at that thread's first call. Under an address-space limit the memory budget counts
+// them before the first forward, then has every thread of the pool take a buffer at once, so
+// that they are mapped while the room is there (blascore.c says why an unmappable one hangs).
 
 extern void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
                         int lda, const float *b, int ldb, float beta, float *c, int ldc);
+// OpenBLAS's own buffer allocator (driver/others/memory.c, exported): what its calls take.
+extern void *blas_memory_alloc(int procpos) __attribute__((weak));
+extern void blas_memory_free(void *buffer) __attribute__((weak));
+enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
+
+typedef struct {
+    _Atomic int arrived;
+    int expected;
+} warm_job;
+
+static void warm_part(void *ctx, ptrdiff_t task) {
+    (void)task;
+    warm_job *j = ctx;
+    // a buffer held until every thread holds one, so that no two share (a call would release its
+    // buffer on return, and the next thread's call could take the same one)
+    void *buffer = NULL;
+    if (blas_memory_alloc && blas_memory_free) {
+        buffer = blas_memory_alloc(0);
+    } else {
+        float a = 0.0f, b = 0.0f, c = 0.0f;
+        cblas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, 1, 1, 1, 1.0f, &a, 1, &b, 1, 0.0f, &c, 1);
+    }
+    atomic_fetch_add(&j->arrived, 1);
+    // at most 0.2 s: a thread that never comes leaves its buffer to its first real call
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (atomic_load(&j->arrived) < j->expected) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - start.tv_sec) * 1000000000L + (now.tv_nsec - start.tv_nsec) > 200000000L) break;
+        sched_yield();
+    }
+    if (buffer) blas_memory_free(buffer);
+}
+
+int ddim_blas_warm(void) {
+    const int threads = ddim_pool_threads();
+    const int callers = (threads > 1 ? ensure_workers(threads) : 0) + 1;
+    warm_job j = {0, callers};
+    ddim_parallel_for(callers, warm_part, &j);
+    return callers;
+}
+
+// ---------------------------------------------------------------------------------------------
+// GEMM split over the pool: C (M × N) = α·op(A)·op(B) + β·C, row-major, in bands of rows of C
+// (or of columns when M is small), each one single-threaded OpenBLAS call.
+
 extern void cblas_sgemv(int order, int trans, int m, int n, float alpha, const float *a, int lda, const float *x,
                         int incx, float beta, float *y, int incy);
-enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
 
 typedef struct {
     int trans_a, trans_b;

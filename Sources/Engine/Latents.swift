@@ -17,6 +17,15 @@ public enum LatentFile {
         try AtomicFile.write(SafeTensorsWriter.encode([tensorName: x], metadata: metadata), to: path)
     }
 
+    /// The number of samples in the file, from its header alone (nothing is converted): what a
+    /// run from it will hold, known before it reads them. A file that ``read(_:sampleShape:)``
+    /// would refuse counts as 1 (the read names what is wrong).
+    public static func sampleCount(_ path: String) throws -> Int {
+        let file = try SafeTensorsFile(url: URL(fileURLWithPath: path))
+        guard let shape = file.entries[tensorName]?.shape, shape.count == 4 else { return 1 }
+        return max(1, shape[0])
+    }
+
     /// Reads x_T for a model whose samples are `sampleShape` (C, H, W); a (C, H, W) tensor is
     /// taken as a batch of one. Errors name the file and the tensor.
     public static func read(_ path: String, sampleShape: [Int]) throws -> Tensor {

@@ -63,7 +63,12 @@ public enum ModelStore {
         } catch let error as SchedulerConfigError where hasSchedulerFile {
             throw SchedulerConfigError.inFile(schedulerURL.path, error)
         }
-        let unet = try UNet2DModel(configURL: config, weightsURL: weights)
+        let unetConfig = try UNetConfig.load(from: config)
+        // a model whose weights, or one sample at its size, cannot fit is refused before a weight is read
+        let shape = [unetConfig.inChannels] + (unetConfig.sampleSize ?? [32, 32])
+        try MemoryBudget.check(RunMemory("one sample of \(name ?? folder.lastPathComponent) (\(shape.map(String.init).joined(separator: "×")))", batch: 1),
+                               config: unetConfig, sampleShape: shape, loading: true)
+        let unet = try UNet2DModel(config: unetConfig, weights: try SafeTensorsFile(url: weights))
         var model = LoadedModel(name: name ?? folder.lastPathComponent, folder: folder, unet: unet, scheduler: scheduler, schedule: schedule)
         model.files = [config, weights] + (hasSchedulerFile ? [schedulerURL] : [])
         return model

@@ -7,7 +7,8 @@ import UNet
 public func setThreads(_ n: Int) { Threads.set(n) }
 
 /// Re-executes the program once with OPENBLAS_CORETYPE set when OpenBLAS fell back to pre-AVX2
-/// kernels on a CPU it did not recognise (``Threads/upgradeUnrecognisedCPU()``). First in `main`.
+/// kernels on a CPU it did not recognise, and with OPENBLAS_NUM_THREADS=1 under a finite
+/// RLIMIT_AS (``Threads/upgradeUnrecognisedCPU()``). First in `main`.
 public func upgradeBLASForUnrecognisedCPU() { Threads.upgradeUnrecognisedCPU() }
 
 /// What the forward runs on: "2 threads (ddim's pool; OpenBLAS Haswell inside, 1 thread a call)".

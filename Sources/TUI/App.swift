@@ -309,7 +309,9 @@ public final class App {
             settings.seed = action == .nextSeed ? settings.seed &+ delta : settings.seed &- delta
             live.send(.newRun(seed: settings.seed, batch: settings.batch))
         case .batchUp, .batchDown:
-            settings.batch = min(64, max(1, settings.batch + (action == .batchUp ? 1 : -1)))
+            let batch = min(64, max(1, settings.batch + (action == .batchUp ? 1 : -1)))
+            guard batch <= settings.batch || fits(batch: batch) else { break }
+            settings.batch = batch
             live.send(.newRun(seed: settings.seed, batch: settings.batch))
         case .pause:
             paused.toggle()
@@ -357,6 +359,18 @@ public final class App {
         }
         live.send(.setSettings(steps: settings.steps, noise: settings.noise, spacing: settings.spacing))
         if mode != .sample { showStudio() }
+    }
+
+    /// Whether a run of `batch` fits what the process may use (``MemoryBudget``); if not, says so
+    /// in the status line, and the batch stays.
+    private func fits(batch: Int) -> Bool {
+        do {
+            try model.checkMemory(RunMemory(model.describe(batch: batch), batch: batch, live: true))
+            return true
+        } catch {
+            flash("\(error)", warning: true)
+            return false
+        }
     }
 
     func flash(_ text: String, warning: Bool = false) {

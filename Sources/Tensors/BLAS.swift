@@ -44,10 +44,26 @@ public enum Threads {
     /// When OpenBLAS fell back to pre-AVX2 kernels on an AVX2 + FMA CPU it did not recognise
     /// (Debian 12's 0.3.21 chose Prescott's on a hypervisor's Xeon), re-executes the program
     /// once with OPENBLAS_CORETYPE naming the kernels the CPU can run; OpenBLAS reads it only as
-    /// it loads. Does nothing when OPENBLAS_CORETYPE is set. Call first in `main`.
+    /// it loads. Does nothing when OPENBLAS_CORETYPE is set. Under a finite RLIMIT_AS, also
+    /// keeps one malloc arena and re-executes with OPENBLAS_NUM_THREADS=1, so that no idle
+    /// OpenBLAS thread holds its 128 MB buffer (``blasBufferBytes``). Call first in `main`.
     public static func upgradeUnrecognisedCPU() {
         ddim_blas_upgrade_core(CommandLine.unsafeArgv)
     }
+
+    /// Pool workers started so far (the calling thread not included): threads whose stacks are
+    /// already mapped.
+    public static var workersStarted: Int { Int(ddim_pool_workers_started()) }
+
+    /// Has every thread of the pool take an OpenBLAS buffer at once, so that each maps its own
+    /// (``blasBufferBytes``) now rather than at a call later; returns how many threads did. Meant
+    /// for before the first forward: with the pool busy the threads cannot meet (each waits 0.2 s).
+    @discardableResult
+    public static func warmBLAS() -> Int { Int(ddim_blas_warm()) }
+
+    /// Address space OpenBLAS 0.3.21 maps for each thread that calls it, at its first call, and
+    /// keeps: BUFFER_SIZE (32 << 22 on x86_64, common_x86_64.h) plus a page.
+    public static let blasBufferBytes = (32 << 22) + 4096
 
     /// The kernel family OpenBLAS chose for this CPU (e.g. "Haswell").
     public static var coreName: String {
@@ -95,5 +111,15 @@ public enum Memory {
     /// as half the system time of a sampling run. Safe to call more than once.
     public static func keepFreedBuffers() {
         ddim_keep_freed_buffers()
+    }
+
+    /// Bytes free inside malloc's arenas, which the next buffers reuse without mapping more
+    /// (glibc's `mallinfo2().fordblks`; 0 elsewhere).
+    public static var heapFreeBytes: Int { Int(ddim_heap_free_bytes()) }
+
+    /// The stack a new thread maps (RLIMIT_STACK's soft limit, or glibc's default; 8 MB when unknown).
+    public static var threadStackBytes: Int {
+        let bytes = Int(ddim_default_thread_stack())
+        return bytes > 0 ? bytes : 8 << 20
     }
 }

@@ -16,17 +16,20 @@ final class WeightReader {
     var resolution = 0
     /// More than 64 M parameters in the file (celebahq-256: 114 M; cifar10-32: 36 M).
     let largeModel: Bool
+    /// The parameter count above which a model is large (``largeModel``).
+    static let largeModelParameters = 64_000_000
     /// In a large model, F(4×4) only for layers of at most this many channels in and out: on
     /// celebahq-256 those (its 128–256-channel layers on 32–256 px maps) made a forward 2.5 →
     /// 1.9 s for 110 MB more; its 512-channel layers, most of its weights, gained nothing at
     /// their 16×16 maps and would have cost 210 MB more.
-    let largeModelF4Channels = 256
+    static let largeModelF4Channels = 256
     /// DDIM_WINOGRAD=2x2 in the environment: F(2×2) throughout (for benchmarks' A/B runs).
-    let onlyF2x2 = ProcessInfo.processInfo.environment["DDIM_WINOGRAD"] == "2x2"
+    let onlyF2x2 = WeightReader.onlyF2x2
+    static var onlyF2x2: Bool { ProcessInfo.processInfo.environment["DDIM_WINOGRAD"] == "2x2" }
 
     init(_ file: SafeTensorsFile) {
         self.file = file
-        largeModel = file.entries.values.reduce(0) { $0 + $1.shape.reduce(1, *) } > 64_000_000
+        largeModel = file.entries.values.reduce(0) { $0 + $1.shape.reduce(1, *) } > Self.largeModelParameters
     }
 
     /// The tensor `name` with exactly `shape`.
@@ -53,14 +56,25 @@ final class WeightReader {
     /// but when asked to (`DDIM_CONV=im2col`, `ddim bench`'s comparison), so the original weights
     /// are dropped and recovered from the planes then. Stride-2 convolutions get no planes.
     func conv(_ prefix: String, out: Int, in cin: Int, kernel: Int, winograd: Bool = true) throws -> ConvWeight {
-        let f4 = resolution >= 16 && !onlyF2x2 && (!largeModel || max(out, cin) <= largeModelF4Channels)
-        let tile: WinogradTile = f4 ? .f4x4 : .f2x2
-        let tilesPerSide = (resolution + tile.rawValue - 1) / tile.rawValue
-        let tilesAtBatch1 = tilesPerSide * tilesPerSide
+        let tile = Self.winogradTile(resolution: resolution, out: out, in: cin, largeModel: largeModel, onlyF2x2: onlyF2x2)
         return ConvWeight(weight: try tensor("\(prefix).weight", [out, cin, kernel, kernel]),
                           bias: try tensor("\(prefix).bias", [out]),
                           winograd: winograd ? tile : nil,
-                          keepWeights: !winograd || tilesAtBatch1 < ConvolutionAlgorithm.winogradMinTiles)
+                          keepWeights: !winograd || Self.keepsWeights(resolution: resolution, tile: tile))
+    }
+
+    /// The Winograd planes of a 3×3 layer whose maps are `resolution` pixels wide (the rule of
+    /// ``resolution``; also what the memory estimate counts, ``UNetConfig/memory(batch:height:width:threads:algorithm:)``).
+    static func winogradTile(resolution: Int, out: Int, in cin: Int, largeModel: Bool, onlyF2x2: Bool) -> WinogradTile {
+        let f4 = resolution >= 16 && !onlyF2x2 && (!largeModel || max(out, cin) <= largeModelF4Channels)
+        return f4 ? .f4x4 : .f2x2
+    }
+
+    /// Whether a Winograd layer keeps its original weights: when one image of its maps makes
+    /// fewer tiles than the Winograd path takes (it then runs im2col at batch 1).
+    static func keepsWeights(resolution: Int, tile: WinogradTile) -> Bool {
+        let tilesPerSide = (resolution + tile.rawValue - 1) / tile.rawValue
+        return tilesPerSide * tilesPerSide < ConvolutionAlgorithm.winogradMinTiles
     }
 
     /// linear weight (out, in) and bias (out) under the first prefix present.

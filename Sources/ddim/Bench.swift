@@ -34,6 +34,7 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         let m = try model.load()
+        try checkMemory(m)
         let shape = [batch] + m.sampleShape()
         var noise = Tensor(shape: shape)
         for i in 0..<noise.count { noise.data[i] = Float(sin(Double(i) * 12.9898)) }

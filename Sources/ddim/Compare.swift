@@ -54,6 +54,7 @@ struct Compare: ParsableCommand {
         if noClip { m.scheduler.clipSample = false }
         try ImageExport.checkPicture(channels: m.unet.config.inChannels)
         try checkSteps(steps.values, trainTimesteps: m.schedule.trainTimesteps)
+        try checkMemory(m)
         let columns = steps.values.flatMap { s in eta.values.map { ComparisonColumn(steps: s, noise: $0.level) } }
         for c in columns { try m.check(noise: c.noise, steps: c.steps, spacing: spacing) }
         let bar = ProgressBar(enabled: !json && isatty(2) == 1)

@@ -86,6 +86,7 @@ struct Live: ParsableCommand {
         guard sampling.steps <= m.schedule.trainTimesteps else {
             throw ValidationError("--steps \(sampling.steps) is more than the model's \(m.schedule.trainTimesteps) training timesteps")
         }
+        try checkMemory(m)
         let settings = LiveSettings(steps: sampling.steps, noise: sampling.eta.level, spacing: sampling.spacing ?? m.scheduler.timestepSpacing,
                                     seed: sampling.seed, batch: sampling.batch)
         var options = AppOptions(settings: settings, theme: theme, colorMode: color, blitter: blitter, paused: paused)

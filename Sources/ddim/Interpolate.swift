@@ -62,6 +62,7 @@ struct Interpolate: ParsableCommand {
         if noClip { m.scheduler.clipSample = false }
         try ImageExport.checkPicture(channels: m.unet.config.inChannels)
         try checkSteps([steps], trainTimesteps: m.schedule.trainTimesteps)
+        try checkMemory(m)
         let (a, b): (Tensor, Tensor)
         if let seeds {
             (a, b) = (m.latent(seed: seeds.values[0]), m.latent(seed: seeds.values[1]))

@@ -86,6 +86,7 @@ struct Invert: ParsableCommand {
         let m = try model.load()
         try ImageExport.checkPicture(channels: m.unet.config.inChannels)
         try checkSteps(steps.values, trainTimesteps: m.schedule.trainTimesteps)
+        try checkMemory(m)
         let files = try paths()
         let x0 = Tensor.concatenate(try files.map { try m.image(at: $0) })
         let bar = ProgressBar(enabled: !quiet && !json && isatty(2) == 1)

@@ -57,6 +57,7 @@ struct Sample: ParsableCommand {
         var m = try model.load()
         if noClip { m.scheduler.clipSample = false }
         try ImageExport.checkPicture(channels: m.unet.config.inChannels)
+        try checkMemory(m)
         var request = SampleRequest(steps: sampling.steps, noise: sampling.eta.level, seed: sampling.seed,
                                     batch: sampling.batch, spacing: sampling.spacing)
         var sampler: Sampler

@@ -61,6 +61,7 @@ struct Sweep: ParsableCommand {
         var m = try model.load()
         if noClip { m.scheduler.clipSample = false }
         try checkSteps(steps.values, trainTimesteps: m.schedule.trainTimesteps)
+        try checkMemory(m)
         let cells = steps.values.flatMap { s in eta.values.map { SweepCell(steps: s, noise: $0.level) } }
         for c in cells { try m.check(noise: c.noise, steps: c.steps, spacing: spacing) }
         do {

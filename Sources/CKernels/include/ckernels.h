@@ -75,9 +75,27 @@ int ddim_attention_portable(const float *qkv, ptrdiff_t batch, ptrdiff_t n, ptrd
 /// pretends OpenBLAS chose NAME (for tests).
 const char *ddim_blas_better_core(void);
 /// When ddim_blas_better_core() names one: re-executes this program (argv as given) with
-/// OPENBLAS_CORETYPE set to it, which OpenBLAS reads as it loads. Returns when it did nothing or
-/// the exec failed. Call first thing in main, before any thread starts.
+/// OPENBLAS_CORETYPE set to it, which OpenBLAS reads as it loads. Under a finite RLIMIT_AS also
+/// keeps glibc to one malloc arena and re-executes with OPENBLAS_NUM_THREADS=1 (unless already
+/// so): OpenBLAS's own threads would hold 128 MB of address space each. Returns when it did
+/// nothing or the exec failed. Call first thing in main, before any thread starts.
 void ddim_blas_upgrade_core(char *const argv[]);
+/// Whether RLIMIT_AS (the soft limit) is finite.
+int ddim_address_space_limited(void);
+
+// ---------------------------------------------------------------------------------------------
+// What the process holds (process.c), for the memory budget.
+
+/// Bytes free inside malloc's arenas (glibc's mallinfo2 fordblks): reusable without mapping more.
+size_t ddim_heap_free_bytes(void);
+/// The default stack size of a new thread (pthread_getattr_default_np; RLIMIT_STACK's soft
+/// limit, or glibc's 8 MB default), bytes; 0 when unknown.
+size_t ddim_default_thread_stack(void);
+/// Workers of the pool started so far (the calling thread not included).
+int ddim_pool_workers_started(void);
+/// Starts the pool's workers and has each thread, the caller included, call OpenBLAS at the
+/// same time, so that each maps its buffer now (pool.c). Returns how many threads did.
+int ddim_blas_warm(void);
 
 // ---------------------------------------------------------------------------------------------
 // Whole Winograd convolutions, F(2×2, 3×3) and F(4×4, 3×3), on the pool (winograd.c).
