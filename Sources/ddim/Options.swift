@@ -32,7 +32,7 @@ struct SamplingOptions: ParsableArguments {
     var steps = 50
 
     @Option(name: .shortAndLong, help: ArgumentHelp(
-        "Noise per step: η ≥ 0 (0 = deterministic DDIM, 1 = DDPM-like), or 'hat' for the paper's σ̂.", valueName: "eta"))
+        "Noise per step: η ≥ 0 (0 = deterministic DDIM, 1 = DDPM-like; at most where σ_t reaches √(1 − ᾱ_{t−1}), ≥ 1), or 'hat' for the paper's σ̂.", valueName: "eta"))
     var eta: EtaArgument = EtaArgument(level: .eta(0))
 
     @Option(name: .long, help: "Seed of the torch-compatible noise (x_T and the η-noise).")

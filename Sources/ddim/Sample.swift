@@ -17,7 +17,7 @@ struct Sample: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup var sampling: SamplingOptions
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write all samples as one PNG grid.", valueName: "png"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write all samples as one PNG grid (- for standard output).", valueName: "png"))
     var out: String?
 
     @Option(name: .long, help: ArgumentHelp("Write one PNG per sample (00000.png, 00001.png, …).", valueName: "dir"))
