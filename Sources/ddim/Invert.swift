@@ -70,10 +70,7 @@ struct Invert: ParsableCommand {
     func paths() throws -> [String] {
         var list = image
         if let images {
-            let names: [String]
-            do { names = try FileManager.default.contentsOfDirectory(atPath: images) } catch {
-                throw ValidationError("--images \(images): cannot read the folder")
-            }
+            let names = try folderEntries(images, flag: "--images")
             let pngs = names.filter { $0.lowercased().hasSuffix(".png") }.sorted()
             guard !pngs.isEmpty else { throw ValidationError("--images \(images): no PNG files in the folder") }
             list += pngs.map { (images as NSString).appendingPathComponent($0) }

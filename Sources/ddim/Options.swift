@@ -15,7 +15,9 @@ struct ModelOptions: ParsableArguments {
     var threads: Int?
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be 1 or more (got \(threads))") }
+        if let threads, !(1...64).contains(threads) {
+            throw ValidationError("--threads must be between 1 and 64, the most ddim's pool runs (got \(threads))")
+        }
     }
 
     /// Loads the chosen model (and sets the thread count).
@@ -181,4 +183,28 @@ struct OutputPlan {
         if case .cannotWrite(_, let reason) = error { return reason }
         return error.description
     }
+}
+
+/// The names in `folder`, read with `readdir` so that a name that is not UTF-8 is found and
+/// refused by name (Foundation's listing gives it with U+FFFD, a path that opens nothing).
+func folderEntries(_ folder: String, flag: String) throws -> [String] {
+    guard let dir = opendir(folder) else {
+        throw OutputError(description: "\(flag) \(OutputPath.display(folder)): cannot read the folder: \(String(cString: strerror(errno)))")
+    }
+    defer { closedir(dir) }
+    var names: [String] = []
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw -> (String?, [UInt8]) in
+            let bytes = Array(raw.prefix { $0 != 0 })
+            return (String(validating: bytes, as: UTF8.self), bytes)
+        }
+        guard let text = name.0 else {
+            // only a picture's name matters; other files are not read
+            guard name.1.suffix(4).map({ $0 | 0x20 }) == Array(".png".utf8) else { continue }
+            let shown = name.1.map { (0x20..<0x7F).contains($0) ? String(UnicodeScalar($0)) : String(format: "\\x%02X", $0) }.joined()
+            throw OutputError(description: "\(flag) \(OutputPath.display(folder)): the name \(shown) is not valid UTF-8; rename the file")
+        }
+        if text != "." && text != ".." { names.append(text) }
+    }
+    return names
 }

@@ -125,7 +125,8 @@ struct CommandLineTests {
         (["--batch", "0"], "--batch must be between 1 and 4096"),
         (["--eta", "abc"], "--eta"),
         (["--spacing", "cubic"], "--spacing"),
-        (["--threads", "0"], "--threads must be 1 or more"),
+        (["--threads", "0"], "--threads must be between 1 and 64"),
+        (["--threads", "100000"], "--threads must be between 1 and 64"),
     ])
     func badFlags(extra: [String], message: String) throws {
         let out = tmp.appendingPathComponent("bad.png").path
