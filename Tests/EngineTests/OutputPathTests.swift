@@ -26,6 +26,22 @@ struct OutputPathTests {
         try FileManager.default.contentsOfDirectory(atPath: folder ?? tmp.path).filter { $0.contains(".tmp-") }
     }
 
+    /// Runs `script` with /bin/sh in the test's folder, `$0` the built ddim and `$1` the tiny
+    /// model: for raw bytes in arguments and for limits set with `ulimit`. The exit status (128 + n
+    /// for a signal, as a shell reports it) and standard error.
+    func shell(_ script: String) throws -> (status: Int32, stderr: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", script, ddimBinary.path, tiny]
+        p.currentDirectoryURL = tmp
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return (p.terminationReason == .exit ? p.terminationStatus : 128 + p.terminationStatus, text)
+    }
+
     func isPNG(_ path: String) -> Bool {
         guard let data = FileManager.default.contents(atPath: path) else { return false }
         return data.starts(with: [0x89, 0x50, 0x4E, 0x47])
@@ -80,17 +96,9 @@ struct OutputPathTests {
 
     @Test("a name that is not UTF-8 is refused with one line, not written under another name")
     func notUTF8() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
         // the shell passes the raw byte 0xFF, which Swift's String cannot hold
-        p.arguments = ["-c", "exec \"$0\" sample --model \"$1\" --steps 2 -q --out \"$(printf 'x\\377.png')\"", ddimBinary.path, tiny]
-        p.currentDirectoryURL = tmp
-        let err = Pipe()
-        p.standardError = err
-        try p.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 64 && text.contains("x\\xFF.png") && text.contains("not valid UTF-8"), "\(text)")
+        let (status, text) = try shell("exec \"$0\" sample --model \"$1\" --steps 2 -q --out \"$(printf 'x\\377.png')\"")
+        #expect(status == 64 && text.contains("x\\xFF.png") && text.contains("not valid UTF-8"), "\(text)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: tmp.path) == [])
     }
 
@@ -98,21 +106,11 @@ struct OutputPathTests {
     func notUTF8InFolder() throws {
         try FileManager.default.createDirectory(atPath: path("imgs"), withIntermediateDirectories: true)
         #expect(try sample(["--out", "imgs/a.png"]).status == 0)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", "cp imgs/a.png \"imgs/$(printf 'b\\377.png')\" && touch \"imgs/$(printf 'notes\\377.txt')\""]
-        p.currentDirectoryURL = tmp
-        try p.run()
-        p.waitUntilExit()
+        _ = try shell("cp imgs/a.png \"imgs/$(printf 'b\\377.png')\" && touch \"imgs/$(printf 'notes\\377.txt')\"")
         let r = try Run(["invert", "--model", tiny, "--images", "imgs", "--steps", "2", "-q"], directory: tmp.path)
         #expect(r.status == 1 && r.errorLine.contains("the name b\\xFF.png is not valid UTF-8"), "\(r.stderr)")
         // without the picture, the folder's other odd name is no concern
-        let rm = Process()
-        rm.executableURL = URL(fileURLWithPath: "/bin/sh")
-        rm.arguments = ["-c", "rm \"imgs/$(printf 'b\\377.png')\""]
-        rm.currentDirectoryURL = tmp
-        try rm.run()
-        rm.waitUntilExit()
+        _ = try shell("rm \"imgs/$(printf 'b\\377.png')\"")
         let again = try Run(["invert", "--model", tiny, "--images", "imgs", "--steps", "2", "-q"], directory: tmp.path)
         #expect(again.status == 0, "\(again.stderr)")
     }
@@ -208,16 +206,8 @@ struct OutputPathTests {
 
     @Test("a file-size limit (ulimit -f) is the writer's own 'File too large', with no temporary file left")
     func fileSizeLimit() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", "ulimit -f 2; exec \"$0\" sample --model \"$1\" --steps 2 --batch 64 -q --out big.png", ddimBinary.path, tiny]
-        p.currentDirectoryURL = tmp
-        let err = Pipe()
-        p.standardError = err
-        try p.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationReason == .exit && p.terminationStatus == 1, "\(text)")
+        let (status, text) = try shell("ulimit -f 2; exec \"$0\" sample --model \"$1\" --steps 2 --batch 64 -q --out big.png")
+        #expect(status == 1, "\(text)")
         #expect(text.contains("cannot write big.png: File too large"), "\(text)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: tmp.path) == [])
     }
