@@ -19,3 +19,8 @@ static inline attr_t ddim_a_dim(void) { return A_DIM; }
 static inline attr_t ddim_a_reverse(void) { return A_REVERSE; }
 static inline attr_t ddim_a_normal(void) { return A_NORMAL; }
 static inline attr_t ddim_a_underline(void) { return A_UNDERLINE; }
+/// A terminfo string capability of the current terminal; NULL when it has none.
+static inline const char *ddim_tigetstr(const char *name) {
+    char *s = tigetstr(name);
+    return (s == NULL || s == (char *)-1) ? NULL : s;
+}

@@ -53,6 +53,7 @@ public enum Interrupts {
         // handler, which could deadlock on malloc's lock if the signal came inside malloc.
         pendingPath[0] = 0
         _ = previousActions
+        TerminalRescue.prepare()
         signal(SIGPIPE, SIG_IGN)
         signal(SIGXFSZ, SIG_IGN)
         // A parent may have left these blocked (they would then wait, pending, forever).
@@ -118,6 +119,7 @@ nonisolated(unsafe) private let previousActions: UnsafeMutablePointer<sigaction>
 
 /// Async-signal-safe: `unlink`, `setrlimit`, `signal`, `sigprocmask` and `raise` only.
 private func onTerminatingSignal(_ sig: Int32) {
+    TerminalRescue.giveBack()
     if pendingPath[0] != 0 { unlink(pendingPath) }
     Interrupts.end(by: sig)
 }
@@ -128,6 +130,7 @@ private func onTerminatingSignal(_ sig: Int32) {
 /// process is no fault of ours: it ends the process like the other terminating signals (Swift's
 /// handler would print a crash report for it and let the run go on).
 private func onFault(_ sig: Int32, _ info: UnsafeMutablePointer<siginfo_t>?, _ context: UnsafeMutableRawPointer?) {
+    TerminalRescue.giveBack()
     if pendingPath[0] != 0 { unlink(pendingPath) }
     // si_code ≤ 0: sent by kill, tgkill or sigqueue, not raised by the CPU
     let sent = (info?.pointee.si_code ?? 1) <= 0
@@ -135,6 +138,66 @@ private func onFault(_ sig: Int32, _ info: UnsafeMutablePointer<siginfo_t>?, _ c
     sigaction(sig, previousActions + Int(sig), nil)
     if sent { raise(sig) }
 }
+
+/// The terminal as the live sampler found it, given back by the signal handlers when the process
+/// dies without reaching `endwin` (a fault, or a signal before the live sampler's own handlers):
+/// the line discipline's modes (`tcsetattr`, async-signal-safe) and the terminal's own sequences
+/// (leave the alternate screen, show the cursor, reset colours and keypad and the palette),
+/// as htop's CRT does. Everything lives in memory allocated before any handler can run.
+public enum TerminalRescue {
+    /// The most bytes of restoring sequences kept.
+    static let capacity = 512
+
+    /// Allocates the storage (``Interrupts/installForHeadless()`` calls it).
+    static func prepare() {
+        _ = rescueState
+    }
+
+    /// Saves the modes of standard input and output; call before curses changes them.
+    public static func saveModes() {
+        rescueState.pointee.inputSaved = tcgetattr(0, &rescueState.pointee.input) == 0 ? 1 : 0
+        rescueState.pointee.outputSaved = tcgetattr(1, &rescueState.pointee.output) == 0 ? 1 : 0
+    }
+
+    /// Arms the rescue with the bytes that give the terminal back (written to standard output).
+    public static func arm(restore bytes: [UInt8]) {
+        let n = min(bytes.count, capacity)
+        for i in 0..<n { rescueBytes[i] = bytes[i] }
+        rescueState.pointee.length = n
+        rescueState.pointee.armed = 1
+    }
+
+    /// Disarms it: the terminal was given back the ordinary way.
+    public static func disarm() { rescueState.pointee.armed = 0 }
+
+    /// Async-signal-safe: `tcsetattr` and `write` of memory allocated beforehand; once only.
+    static func giveBack() {
+        guard rescueState.pointee.armed == 1 else { return }
+        rescueState.pointee.armed = 0
+        if rescueState.pointee.outputSaved == 1 { tcsetattr(1, TCSADRAIN, &rescueState.pointee.output) }
+        if rescueState.pointee.inputSaved == 1 { tcsetattr(0, TCSADRAIN, &rescueState.pointee.input) }
+        _ = write(1, rescueBytes, rescueState.pointee.length)
+    }
+}
+
+/// What ``TerminalRescue`` keeps.
+struct RescueState {
+    var armed: Int32 = 0, inputSaved: Int32 = 0, outputSaved: Int32 = 0
+    var length = 0
+    var input = termios(), output = termios()
+}
+
+nonisolated(unsafe) private let rescueState: UnsafeMutablePointer<RescueState> = {
+    let p = UnsafeMutablePointer<RescueState>.allocate(capacity: 1)
+    p.initialize(to: RescueState())
+    return p
+}()
+
+nonisolated(unsafe) private let rescueBytes: UnsafeMutablePointer<UInt8> = {
+    let p = UnsafeMutablePointer<UInt8>.allocate(capacity: TerminalRescue.capacity)
+    p.initialize(repeating: 0, count: TerminalRescue.capacity)
+    return p
+}()
 
 /// Standard output for the headless commands: every line is flushed and checked, so a closed
 /// pipe (`ddim … | head -1`) is an error that names the cause rather than a silent death.

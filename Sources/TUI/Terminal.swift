@@ -1,5 +1,6 @@
 import CNCurses
 import Foundation
+import Imaging
 import Preview
 
 /// The ncurses screen: set up once, restored on every way out (quit, Ctrl-C, SIGTERM, SIGHUP,
@@ -20,6 +21,7 @@ final class Terminal {
     /// the `-direct` variant of TERM (e.g. xterm-direct) is used when it exists.
     init(environment: [String: String]) throws {
         setlocale(LC_ALL, "")
+        TerminalRescue.saveModes()
         let term = environment["TERM"] ?? "xterm"
         var chosen: OpaquePointer?
         let wantsDirect = ["truecolor", "24bit"].contains(environment["COLORTERM"]?.lowercased() ?? "") && !term.hasSuffix("-direct")
@@ -46,6 +48,9 @@ final class Terminal {
         }
         let colors = hasColor ? ddim_colors() : 0
         maxColorMode = colors >= 1 << 24 ? .truecolor : colors >= 256 ? .palette256 : colors >= 8 ? .palette16 : .mono
+        // a fault (SIGSEGV, SIGBUS, …) never reaches endwin: its handler writes these instead
+        let capabilities = ["sgr0", "cnorm", "rmkx", "rmcup", "oc"]
+        TerminalRescue.arm(restore: capabilities.flatMap { name in ddim_tigetstr(name).map { Array(String(cString: $0).utf8) } ?? [] })
     }
 
     deinit { restore() }
@@ -65,6 +70,7 @@ final class Terminal {
     func restore() {
         guard active else { return }
         active = false
+        TerminalRescue.disarm()
         endwin()
         if let screen { delscreen(screen) }
         screen = nil

@@ -192,6 +192,27 @@ struct LiveTerminalTests {
         }
     }
 
+    @Test("a fatal signal still gives the terminal back: modes, alternate screen, cursor; exit 128 + n",
+          arguments: [("SEGV", 139), ("BUS", 135), ("ABRT", 134), ("FPE", 136), ("ILL", 132)])
+    func fatalSignals(_ name: String, _ status: Int) throws {
+        let model = fixtures.appendingPathComponent("pipeline/tiny").path
+        // after ddim, the shell prints whether the line discipline is canonical again (ddim runs raw)
+        let command = "env TERM=tmux-direct LANG=C.UTF-8 \(ddimBinary) --model \(model) --steps 1000 --paused; echo EXIT=$?; "
+            + "stty -a | tr ' ' '\\n' | grep -x -e icanon -e -icanon | sed 's/^/MODE=/'; sleep 120"
+        let t = try TmuxSession(command, directory: work.path, columns: 120, rows: 40)
+        defer { t.close() }
+        #expect(try t.wait { $0.contains("paused") })
+        let kill = Process()
+        kill.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        kill.arguments = ["pkill", "-\(name)", "-P", try t.format("#{pane_pid}")]
+        try kill.run()
+        kill.waitUntilExit()
+        #expect(try t.wait { $0.contains("EXIT=\(status)") && $0.contains("MODE=") }, "SIG\(name): \(t.dump())")
+        #expect(try t.screen().contains("MODE=icanon"), "SIG\(name): \(t.dump())")
+        #expect(try t.format("#{alternate_on}") == "0")
+        #expect(try t.format("#{cursor_flag}") == "1")
+    }
+
     @Test("256-colour and monochrome terminals, ASCII blitter")
     func colourModes() throws {
         let t = try start("--paused --color palette256 --blitter quadrant", term: "xterm-256color")
