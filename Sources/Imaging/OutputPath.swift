@@ -57,7 +57,9 @@ public enum OutputPath {
             switch info.st_mode & S_IFMT {
             case S_IFREG:
                 // A link (of any depth) to a regular file: its target is the file replaced.
-                return .file(path: try finalTarget(of: path, user: path))
+                let target = try finalTarget(of: path, user: path)
+                try checkWritable(folder: split(target).folder, user: path)
+                return .file(path: target)
             case S_IFIFO, S_IFCHR:
                 return .stream(path: path)
             case S_IFDIR:
@@ -84,7 +86,16 @@ public enum OutputPath {
             throw fail(e == ENOENT ? "the folder \(display(folder)) does not exist" : "the folder \(display(folder)): \(errorText(e))")
         }
         guard folderInfo.st_mode & S_IFMT == S_IFDIR else { throw fail("\(display(folder)) is not a folder") }
+        try checkWritable(folder: folder, user: path)
         return .file(path: target)
+    }
+
+    /// Refuses a folder this process cannot create files in (permissions, a read-only file system):
+    /// found before any sampling rather than when the result is written.
+    public static func checkWritable(folder: String, user path: String) throws(ImagingError) {
+        guard access(folder, W_OK | X_OK) == 0 else {
+            throw .cannotWrite(path: path, reason: "the folder \(display(folder)) is not writable (\(errorText(errno)))")
+        }
     }
 
     /// Follows symbolic links of `path` (its last component, up to 40 hops, as the kernel does)

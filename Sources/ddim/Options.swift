@@ -171,7 +171,9 @@ struct OutputPlan {
             let parent = OutputPath.split(current).folder
             var isFolder: ObjCBool = false
             if FileManager.default.fileExists(atPath: parent, isDirectory: &isFolder) {
-                return isFolder.boolValue ? nil : "\(OutputPath.display(parent)) is a file, not a folder"
+                guard isFolder.boolValue else { return "\(OutputPath.display(parent)) is a file, not a folder" }
+                do { try OutputPath.checkWritable(folder: parent, user: path) } catch { return reason(error) }
+                return nil
             }
             if parent == current || parent == "." || parent == "/" { return nil }
             current = parent

@@ -212,6 +212,19 @@ struct OutputPathTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: tmp.path) == [])
     }
 
+    @Test("a folder this process cannot write in is refused before sampling")
+    func unwritableFolder() throws {
+        try FileManager.default.createDirectory(atPath: path("ro"), withIntermediateDirectories: true)
+        #expect(chmod(path("ro"), 0o555) == 0)
+        #expect(chmod(tmp.path, 0o755) == 0)
+        // root may write anywhere: run as nobody then (setpriv, util-linux)
+        let asNobody = geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups " : ""
+        let (status, text) = try shell("\(asNobody)\"$0\" sample --model \"$1\" --steps 2 -q --out ro/x.png")
+        #expect(status == 1 && text.contains("--out ro/x.png: the folder ro is not writable"), "\(text)")
+        let (dirStatus, dirText) = try shell("\(asNobody)\"$0\" sample --model \"$1\" --steps 2 -q --out-dir ro/new/deeper")
+        #expect(dirStatus == 1 && dirText.contains("the folder ro is not writable"), "\(dirText)")
+    }
+
     @Test("a file replaced keeps its permissions")
     func permissions() throws {
         try Data("old".utf8).write(to: URL(fileURLWithPath: path("x.png")))
