@@ -33,8 +33,7 @@ struct Sample: ParsableCommand {
         valueName: "png"))
     var trajectory: String?
 
-    @Flag(name: .long, help: "Do not clip x̂₀ to the clip range (the scheduler config's clip_sample); what `ddim invert` decodes with.")
-    var noClip = false
+    @OptionGroup var clip: ClipOption
 
     @Flag(name: .shortAndLong, help: "No progress bar and no closing line with the sampling time.")
     var quiet = false
@@ -55,7 +54,7 @@ struct Sample: ParsableCommand {
 
     func run() throws {
         var m = try model.load()
-        if noClip { m.scheduler.clipSample = false }
+        clip.apply(to: &m)
         try ImageExport.checkPicture(channels: m.unet.config.inChannels)
         try checkMemory(m)
         var request = SampleRequest(steps: sampling.steps, noise: sampling.eta.level, seed: sampling.seed,
