@@ -60,7 +60,7 @@ struct Compare: ParsableCommand {
         var done = 0
         let results = try m.compare(seed: seed, batch: batch, columns: columns, spacing: timesteps.spacing) { _, p in
             done += 1
-            bar.update(step: done, of: total, timestep: p.timestep, seconds: p.elapsed.milliseconds / 1e3)
+            bar.update(done, of: total, timestep: p.timestep, seconds: p.elapsed.milliseconds / 1e3)
         }
         bar.finish()
         // rows = samples, columns = settings

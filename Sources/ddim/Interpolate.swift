@@ -75,7 +75,7 @@ struct Interpolate: ParsableCommand {
         let path = m.interpolationLatents(from: a, to: b, frames: frames)
         let bar = ProgressBar(enabled: !quiet && isatty(2) == 1)
         let x0 = try m.decode(path, steps: steps, spacing: timesteps.spacing) { p in
-            bar.update(step: p.index + 1, of: p.count, timestep: p.timestep, seconds: p.elapsed.milliseconds / 1e3)
+            bar.update(p.index + 1, of: p.count, timestep: p.timestep, seconds: p.elapsed.milliseconds / 1e3)
             return .continue
         }.sample
         bar.finish()

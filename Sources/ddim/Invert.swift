@@ -92,15 +92,11 @@ struct Invert: ParsableCommand {
             var parts: [InversionResult] = []
             let total = 2 * s * ((files.count + batch - 1) / batch)
             var done = 0
-            let clock = ContinuousClock()
-            var previous = clock.now
             for first in stride(from: 0, to: files.count, by: batch) {
                 let chunk = Tensor.concatenate((first..<min(first + batch, files.count)).map { x0.slice($0).reshaped([1] + m.sampleShape()) })
                 parts.append(try m.invert(chunk, steps: s, spacing: timesteps.spacing) { _, _, _ in
                     done += 1
-                    let now = clock.now
-                    bar.update(step: done, of: total, timestep: -1, seconds: (now - previous).milliseconds / 1e3)
-                    previous = now
+                    bar.update(done, of: total)
                 })
             }
             bar.finish()

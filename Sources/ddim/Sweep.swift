@@ -67,12 +67,11 @@ struct Sweep: ParsableCommand {
         } catch {
             throw ValidationError("--out-dir \(outDir): cannot create the folder")
         }
+        let bar = ProgressBar(enabled: !quiet && isatty(2) == 1, unit: "sample")
         let reports = try m.sweep(cells: cells, count: n, firstSeed: seed, batch: batch, into: outDir, spacing: timesteps.spacing, redo: redo) { k, done in
-            if !quiet && isatty(2) == 1 {
-                FileHandle.standardError.write(Data("\r\(cells[k].folderName): \(done)/\(n)   ".utf8))
-            }
+            bar.update(k * n + done, of: cells.count * n, label: cells[k].folderName)
         }
-        if !quiet && isatty(2) == 1 { FileHandle.standardError.write(Data("\n".utf8)) }
+        bar.finish()
         if !quiet {
             for r in reports {
                 try StandardOutput.print(r.folder.padding(toLength: 14, withPad: " ", startingAt: 0)
