@@ -24,7 +24,7 @@ public struct InversionResult: Sendable {
 extension LoadedModel {
     /// The DDIM update without x̂₀ clipping or thresholding: the paper's ODE, which inversion runs
     /// both ways (a clipped step is not invertible).
-    public var unclippedDDIM: DDIMScheduler {
+    var unclippedDDIM: DDIMScheduler {
         var config = scheduler
         config.clipSample = false
         config.thresholding = false

@@ -36,7 +36,7 @@ public enum LatentFile {
     /// picture, which ends as noise): |x| > 10 is already unlikely; 10⁴ cannot be noise, and
     /// values like 10³⁰ would overflow in the first forward pass, where the NaN check would
     /// blame the model.
-    public static let maxMagnitude: Float = 1e4
+    static let maxMagnitude: Float = 1e4
 
     /// x_T from an opened safetensors file (as ``read(_:sampleShape:)``; the fuzz harness reads
     /// files from memory through this).

@@ -53,7 +53,7 @@ public struct LiveSnapshot: Sendable {
     /// of its last, pauses left out. What `ddim sample` reports as its sampling time, so the two
     /// throughputs compare (steps done / runSeconds).
     public var runSeconds = 0.0
-    /// With a timing block of N steps (``LiveSampler/init(model:settings:paused:timingBlock:onUpdate:)``):
+    /// With a timing block of N steps (``LiveSampler/init(model:settings:paused:timingBlock:)``):
     /// the wall-clock seconds of steps kN…kN + N − 1 of this run in element k (each step's time
     /// as in ``runSeconds``); empty without one.
     public var blockSeconds: [Double] = []
@@ -95,17 +95,14 @@ public final class LiveSampler: @unchecked Sendable {
     private var version = 0
     private var stopping = false
     private var finished = false
-    private let onUpdate: @Sendable () -> Void
     private let timingBlock: Int?
 
-    /// A live sampler on `model`; `onUpdate` is called (on the worker) after each published snapshot.
+    /// A live sampler on `model`.
     /// With a `timingBlock` of N steps, each run's step times are also summed per block of N
     /// (``LiveSnapshot/blockSeconds``): how `ddim --measure-ui` compares blocks drawn live with
     /// blocks not drawn.
-    public init(model: LoadedModel, settings: LiveSettings, paused: Bool = false, timingBlock: Int? = nil,
-                onUpdate: @escaping @Sendable () -> Void = {}) {
+    public init(model: LoadedModel, settings: LiveSettings, paused: Bool = false, timingBlock: Int? = nil) {
         self.model = model
-        self.onUpdate = onUpdate
         self.timingBlock = timingBlock.map { max(1, $0) }
         snapshot = LiveSnapshot(settings: settings, state: paused ? .paused : .running, sample: Tensor(shape: [0]))
     }
@@ -147,7 +144,6 @@ public final class LiveSampler: @unchecked Sendable {
         update(&snapshot)
         version += 1
         condition.unlock()
-        onUpdate()
     }
 
     private func makeSampler(_ s: LiveSettings) throws -> Sampler {

@@ -30,8 +30,6 @@ public struct StudioTile: Sendable {
 
 /// The latest state of the studio.
 public struct StudioSnapshot: Sendable {
-    /// Grows with each new view.
-    public var generation = 0
     /// The view being computed.
     public var view: StudioView?
     /// Tiles, left to right.
@@ -271,7 +269,6 @@ public final class LiveStudio: @unchecked Sendable {
                     failed = false
                     let tiles = lanes.flatMap(\.tiles)
                     publish {
-                        $0.generation += 1
                         $0.view = view
                         $0.tiles = tiles
                         $0.failure = nil

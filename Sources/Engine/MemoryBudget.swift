@@ -70,7 +70,7 @@ public enum MemoryBudget {
     /// so malloc's heap may grow past their largest sum. Measured, the sum alone came within
     /// 0–10 % above the peak RSS (digits, cifar10-32 and celebahq-256 architectures, batch 1–1024);
     /// the margin is for layouts not measured.
-    public static let heapSlack = 1.1
+    static let heapSlack = 1.1
     /// What a thread's OpenBLAS calls touch of its buffer (the packed A and B panels) and of its
     /// scratch: a second thread added 1–3 MB to the peak (cifar10-32 and celebahq-256 at batch 1).
     static let blasTouched = 4 << 20

@@ -100,7 +100,7 @@ extension LoadedModel {
     /// What identifies the model's content: FNV-1a (64 bits) over its files' bytes, each file's
     /// length first — `fnv1a64:0123456789abcdef`. Two folders with the same files agree; a changed
     /// weight, config or schedule does not. Reads every file once (~1 GB/s).
-    public func fingerprint() throws -> String {
+    func fingerprint() throws -> String {
         // FNV-1a: h ← (h ⊕ byte)·1099511628211, from 14695981039346656037
         var hash: UInt64 = 14_695_981_039_346_656_037
         func mix(_ byte: UInt8) { hash = (hash ^ UInt64(byte)) &* 1_099_511_628_211 }

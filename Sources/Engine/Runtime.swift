@@ -19,7 +19,7 @@ public var blasDescription: String {
 extension ModelStore {
     /// Where the embedded model lives: SwiftPM copies the `DefaultModel` target's resources into
     /// `ddim_DefaultModel.resources/` beside the executable.
-    public static var defaultModelFolder: URL {
+    static var defaultModelFolder: URL {
         let exe = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
                       ?? CommandLine.arguments[0]).resolvingSymlinksInPath()
         return exe.deletingLastPathComponent().appendingPathComponent(DefaultModel.bundleName)

@@ -30,13 +30,13 @@ public struct SweepReport: Sendable, Codable, Equatable {
 /// What made a sweep folder: the settings every image of it depends on besides its cell (S, η)
 /// and index. A rerun into the folder must have the same, or it would mix pictures of two sweeps
 /// under one record.
-public struct SweepSettings: Sendable, Codable, Equatable {
+struct SweepSettings: Sendable, Codable, Equatable {
     /// The model's name and content (``LoadedModel/fingerprint()``).
-    public var model: String, modelFingerprint: String
+    var model: String, modelFingerprint: String
     /// Sample i's seed is firstSeed + i.
-    public var firstSeed: UInt64
+    var firstSeed: UInt64
     /// Timestep spacing and x̂₀ clipping ("off" or the range).
-    public var spacing: String, clip: String
+    var spacing: String, clip: String
 
     enum CodingKeys: String, CodingKey {
         case model, modelFingerprint = "model_fingerprint", firstSeed = "first_seed", spacing, clip
@@ -55,9 +55,9 @@ public struct SweepSettings: Sendable, Codable, Equatable {
 }
 
 /// A sweep folder that another sweep made, refused before anything is sampled into it.
-public struct SweepFolderError: Error, CustomStringConvertible {
+struct SweepFolderError: Error, CustomStringConvertible {
     /// One line naming the folder and what differs.
-    public let description: String
+    let description: String
 }
 
 extension LoadedModel {

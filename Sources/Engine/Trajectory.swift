@@ -20,7 +20,7 @@ public struct Trajectory: Sendable {
 
     /// The step indices a strip of at most `maxColumns` columns shows: every step when they fit,
     /// else evenly spaced ones, always with the first and the last.
-    public func stripIndices(maxColumns: Int) -> [Int] {
+    func stripIndices(maxColumns: Int) -> [Int] {
         let n = steps.count
         guard n > maxColumns, maxColumns >= 2 else { return Array(0..<n) }
         return (0..<maxColumns).map { Int((Double($0) * Double(n - 1) / Double(maxColumns - 1)).rounded()) }

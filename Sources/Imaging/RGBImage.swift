@@ -37,9 +37,6 @@ public struct RGBImage: Sendable, Equatable {
         set { pixels[(y * width + x) * channels + channel] = newValue }
     }
 
-    /// Whether the image holds one channel.
-    @inlinable public var isGrey: Bool { channels == 1 }
-
     /// The same picture with `channels` samples per pixel. Grey → RGB repeats the sample;
     /// RGB → grey uses BT.601 luma, `(299 R + 587 G + 114 B + 500) / 1000`.
     public func converted(toChannels target: Int) throws(ImagingError) -> RGBImage {

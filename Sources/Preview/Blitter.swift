@@ -43,11 +43,4 @@ public enum Blitter: String, CaseIterable, Sendable {
 
     /// Whether the glyphs are outside ASCII.
     public var needsUnicode: Bool { self != .ascii }
-
-    /// The next blitter in ``allCases`` order, wrapping (for a "cycle blitter" key).
-    public var next: Blitter {
-        let all = Blitter.allCases
-        let i = all.firstIndex(of: self) ?? 0
-        return all[(i + 1) % all.count]
-    }
 }

@@ -8,11 +8,4 @@ public enum ColorMode: String, CaseIterable, Sendable {
     case palette16
     /// No colour: the glyphs alone carry the picture (luma threshold or ASCII ramp).
     case mono
-
-    /// The next mode in ``allCases`` order, wrapping (for a "cycle colour mode" key).
-    public var next: ColorMode {
-        let all = ColorMode.allCases
-        let i = all.firstIndex(of: self) ?? 0
-        return all[(i + 1) % all.count]
-    }
 }

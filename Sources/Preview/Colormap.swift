@@ -22,13 +22,6 @@ public enum Colormap: String, CaseIterable, Sendable {
         RGB(color(at: t * 255))
     }
 
-    /// The next map in ``allCases`` order, wrapping.
-    public var next: Colormap {
-        let all = Colormap.allCases
-        let i = all.firstIndex(of: self) ?? 0
-        return all[(i + 1) % all.count]
-    }
-
     /// The colour for a grey level in 0…255 as floats in 0…255 (the renderer's working space).
     func color(at level: Float) -> SIMD3<Float> {
         let v = level.isNaN ? 0 : min(max(level, 0), 255)

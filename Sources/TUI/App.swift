@@ -33,7 +33,6 @@ public struct AppOptions: Sendable {
 /// What the tiles show.
 enum View: String, CaseIterable {
     case predicted = "x̂₀", noisy = "x_t", both = "x̂₀ | x_t"
-    var next: View { View.allCases[(View.allCases.firstIndex(of: self).map { $0 + 1 } ?? 0) % View.allCases.count] }
 }
 
 /// The ncurses live sampler: draws the latest snapshot of a `LiveSampler` and turns keys into
@@ -301,8 +300,7 @@ public final class App {
                 sendSettings()
             }
         case .spacing:
-            let all = TimestepSpacing.allCases
-            settings.spacing = all[((all.firstIndex(of: settings.spacing) ?? 0) + 1) % all.count]
+            settings.spacing = settings.spacing.next
             sendSettings()
         case .nextSeed, .previousSeed:
             let delta = UInt64(settings.batch)
@@ -329,8 +327,7 @@ public final class App {
             let max = terminal?.maxColorMode ?? .truecolor
             repeat { colorMode = colorMode.next } while colorMode.rank > max.rank
         case .theme:
-            let names = ThemeFiles.names
-            let next = names[((names.firstIndex(of: themeName) ?? -1) + 1) % names.count]
+            guard let next = ThemeFiles.names.cycling(after: themeName) else { break }
             do {
                 theme = try Theme.load(next)
                 themeName = theme.name

@@ -30,11 +30,9 @@ struct Compare: ParsableCommand {
     @Option(name: .shortAndLong, help: "Rows: samples per column.")
     var batch = 1
 
-    @Option(name: .long, help: "Timestep spacing (default: the scheduler config's).")
-    var spacing: TimestepSpacing?
+    @OptionGroup var timesteps: SpacingOption
 
-    @Flag(name: .long, help: "Do not clip x̂₀ (the scheduler config's clip_sample): the paper's sampler, which keeps S = 1000 consistent with small S.")
-    var noClip = false
+    @OptionGroup var clip: ClipOption
 
     @Option(name: .shortAndLong, help: ArgumentHelp("The comparison grid (PNG).", valueName: "png"))
     var out: String
@@ -51,18 +49,18 @@ struct Compare: ParsableCommand {
 
     func run() throws {
         var m = try model.load()
-        if noClip { m.scheduler.clipSample = false }
+        clip.apply(to: &m)
         try ImageExport.checkPicture(channels: m.unet.config.inChannels)
         try checkSteps(steps.values, trainTimesteps: m.schedule.trainTimesteps)
         try checkMemory(m)
         let columns = steps.values.flatMap { s in eta.values.map { ComparisonColumn(steps: s, noise: $0.level) } }
-        for c in columns { try m.check(noise: c.noise, steps: c.steps, spacing: spacing) }
+        for c in columns { try m.check(noise: c.noise, steps: c.steps, spacing: timesteps.spacing) }
         let bar = ProgressBar(enabled: !json && isatty(2) == 1)
         let total = columns.map(\.steps).reduce(0, +)
         var done = 0
-        let results = try m.compare(seed: seed, batch: batch, columns: columns, spacing: spacing) { _, p in
+        let results = try m.compare(seed: seed, batch: batch, columns: columns, spacing: timesteps.spacing) { _, p in
             done += 1
-            bar.update(step: done, of: total, timestep: p.timestep, seconds: p.elapsed.milliseconds / 1e3)
+            bar.update(done, of: total, timestep: p.timestep, seconds: p.elapsed.milliseconds / 1e3)
         }
         bar.finish()
         // rows = samples, columns = settings
@@ -70,7 +68,7 @@ struct Compare: ParsableCommand {
         let perColumn = try results.map { try ImageExport.images($0) }
         for b in 0..<batch { tiles += perColumn.map { $0[b] } }
         let grid = try ImageGrid.compose(tiles, columns: columns.count)
-        var text = SampleRequest(steps: columns[0].steps, noise: columns[0].noise, seed: seed, batch: batch, spacing: spacing).parameterText(model: m)
+        var text = SampleRequest(steps: columns[0].steps, noise: columns[0].noise, seed: seed, batch: batch, spacing: timesteps.spacing).parameterText(model: m)
         text.removeAll { $0.0 == "Steps" || $0.0 == "Eta" }
         text.append(("Columns", columns.map(\.label).joined(separator: "; ")))
         try PNGWriter().write(grid, to: out, text: text.map { PNGText($0.0, $0.1) })

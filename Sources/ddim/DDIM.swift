@@ -64,8 +64,7 @@ struct Live: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Open the inversion view on this picture (PNG of the model's size): x₀ → x_T → x₀.", valueName: "png"))
     var image: String?
 
-    @Flag(name: .long, help: "Do not clip x̂₀ (the paper's sampler): with it, the compare view (k) agrees up to 1000 steps.")
-    var noClip = false
+    @OptionGroup var clip: ClipOption
 
     @Option(name: .long, help: ArgumentHelp(
         "Measure what drawing costs sampling: runs alternate blocks of N steps drawn live with N steps not drawn at all, and show both mean step times when done.",
@@ -81,7 +80,7 @@ struct Live: ParsableCommand {
             throw ValidationError("the live sampler needs a terminal on standard input and output; for scripts use `ddim sample`")
         }
         var m = try model.load()
-        if noClip { m.scheduler.clipSample = false }
+        clip.apply(to: &m)
         try ImageExport.checkPicture(channels: m.unet.config.inChannels)
         guard sampling.steps <= m.schedule.trainTimesteps else {
             throw ValidationError("--steps \(sampling.steps) is more than the model's \(m.schedule.trainTimesteps) training timesteps")

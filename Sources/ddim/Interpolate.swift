@@ -29,11 +29,9 @@ struct Interpolate: ParsableCommand {
     @Option(name: .shortAndLong, help: "DDIM steps S.")
     var steps = 50
 
-    @Option(name: .long, help: "Timestep spacing (default: the scheduler config's).")
-    var spacing: TimestepSpacing?
+    @OptionGroup var timesteps: SpacingOption
 
-    @Flag(name: .long, help: "Do not clip x̂₀ (the scheduler config's clip_sample): the paper's sampler, which keeps S = 1000 consistent with small S.")
-    var noClip = false
+    @OptionGroup var clip: ClipOption
 
     @Option(name: .shortAndLong, help: ArgumentHelp("The strip (PNG), frames left to right.", valueName: "png"))
     var out: String?
@@ -59,7 +57,7 @@ struct Interpolate: ParsableCommand {
 
     func run() throws {
         var m = try model.load()
-        if noClip { m.scheduler.clipSample = false }
+        clip.apply(to: &m)
         try ImageExport.checkPicture(channels: m.unet.config.inChannels)
         try checkSteps([steps], trainTimesteps: m.schedule.trainTimesteps)
         try checkMemory(m)
@@ -76,12 +74,12 @@ struct Interpolate: ParsableCommand {
         }
         let path = m.interpolationLatents(from: a, to: b, frames: frames)
         let bar = ProgressBar(enabled: !quiet && isatty(2) == 1)
-        let x0 = try m.decode(path, steps: steps, spacing: spacing) { p in
-            bar.update(step: p.index + 1, of: p.count, timestep: p.timestep, seconds: p.elapsed.milliseconds / 1e3)
+        let x0 = try m.decode(path, steps: steps, spacing: timesteps.spacing) { p in
+            bar.update(p.index + 1, of: p.count, timestep: p.timestep, seconds: p.elapsed.milliseconds / 1e3)
             return .continue
         }.sample
         bar.finish()
-        var text = SampleRequest(steps: steps, noise: .deterministic, seed: 0, batch: frames, spacing: spacing).parameterText(model: m)
+        var text = SampleRequest(steps: steps, noise: .deterministic, seed: 0, batch: frames, spacing: timesteps.spacing).parameterText(model: m)
         text.removeAll { $0.0 == "Seed" }
         text.append(("Interpolation", seeds.map { "slerp seeds \($0.values[0]) → \($0.values[1])" }
                      ?? "slerp latents \(latents?.values.joined(separator: " → ") ?? "")"))

@@ -31,8 +31,7 @@ struct Invert: ParsableCommand {
     @Option(name: .shortAndLong, help: "DDIM steps S, comma-separated for a table.")
     var steps = CommaList([100])
 
-    @Option(name: .long, help: "Timestep spacing (default: the scheduler config's).")
-    var spacing: TimestepSpacing?
+    @OptionGroup var timesteps: SpacingOption
 
     @Option(name: .shortAndLong, help: ArgumentHelp("The reconstruction(s), as one PNG grid.", valueName: "png"))
     var out: String?
@@ -93,15 +92,11 @@ struct Invert: ParsableCommand {
             var parts: [InversionResult] = []
             let total = 2 * s * ((files.count + batch - 1) / batch)
             var done = 0
-            let clock = ContinuousClock()
-            var previous = clock.now
             for first in stride(from: 0, to: files.count, by: batch) {
                 let chunk = Tensor.concatenate((first..<min(first + batch, files.count)).map { x0.slice($0).reshaped([1] + m.sampleShape()) })
-                parts.append(try m.invert(chunk, steps: s, spacing: spacing) { _, _, _ in
+                parts.append(try m.invert(chunk, steps: s, spacing: timesteps.spacing) { _, _, _ in
                     done += 1
-                    let now = clock.now
-                    bar.update(step: done, of: total, timestep: -1, seconds: (now - previous).milliseconds / 1e3)
-                    previous = now
+                    bar.update(done, of: total)
                 })
             }
             bar.finish()
@@ -113,7 +108,7 @@ struct Invert: ParsableCommand {
             last = result
         }
         guard let result = last else { return }
-        var text = SampleRequest(steps: steps.values[0], noise: .deterministic, seed: 0, batch: files.count, spacing: spacing).parameterText(model: m)
+        var text = SampleRequest(steps: steps.values[0], noise: .deterministic, seed: 0, batch: files.count, spacing: timesteps.spacing).parameterText(model: m)
         text.removeAll { $0.0 == "Seed" }
         text.append(("Inverted", files.map { ($0 as NSString).lastPathComponent }.joined(separator: ",")))
         if let out { try ImageExport.writeGrid(result.reconstruction, to: out, text: text) }

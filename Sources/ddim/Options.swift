@@ -43,12 +43,31 @@ struct SamplingOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "Samples per run.")
     var batch = 1
 
-    @Option(name: .long, help: "Timestep spacing: leading (diffusers' default), trailing, linspace or quad. Default: the scheduler config's.")
-    var spacing: TimestepSpacing?
+    @OptionGroup var timesteps: SpacingOption
+
+    /// `--spacing`, when given.
+    var spacing: TimestepSpacing? { timesteps.spacing }
 
     func validate() throws {
         guard steps >= 1 else { throw ValidationError("--steps must be 1 or more (got \(steps))") }
         guard (1...4096).contains(batch) else { throw ValidationError("--batch must be between 1 and 4096 (got \(batch))") }
+    }
+}
+
+/// `--spacing`: how the S timesteps are chosen among the T of training.
+struct SpacingOption: ParsableArguments {
+    @Option(name: .long, help: "Timestep spacing: leading (diffusers' default), trailing, linspace or quad. Default: the scheduler config's.")
+    var spacing: TimestepSpacing?
+}
+
+/// `--no-clip`: the paper's sampler, x̂₀ left unclipped whatever the scheduler config says.
+struct ClipOption: ParsableArguments {
+    @Flag(name: .long, help: "Do not clip x̂₀ (the scheduler config's clip_sample): the paper's sampler, which keeps S = 1000 consistent with small S.")
+    var noClip = false
+
+    /// Turns the model's clipping off when `--no-clip` was given.
+    func apply(to model: inout LoadedModel) {
+        if noClip { model.scheduler.clipSample = false }
     }
 }
 

@@ -33,8 +33,7 @@ struct Sample: ParsableCommand {
         valueName: "png"))
     var trajectory: String?
 
-    @Flag(name: .long, help: "Do not clip x̂₀ to the clip range (the scheduler config's clip_sample); what `ddim invert` decodes with.")
-    var noClip = false
+    @OptionGroup var clip: ClipOption
 
     @Flag(name: .shortAndLong, help: "No progress bar and no closing line with the sampling time.")
     var quiet = false
@@ -55,7 +54,7 @@ struct Sample: ParsableCommand {
 
     func run() throws {
         var m = try model.load()
-        if noClip { m.scheduler.clipSample = false }
+        clip.apply(to: &m)
         try ImageExport.checkPicture(channels: m.unet.config.inChannels)
         try checkMemory(m)
         var request = SampleRequest(steps: sampling.steps, noise: sampling.eta.level, seed: sampling.seed,
@@ -80,7 +79,7 @@ struct Sample: ParsableCommand {
         let clock = ContinuousClock()
         let start = clock.now
         let outcome = try sampler.run { p in
-            bar.update(step: p.index + 1, of: p.count, timestep: p.timestep, seconds: p.elapsed.milliseconds / 1e3)
+            bar.update(p.index + 1, of: p.count, timestep: p.timestep, seconds: p.elapsed.milliseconds / 1e3)
             if trajectory != nil { path.record(p) }
             return .continue
         }
@@ -104,37 +103,5 @@ struct Sample: ParsableCommand {
                               seconds * 1e3 / Double(max(steps, 1)))
             FileHandle.standardError.write(Data(line.utf8))
         }
-    }
-}
-
-/// A one-line progress bar on stderr, redrawn in place at most 10 times a second (and at the
-/// last step): each redraw is a write the terminal must parse on the cores sampling uses, and a
-/// fast model makes 50–100 steps a second.
-final class ProgressBar {
-    let enabled: Bool
-    private var total = 0.0
-    private var lastDrawn = ContinuousClock.now - .seconds(1)
-
-    init(enabled: Bool) { self.enabled = enabled }
-
-    func update(step: Int, of count: Int, timestep: Int, seconds: Double) {
-        guard enabled else { return }
-        total += seconds
-        let now = ContinuousClock.now
-        guard step == count || now - lastDrawn >= .milliseconds(100) else { return }
-        lastDrawn = now
-        let width = 30
-        let filled = count == 0 ? 0 : step * width / count
-        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-        let perStep = total / Double(step) * 1e3
-        let eta = Double(count - step) * perStep / 1e3
-        // timestep < 0: none to show (inversion counts encode and decode steps together)
-        let t = timestep >= 0 ? String(format: "  t=%d", timestep) : ""
-        let line = "\r" + bar + String(format: " step %d/%d", step, count) + t + String(format: "  %.0f ms/step  ETA %.1fs ", perStep, eta)
-        FileHandle.standardError.write(Data(line.utf8))
-    }
-
-    func finish() {
-        if enabled { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }

@@ -35,11 +35,9 @@ struct Sweep: ParsableCommand {
     @Option(name: .shortAndLong, help: "Samples per forward pass.")
     var batch = 50
 
-    @Option(name: .long, help: "Timestep spacing (default: the scheduler config's).")
-    var spacing: TimestepSpacing?
+    @OptionGroup var timesteps: SpacingOption
 
-    @Flag(name: .long, help: "Do not clip x̂₀ (the scheduler config's clip_sample): the paper's sampler, which keeps S = 1000 consistent with small S.")
-    var noClip = false
+    @OptionGroup var clip: ClipOption
 
     @Option(name: .long, help: ArgumentHelp("Output folder (created).", valueName: "dir"))
     var outDir: String
@@ -59,22 +57,21 @@ struct Sweep: ParsableCommand {
 
     func run() throws {
         var m = try model.load()
-        if noClip { m.scheduler.clipSample = false }
+        clip.apply(to: &m)
         try checkSteps(steps.values, trainTimesteps: m.schedule.trainTimesteps)
         try checkMemory(m)
         let cells = steps.values.flatMap { s in eta.values.map { SweepCell(steps: s, noise: $0.level) } }
-        for c in cells { try m.check(noise: c.noise, steps: c.steps, spacing: spacing) }
+        for c in cells { try m.check(noise: c.noise, steps: c.steps, spacing: timesteps.spacing) }
         do {
             try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
         } catch {
             throw ValidationError("--out-dir \(outDir): cannot create the folder")
         }
-        let reports = try m.sweep(cells: cells, count: n, firstSeed: seed, batch: batch, into: outDir, spacing: spacing, redo: redo) { k, done in
-            if !quiet && isatty(2) == 1 {
-                FileHandle.standardError.write(Data("\r\(cells[k].folderName): \(done)/\(n)   ".utf8))
-            }
+        let bar = ProgressBar(enabled: !quiet && isatty(2) == 1, unit: "sample")
+        let reports = try m.sweep(cells: cells, count: n, firstSeed: seed, batch: batch, into: outDir, spacing: timesteps.spacing, redo: redo) { k, done in
+            bar.update(k * n + done, of: cells.count * n, label: cells[k].folderName)
         }
-        if !quiet && isatty(2) == 1 { FileHandle.standardError.write(Data("\n".utf8)) }
+        bar.finish()
         if !quiet {
             for r in reports {
                 try StandardOutput.print(r.folder.padding(toLength: 14, withPad: " ", startingAt: 0)
