@@ -3,7 +3,7 @@
 //
 //   winograd_transforms_portable.c  row-wise C transforms of F(2×2) and F(4×4) (any CPU)
 //   winograd_transforms_avx2.c      the same, 8 tiles at a time in AVX2 registers (x86-64)
-//   winograd_gemm.c                 the 6 × 16 GEMM kernel and the weights' packing
+//   winograd_gemm.c                 the 6 × 16 GEMM kernel, the weights' transform and packing
 //   winograd_driver.c               the table, the settings, and whole convolutions on the pool
 #ifndef DDIM_WINOGRAD_H
 #define DDIM_WINOGRAD_H
@@ -47,22 +47,19 @@ typedef void (*wg_output_fn)(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrd
                              ptrdiff_t col0, const float *bias, const float *res, float *y, ptrdiff_t h, ptrdiff_t w,
                              ptrdiff_t tile_row0, ptrdiff_t tile_rows);
 // V = Bᵀ d B of 8 tiles: p[L] is the top-left of tile L's window (row stride pw); lanes [0, n)
-// of out[window·a + b] + at receive V[a][b].
+// of out[(m + 2)·a + b] + at receive V[a][b].
 typedef void (*wg_input8_fn)(const float *const p[8], ptrdiff_t pw, float *const out[], ptrdiff_t at, int n);
 // Y = Aᵀ M A + bias (+ R) of 8 tiles: lane L of m + k·plane is tile L's M_k; y + at[L] its
 // output's top-left (row stride w), r + at[L] the residual's (r may be NULL). Lanes [0, n) only.
 typedef void (*wg_output8_fn)(const float *m, ptrdiff_t plane, float bias, float *y, const float *r,
                               const ptrdiff_t at[8], ptrdiff_t w, int n);
 
-// One algorithm F(m×m, 3×3): its sizes and its transforms. Planes are indexed
-// k = window·row + column of the window × window transform.
+// One algorithm F(m×m, 3×3): its sizes and its transforms. An input tile is (m + 2) × (m + 2),
+// and planes are indexed k = (m + 2)·row + column of its transform.
 typedef struct {
     ptrdiff_t tile;    // m: outputs per tile side
-    ptrdiff_t window;  // m + 2: inputs per tile side
-    ptrdiff_t planes;  // window²
-    const float *left_inverse;                           // G⁺ (3 × window), G⁺ G = I₃
-    void (*kernel_transform)(const float *g, float *u);  // U = G g Gᵀ (window × window) of a 3×3 g
-    ptrdiff_t (*row_scratch)(ptrdiff_t tw);              // floats of scratch input_row needs
+    ptrdiff_t planes;  // (m + 2)²
+    ptrdiff_t (*row_scratch)(ptrdiff_t tw);  // floats of scratch input_row needs
     wg_input_row_fn input_row;
     wg_output_fn output;
 #if WG_AVX2
@@ -82,8 +79,6 @@ typedef struct {
 const wg_settings *wg_settings_get(void);
 
 // winograd_transforms_portable.c
-void wg2_kernel_transform(const float *g, float *u);
-void wg4_kernel_transform(const float *g, float *u);
 ptrdiff_t wg2_row_scratch(ptrdiff_t tw);
 ptrdiff_t wg4_row_scratch(ptrdiff_t tw);
 DDIM_CLONES void wg2_input_row(const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row, float *scratch,
@@ -96,8 +91,6 @@ DDIM_CLONES void wg2_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdi
 DDIM_CLONES void wg4_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin, ptrdiff_t o_end,
                             ptrdiff_t col0, const float *bias, const float *res, float *y, ptrdiff_t h, ptrdiff_t w,
                             ptrdiff_t tile_row0, ptrdiff_t tile_rows);
-extern const float wg2_left_inverse[3 * 4];
-extern const float wg4_left_inverse[3 * 6];
 
 #if WG_AVX2
 // winograd_transforms_avx2.c

@@ -17,8 +17,7 @@
 // The two algorithms (winograd.h).
 
 static const wg_variant f2x2 = {
-    .tile = 2, .window = 4, .planes = 16, .left_inverse = wg2_left_inverse,
-    .kernel_transform = wg2_kernel_transform, .row_scratch = wg2_row_scratch,
+    .tile = 2, .planes = 16, .row_scratch = wg2_row_scratch,
     .input_row = wg2_input_row, .output = wg2_output,
 #if WG_AVX2
     .input8 = wg2_input8, .output8 = wg2_output8,
@@ -26,8 +25,7 @@ static const wg_variant f2x2 = {
 };
 
 static const wg_variant f4x4 = {
-    .tile = 4, .window = 6, .planes = 36, .left_inverse = wg4_left_inverse,
-    .kernel_transform = wg4_kernel_transform, .row_scratch = wg4_row_scratch,
+    .tile = 4, .planes = 36, .row_scratch = wg4_row_scratch,
     .input_row = wg4_input_row, .output = wg4_output,
 #if WG_AVX2
     .input8 = wg4_input8, .output8 = wg4_output8,

@@ -13,6 +13,44 @@
 #include <immintrin.h>
 #endif
 
+// The weights' side: U = G g Gᵀ of each 3×3 kernel (the matrices of F(2×2, 3×3) and F(4×4, 3×3)
+// as in winograd_transforms_portable.c), packed for the kernel, and the way back.
+
+// U = G g Gᵀ (4 × 4) of one 3×3 kernel w, row-major into u.
+static void wg2_kernel_transform(const float *w, float *u) {
+    // t = G g (4 × 3)
+    float t[4][3];
+    for (int j = 0; j < 3; j++) {
+        t[0][j] = w[j];
+        t[1][j] = 0.5f * (w[j] + w[3 + j] + w[6 + j]);
+        t[2][j] = 0.5f * (w[j] - w[3 + j] + w[6 + j]);
+        t[3][j] = w[6 + j];
+    }
+    // U = t Gᵀ (4 × 4)
+    for (int a = 0; a < 4; a++) {
+        u[4 * a + 0] = t[a][0];
+        u[4 * a + 1] = 0.5f * (t[a][0] + t[a][1] + t[a][2]);
+        u[4 * a + 2] = 0.5f * (t[a][0] - t[a][1] + t[a][2]);
+        u[4 * a + 3] = t[a][2];
+    }
+}
+
+// U = G g Gᵀ (6 × 6) of one 3×3 kernel w, row-major into u.
+static void wg4_kernel_transform(const float *w, float *u) {
+    static const float G[6][3] = {{0.25f, 0, 0},
+                                  {-1.0f / 6, -1.0f / 6, -1.0f / 6},
+                                  {-1.0f / 6, 1.0f / 6, -1.0f / 6},
+                                  {1.0f / 24, 1.0f / 12, 1.0f / 6},
+                                  {1.0f / 24, -1.0f / 12, 1.0f / 6},
+                                  {0, 0, 1}};
+    // t = G g (6 × 3), then U = t Gᵀ (6 × 6)
+    float t[6][3];
+    for (int a = 0; a < 6; a++)
+        for (int j = 0; j < 3; j++) t[a][j] = G[a][0] * w[j] + G[a][1] * w[3 + j] + G[a][2] * w[6 + j];
+    for (int a = 0; a < 6; a++)
+        for (int b = 0; b < 6; b++) u[6 * a + b] = t[a][0] * G[b][0] + t[a][1] * G[b][1] + t[a][2] * G[b][2];
+}
+
 ptrdiff_t ddim_winograd_packed_count(int tile, ptrdiff_t cout, ptrdiff_t cin) {
     return wg_variant_of(tile)->planes * wg_round_up(cout, MR) * cin;
 }
@@ -20,21 +58,20 @@ ptrdiff_t ddim_winograd_packed_count(int tile, ptrdiff_t cout, ptrdiff_t cin) {
 typedef struct {
     const float *g;
     float *packed;
-    ptrdiff_t cout, cin, blocks;
-    const wg_variant *wg;
+    ptrdiff_t cout, cin, blocks, tile;
 } pack_job;
 
 // One block of 6 output channels: each kernel transformed, its planes scattered to
-// packed[((k·blocks + block)·cin + c)·6 + r], zeros for rows past cout.
-static void pack_block(void *ctx, ptrdiff_t ib) {
-    const pack_job *j = ctx;
-    const ptrdiff_t planes = j->wg->planes;
+// packed[((k·blocks + block)·cin + c)·6 + r], zeros for rows past cout. Inlined into pack_block
+// once per algorithm, with its transform called directly.
+static inline __attribute__((always_inline)) void pack_planes(const pack_job *j, ptrdiff_t ib, ptrdiff_t planes,
+                                                              void (*transform)(const float *, float *)) {
     float u[36];
     for (ptrdiff_t c = 0; c < j->cin; c++)
         for (ptrdiff_t r = 0; r < MR; r++) {
             const ptrdiff_t o = ib * MR + r;
             if (o < j->cout) {
-                j->wg->kernel_transform(j->g + (o * j->cin + c) * 9, u);
+                transform(j->g + (o * j->cin + c) * 9, u);
             } else {
                 memset(u, 0, sizeof u);
             }
@@ -42,29 +79,41 @@ static void pack_block(void *ctx, ptrdiff_t ib) {
         }
 }
 
+static void pack_block(void *ctx, ptrdiff_t ib) {
+    const pack_job *j = ctx;
+    if (j->tile == 4) {
+        pack_planes(j, ib, 36, wg4_kernel_transform);
+    } else {
+        pack_planes(j, ib, 16, wg2_kernel_transform);
+    }
+}
+
 void ddim_winograd_pack_weights(const float *g, int tile, ptrdiff_t cout, ptrdiff_t cin, float *packed) {
-    pack_job j = {g, packed, cout, cin, wg_round_up(cout, MR) / MR, wg_variant_of(tile)};
+    pack_job j = {g, packed, cout, cin, wg_round_up(cout, MR) / MR, tile == 4 ? 4 : 2};
     ddim_parallel_for(j.blocks, pack_block, &j);
 }
 
-// The way back, g = G⁺ U G⁺ᵀ with the variant's left inverse G⁺ of G (G⁺ G = I₃).
+// The way back, g = G⁺ U G⁺ᵀ with a left inverse G⁺ of G (G⁺ G = I₃) made of G's own rows:
+// F(2×2): rows 0 and 3 of G are e₀ and e₂, row 1 − row 2 = e₁;
+// F(4×4): 4 · row 0 = e₀, 3 · (row 2 − row 1) = e₁, row 5 = e₂.
+static const float wg2_left_inverse[3][4] = {{1, 0, 0, 0}, {0, 1, -1, 0}, {0, 0, 0, 1}};
+static const float wg4_left_inverse[3][6] = {{4, 0, 0, 0, 0, 0}, {0, -3, 3, 0, 0, 0}, {0, 0, 0, 0, 0, 1}};
 
 typedef struct {
     const float *packed;
     float *g;
-    ptrdiff_t cout, cin, blocks;
-    const wg_variant *wg;
+    ptrdiff_t cout, cin, blocks, planes;
 } unpack_job;
 
+// One block of 6 output channels back to 3×3 weights.
 static void unpack_block(void *ctx, ptrdiff_t ib) {
     const unpack_job *j = ctx;
-    const ptrdiff_t m = j->wg->window, planes = j->wg->planes;
-    const float *inv = j->wg->left_inverse;  // G⁺ (3 × m)
+    const ptrdiff_t m = j->planes == 16 ? 4 : 6;
     float u[36];
     for (ptrdiff_t c = 0; c < j->cin; c++)
         for (ptrdiff_t r = 0; r < MR && ib * MR + r < j->cout; r++) {
             const ptrdiff_t o = ib * MR + r;
-            for (ptrdiff_t k = 0; k < planes; k++) u[k] = j->packed[((k * j->blocks + ib) * j->cin + c) * MR + r];
+            for (ptrdiff_t k = 0; k < j->planes; k++) u[k] = j->packed[((k * j->blocks + ib) * j->cin + c) * MR + r];
             float *g = j->g + (o * j->cin + c) * 9;
             for (int a = 0; a < 3; a++)
                 for (int b = 0; b < 3; b++) {
@@ -72,7 +121,8 @@ static void unpack_block(void *ctx, ptrdiff_t ib) {
                     float sum = 0.0f;
                     for (ptrdiff_t p = 0; p < m; p++)
                         for (ptrdiff_t q = 0; q < m; q++) {
-                            const float left = inv[a * m + p], right = inv[b * m + q];
+                            const float left = m == 4 ? wg2_left_inverse[a][p] : wg4_left_inverse[a][p];
+                            const float right = m == 4 ? wg2_left_inverse[b][q] : wg4_left_inverse[b][q];
                             if (left != 0.0f && right != 0.0f) sum += left * u[p * m + q] * right;
                         }
                     g[3 * a + b] = sum;
@@ -81,7 +131,7 @@ static void unpack_block(void *ctx, ptrdiff_t ib) {
 }
 
 void ddim_winograd_unpack_weights(const float *packed, int tile, ptrdiff_t cout, ptrdiff_t cin, float *g) {
-    unpack_job j = {packed, g, cout, cin, wg_round_up(cout, MR) / MR, wg_variant_of(tile)};
+    unpack_job j = {packed, g, cout, cin, wg_round_up(cout, MR) / MR, wg_variant_of(tile)->planes};
     ddim_parallel_for(j.blocks, unpack_block, &j);
 }
 

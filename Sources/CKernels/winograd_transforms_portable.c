@@ -1,5 +1,6 @@
-// The Winograd transforms in portable C, row-wise: F(2×2, 3×3) and F(4×4, 3×3) — the kernels'
-// U = G g Gᵀ (at load), the input tiles' V = Bᵀ d B and the output tiles' Y = Aᵀ M A — for any
+// The Winograd transforms in portable C, row-wise: F(2×2, 3×3) and F(4×4, 3×3) — the input
+// tiles' V = Bᵀ d B and the output tiles' Y = Aᵀ M A (the kernels' U = G g Gᵀ is made at load
+// in winograd_gemm.c, with their packing) — for any
 // CPU, and for x86-64 ones without AVX2 + FMA or under DDIM_GENERIC_KERNEL=1 (the AVX2 versions
 // are in winograd_transforms_avx2.c). Tiles lie in the lanes of whole tile rows, so that every
 // loop is contiguous and vectorises (target_clones builds each for x86-64-v3 and the baseline).
@@ -17,25 +18,6 @@
 // Aᵀ = [1 1 1 0; 0 1 −1 −1]. Summed over input channels, the 16 element-wise products become
 // 16 GEMMs M_k = U_k · V_k (Cout × Cin times Cin × tiles): 16 multiplies per 4 outputs instead
 // of 36. Planes are indexed k = 4·row + column of the 4×4 transform.
-
-// U = G g Gᵀ (4 × 4) of one 3×3 kernel w, row-major into u.
-void wg2_kernel_transform(const float *w, float *u) {
-    // t = G g (4 × 3)
-    float t[4][3];
-    for (int j = 0; j < 3; j++) {
-        t[0][j] = w[j];
-        t[1][j] = 0.5f * (w[j] + w[3 + j] + w[6 + j]);
-        t[2][j] = 0.5f * (w[j] - w[3 + j] + w[6 + j]);
-        t[3][j] = w[6 + j];
-    }
-    // U = t Gᵀ (4 × 4)
-    for (int a = 0; a < 4; a++) {
-        u[4 * a + 0] = t[a][0];
-        u[4 * a + 1] = 0.5f * (t[a][0] + t[a][1] + t[a][2]);
-        u[4 * a + 2] = 0.5f * (t[a][0] - t[a][1] + t[a][2]);
-        u[4 * a + 3] = t[a][2];
-    }
-}
 
 // Row helpers with restrict-qualified pointers: without them the compiler must assume the
 // scratch rows and the 16 planes overlap. Rows are short (8–16 tiles at 16–32 px): one 8-wide
@@ -194,22 +176,6 @@ DDIM_CLONES void wg2_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdi
 // larger constants cost accuracy: ~1e-4 relative against ~1e-6 (docs/performance.md).
 // Planes are indexed k = 6·row + column of the 6×6 transform.
 
-// U = G g Gᵀ (6 × 6) of one 3×3 kernel w, row-major into u.
-void wg4_kernel_transform(const float *w, float *u) {
-    static const float G[6][3] = {{0.25f, 0, 0},
-                                  {-1.0f / 6, -1.0f / 6, -1.0f / 6},
-                                  {-1.0f / 6, 1.0f / 6, -1.0f / 6},
-                                  {1.0f / 24, 1.0f / 12, 1.0f / 6},
-                                  {1.0f / 24, -1.0f / 12, 1.0f / 6},
-                                  {0, 0, 1}};
-    // t = G g (6 × 3), then U = t Gᵀ (6 × 6)
-    float t[6][3];
-    for (int a = 0; a < 6; a++)
-        for (int j = 0; j < 3; j++) t[a][j] = G[a][0] * w[j] + G[a][1] * w[3 + j] + G[a][2] * w[6 + j];
-    for (int a = 0; a < 6; a++)
-        for (int b = 0; b < 6; b++) u[6 * a + b] = t[a][0] * G[b][0] + t[a][1] * G[b][1] + t[a][2] * G[b][2];
-}
-
 // o = Bᵀ d over six rows d0…d5 of n values (element-wise).
 DDIM_CLONES static void wg4_bt(const float *restrict d0, const float *restrict d1, const float *restrict d2,
                                const float *restrict d3, const float *restrict d4, const float *restrict d5,
@@ -316,9 +282,3 @@ DDIM_CLONES void wg4_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdi
     }
     free(scratch);
 }
-
-// The way back, g = G⁺ U G⁺ᵀ with a left inverse G⁺ of G (G⁺ G = I₃) made of G's own rows:
-// F(2×2): rows 0 and 3 of G are e₀ and e₂, row 1 − row 2 = e₁;
-// F(4×4): 4 · row 0 = e₀, 3 · (row 2 − row 1) = e₁, row 5 = e₂.
-const float wg2_left_inverse[3 * 4] = {1, 0, 0, 0, 0, 1, -1, 0, 0, 0, 0, 1};
-const float wg4_left_inverse[3 * 6] = {4, 0, 0, 0, 0, 0, 0, -3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 1};
