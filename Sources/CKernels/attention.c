@@ -1,5 +1,5 @@
 // The core of self-attention, O_h = softmax(Q_h·K_hᵀ / √d)·V_h, on ddim's pool with the 6 × 16
-// kernel of winograd.c, computed transposed, 16 queries at a time:
+// kernel of winograd_gemm.c, computed transposed, 16 queries at a time:
 //   Sᵀ = K·(Q/√d)ᵀ   (keys × 16 queries: K is the kernel's A operand, packed once per head, and
 //                      the 16 queries' Qᵀ its B panel),
 //   Pᵀ = softmax of each column of Sᵀ over the keys (each query a vector lane),

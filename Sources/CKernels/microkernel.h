@@ -1,4 +1,4 @@
-// The 6 × 16 register-blocked GEMM kernel of winograd.c and its operands' allocation, shared
+// The 6 × 16 register-blocked GEMM kernel of winograd_gemm.c and its operands' allocation, shared
 // with attention.c (private).
 #ifndef DDIM_MICROKERNEL_H
 #define DDIM_MICROKERNEL_H

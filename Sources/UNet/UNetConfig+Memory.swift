@@ -316,7 +316,7 @@ private struct ForwardWalk {
         return Held(id: ledger.hold(output), channels: cout)
     }
 
-    /// winograd.c's scratch for one convolution (floats alive during it); records the fused
+    /// winograd_driver.c's scratch for one convolution (floats alive during it); records the fused
     /// path's kept per-thread panels in ``threadScratch``.
     mutating func winogradScratch(cin: Int, cout: Int, _ h: Int, _ w: Int, planes: Int, th: Int, tw: Int) -> Int {
         let coutPad = roundUp(cout, 6), perImage = th * tw
@@ -336,7 +336,7 @@ private struct ForwardWalk {
         return planes * (cin + coutPad) * capacity + threads * (inputScratch(planes: planes, tw: tw, rows: rows) + planes * tw) + activated
     }
 
-    /// winograd.c's `input_scratch_count`.
+    /// winograd_driver.c's `input_scratch_count`.
     func inputScratch(planes: Int, tw: Int, rows: Int) -> Int {
         let m = planes == 16 ? 2 : 4
         let rowwise = planes == 16 ? 16 * (tw + 1) : 4 * (tw + 1) + 36 * tw

@@ -126,7 +126,7 @@ struct KernelTests {
         #expect(!lean.keepsWeights)
         #expect(ConvWeight(weight: wt, bias: b, winograd: tile).keepsWeights)
         #expect(ConvWeight(weight: wt, bias: b, winograd: nil, keepWeights: false).keepsWeights)  // no planes: kept
-        let worst = zip(lean.weight, wt.data).map { abs($0 - $1) }.max() ?? .nan
+        let worst = zip(lean.unpackedWeights(), wt.data).map { abs($0 - $1) }.max() ?? .nan
         #expect(worst <= 1e-6, "\(worst)")
         // a 3×3 map at batch 1 has too few tiles for Winograd: im2col, on the recovered weights
         let x = randomTensor([1, 5, 3, 3], seed: 87)

@@ -98,7 +98,7 @@ int ddim_pool_workers_started(void);
 int ddim_blas_warm(void);
 
 // ---------------------------------------------------------------------------------------------
-// Whole Winograd convolutions, F(2×2, 3×3) and F(4×4, 3×3), on the pool (winograd.c).
+// Whole Winograd convolutions, F(2×2, 3×3) and F(4×4, 3×3), on the pool (winograd_*.c).
 
 /// The register block of the Winograd GEMM: 6 output channels × 16 tiles.
 #define DDIM_WG_MR 6

@@ -1,0 +1,119 @@
+// Private to the Winograd convolution (winograd_*.c): the table of the two algorithms, the
+// entry points of their transforms, and the settings read from the environment.
+//
+//   winograd_transforms_portable.c  row-wise C transforms of F(2×2) and F(4×4) (any CPU)
+//   winograd_transforms_avx2.c      the same, 8 tiles at a time in AVX2 registers (x86-64)
+//   winograd_gemm.c                 the 6 × 16 GEMM kernel, the weights' transform and packing
+//   winograd_driver.c               the table, the settings, and whole convolutions on the pool
+#ifndef DDIM_WINOGRAD_H
+#define DDIM_WINOGRAD_H
+
+#include "ckernels.h"
+#include "clones.h"
+#include "microkernel.h"
+
+#include <stddef.h>
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#define WG_AVX2 1
+#define WG_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define WG_AVX2 0
+#endif
+
+enum { MR = DDIM_WG_MR, NR = DDIM_WG_NR };
+
+static inline ptrdiff_t wg_round_up(ptrdiff_t n, ptrdiff_t m) { return (n + m - 1) / m * m; }
+
+// Row stride of the AVX2 transforms' zero-bordered block of input rows: m·⌈w/m⌉ + 2 columns
+// are read, and the last 4-float load of an F(4×4) window starts at column m·(tw − 1) + 4.
+static inline ptrdiff_t wg_pad_width(ptrdiff_t m, ptrdiff_t tw) { return m * tw + 4; }
+
+// The prologue of one input channel of one image: x' = x·scale + shift, then SiLU (`on` 0: x).
+typedef struct {
+    float scale, shift;
+    int on, silu;
+} channel_act;
+
+// The input transform of one tile row of one channel xc (h × w), row-wise: out[k] receives the
+// ⌈w/m⌉ tiles' plane k; scratch as the variant's row_scratch says.
+typedef void (*wg_input_row_fn)(const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row, float *scratch,
+                                float *const out[]);
+// The output transform, row-wise: from the planes m[(k·cout + o)·ldm + col] (col = col0 + tile
+// row · ⌈w/m⌉ + tile column), y[o][m·tr + i][m·tc + j] = (Aᵀ M A)[i][j] + bias[o]
+// (+ res[o][m·tr + i][m·tc + j]) for o in [o_begin, o_end) and tile rows [tile_row0,
+// tile_row0 + tile_rows); y and res (either of bias and res may be NULL) are (cout, h, w).
+typedef void (*wg_output_fn)(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin, ptrdiff_t o_end,
+                             ptrdiff_t col0, const float *bias, const float *res, float *y, ptrdiff_t h, ptrdiff_t w,
+                             ptrdiff_t tile_row0, ptrdiff_t tile_rows);
+// V = Bᵀ d B of 8 tiles: p[L] is the top-left of tile L's window (row stride pw); lanes [0, n)
+// of out[(m + 2)·a + b] + at receive V[a][b].
+typedef void (*wg_input8_fn)(const float *const p[8], ptrdiff_t pw, float *const out[], ptrdiff_t at, int n);
+// Y = Aᵀ M A + bias (+ R) of 8 tiles: lane L of m + k·plane is tile L's M_k; y + at[L] its
+// output's top-left (row stride w), r + at[L] the residual's (r may be NULL). Lanes [0, n) only.
+typedef void (*wg_output8_fn)(const float *m, ptrdiff_t plane, float bias, float *y, const float *r,
+                              const ptrdiff_t at[8], ptrdiff_t w, int n);
+
+// One algorithm F(m×m, 3×3): its sizes and its transforms. An input tile is (m + 2) × (m + 2),
+// and planes are indexed k = (m + 2)·row + column of its transform.
+typedef struct {
+    ptrdiff_t tile;    // m: outputs per tile side
+    ptrdiff_t planes;  // (m + 2)²
+    ptrdiff_t (*row_scratch)(ptrdiff_t tw);  // floats of scratch input_row needs
+    wg_input_row_fn input_row;
+    wg_output_fn output;
+#if WG_AVX2
+    wg_input8_fn input8;
+    wg_output8_fn output8;
+#endif
+} wg_variant;
+
+// F(4×4, 3×3) for tile 4, else F(2×2, 3×3).
+const wg_variant *wg_variant_of(int tile);
+
+// The environment, read once: DDIM_GENERIC_KERNEL (the portable kernel and transforms even on
+// AVX2 CPUs) and DDIM_WINOGRAD_UNFUSED (the three loops instead of the fused path).
+typedef struct {
+    int generic_kernel, unfused;
+} wg_settings;
+const wg_settings *wg_settings_get(void);
+
+// winograd_transforms_portable.c
+ptrdiff_t wg2_row_scratch(ptrdiff_t tw);
+ptrdiff_t wg4_row_scratch(ptrdiff_t tw);
+DDIM_CLONES void wg2_input_row(const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row, float *scratch,
+                               float *const out[]);
+DDIM_CLONES void wg4_input_row(const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row, float *scratch,
+                               float *const out[]);
+DDIM_CLONES void wg2_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin, ptrdiff_t o_end,
+                            ptrdiff_t col0, const float *bias, const float *res, float *y, ptrdiff_t h, ptrdiff_t w,
+                            ptrdiff_t tile_row0, ptrdiff_t tile_rows);
+DDIM_CLONES void wg4_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin, ptrdiff_t o_end,
+                            ptrdiff_t col0, const float *bias, const float *res, float *y, ptrdiff_t h, ptrdiff_t w,
+                            ptrdiff_t tile_row0, ptrdiff_t tile_rows);
+
+#if WG_AVX2
+// winograd_transforms_avx2.c
+WG_TARGET_AVX2 void wg2_input8(const float *const p[8], ptrdiff_t pw, float *const out[], ptrdiff_t at, int n);
+WG_TARGET_AVX2 void wg4_input8(const float *const p[8], ptrdiff_t pw, float *const out[], ptrdiff_t at, int n);
+WG_TARGET_AVX2 void wg2_output8(const float *m, ptrdiff_t plane, float bias, float *y, const float *r,
+                                const ptrdiff_t at[8], ptrdiff_t w, int n);
+WG_TARGET_AVX2 void wg4_output8(const float *m, ptrdiff_t plane, float bias, float *y, const float *r,
+                                const ptrdiff_t at[8], ptrdiff_t w, int n);
+// Tile rows [tile_row0, tile_row0 + tile_rows) of act(channel xc): tile (r, q) to lane r·tw + q
+// of every out[k].
+WG_TARGET_AVX2 void wg_input_rows_avx2(const wg_variant *v, const float *xc, ptrdiff_t h, ptrdiff_t w,
+                                       ptrdiff_t tile_row0, ptrdiff_t tile_rows, const channel_act *act,
+                                       float *scratch, float *const out[]);
+// Output channels [o_begin, o_end), tile rows [tile_row0, tile_row0 + tile_rows), as
+// wg_output_fn; h and w multiples of the tile.
+WG_TARGET_AVX2 void wg_output_avx2(const wg_variant *v, const float *m, ptrdiff_t ldm, ptrdiff_t cout,
+                                   ptrdiff_t o_begin, ptrdiff_t o_end, ptrdiff_t col0, const float *bias,
+                                   const float *res, float *y, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
+                                   ptrdiff_t tile_rows);
+#endif
+
+// winograd_gemm.c: whether `kernel` is the AVX2 one (the AVX2 transforms go with it).
+int wg_kernel_is_avx2(micro_kernel kernel);
+
+#endif

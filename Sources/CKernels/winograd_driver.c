@@ -1,0 +1,395 @@
+// Whole Winograd convolutions, F(2×2, 3×3) and F(4×4, 3×3), in packed layouts on ddim's thread
+// pool (ddim_winograd_conv): the input tiles transformed to V_k = (Bᵀ d B)_k, the products
+// M_k = U_k · V_k by the 6 × 16 kernel (winograd_gemm.c), and M folded back into output tiles
+// (Aᵀ M A) with the epilogue — in one task per panel of 16 tiles (the fused path) or in three
+// parallel loops over chunks of tiles, one of them covering all planes × panels (at batch 1 each
+// plane's GEMM is only 64–256 tiles wide, too small for OpenBLAS to split across threads). Also
+// the table of the two algorithms and the settings read from the environment.
+
+#include "winograd.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+// ---------------------------------------------------------------------------------------------
+// The two algorithms (winograd.h).
+
+static const wg_variant f2x2 = {
+    .tile = 2, .planes = 16, .row_scratch = wg2_row_scratch,
+    .input_row = wg2_input_row, .output = wg2_output,
+#if WG_AVX2
+    .input8 = wg2_input8, .output8 = wg2_output8,
+#endif
+};
+
+static const wg_variant f4x4 = {
+    .tile = 4, .planes = 36, .row_scratch = wg4_row_scratch,
+    .input_row = wg4_input_row, .output = wg4_output,
+#if WG_AVX2
+    .input8 = wg4_input8, .output8 = wg4_output8,
+#endif
+};
+
+const wg_variant *wg_variant_of(int tile) { return tile == 4 ? &f4x4 : &f2x2; }
+
+static wg_settings settings;
+static pthread_once_t settings_once = PTHREAD_ONCE_INIT;
+static void settings_read(void) {
+    settings.generic_kernel = getenv("DDIM_GENERIC_KERNEL") != NULL;
+    settings.unfused = getenv("DDIM_WINOGRAD_UNFUSED") != NULL;
+}
+
+const wg_settings *wg_settings_get(void) {
+    pthread_once(&settings_once, settings_read);
+    return &settings;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The transforms of either algorithm, through its table; `simd`: the AVX2 versions (when the
+// AVX2 micro-kernel was picked).
+
+// Floats of scratch one call of input_rows needs for `rows` tile rows of ⌈w/m⌉ tiles.
+static ptrdiff_t input_scratch_count(const wg_variant *v, ptrdiff_t tw, ptrdiff_t rows) {
+    const ptrdiff_t m = v->tile;
+    const ptrdiff_t rowwise = v->row_scratch(tw);
+    const ptrdiff_t padded = (m * rows + 2) * wg_pad_width(m, tw);
+    return rowwise > padded ? rowwise : padded;
+}
+
+// Tile rows [tile_row0, tile_row0 + tile_rows) of act(channel xc): tile (r, q) to lane
+// r·⌈w/m⌉ + q of every out[k]. `activated` (h × w floats, from activation_buffer) is where the
+// portable code puts the activated rows it reads; the AVX2 code activates them as it copies.
+static void input_rows(const wg_variant *v, int simd, const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
+                       ptrdiff_t tile_rows, const channel_act *act, float *scratch, float *activated,
+                       float *const out[]) {
+#if WG_AVX2
+    if (simd) {
+        wg_input_rows_avx2(v, xc, h, w, tile_row0, tile_rows, act, scratch, out);
+        return;
+    }
+#else
+    (void)simd;
+#endif
+    // the row-wise code reads the channel itself: with a prologue, the rows it reads (tile rows
+    // r cover input rows m·r − 1 … m·r + m) activated into a copy of the channel first
+    const ptrdiff_t m = v->tile;
+    if (act->on) {
+        ptrdiff_t y0 = m * tile_row0 - 1, y1 = m * (tile_row0 + tile_rows) + 1;
+        if (y0 < 0) y0 = 0;
+        if (y1 > h) y1 = h;
+        if (y1 > y0) ddim_affine(xc + y0 * w, act->scale, act->shift, act->silu, activated + y0 * w, (y1 - y0) * w);
+        xc = activated;
+    }
+    const ptrdiff_t tw = (w + m - 1) / m;
+    for (ptrdiff_t r = 0; r < tile_rows; r++) {
+        float *row_out[36];
+        for (ptrdiff_t k = 0; k < v->planes; k++) row_out[k] = out[k] + r * tw;
+        v->input_row(xc, h, w, tile_row0 + r, scratch, row_out);
+    }
+}
+
+// A task's buffer for input_rows' activated rows: h × w floats where the portable transforms
+// will apply a prologue, else NULL (free() it after the task).
+static float *activation_buffer(const ddim_conv_prologue *pro, int simd, ptrdiff_t h, ptrdiff_t w) {
+    if (!pro->scale || simd) return NULL;
+    float *b = malloc(sizeof(float) * (size_t)(h * w));
+    if (!b) abort();
+    return b;
+}
+
+// Output tiles of one image: bias (per output channel) and res (that image's residual, y's
+// shape) may be NULL.
+static void output_tiles(const wg_variant *v, int simd, const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin,
+                         ptrdiff_t o_end, ptrdiff_t col0, const float *bias, const float *res, float *y, ptrdiff_t h,
+                         ptrdiff_t w, ptrdiff_t tile_row0, ptrdiff_t tile_rows) {
+#if WG_AVX2
+    if (simd && h % v->tile == 0 && w % v->tile == 0) {  // whole tiles only; else the row-wise code
+        wg_output_avx2(v, m, ldm, cout, o_begin, o_end, col0, bias, res, y, h, w, tile_row0, tile_rows);
+        return;
+    }
+#else
+    (void)simd;
+#endif
+    v->output(m, ldm, cout, o_begin, o_end, col0, bias, res, y, h, w, tile_row0, tile_rows);
+}
+
+// ---------------------------------------------------------------------------------------------
+// One convolution, in chunks of tiles (whole images, or bands of tile rows of one large image).
+
+typedef struct {
+    const float *x, *u;
+    ddim_conv_prologue pro;
+    ddim_conv_epilogue ep;
+    float *y, *v, *m;
+    ptrdiff_t cin, cout, cout_pad, h, w, tw;
+    ptrdiff_t image0, images, row0, rows;  // the chunk
+    ptrdiff_t tiles, tiles_pad, panels, blocks, channel_step;
+    const wg_variant *wg;  // F(2×2, 3×3) or F(4×4, 3×3)
+    micro_kernel kernel;
+    int simd;  // AVX2 transforms
+} conv_job;
+
+// The prologue of input channel c of an image.
+static channel_act prologue_of(const ddim_conv_prologue *pro, ptrdiff_t cin, ptrdiff_t image, ptrdiff_t c) {
+    if (!pro->scale) return (channel_act){1.0f, 0.0f, 0, 0};
+    return (channel_act){pro->scale[image * cin + c], pro->shift[image * cin + c], 1, pro->silu};
+}
+
+// The bias of an image's output channels, and its residual (`per_image` floats an image).
+static const float *epilogue_bias(const ddim_conv_epilogue *ep, ptrdiff_t image) {
+    return ep->bias ? ep->bias + image * ep->bias_stride : NULL;
+}
+static const float *epilogue_residual(const ddim_conv_epilogue *ep, ptrdiff_t image, ptrdiff_t per_image) {
+    return ep->residual ? ep->residual + image * per_image : NULL;
+}
+
+// Input task: channels [c0, c1) of every image of the chunk → V in panels of 16 tiles, the 16
+// planes of a panel side by side: V_k[panel][c][lane] at v + ((panel·16 + k)·cin + c)·16 + lane,
+// so that a tile row's 16 outputs land within 16·cin·64 bytes (a plane-major layout scattered
+// them over 16 planes a quarter of a megabyte apart: the transform's stores ran 3× slower).
+// When ⌈w/m⌉ divides 16 (8×8 … 32×32 maps, and wider ones), no tile row straddles two panels:
+// the tile rows of one image that share a panel are transformed in place, in one call. Other
+// widths go through a row buffer, a tile row at a time, split across panels.
+static void input_part(void *ctx, ptrdiff_t part) {
+    const conv_job *j = ctx;
+    const ptrdiff_t c0 = part * j->channel_step, c1 = c0 + j->channel_step < j->cin ? c0 + j->channel_step : j->cin;
+    const ptrdiff_t run = j->rows * j->tw;  // tiles per image in the chunk
+    const int whole_rows = NR % j->tw == 0;
+    const ptrdiff_t rows_per_call = whole_rows ? NR / j->tw : 1;
+    // the transform's scratch, then a row buffer
+    const ptrdiff_t own = input_scratch_count(j->wg, j->tw, rows_per_call);
+    float *scratch = malloc(sizeof(float) * (size_t)(own + j->wg->planes * j->tw));
+    if (!scratch) abort();
+    float *rowbuf = scratch + own;
+    float *activated = activation_buffer(&j->pro, j->simd, j->h, j->w);
+    const ptrdiff_t plane = j->cin * NR;  // from one plane of a panel to the next
+    for (ptrdiff_t i = 0; i < j->images; i++) {
+        const float *xi = j->x + (j->image0 + i) * j->cin * j->h * j->w;
+        for (ptrdiff_t tr = 0; tr < j->rows;) {
+            const ptrdiff_t t0 = i * run + tr * j->tw, lane0 = t0 % NR;
+            ptrdiff_t rows = 1;
+            if (whole_rows) {
+                rows = (NR - lane0) / j->tw;
+                if (rows > j->rows - tr) rows = j->rows - tr;
+            }
+            for (ptrdiff_t c = c0; c < c1; c++) {
+                float *base = j->v + (t0 / NR) * j->wg->planes * plane + c * NR + lane0;
+                float *out[36];
+                for (int k = 0; k < j->wg->planes; k++) out[k] = whole_rows ? base + k * plane : rowbuf + k * j->tw;
+                const channel_act act = prologue_of(&j->pro, j->cin, j->image0 + i, c);
+                input_rows(j->wg, j->simd, xi + c * j->h * j->w, j->h, j->w, j->row0 + tr, rows, &act, scratch,
+                           activated, out);
+                if (whole_rows) continue;
+                for (ptrdiff_t k = 0; k < j->wg->planes; k++) {
+                    float *vk = j->v + k * plane + c * NR;
+                    for (ptrdiff_t t = t0, s = 0; s < j->tw;) {
+                        const ptrdiff_t lane = t % NR, n = NR - lane < j->tw - s ? NR - lane : j->tw - s;
+                        memcpy(vk + (t / NR) * j->wg->planes * plane + lane, out[k] + s, sizeof(float) * (size_t)n);
+                        t += n;
+                        s += n;
+                    }
+                }
+            }
+            tr += rows;
+        }
+    }
+    // the last panel's lanes past the last tile: zeros (their products are never read)
+    if (j->tiles_pad > j->tiles)
+        for (ptrdiff_t k = 0; k < j->wg->planes; k++)
+            for (ptrdiff_t c = c0; c < c1; c++) {
+                float *last = j->v + ((j->panels - 1) * j->wg->planes + k) * plane + c * NR;
+                for (ptrdiff_t lane = j->tiles % NR; lane < NR; lane++) last[lane] = 0.0f;
+            }
+    free(activated);
+    free(scratch);
+}
+
+// GEMM task: plane k, panel p: M_k[:, 16p…16p+15] = U_k · V_k[:, panel p], 6 rows at a time.
+static void gemm_part(void *ctx, ptrdiff_t part) {
+    const conv_job *j = ctx;
+    const ptrdiff_t k = part / j->panels, p = part % j->panels;
+    const float *b = j->v + (p * j->wg->planes + k) * j->cin * NR;
+    float *mk = j->m + k * j->cout_pad * j->tiles_pad + p * NR;
+    for (ptrdiff_t ib = 0; ib < j->blocks; ib++)
+        j->kernel(j->cin, j->u + (k * j->blocks + ib) * j->cin * MR, b, mk + ib * MR * j->tiles_pad, j->tiles_pad);
+}
+
+// Output task: output channels [o0, o1) of every image of the chunk, bias added.
+static void output_part(void *ctx, ptrdiff_t part) {
+    const conv_job *j = ctx;
+    const ptrdiff_t o0 = part * j->channel_step, o1 = o0 + j->channel_step < j->cout ? o0 + j->channel_step : j->cout;
+    const ptrdiff_t run = j->rows * j->tw;
+    for (ptrdiff_t i = 0; i < j->images; i++)
+        output_tiles(j->wg, j->simd, j->m, j->tiles_pad, j->cout_pad, o0, o1, i * run,
+                     epilogue_bias(&j->ep, j->image0 + i), epilogue_residual(&j->ep, j->image0 + i, j->cout * j->h * j->w),
+                     j->y + (j->image0 + i) * j->cout * j->h * j->w, j->h, j->w, j->row0, j->rows);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fused path: one task per panel of 16 tiles does all three steps — transform its tiles of
+// every input channel, multiply all planes, fold the products back into output tiles — with
+// V and M of that panel alone (planes × (cin + cout) × 16 floats, a few hundred kB, in L2)
+// instead of whole-chunk operands written and read back through memory between three loops.
+// It needs panels made of whole tile rows of one image (⌈w/m⌉ divides 16, e.g. maps of 8–64
+// px) and enough panels to share (at batch 1 a 16×16 map has one); else the three loops run.
+
+// Each thread's panel scratch is its own mapping, outside the heap: a long-lived block in the
+// heap, regrown now and then, kept freed activations from coalescing (celebahq-256's peak RSS
+// rose by 70 MB with it in the heap).
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+typedef struct {
+    float *p;
+    size_t capacity;  // floats
+} thread_scratch_t;
+static void scratch_release(void *s) {
+    thread_scratch_t *t = s;
+    if (t->p) munmap(t->p, t->capacity * sizeof(float));
+    free(t);
+}
+static void scratch_key_init(void) { pthread_key_create(&scratch_key, scratch_release); }
+
+// This thread's scratch of at least n floats (page-aligned), kept for its next task.
+static float *thread_scratch(size_t n) {
+    pthread_once(&scratch_once, scratch_key_init);
+    thread_scratch_t *t = pthread_getspecific(scratch_key);
+    if (!t) {
+        t = calloc(1, sizeof *t);
+        if (!t) abort();
+        pthread_setspecific(scratch_key, t);
+    }
+    if (t->capacity < n) {
+        if (t->p) munmap(t->p, t->capacity * sizeof(float));
+        const size_t bytes = (n * sizeof(float) + (1u << 20) - 1) & ~(size_t)((1u << 20) - 1);  // whole MB
+        void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) abort();
+        t->p = p;
+        t->capacity = bytes / sizeof(float);
+    }
+    return t->p;
+}
+
+typedef struct {
+    const float *x, *u;
+    ddim_conv_prologue pro;
+    ddim_conv_epilogue ep;
+    float *y;
+    ptrdiff_t cin, cout, cout_pad, h, w, tw;
+    const wg_variant *wg;  // F(2×2, 3×3) or F(4×4, 3×3)
+    ptrdiff_t blocks, panels_per_image, rows_per_panel;
+    micro_kernel kernel;
+    int simd;  // AVX2 transforms
+} fused_job;
+
+static void fused_part(void *ctx, ptrdiff_t p) {
+    const fused_job *j = ctx;
+    const ptrdiff_t image = p / j->panels_per_image, tr0 = (p % j->panels_per_image) * j->rows_per_panel;
+    const ptrdiff_t own = input_scratch_count(j->wg, j->tw, j->rows_per_panel);
+    float *v = thread_scratch((size_t)(j->wg->planes * (j->cin + j->cout_pad) * NR + own));
+    float *m = v + j->wg->planes * j->cin * NR, *scratch = m + j->wg->planes * j->cout_pad * NR;
+    const float *xi = j->x + image * j->cin * j->h * j->w;
+    float *activated = activation_buffer(&j->pro, j->simd, j->h, j->w);
+    // V_k (cin × 16) of this panel: tile row r of the panel in lanes r·tw…
+    for (ptrdiff_t c = 0; c < j->cin; c++) {
+        float *out[36];
+        for (int k = 0; k < j->wg->planes; k++) out[k] = v + (k * j->cin + c) * NR;
+        const channel_act act = prologue_of(&j->pro, j->cin, image, c);
+        input_rows(j->wg, j->simd, xi + c * j->h * j->w, j->h, j->w, tr0, j->rows_per_panel, &act, scratch,
+                   activated, out);
+    }
+    free(activated);
+    // M_k (cout × 16) = U_k · V_k
+    for (ptrdiff_t k = 0; k < j->wg->planes; k++)
+        for (ptrdiff_t ib = 0; ib < j->blocks; ib++)
+            j->kernel(j->cin, j->u + (k * j->blocks + ib) * j->cin * MR, v + k * j->cin * NR,
+                      m + (k * j->cout_pad + ib * MR) * NR, NR);
+    output_tiles(j->wg, j->simd, m, NR, j->cout_pad, 0, j->cout, 0, epilogue_bias(&j->ep, image),
+                 epilogue_residual(&j->ep, image, j->cout * j->h * j->w), j->y + image * j->cout * j->h * j->w, j->h,
+                 j->w, tr0, j->rows_per_panel);
+}
+
+static ptrdiff_t steps_for(ptrdiff_t channels, int threads) {
+    // several parts per thread, so that a thread held up elsewhere does not hold the loop
+    const ptrdiff_t parts = 4 * (ptrdiff_t)threads;
+    const ptrdiff_t step = (channels + parts - 1) / parts;
+    return step < 1 ? 1 : step;
+}
+
+static int winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
+                         int tile, ptrdiff_t cout, const ddim_conv_prologue *pro, const ddim_conv_epilogue *ep, float *y,
+                         micro_kernel kernel);
+
+int ddim_winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
+                       int tile, ptrdiff_t cout, const ddim_conv_prologue *pro, const ddim_conv_epilogue *ep, float *y) {
+    return winograd_conv(x, batch, cin, h, w, packed_u, tile, cout, pro, ep, y, ddim_micro_kernel());
+}
+
+int ddim_winograd_conv_portable(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w,
+                                const float *packed_u, int tile, ptrdiff_t cout, const ddim_conv_prologue *pro,
+                                const ddim_conv_epilogue *ep, float *y) {
+    return winograd_conv(x, batch, cin, h, w, packed_u, tile, cout, pro, ep, y, ddim_micro_kernel_portable());
+}
+
+static int winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
+                         int tile, ptrdiff_t cout, const ddim_conv_prologue *prologue, const ddim_conv_epilogue *epilogue,
+                         float *y, micro_kernel kernel) {
+    const ddim_conv_prologue pro = prologue ? *prologue : (ddim_conv_prologue){NULL, NULL, 0};
+    const ddim_conv_epilogue ep = epilogue ? *epilogue : (ddim_conv_epilogue){NULL, 0, NULL};
+    const int simd = wg_kernel_is_avx2(kernel);  // DDIM_GENERIC_KERNEL=1: the portable transforms too
+    const wg_variant *wg = wg_variant_of(tile);
+    const ptrdiff_t planes = wg->planes;
+    const ptrdiff_t th = (h + tile - 1) / tile, tw = (w + tile - 1) / tile, per_image = th * tw;
+    const ptrdiff_t cout_pad = wg_round_up(cout, MR);
+    const int threads = ddim_pool_threads();
+    if (NR % tw == 0 && th % (NR / tw) == 0 && batch * per_image / NR >= 2 * threads && !wg_settings_get()->unfused) {
+        fused_job f = {x, packed_u, pro, ep, y, cin, cout, cout_pad, h, w, tw, wg, cout_pad / MR,
+                       per_image / NR, NR / tw, kernel, simd};
+        ddim_parallel_for(batch * f.panels_per_image, fused_part, &f);
+        return 0;
+    }
+    // scratch per operand ≤ 2 M floats (8 MB) unless one row of tiles needs more
+    const ptrdiff_t widest = cin > cout_pad ? cin : cout_pad;
+    ptrdiff_t max_tiles = (2 << 20) / (planes * widest);
+    if (max_tiles < tw) max_tiles = tw;
+    const ptrdiff_t images_per_chunk = per_image <= max_tiles ? (max_tiles / per_image < batch ? max_tiles / per_image : batch) : 1;
+    const ptrdiff_t band = per_image <= max_tiles ? th : (max_tiles / tw < 1 ? 1 : max_tiles / tw);
+    const ptrdiff_t capacity = wg_round_up(per_image <= max_tiles ? images_per_chunk * per_image : band * tw, NR);
+    float *v = alloc_aligned((size_t)(planes * cin * capacity));
+    float *m = alloc_aligned((size_t)(planes * cout_pad * capacity));
+    if (!v || !m) {
+        free_aligned(v);
+        free_aligned(m);
+        return -1;
+    }
+    conv_job j = {x, packed_u, pro, ep, y, v, m, cin, cout, cout_pad, h, w, tw};
+    j.blocks = cout_pad / MR;
+    j.wg = wg;
+    j.kernel = kernel;
+    j.simd = simd;
+    for (ptrdiff_t image = 0; image < batch;) {
+        for (ptrdiff_t row0 = 0; row0 < th;) {
+            j.image0 = image;
+            j.images = per_image <= max_tiles ? (images_per_chunk < batch - image ? images_per_chunk : batch - image) : 1;
+            j.row0 = row0;
+            j.rows = per_image <= max_tiles ? th : (band < th - row0 ? band : th - row0);
+            j.tiles = j.images * j.rows * tw;
+            j.tiles_pad = wg_round_up(j.tiles, NR);
+            j.panels = j.tiles_pad / NR;
+            j.channel_step = steps_for(cin, threads);
+            ddim_parallel_for((cin + j.channel_step - 1) / j.channel_step, input_part, &j);
+            ddim_parallel_for(planes * j.panels, gemm_part, &j);
+            j.channel_step = steps_for(cout, threads);
+            ddim_parallel_for((cout + j.channel_step - 1) / j.channel_step, output_part, &j);
+            row0 += j.rows;
+            if (j.images > 1 || row0 >= th) {
+                image += j.images;
+                break;
+            }
+        }
+    }
+    free_aligned(v);
+    free_aligned(m);
+    return 0;
+}
