@@ -20,10 +20,6 @@ func addScalar(_ x: UnsafePointer<Float>, _ b: Float, into y: UnsafeMutablePoint
     ddim_add_scalar(x, b, y, n)
 }
 
-/// silu(x) = x · σ(x) = x / (1 + e^(−x)), with the kernels' exponential.
-@inline(__always)
-public func siluScalar(_ x: Float) -> Float { x / (1 + ddim_exp(-x)) }
-
 /// SiLU applied element-wise.
 public func silu(_ x: Tensor) -> Tensor {
     var out = x
