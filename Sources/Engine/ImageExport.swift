@@ -40,7 +40,7 @@ public enum ImageExport {
         }
         var paths: [String] = []
         for (i, image) in try images(x).enumerated() {
-            let path = (folder as NSString).appendingPathComponent(String(format: "%05d.png", first + i))
+            let path = OutputPath.join(folder, String(format: "%05d.png", first + i))
             try PNGWriter().write(image, to: path, text: text.map { PNGText($0.0, $0.1) })
             paths.append(path)
         }

@@ -97,7 +97,7 @@ extension App {
         prompt = nil
         let expanded = (path as NSString).expandingTildeInPath
         do {
-            let picture = (try model.image(at: expanded), (expanded as NSString).lastPathComponent)
+            let picture = (try model.image(at: expanded), OutputPath.split(expanded).name)
             if mode == .invert {
                 inversionImage = picture
                 showStudio()

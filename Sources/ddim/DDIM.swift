@@ -90,7 +90,7 @@ struct Live: ParsableCommand {
                                     seed: sampling.seed, batch: sampling.batch)
         var options = AppOptions(settings: settings, theme: theme, colorMode: color, blitter: blitter, paused: paused)
         options.measureBlock = measureUi
-        if let image { options.invert = (try m.image(at: image), (image as NSString).lastPathComponent) }
+        if let image { options.invert = (try m.image(at: image), OutputPath.split(image).name) }
         let app = App(model: m, options: options)
         try app.run()
         // a signal ended it: the terminal is restored, so end the way the signal would have

@@ -72,7 +72,7 @@ struct Invert: ParsableCommand {
             let names = try folderEntries(images, flag: "--images")
             let pngs = names.filter { $0.lowercased().hasSuffix(".png") }.sorted()
             guard !pngs.isEmpty else { throw ValidationError("--images \(images): no PNG files in the folder") }
-            list += pngs.map { (images as NSString).appendingPathComponent($0) }
+            list += pngs.map { OutputPath.join(images, $0) }
         }
         if let limit { list = Array(list.prefix(limit)) }
         return list
@@ -110,7 +110,7 @@ struct Invert: ParsableCommand {
         guard let result = last else { return }
         var text = SampleRequest(steps: steps.values[0], noise: .deterministic, seed: 0, batch: files.count, spacing: timesteps.spacing).parameterText(model: m)
         text.removeAll { $0.0 == "Seed" }
-        text.append(("Inverted", files.map { ($0 as NSString).lastPathComponent }.joined(separator: ",")))
+        text.append(("Inverted", files.map { OutputPath.split($0).name }.joined(separator: ",")))
         if let out { try ImageExport.writeGrid(result.reconstruction, to: out, text: text) }
         if let strip {
             // x_T is shown as an image too: clamp(x/2 + ½) of unit-variance noise
