@@ -28,25 +28,27 @@ let package = Package(
         .target(name: "CKernels"),
         // Reading outside files (bounded, regular files only) and strict JSON.
         .target(name: "Files"),
+        // Writing outside files (OutputPath, AtomicFile) and the process's signals (Interrupts).
+        .target(name: "Output", dependencies: ["Files"]),
         .target(name: "Tensors", dependencies: ["CBLAS", "CKernels", "Files"]),
         .target(name: "UNet", dependencies: ["Tensors", "Files"]),
         .target(name: "Sampling", dependencies: ["Tensors", "Files"]),
-        .target(name: "Imaging", dependencies: ["CPNG", "Files"]),
+        .target(name: "Imaging", dependencies: ["CPNG", "Files", "Output"]),
         .target(name: "Preview"),
         .target(name: "DefaultModel", resources: [.copy("digits")]),
         .target(
-            name: "Engine", dependencies: ["Tensors", "UNet", "Sampling", "Imaging", "DefaultModel", "Files"]),
+            name: "Engine", dependencies: ["Tensors", "UNet", "Sampling", "Imaging", "DefaultModel", "Files", "Output"]),
         .target(
             name: "Themes", path: "themes",
             resources: [.copy("dusk.theme"), .copy("paper.theme"), .copy("contrast.theme")]),
         .target(
-            name: "TUI", dependencies: ["CNCurses", "Engine", "Preview", "Imaging", "Themes", "Files"]),
+            name: "TUI", dependencies: ["CNCurses", "Engine", "Preview", "Imaging", "Themes", "Files", "Output"]),
 
         // MARK: - The command
         .executableTarget(
             name: "ddim",
             dependencies: [
-                "Engine", "TUI",
+                "Engine", "TUI", "Output",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -61,7 +63,7 @@ let package = Package(
         .testTarget(name: "SamplingTests", dependencies: ["Sampling", "Tensors"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CPNG"]),
         .testTarget(name: "PreviewTests", dependencies: ["Preview"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "ddim"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "ddim", "Output"]),
         .testTarget(name: "TUITests", dependencies: ["TUI", "Preview", "ddim"]),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"]),
     ],

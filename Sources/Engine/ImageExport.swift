@@ -1,6 +1,7 @@
 import Foundation
 import Imaging
 import Tensors
+import Output
 
 /// From sample tensors to pictures and PNG files.
 public enum ImageExport {

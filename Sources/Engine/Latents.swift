@@ -3,6 +3,7 @@ import Imaging
 import Sampling
 import Tensors
 import UNet
+import Output
 
 /// x_T on disk: a safetensors file with one F32 tensor `x_T` of shape (B, C, H, W), so that
 /// `ddim invert --save-latent` and `ddim sample --latent` (and PyTorch's `safetensors.torch.load_file`)

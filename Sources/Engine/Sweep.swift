@@ -3,6 +3,7 @@ import Foundation
 import Imaging
 import Sampling
 import Tensors
+import Output
 
 /// One cell of the paper's Table 1 grid: S steps at one noise level.
 public struct SweepCell: Sendable, Equatable {

@@ -1,3 +1,4 @@
+import Output
 /// Writes animated PNGs (APNG, the Mozilla extension every current browser plays): the frames of
 /// a sampling trajectory, for example.
 ///
@@ -68,7 +69,8 @@ public struct APNGWriter: Sendable {
 
     /// Encodes `frames` and writes them to `path` atomically.
     public func write(_ frames: [RGBImage], to path: String, text: [PNGText] = []) throws(ImagingError) {
-        try AtomicFile.write(try encode(frames, text: text), to: path)
+        let bytes = try encode(frames, text: text)
+        do { try AtomicFile.write(bytes, to: path) } catch { throw ImagingError(error) }
     }
 
     /// fcTL: sequence, width, height, x/y offset 0, delay (ms / 1000), dispose 0 (none), blend 0 (source).

@@ -1,4 +1,5 @@
 import Files
+import Output
 
 /// Everything that can go wrong while building, reading or writing an image.
 ///
@@ -21,6 +22,9 @@ public enum ImagingError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The image is larger than the reader's cap, checked before any pixel memory is allocated.
     case tooLarge(path: String, width: Int, height: Int, limit: Int)
 
+    /// The writer's error, as an image's: the same path and reason.
+    public init(_ error: WriteError) { self = .cannotWrite(path: error.path, reason: error.reason) }
+
     /// A one-line message naming the file or value at fault.
     public var description: String {
         switch self {
@@ -31,15 +35,15 @@ public enum ImagingError: Error, CustomStringConvertible, Equatable, Sendable {
         case .invalidText(let key, let reason):
             return "invalid PNG text entry '\(key)': \(reason)"
         case .cannotWrite(let path, let reason):
-            return "cannot write \(OutputPath.display(path)): \(reason)"
+            return "cannot write \(PathText.display(path)): \(reason)"
         case .unreadable(let error):
             return error.description
         case .notPNG(let path):
-            return "\(OutputPath.display(path)) is not a PNG file (no PNG signature)"
+            return "\(PathText.display(path)) is not a PNG file (no PNG signature)"
         case .corrupt(let path, let reason):
-            return "\(OutputPath.display(path)) is a damaged PNG: \(reason)"
+            return "\(PathText.display(path)) is a damaged PNG: \(reason)"
         case .tooLarge(let path, let width, let height, let limit):
-            return "\(OutputPath.display(path)) is \(width)×\(height) pixels, over the limit of \(limit) per side"
+            return "\(PathText.display(path)) is \(width)×\(height) pixels, over the limit of \(limit) per side"
         }
     }
 }

@@ -1,4 +1,5 @@
 import CPNG
+import Output
 
 #if canImport(Glibc)
     import Glibc
@@ -64,7 +65,7 @@ public struct PNGWriter: Sendable {
     /// Encodes `image` and writes it to `path` atomically (see the type's notes).
     public func write(_ image: RGBImage, to path: String, text: [PNGText] = []) throws(ImagingError) {
         let bytes = try encode(image, text: text)
-        try AtomicFile.write(bytes, to: path)
+        do { try AtomicFile.write(bytes, to: path) } catch { throw ImagingError(error) }
     }
 
     /// Each row prefixed by filter type 0 (None).

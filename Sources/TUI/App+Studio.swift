@@ -5,6 +5,7 @@ import Imaging
 import Preview
 import Sampling
 import Tensors
+import Output
 
 /// The views of the live sampler: the sampler itself and the three studio views of DDIM's promises.
 enum Mode: Equatable {

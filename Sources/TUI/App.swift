@@ -6,6 +6,7 @@ import Preview
 import Sampling
 import Tensors
 import Themes
+import Output
 
 /// How the live sampler starts.
 public struct AppOptions: Sendable {

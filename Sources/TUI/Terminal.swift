@@ -2,6 +2,7 @@ import CNCurses
 import Foundation
 import Imaging
 import Preview
+import Output
 
 /// The ncurses screen: set up once, restored on every way out (quit, Ctrl-C, SIGTERM, SIGHUP,
 /// errors). Only the main thread touches it.

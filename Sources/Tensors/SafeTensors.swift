@@ -217,7 +217,7 @@ public enum SafeTensorsWriter {
     }
 
     /// Serialises `tensors` (name → tensor) with optional metadata; the file is replaced atomically
-    /// (Foundation's atomic write; the command's files go through Imaging's `AtomicFile`).
+    /// (Foundation's atomic write; the command's files go through Output's `AtomicFile`).
     public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to url: URL) throws {
         let out = Data(try encode(tensors, metadata: metadata))
         do {

@@ -4,6 +4,7 @@ import Foundation
 import Imaging
 import Tensors
 import UNet
+import Output
 
 /// `ddim bench`: milliseconds per UNet forward, median of runs.
 struct Bench: ParsableCommand {

@@ -4,6 +4,7 @@ import Foundation
 import Imaging
 import Sampling
 import Tensors
+import Output
 
 /// `ddim compare`: one x_T, one column per step count (or η) — DDIM's consistency, side by side.
 struct Compare: ParsableCommand {

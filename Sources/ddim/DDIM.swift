@@ -4,6 +4,7 @@ import Foundation
 import Imaging
 import Preview
 import TUI
+import Output
 
 /// `ddim`: watch a diffusion model draw, live, in a terminal (DDIM, Song et al. 2021).
 @main

@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import Imaging
+import Output
 
 /// `ddim info`: what a model is.
 struct Info: ParsableCommand {

@@ -4,6 +4,7 @@ import Foundation
 import Imaging
 import Sampling
 import Tensors
+import Output
 
 /// `ddim invert`: x₀ → x_T by the ODE run forward in t, then back (paper §5.4, Table 2).
 struct Invert: ParsableCommand {

@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import Imaging
 import Sampling
+import Output
 
 /// `--model DIR`: which model to run (the embedded digits model when absent).
 struct ModelOptions: ParsableArguments {
@@ -200,10 +201,7 @@ struct OutputPlan {
     }
 
     /// The reason alone of a write error (the flag and path are said by the caller).
-    private static func reason(_ error: ImagingError) -> String {
-        if case .cannotWrite(_, let reason) = error { return reason }
-        return error.description
-    }
+    private static func reason(_ error: WriteError) -> String { error.reason }
 }
 
 /// The names in `folder`, read with `readdir` so that a name that is not UTF-8 is found and

@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import Imaging
 import Sampling
+import Output
 
 /// `ddim sample`: headless sampling to PNG.
 struct Sample: ParsableCommand {

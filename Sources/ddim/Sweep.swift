@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import Imaging
 import Sampling
+import Output
 
 /// `ddim sweep`: samples for every (S, η) cell of the paper's Table 1.
 struct Sweep: ParsableCommand {

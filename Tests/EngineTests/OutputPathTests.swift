@@ -3,6 +3,7 @@ import Imaging
 import Engine
 import Sampling
 import Testing
+import Output
 
 /// Output paths as a hostile user gives them (issue #16): odd names, links, devices, FIFOs,
 /// standard output, full disks, file-size limits, two outputs on one file. Every case is a file

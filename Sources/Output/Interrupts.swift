@@ -210,9 +210,9 @@ public enum StandardOutput {
     public static func divertToStandardError() { diverted = true }
 
     /// Writes `line` and a newline to standard output.
-    /// - Throws: ``ImagingError/cannotWrite(path:reason:)`` with path "standard output" when the
+    /// - Throws: ``WriteError/cannotWrite(path:reason:)`` with path "standard output" when the
     ///   write fails (`EPIPE`: "Broken pipe").
-    public static func print(_ line: String) throws(ImagingError) {
+    public static func print(_ line: String) throws(WriteError) {
         // write(2) on descriptor 1, unbuffered: nothing is held back in a stdio buffer.
         let bytes = Array((line + "\n").utf8)
         let failure = bytes.withUnsafeBytes { buffer -> String? in

@@ -21,7 +21,7 @@ public enum OutputDestination: Equatable, Sendable {
 
 /// Output paths, decided by our own code, total on any string: one-character names, `.`, names of
 /// 255 bytes, leading dots and spaces, links, devices, FIFOs. Nothing here traps; every refusal is
-/// an ``ImagingError/cannotWrite(path:reason:)`` naming the path and the reason.
+/// an ``WriteError/cannotWrite(path:reason:)`` naming the path and the reason.
 ///
 /// The rules (docs/reliability.md):
 /// - a missing file is created in its folder, which must exist and be a folder;
@@ -37,8 +37,8 @@ public enum OutputPath {
     public static let maxNameBytes = 255
 
     /// Decides where `path` goes (see the type's rules).
-    public static func resolve(_ path: String) throws(ImagingError) -> OutputDestination {
-        func fail(_ reason: String) -> ImagingError { .cannotWrite(path: path, reason: reason) }
+    public static func resolve(_ path: String) throws(WriteError) -> OutputDestination {
+        func fail(_ reason: String) -> WriteError { .cannotWrite(path: path, reason: reason) }
         if path == "-" {
             guard isatty(1) == 0 else { throw fail("standard output is a terminal; redirect it to a file or a pipe") }
             return .standardOutput
@@ -92,7 +92,7 @@ public enum OutputPath {
 
     /// Refuses a folder this process cannot create files in (permissions, a read-only file system):
     /// found before any sampling rather than when the result is written.
-    public static func checkWritable(folder: String, user path: String) throws(ImagingError) {
+    public static func checkWritable(folder: String, user path: String) throws(WriteError) {
         guard access(folder, W_OK | X_OK) == 0 else {
             throw .cannotWrite(path: path, reason: "the folder \(display(folder)) is not writable (\(errorText(errno)))")
         }
@@ -100,7 +100,7 @@ public enum OutputPath {
 
     /// Follows symbolic links of `path` (its last component, up to 40 hops, as the kernel does)
     /// to the path of the file itself; relative link targets are read from the link's folder.
-    static func finalTarget(of path: String, user: String) throws(ImagingError) -> String {
+    static func finalTarget(of path: String, user: String) throws(WriteError) -> String {
         var current = path
         for _ in 0..<40 {
             var info = stat()

@@ -15,7 +15,7 @@ public enum AtomicFile {
     /// (or created) whole — on any failure the temporary file is removed and the file is left as
     /// it was —, `-` streams to standard output, an existing FIFO or character device is written
     /// through. Nothing that is not a regular file is ever replaced.
-    public static func write(_ bytes: [UInt8], to path: String) throws(ImagingError) {
+    public static func write(_ bytes: [UInt8], to path: String) throws(WriteError) {
         switch try OutputPath.resolve(path) {
         case .standardOutput:
             if let failure = writeAll(bytes, to: 1) { throw .cannotWrite(path: "standard output", reason: failure) }
@@ -27,7 +27,7 @@ public enum AtomicFile {
     }
 
     /// The temporary file, `fsync`, `rename`: `target` is whole or as it was.
-    private static func replace(_ target: String, with bytes: [UInt8], shown path: String) throws(ImagingError) {
+    private static func replace(_ target: String, with bytes: [UInt8], shown path: String) throws(WriteError) {
         let (folder, name) = OutputPath.split(target)
         var template = Array(OutputPath.join(folder, "").utf8) + OutputPath.temporaryName(for: name)
         template.append(0)
@@ -61,7 +61,7 @@ public enum AtomicFile {
 
     /// Writes into an existing FIFO or character device. Opened without blocking: a FIFO nobody
     /// reads is refused (ENXIO) instead of waited on; a terminal is refused.
-    private static func writeThrough(_ bytes: [UInt8], to device: String, shown path: String) throws(ImagingError) {
+    private static func writeThrough(_ bytes: [UInt8], to device: String, shown path: String) throws(WriteError) {
         let fd = open(device, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
         guard fd >= 0 else {
             let reason = errno == ENXIO ? "no process has the FIFO open for reading" : lastError()
