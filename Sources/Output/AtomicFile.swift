@@ -98,9 +98,7 @@ public enum AtomicFile {
     }
 
     /// `strerror(errno)`.
-    static func lastError() -> String {
-        String(cString: strerror(errno))
-    }
+    static func lastError() -> String { OutputPath.errorText(errno) }
 }
 
 /// `write(2)`, named apart from ``AtomicFile/write(_:to:)``.

@@ -213,25 +213,8 @@ public enum StandardOutput {
     /// - Throws: ``WriteError/cannotWrite(path:reason:)`` with path "standard output" when the
     ///   write fails (`EPIPE`: "Broken pipe").
     public static func print(_ line: String) throws(WriteError) {
-        // write(2) on descriptor 1, unbuffered: nothing is held back in a stdio buffer.
-        let bytes = Array((line + "\n").utf8)
-        let failure = bytes.withUnsafeBytes { buffer -> String? in
-            var offset = 0
-            while offset < buffer.count {
-                let n = writeDescriptor(diverted ? 2 : 1, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return String(cString: strerror(errno))
-                }
-                offset += n
-            }
-            return nil
-        }
+        // write(2) on descriptor 1 (or 2), unbuffered: nothing is held back in a stdio buffer.
+        let failure = AtomicFile.writeAll(Array((line + "\n").utf8), to: diverted ? 2 : 1)
         if let failure { throw .cannotWrite(path: diverted ? "standard error" : "standard output", reason: failure) }
     }
-}
-
-/// `write(2)`, named apart from the standard library's `print`-style names above.
-private func writeDescriptor(_ fd: Int32, _ bytes: UnsafeRawPointer?, _ count: Int) -> Int {
-    write(fd, bytes, count)
 }

@@ -110,8 +110,13 @@ func firstNonUTF8Argument() -> (index: Int, shown: String)? {
         guard let raw = CommandLine.unsafeArgv[i] else { continue }
         if String(validatingCString: raw) != nil { continue }
         let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(raw).assumingMemoryBound(to: UInt8.self), count: strlen(raw))
-        let shown = bytes.map { (0x20..<0x7F).contains($0) ? String(UnicodeScalar($0)) : String(format: "\\x%02X", $0) }.joined()
-        return (i, shown)
+        return (i, escapedBytes(bytes))
     }
     return nil
+}
+
+/// Bytes that are not valid UTF-8, as a message shows them: printable ASCII as itself, the rest
+/// as `\xFF`.
+func escapedBytes<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
+    bytes.map { (0x20..<0x7F).contains($0) ? String(UnicodeScalar($0)) : String(format: "\\x%02X", $0) }.joined()
 }

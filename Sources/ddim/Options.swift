@@ -146,10 +146,12 @@ struct OutputPlan {
         guard let path else { return }
         let destination: OutputDestination
         do { destination = try OutputPath.resolve(path) } catch {
-            throw OutputError(description: "\(flag) \(OutputPath.display(path)): \(Self.reason(error))")
+            throw OutputError(description: "\(flag) \(OutputPath.display(path)): \(error.reason)")
         }
         try claim(destination, as: "\(flag) \(path)")
-        if let out = OutputIdentity(.standardOutput), let this = OutputIdentity(destination), out == this || destination == .standardOutput {
+        // `-`, or a path that is standard output's own pipe or device (`/dev/stdout`)
+        let identity = OutputIdentity(destination)
+        if destination == .standardOutput || (identity != nil && identity == OutputIdentity(.standardOutput)) {
             StandardOutput.divertToStandardError()
         }
     }
@@ -192,16 +194,13 @@ struct OutputPlan {
             var isFolder: ObjCBool = false
             if FileManager.default.fileExists(atPath: parent, isDirectory: &isFolder) {
                 guard isFolder.boolValue else { return "\(OutputPath.display(parent)) is a file, not a folder" }
-                do { try OutputPath.checkWritable(folder: parent, user: path) } catch { return reason(error) }
+                do { try OutputPath.checkWritable(folder: parent, user: path) } catch { return error.reason }
                 return nil
             }
             if parent == current || parent == "." || parent == "/" { return nil }
             current = parent
         }
     }
-
-    /// The reason alone of a write error (the flag and path are said by the caller).
-    private static func reason(_ error: WriteError) -> String { error.reason }
 }
 
 /// The names in `folder`, read with `readdir` so that a name that is not UTF-8 is found and
@@ -220,8 +219,7 @@ func folderEntries(_ folder: String, flag: String) throws -> [String] {
         guard let text = name.0 else {
             // only a picture's name matters; other files are not read
             guard name.1.suffix(4).map({ $0 | 0x20 }) == Array(".png".utf8) else { continue }
-            let shown = name.1.map { (0x20..<0x7F).contains($0) ? String(UnicodeScalar($0)) : String(format: "\\x%02X", $0) }.joined()
-            throw OutputError(description: "\(flag) \(OutputPath.display(folder)): the name \(shown) is not valid UTF-8; rename the file")
+            throw OutputError(description: "\(flag) \(OutputPath.display(folder)): the name \(escapedBytes(name.1)) is not valid UTF-8; rename the file")
         }
         if text != "." && text != ".." { names.append(text) }
     }
