@@ -7,22 +7,6 @@ import Sampling
 import Tensors
 import Output
 
-/// The views of the live sampler: the sampler itself and the three studio views of DDIM's promises.
-enum Mode: Equatable {
-    case sample, compareSteps, compareEta, interpolate, invert
-
-    /// The title prefix ("" for the sampler).
-    var title: String {
-        switch self {
-        case .sample: ""
-        case .compareSteps: "compare steps ─ "
-        case .compareEta: "compare η ─ "
-        case .interpolate: "interpolate ─ "
-        case .invert: "invert ─ "
-        }
-    }
-}
-
 extension App {
     /// Step counts of the step comparison.
     static let compareSteps = [10, 20, 50, 100]
@@ -44,110 +28,12 @@ extension App {
         case .interpolate:
             return .interpolate(seedA: settings.seed, seedB: settings.seed &+ 1, alpha: alpha, steps: settings.steps, spacing: settings.spacing)
         case .invert:
-            return inversionImage.map { .invert(image: $0.image, name: $0.name, steps: settings.steps, spacing: settings.spacing) }
+            return state.inversion.map { .invert(image: $0.image, name: $0.name, steps: settings.steps, spacing: settings.spacing) }
         }
     }
 
     func showStudio(fresh: Bool = false) {
         if let view = studioView() { studio.show(view, fresh: fresh) }
-    }
-
-    /// Switches to `target` (or back to the sampler when already there). Only one worker runs at a
-    /// time: the sampler is paused while a studio view computes, and resumes as it was.
-    func switchMode(to target: Mode, snapshot: LiveSnapshot, picture: (image: Tensor, name: String)? = nil) {
-        let next: Mode = mode == target && picture == nil ? .sample : target
-        if next == .invert {
-            // the current picture: x₀ when the run is done, else the latest x̂₀ (sample 0)
-            let source = snapshot.state == .done ? snapshot.sample : (snapshot.predictedX0 ?? snapshot.sample)
-            if let picture {
-                inversionImage = picture
-            } else if mode == .sample || inversionImage == nil, source.rank == 4, source.shape[0] > 0 {
-                var x = source.slice(0).reshaped([1] + Array(source.shape.dropFirst()))
-                for i in 0..<x.count { x.data[i] = min(1, max(-1, x.data[i])) }
-                inversionImage = (x, "seed \(snapshot.settings.seed)")
-            }
-            guard inversionImage != nil else { flash("nothing to invert yet", warning: true); return }
-        }
-        if mode == .sample && next != .sample {
-            samplerWasPaused = paused
-            live.send(.setPaused(true))
-            paused = false
-            studio.setPaused(false)
-        } else if next == .sample {
-            studio.setPaused(true)
-            paused = samplerWasPaused
-            live.send(.setPaused(paused))
-        }
-        mode = next
-        showStudio()
-    }
-
-    /// A key typed into the open-image prompt: Enter opens, Escape cancels, Backspace deletes.
-    func editPrompt(_ c: Character, snapshot: LiveSnapshot) {
-        switch c {
-        case "\n", "\r": finishPrompt(snapshot: snapshot)
-        case "\u{1B}", "\u{3}": prompt = nil
-        case "\u{7F}", "\u{8}": _ = prompt?.popLast()
-        default: if !(c.asciiValue.map { $0 < 32 } ?? false) { prompt?.append(c) }
-        }
-    }
-
-    /// Opens the typed picture in the inversion view, or says in one line why not.
-    func finishPrompt(snapshot: LiveSnapshot) {
-        guard let path = prompt?.trimmingCharacters(in: .whitespaces), !path.isEmpty else { prompt = nil; return }
-        prompt = nil
-        let expanded = (path as NSString).expandingTildeInPath
-        do {
-            let picture = (try model.image(at: expanded), OutputPath.split(expanded).name)
-            if mode == .invert {
-                inversionImage = picture
-                showStudio()
-            } else {
-                switchMode(to: .invert, snapshot: snapshot, picture: picture)
-            }
-        } catch {
-            flash("\(error)", warning: true)
-        }
-    }
-
-    /// Keys in a studio view; returns false for keys the sampler's handler should take.
-    func handleStudio(_ action: Action) -> Bool {
-        switch action {
-        case .etaDown, .etaUp, .sigmaHat, .stepsDown, .stepsUp, .stepsPreset, .spacing:
-            return false  // settings change in App.handle, which then re-shows the view
-        case .nextSeed, .previousSeed:
-            settings.seed = action == .nextSeed ? settings.seed &+ 1 : settings.seed &- 1
-            live.send(.newRun(seed: settings.seed, batch: settings.batch))
-            showStudio()
-        case .pause:
-            paused.toggle()
-            studio.setPaused(paused)
-        case .stepOnce:
-            if !paused { paused = true; studio.setPaused(true) }
-            studio.stepOnce()
-        case .restart:
-            showStudio(fresh: true)
-        case .alphaDown, .alphaUp:
-            guard mode == .interpolate else { flash("[ and ] move α in the interpolation view (i)"); return true }
-            alpha = min(1, max(0, ((alpha + (action == .alphaUp ? 0.1 : -0.1)) * 10).rounded() / 10))
-            showStudio()
-        case .batchUp, .batchDown, .view:
-            flash("batch and view apply to the sampler (press \(modeKey) to go back)")
-        default:
-            return false
-        }
-        return true
-    }
-
-    /// The key that toggles the current mode.
-    var modeKey: String {
-        switch mode {
-        case .sample: ""
-        case .compareSteps: "k"
-        case .compareEta: "K"
-        case .interpolate: "i"
-        case .invert: "u"
-        }
     }
 
     // MARK: - Drawing
@@ -164,7 +50,7 @@ extension App {
             return
         }
         fillBackground(on: term)
-        let state: LiveState = snap.failure.map { .failed($0) } ?? (snap.isDone ? .done : snap.paused ? .paused : .running)
+        let state: LiveState = snap.failure.map { .failed($0) } ?? (snap.isDone ? .done : paused ? .paused : .running)
         drawFrame(state: state, on: term)
         let pen = tilePen(on: term)
         for (tile, item) in zip(layout.tiles, snap.tiles) {
@@ -244,12 +130,8 @@ extension App {
         let images = snap.tiles.compactMap(\.image)
         guard !images.isEmpty else { flash("nothing to save yet", warning: true); return }
         let kind = mode.title.dropLast(3).replacingOccurrences(of: " ", with: "-").replacingOccurrences(of: "η", with: "eta")
-        var name = "ddim-\(kind)-\(settings.seed).png"
-        var n = 1
-        while FileManager.default.fileExists(atPath: name) {
-            n += 1
-            name = "ddim-\(kind)-\(settings.seed)-\(n).png"
-        }
+        let seed = settings.seed
+        let name = Self.freeName { n in "ddim-\(kind)-\(seed)\(n == 1 ? "" : "-\(n)").png" }
         do {
             let tiles = try images.map { try ImageExport.images($0)[0] }
             let text = [("Software", "ddim"), ("Model", model.name), ("View", String(kind)),

@@ -31,61 +31,37 @@ public struct AppOptions: Sendable {
     }
 }
 
-/// What the tiles show.
-enum View: String, CaseIterable {
-    case predicted = "x̂₀", noisy = "x_t", both = "x̂₀ | x_t"
-}
-
-/// The ncurses live sampler: draws the latest snapshot of a `LiveSampler` and turns keys into
-/// commands. The UI thread never waits for a step: settings show at once, the worker applies them
-/// before its next step.
+/// The ncurses live sampler: draws the latest snapshot of a `LiveSampler` (or of the studio's
+/// `LiveStudio`) and turns keys into commands. The UI thread never waits for a step: settings
+/// show at once, the worker applies them before its next step.
+///
+/// The loop: a key → ``AppState/handle(_:now:current:)`` → a ``Reaction`` this class carries out
+/// (``carryOut(_:snapshot:studio:)``); a new snapshot → ``FrameSchedule/plan(_:now:)`` → a
+/// ``FramePlan`` drawn by App+Draw.
 public final class App {
     let model: LoadedModel
     let live: LiveSampler
-    var settings: LiveSettings
-    var theme: Theme
-    var themeName: String
-    var colormap: Colormap
-    var colorMode: ColorMode
-    var blitter: Blitter
-    var view: View = .predicted
-    var showHelp = false
-    var paused: Bool
-    var status: (text: String, warning: Bool, until: Date)?
-    var quit = false
-    /// The fine grey ramp, when the terminal took it (one-channel models in 256 colours).
-    var greyRamp: GreyRamp?
-    /// Which view is on screen.
-    var mode: Mode = .sample
     /// The worker of the studio views (compare, interpolate, invert).
     let studio: LiveStudio
-    /// The interpolation's α.
-    var alpha: Float = 0.5
-    /// The picture the inversion view works on.
-    var inversionImage: (image: Tensor, name: String)?
-    /// Whether the sampler was paused before a studio view took over.
-    var samplerWasPaused = false
-    /// The path being typed after `o` (nil: no prompt open).
-    var prompt: String?
+    /// What the screen shows and the keys change.
+    var state: AppState
+    /// The loaded theme (``AppState/themeName``).
+    var theme: Theme
+    /// The fine grey ramp, when the terminal took it (one-channel models in 256 colours).
+    var greyRamp: GreyRamp?
     let capabilities: TerminalCapabilities
     private var terminal: Terminal?
     /// The layout of the last whole frame (``drawPictures(_:on:)`` draws over it alone).
     var fullFrameLayout: Layout?
-    /// The frames of the current run and the UI thread's time on them.
-    private var frameCost = FrameCost(generation: -1)
+    /// When frames are drawn: paced, or measured (`--measure-ui`).
+    private var frames: any FrameSchedule
     private var signals: [DispatchSourceSignal] = []
     private let stopRequest = StopFlag()
-    /// Steps a block of `--measure-ui`; nil without it.
-    let measureBlock: Int?
 
     /// Prepares the app (nothing is drawn until `run`).
     public init(model: LoadedModel, options: AppOptions, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.model = model
-        settings = options.settings
-        paused = options.paused
         capabilities = TerminalCapabilities.detect(environment: environment)
-        colorMode = options.colorMode ?? capabilities.colorMode
-        blitter = options.blitter ?? capabilities.blitter
         var loaded = Theme.plain
         var warning: String?
         do { loaded = try Theme.load(options.theme ?? ThemeFiles.names[0]) } catch {
@@ -93,18 +69,32 @@ public final class App {
             if let fallback = try? Theme.load(ThemeFiles.names[0]) { loaded = fallback }
         }
         theme = loaded
-        themeName = loaded.name
-        colormap = loaded.colormap
-        measureBlock = options.measureBlock.map { max(1, $0) }
+        let limits = AppState.Limits(
+            trainTimesteps: model.schedule.trainTimesteps,
+            largestEta: { steps, spacing in model.ddim.largestEta(plan: (try? model.ddim.timesteps(steps: steps, spacing: spacing)) ?? []) },
+            batchProblem: { batch in
+                do {
+                    try model.checkMemory(RunMemory(model.describe(batch: batch), batch: batch, live: true))
+                    return nil
+                } catch { return "\(error)" }
+            },
+            unicode: capabilities.unicode, themes: ThemeFiles.names)
+        state = AppState(limits: limits, settings: options.settings, paused: options.paused,
+                         blitter: options.blitter ?? capabilities.blitter, colorMode: options.colorMode ?? capabilities.colorMode,
+                         colormap: loaded.colormap, themeName: loaded.name)
+        let paced = PacedFrames()
+        frames = options.measureBlock.map { MeasuredFrames(wrapping: paced, block: $0) } ?? paced
         live = LiveSampler(model: model, settings: options.settings, paused: options.paused || options.invert != nil,
-                           timingBlock: measureBlock)
+                           timingBlock: options.measureBlock.map { max(1, $0) })
         studio = LiveStudio(model: model)
         if let invert = options.invert {
-            inversionImage = invert
-            mode = .invert
-            samplerWasPaused = options.paused
+            // the studio runs; the sampler waits, as it was asked to start
+            state.inversion = invert
+            state.mode = .invert
+            state.samplerPaused = options.paused
+            state.paused = false
         }
-        if let warning { status = (warning + " — using \(loaded.name)", true, Date().addingTimeInterval(8)) }
+        if let warning { state.flash(warning + " — using \(loaded.name)", warning: true, now: Date().addingTimeInterval(2)) }
     }
 
     /// The signal that ended ``run()``, if one did: the caller ends the process by it
@@ -121,99 +111,65 @@ public final class App {
             studio.stop()
             signals.forEach { $0.cancel() }
         }
-        if colorMode.rank > term.maxColorMode.rank { colorMode = term.maxColorMode }
-        if model.sampleShape()[0] == 1, term.maxColorMode == .palette256 {
-            // the slots of every bundled theme stay as they are
-            let reserved = Set(ThemeFiles.names.compactMap { try? Theme.load($0) }.flatMap { t in
-                Theme.Element.allCases.compactMap { t[$0].index256 }
-            } + Theme.Element.allCases.compactMap { theme[$0].index256 })
-            if let ramp = GreyRamp(levels: 64, reserved: reserved), term.program(ramp) { greyRamp = ramp }
-        }
+        state.maxColorMode = term.maxColorMode
+        if state.colorMode.rank > term.maxColorMode.rank { state.colorMode = term.maxColorMode }
+        programGreyRamp(on: term)
         installSignalHandlers()
         live.start()
         showStudio()
-        var lastVersion = -1
+        // which worker's which publication is on screen
+        var shown: (mode: Mode, version: Int)?
         var dirty = true
-        var pacer = FramePacer()
-        var measured: Int?  // the generation whose --measure-ui result is shown
-        while !quit {
-            if stopRequest.isSet { break }
+        while !stopRequest.isSet {
             let (snapshot, liveVersion) = live.latest()
             let (studioSnapshot, studioVersion) = studio.latest()
-            // versions of the two workers, told apart by the mode
-            let version = mode == .sample ? liveVersion * 2 : studioVersion * 2 + 1
-            // --measure-ui: the odd blocks of a running run get no frame at all
-            let quietSteps = measureBlock.flatMap { n in
-                mode == .sample && snapshot.state == .running && !dirty && (snapshot.stepsDone / n) % 2 == 1
-                    ? (snapshot.stepsDone / n + 1) * n - snapshot.stepsDone : nil
-            }
-            if let n = measureBlock, snapshot.state == .done, measured != snapshot.generation {
-                measured = snapshot.generation
-                status = (Self.measurement(snapshot, block: n) + frameCost.summary, false, .distantFuture)
+            let version = (mode: state.mode, version: state.mode == .sample ? liveVersion : studioVersion)
+            if let line = frames.report(snapshot) {
+                state.status = Status(text: line, warning: false, until: .distantFuture)
                 dirty = true
             }
-            if quietSteps == nil && (version != lastVersion || dirty) {
-                // at most ~15 frames a second and 10 % of a core; new pictures at most 10 a
-                // second and 5 % of a core (FramePacer); a key press is drawn at once
-                let start = Date()
-                if pacer.frameDue(at: start, forced: dirty) {
-                    if mode == .sample {
-                        let fresh = pacer.newPictures(
-                            at: start, generation: snapshot.generation, running: snapshot.state == .running, forced: dirty)
-                        // Paced frames of a running run leave cells within 3 levels alone and
-                        // write at most the pacer's cells a second; a paced picture frame redraws
-                        // only the tiles and the progress line, a frame that keeps the pictures
-                        // only the progress line. Forced frames (keys, pause, done) are whole and exact.
-                        let paced = snapshot.state == .running && !dirty
-                        term.directTolerance = paced ? 3 : 0
-                        term.directBudget = paced && fresh ? pacer.cellBudget(at: start) : nil
-                        if !fresh {
-                            drawProgressOnly(snapshot, on: term)
-                        } else if paced && pacer.shownGeneration == snapshot.generation {
-                            drawPictures(snapshot, on: term)
-                        } else {
-                            draw(snapshot, on: term)
-                        }
-                        let took = Date().timeIntervalSince(start)
-                        pacer.drew(at: start, seconds: took, picturesOf: fresh ? snapshot.generation : nil)
-                        if frameCost.generation != snapshot.generation { frameCost = FrameCost(generation: snapshot.generation) }
-                        frameCost.add(took, pictures: fresh)
-                    } else {
-                        term.directTolerance = 0
-                        term.directBudget = nil
-                        drawStudio(studioSnapshot, on: term)
-                        pacer.drew(at: start, seconds: Date().timeIntervalSince(start), picturesOf: nil)
-                    }
-                    lastVersion = version
-                    dirty = false
-                }
+            var input = FrameInput(mode: state.mode, generation: snapshot.generation, running: snapshot.state == .running,
+                                   done: snapshot.state == .done, stepsDone: snapshot.stepsDone,
+                                   meanMilliseconds: snapshot.meanMilliseconds, changed: shown.map { $0 != version } ?? true, dirty: dirty)
+            let start = Date()
+            let plan = frames.plan(input, now: start)
+            if plan.content != .nothing {
+                draw(plan, snapshot, studioSnapshot, on: term)
+                frames.drew(plan, generation: snapshot.generation, at: start, seconds: Date().timeIntervalSince(start))
+                (shown, dirty, input.changed) = (version, false, false)
             }
-            if let s = status, s.until < Date() { status = nil; dirty = true }
-            let busy = mode == .sample ? snapshot.state == .running && !paused : !studioSnapshot.isDone && !paused
-            // While a run goes, sleep until the next frame is due (one wake-up a frame; each one
-            // takes a core from the model for a moment), then poll every 33 ms for a new step.
-            let untilDue = pacer.nextFrame.timeIntervalSinceNow
-            var timeout: Int32 = busy || version != lastVersion ? (untilDue > 0 ? Int32(min(250, (untilDue * 1e3).rounded(.up))) : 33) : 250
-            // a quiet block: wake once, at its end by the mean step time
-            if let quietSteps { timeout = Int32(min(250, (Double(quietSteps) * max(1, snapshot.meanMilliseconds)).rounded(.up))) }
-            guard let key = term.key(timeout: timeout) else { continue }
+            if let s = state.status, s.until < Date() { state.status = nil; dirty = true }
+            let busy = !state.paused && (state.mode == .sample ? snapshot.state == .running : !studioSnapshot.isDone)
+            guard let key = term.key(timeout: frames.wait(input, busy: busy, now: Date())) else { continue }
             dirty = true
             term.repaintDirectCells()
-            switch key {
-            case .resize: break
-            case .special(let code):
-                if prompt != nil {
-                    if code == KEY_BACKSPACE { _ = prompt?.popLast() } else if code == KEY_ENTER { finishPrompt(snapshot: snapshot) }
-                    continue
-                }
-                if showHelp { showHelp = false; continue }
-                if code == KEY_LEFT || code == KEY_RIGHT { handle(code == KEY_LEFT ? "[" : "]", snapshot: snapshot, studio: studioSnapshot) }
-            case .character(let c):
-                if prompt != nil { editPrompt(c, snapshot: snapshot); continue }
-                if showHelp && c != "?" { showHelp = false; if c != "q" && c != "\u{3}" { continue } }
-                handle(c, snapshot: snapshot, studio: studioSnapshot)
-            }
+            let reaction = state.handle(Self.input(key), current: { Self.currentPicture(snapshot) })
+            carryOut(reaction, snapshot: snapshot, studio: studioSnapshot)
+            if reaction.contains(.quit) { break }
         }
+    }
+
+    /// Draws what `plan` says.
+    private func draw(_ plan: FramePlan, _ snapshot: LiveSnapshot, _ studioSnapshot: StudioSnapshot, on term: Terminal) {
+        term.directTolerance = plan.tolerance
+        term.directBudget = plan.budget
+        switch plan.content {
+        case .nothing: break
+        case .progress: drawProgressOnly(snapshot, on: term)
+        case .pictures: drawPictures(snapshot, on: term)
+        case .whole: draw(snapshot, on: term)
+        case .studio: drawStudio(studioSnapshot, on: term)
+        }
+    }
+
+    /// One-channel models in 256 colours: the fine grey ramp, where the terminal lets its
+    /// palette be reprogrammed. The slots of every bundled theme stay as they are.
+    private func programGreyRamp(on term: Terminal) {
+        guard model.sampleShape()[0] == 1, term.maxColorMode == .palette256 else { return }
+        let reserved = Set(ThemeFiles.names.compactMap { try? Theme.load($0) }.flatMap { t in
+            Theme.Element.allCases.compactMap { t[$0].index256 }
+        } + Theme.Element.allCases.compactMap { theme[$0].index256 })
+        if let ramp = GreyRamp(levels: 64, reserved: reserved), term.program(ramp) { greyRamp = ramp }
     }
 
     private func installSignalHandlers() {
@@ -234,124 +190,85 @@ public final class App {
         }
     }
 
-    // MARK: - Keys
+    // MARK: - Reactions
 
-    func handle(_ c: Character, snapshot: LiveSnapshot, studio studioSnapshot: StudioSnapshot) {
-        guard let action = KeyBindings.action(for: c) else {
-            flash("no key '\(c)' — ? for help")
-            return
-        }
-        if mode != .sample {
-            if action == .save { saveStudio(studioSnapshot); return }
-            if handleStudio(action) { return }
-        }
-        switch action {
-        case .etaDown, .etaUp:
-            let current: Float = if case .eta(let e) = settings.noise { e } else { 1 }
-            let next = max(0, ((current + (action == .etaUp ? 0.1 : -0.1)) * 10).rounded() / 10)
-            settings.noise = .eta(next)
-            sendSettings()
-        case .sigmaHat:
-            settings.noise = settings.noise == .ddpmLarge ? .eta(0) : .ddpmLarge
-            sendSettings()
-        case .compareSteps: switchMode(to: .compareSteps, snapshot: snapshot)
-        case .compareEta: switchMode(to: .compareEta, snapshot: snapshot)
-        case .interpolate: switchMode(to: .interpolate, snapshot: snapshot)
-        case .invert: switchMode(to: .invert, snapshot: snapshot)
-        case .alphaDown, .alphaUp: flash("[ and ] move α in the interpolation view (i)")
-        case .open: prompt = ""
-        case .stepsDown, .stepsUp:
-            settings.steps = min(model.schedule.trainTimesteps, max(1, settings.steps + (action == .stepsUp ? 1 : -1)))
-            sendSettings()
-        case .stepsPreset:
-            if let d = c.wholeNumberValue, (1...KeyBindings.stepPresets.count).contains(d) {
-                settings.steps = min(model.schedule.trainTimesteps, KeyBindings.stepPresets[d - 1])
-                sendSettings()
+    /// A terminal key as the state sees it.
+    static func input(_ key: Terminal.Key) -> Input {
+        switch key {
+        case .resize: .resize
+        case .character(let c): .character(c)
+        case .special(let code):
+            switch code {
+            case KEY_LEFT: .left
+            case KEY_RIGHT: .right
+            case KEY_BACKSPACE: .backspace
+            case KEY_ENTER: .enter
+            default: .other
             }
-        case .spacing:
-            settings.spacing = settings.spacing.next
-            sendSettings()
-        case .nextSeed, .previousSeed:
-            let delta = UInt64(settings.batch)
-            settings.seed = action == .nextSeed ? settings.seed &+ delta : settings.seed &- delta
-            live.send(.newRun(seed: settings.seed, batch: settings.batch))
-        case .batchUp, .batchDown:
-            let batch = min(64, max(1, settings.batch + (action == .batchUp ? 1 : -1)))
-            guard batch <= settings.batch || fits(batch: batch) else { break }
-            settings.batch = batch
-            live.send(.newRun(seed: settings.seed, batch: settings.batch))
-        case .pause:
-            paused.toggle()
-            live.send(.setPaused(paused))
-        case .stepOnce:
-            if !paused { paused = true; live.send(.setPaused(true)) }
-            live.send(.stepOnce)
-        case .restart:
-            live.send(.restart)
-        case .view: view = view.next
-        case .blitter:
-            blitter = blitter.next
-            if !capabilities.unicode && blitter != .ascii { flash("this terminal's locale is not UTF-8: block glyphs may not show") }
-        case .colorMode:
-            let max = terminal?.maxColorMode ?? .truecolor
-            repeat { colorMode = colorMode.next } while colorMode.rank > max.rank
-        case .theme:
-            guard let next = ThemeFiles.names.cycling(after: themeName) else { break }
+        }
+    }
+
+    /// The picture `u` inverts: x₀ when the run is done, else the latest x̂₀ (sample 0), in [−1, 1].
+    static func currentPicture(_ snapshot: LiveSnapshot) -> Picture? {
+        let source = snapshot.state == .done ? snapshot.sample : (snapshot.predictedX0 ?? snapshot.sample)
+        guard source.rank == 4, source.shape[0] > 0 else { return nil }
+        var x = source.slice(0).reshaped([1] + Array(source.shape.dropFirst()))
+        for i in 0..<x.count { x.data[i] = min(1, max(-1, x.data[i])) }
+        return (x, "seed \(snapshot.settings.seed)")
+    }
+
+    /// Does what a change of state asks of the workers, the files and the screen.
+    func carryOut(_ reaction: Reaction, snapshot: LiveSnapshot, studio studioSnapshot: StudioSnapshot) {
+        let sampling = state.mode == .sample
+        if reaction.contains(.loadTheme) {
             do {
-                theme = try Theme.load(next)
-                themeName = theme.name
-                colormap = theme.colormap
-            } catch { flash("\(error)", warning: true) }
-        case .colormap: colormap = colormap.next
-        case .save: save(snapshot)
-        case .help: showHelp.toggle()
-        case .quit:
-            quit = true
-            // Ctrl-C is a key in raw mode; it ends the run as the SIGINT it stands for (exit 130)
-            if c == "\u{3}" { stopRequest.set(SIGINT) }
-        }
-    }
-
-    private func sendSettings() {
-        // past η_max, σ_t > √(1 − ᾱ_{t−1}) at some step: eq. 12 has no real direction term
-        if case .eta(let eta) = settings.noise, eta > 1 {
-            let plan = (try? model.ddim.timesteps(steps: settings.steps, spacing: settings.spacing)) ?? []
-            let largest = model.ddim.largestEta(plan: plan)
-            if eta > largest {
-                let lowered = max(1, (largest * 10).rounded(.down) / 10)
-                settings.noise = .eta(lowered)
-                flash("η \(NoiseLevel.eta(lowered).label): the largest for \(settings.steps) steps (σ_t ≤ √(1 − ᾱ_{t−1}))", warning: true)
+                theme = try Theme.load(state.themeName)
+                state.colormap = theme.colormap
+            } catch {
+                state.themeName = theme.name
+                state.flash("\(error)", warning: true)
             }
         }
-        live.send(.setSettings(steps: settings.steps, noise: settings.noise, spacing: settings.spacing))
-        if mode != .sample { showStudio() }
-    }
-
-    /// Whether a run of `batch` fits what the process may use (``MemoryBudget``); if not, says so
-    /// in the status line, and the batch stays.
-    private func fits(batch: Int) -> Bool {
-        do {
-            try model.checkMemory(RunMemory(model.describe(batch: batch), batch: batch, live: true))
-            return true
-        } catch {
-            flash("\(error)", warning: true)
-            return false
+        if reaction.contains(.open), let path = state.openRequest {
+            state.openRequest = nil
+            do {
+                let picture = (try model.image(at: path), OutputPath.split(path).name)
+                carryOut(state.opened(picture), snapshot: snapshot, studio: studioSnapshot)
+            } catch {
+                state.flash("\(error)", warning: true)
+            }
         }
-    }
-
-    func flash(_ text: String, warning: Bool = false) {
-        status = (text, warning, Date().addingTimeInterval(warning ? 6 : 3))
+        let s = state.settings
+        if reaction.contains(.newRun) { live.send(.newRun(seed: s.seed, batch: s.batch)) }
+        if reaction.contains(.sendSettings) { live.send(.setSettings(steps: s.steps, noise: s.noise, spacing: s.spacing)) }
+        if reaction.contains(.switchWorker) {
+            // one worker at a time: the sampler waits while a studio view computes
+            studio.setPaused(sampling ? true : state.paused)
+            live.send(.setPaused(sampling ? state.paused : true))
+        }
+        if reaction.contains(.pause) {
+            if sampling { live.send(.setPaused(state.paused)) } else { studio.setPaused(state.paused) }
+        }
+        if reaction.contains(.stepOnce) {
+            if sampling { live.send(.stepOnce) } else { studio.stepOnce() }
+        }
+        if reaction.contains(.restart) {
+            if sampling { live.send(.restart) } else { showStudio(fresh: true) }
+        }
+        if !sampling && !reaction.isDisjoint(with: [.showStudio, .sendSettings, .switchWorker]) { showStudio() }
+        if reaction.contains(.save) {
+            if sampling { save(snapshot) } else { saveStudio(studioSnapshot) }
+        }
+        if reaction.contains(.interrupt) { stopRequest.set(SIGINT) }
     }
 
     private func save(_ snapshot: LiveSnapshot) {
+        let view = state.view
         let tensor = view == .noisy ? snapshot.sample : snapshot.predictedX0 ?? snapshot.sample
-        guard tensor.rank == 4, tensor.count > 0 else { flash("nothing to save yet", warning: true); return }
-        let eta = settings.noise.label
-        var name = "ddim-\(snapshot.settings.seed)-s\(snapshot.settings.steps)-e\(eta)-\(snapshot.stepsDone).png"
-        var n = 1
-        while FileManager.default.fileExists(atPath: name) {
-            n += 1
-            name = "ddim-\(snapshot.settings.seed)-s\(snapshot.settings.steps)-e\(eta)-\(snapshot.stepsDone)-\(n).png"
+        guard tensor.rank == 4, tensor.count > 0 else { state.flash("nothing to save yet", warning: true); return }
+        let eta = state.settings.noise.label
+        let name = Self.freeName { n in
+            "ddim-\(snapshot.settings.seed)-s\(snapshot.settings.steps)-e\(eta)-\(snapshot.stepsDone)\(n == 1 ? "" : "-\(n)").png"
         }
         do {
             let request = SampleRequest(steps: snapshot.settings.steps, noise: snapshot.settings.noise, seed: snapshot.settings.seed,
@@ -360,21 +277,33 @@ public final class App {
             text.append(("Seeds", snapshot.settings.seeds.map(String.init).joined(separator: ",")))
             text.append(("View", view == .noisy ? "x_t" : "x0"))
             try ImageExport.writeGrid(tensor, to: name, text: text)
-            flash("saved \(name)")
+            state.flash("saved \(name)")
         } catch {
-            flash("\(error)", warning: true)
+            state.flash("\(error)", warning: true)
         }
+    }
+
+    /// The first of `name(1)`, `name(2)`, … that names no file in the current folder.
+    static func freeName(_ name: (Int) -> String) -> String {
+        var n = 1
+        while FileManager.default.fileExists(atPath: name(n)) { n += 1 }
+        return name(n)
     }
 }
 
-extension ColorMode {
-    /// Depth order: mono < 16 < 256 < truecolor.
-    var rank: Int {
-        switch self {
-        case .mono: 0
-        case .palette16: 1
-        case .palette256: 2
-        case .truecolor: 3
-        }
-    }
+// What the draw code reads of the state.
+extension App {
+    var settings: LiveSettings { state.settings }
+    var view: View { state.view }
+    var mode: Mode { state.mode }
+    var paused: Bool { state.paused }
+    var status: Status? { state.status }
+    var showHelp: Bool { state.showHelp }
+    var prompt: String? { state.prompt }
+    var alpha: Float { state.alpha }
+    var colorMode: ColorMode { state.colorMode }
+    var blitter: Blitter { state.blitter }
+    var colormap: Colormap { state.colormap }
+    var themeName: String { state.themeName }
+    func flash(_ text: String, warning: Bool = false) { state.flash(text, warning: warning) }
 }

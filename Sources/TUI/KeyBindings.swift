@@ -16,51 +16,86 @@ public struct KeyBinding: Sendable {
     public let help: String
     /// The action.
     public let action: Action
+    /// The word of the bottom border's key line (nil: not there). Neighbours with the same word
+    /// share it: `e/E η`.
+    public let footer: String?
+
+    init(_ keys: [Character], _ label: String, _ help: String, _ action: Action, footer: String? = nil) {
+        (self.keys, self.label, self.help, self.action, self.footer) = (keys, label, help, action, footer)
+    }
 }
 
-/// The key table: the input loop, the help overlay and docs/keys.md all read it.
+/// The key table: the input loop, the help overlay (`?`), the bottom border's key line,
+/// `ddim --help` and docs/keys.md all read it.
 public enum KeyBindings {
     /// Step-count presets on the digit keys 1…6.
     public static let stepPresets = [10, 20, 50, 100, 250, 1000]
 
     /// Every binding, in help order.
     public static let all: [KeyBinding] = [
-        KeyBinding(keys: ["e"], label: "e", help: "η − 0.1 (0 = deterministic DDIM)", action: .etaDown),
-        KeyBinding(keys: ["E"], label: "E", help: "η + 0.1 (1 = DDPM-like)", action: .etaUp),
-        KeyBinding(keys: ["h"], label: "h", help: "σ̂ on/off: the paper's larger DDPM variance", action: .sigmaHat),
-        KeyBinding(keys: ["s"], label: "s", help: "one step fewer", action: .stepsDown),
-        KeyBinding(keys: ["S"], label: "S", help: "one step more", action: .stepsUp),
-        KeyBinding(keys: ["1", "2", "3", "4", "5", "6"], label: "1–6", help: "steps 10 / 20 / 50 / 100 / 250 / 1000", action: .stepsPreset),
-        KeyBinding(keys: ["p"], label: "p", help: "timestep spacing: leading → trailing → linspace → quad", action: .spacing),
-        KeyBinding(keys: ["n"], label: "n", help: "new seeds (next batch of seeds)", action: .nextSeed),
-        KeyBinding(keys: ["N"], label: "N", help: "previous seeds", action: .previousSeed),
-        KeyBinding(keys: ["+", "="], label: "+", help: "one more sample", action: .batchUp),
-        KeyBinding(keys: ["-", "_"], label: "-", help: "one sample fewer", action: .batchDown),
-        KeyBinding(keys: [" "], label: "space", help: "pause / resume", action: .pause),
-        KeyBinding(keys: ["."], label: ".", help: "one step (while paused)", action: .stepOnce),
-        KeyBinding(keys: ["r"], label: "r", help: "restart from the same x_T", action: .restart),
-        KeyBinding(keys: ["v"], label: "v", help: "view: x̂₀ → x_t → both", action: .view),
-        KeyBinding(keys: ["b"], label: "b", help: "blitter: half → quadrant → sextant → braille → ascii", action: .blitter),
-        KeyBinding(keys: ["c"], label: "c", help: "colours: truecolor → 256 → 16 → mono", action: .colorMode),
-        KeyBinding(keys: ["t"], label: "t", help: "theme: dusk → paper → contrast", action: .theme),
-        KeyBinding(keys: ["m"], label: "m", help: "colormap of one-channel models: grey → viridis → magma", action: .colormap),
-        KeyBinding(keys: ["k"], label: "k", help: "compare: one x_T at 10 / 20 / 50 / 100 steps, side by side (k again: back)", action: .compareSteps),
-        KeyBinding(keys: ["K"], label: "K", help: "compare: one x_T at η 0 / 0.2 / 0.5 / 1 (K again: back)", action: .compareEta),
-        KeyBinding(keys: ["i"], label: "i", help: "interpolate: slerp between the x_T of two seeds (i again: back)", action: .interpolate),
-        KeyBinding(keys: ["[", "<"], label: "[ ←", help: "interpolate: α − 0.1 (also the left arrow)", action: .alphaDown),
-        KeyBinding(keys: ["]", ">"], label: "] →", help: "interpolate: α + 0.1 (also the right arrow)", action: .alphaUp),
-        KeyBinding(keys: ["u"], label: "u", help: "invert the current picture: x₀ → x_T → x₀, with the MSE (u again: back)", action: .invert),
-        KeyBinding(keys: ["o"], label: "o", help: "open a PNG (type its path, Enter) and invert it", action: .open),
-        KeyBinding(keys: ["w"], label: "w", help: "save the grid as PNG in the current folder", action: .save),
-        KeyBinding(keys: ["?"], label: "?", help: "this help", action: .help),
-        KeyBinding(keys: ["q", "\u{3}"], label: "q", help: "quit (also Ctrl-C)", action: .quit),
+        KeyBinding(["e"], "e", "η − 0.1 (0 = deterministic DDIM)", .etaDown, footer: "η"),
+        KeyBinding(["E"], "E", "η + 0.1 (1 = DDPM-like)", .etaUp, footer: "η"),
+        KeyBinding(["h"], "h", "σ̂ on/off: the paper's larger DDPM variance", .sigmaHat),
+        KeyBinding(["s"], "s", "one step fewer", .stepsDown, footer: "steps"),
+        KeyBinding(["S"], "S", "one step more", .stepsUp, footer: "steps"),
+        KeyBinding(["1", "2", "3", "4", "5", "6"], "1–6", "steps 10 / 20 / 50 / 100 / 250 / 1000", .stepsPreset, footer: "steps"),
+        KeyBinding(["p"], "p", "timestep spacing: leading → trailing → linspace → quad", .spacing),
+        KeyBinding(["n"], "n", "new seeds (next batch of seeds)", .nextSeed, footer: "seed"),
+        KeyBinding(["N"], "N", "previous seeds", .previousSeed),
+        KeyBinding(["+", "="], "+", "one more sample", .batchUp),
+        KeyBinding(["-", "_"], "-", "one sample fewer", .batchDown),
+        KeyBinding([" "], "space", "pause / resume", .pause, footer: "pause"),
+        KeyBinding(["."], ".", "one step (while paused)", .stepOnce),
+        KeyBinding(["r"], "r", "restart from the same x_T", .restart, footer: "restart"),
+        KeyBinding(["v"], "v", "view: x̂₀ → x_t → both", .view, footer: "view"),
+        KeyBinding(["b"], "b", "blitter: half → quadrant → sextant → braille → ascii", .blitter),
+        KeyBinding(["c"], "c", "colours: truecolor → 256 → 16 → mono", .colorMode),
+        KeyBinding(["t"], "t", "theme: dusk → paper → contrast", .theme),
+        KeyBinding(["m"], "m", "colormap of one-channel models: grey → viridis → magma", .colormap),
+        KeyBinding(["k"], "k", "compare: one x_T at 10 / 20 / 50 / 100 steps (k again: back)", .compareSteps, footer: "compare"),
+        KeyBinding(["K"], "K", "compare: one x_T at η 0 / 0.2 / 0.5 / 1 (K again: back)", .compareEta),
+        KeyBinding(["i"], "i", "interpolate: slerp between the x_T of two seeds (i again: back)", .interpolate, footer: "interpolate"),
+        KeyBinding(["[", "<"], "[ ←", "interpolate: α − 0.1 (also the left arrow)", .alphaDown),
+        KeyBinding(["]", ">"], "] →", "interpolate: α + 0.1 (also the right arrow)", .alphaUp),
+        KeyBinding(["u"], "u", "invert the picture: x₀ → x_T → x₀, with the MSE (u again: back)", .invert, footer: "invert"),
+        KeyBinding(["o"], "o", "open a PNG (type its path, Enter) and invert it", .open),
+        KeyBinding(["w"], "w", "save the grid as PNG in the current folder", .save, footer: "save"),
+        KeyBinding(["?"], "?", "this help", .help, footer: "help"),
+        KeyBinding(["q", "\u{3}"], "q", "quit (also Ctrl-C)", .quit, footer: "quit"),
     ]
 
-    /// The action of a typed character.
-    public static func action(for key: Character) -> Action? {
-        all.first { $0.keys.contains(key) }?.action
+    /// The binding of a typed character.
+    public static func binding(for key: Character) -> KeyBinding? {
+        all.first { $0.keys.contains(key) }
     }
 
-    /// The one-line key help of the bottom border.
-    public static let footer = "e/E η  s/S 1–6 steps  n seed  space pause  r restart  v view  k compare  i interpolate  u invert  w save  ? help  q quit"
+    /// The action of a typed character.
+    public static func action(for key: Character) -> Action? { binding(for: key)?.action }
+
+    /// The step count of a preset key (`1`…`6`), nil for any other.
+    public static func stepPreset(for key: Character) -> Int? {
+        guard let d = key.wholeNumberValue, (1...stepPresets.count).contains(d), key.isASCII else { return nil }
+        return stepPresets[d - 1]
+    }
+
+    /// The one-line key help of the bottom border: the bindings with a footer word, neighbours
+    /// with the same word joined (`e/E η  s/S/1–6 steps  n seed  …`).
+    public static let footer: String = {
+        var groups: [(labels: [String], word: String)] = []
+        for b in all {
+            guard let word = b.footer else { continue }
+            if let last = groups.last, last.word == word { groups[groups.count - 1].labels.append(b.label) } else { groups.append(([b.label], word)) }
+        }
+        return groups.map { $0.labels.joined(separator: "/") + " " + $0.word }.joined(separator: "  ")
+    }()
+
+    /// The help overlay's lines: each binding's label, padded to `labelWidth`, and its text.
+    public static func helpLines(labelWidth: Int = 6) -> [(keys: String, text: String)] {
+        all.map { ($0.label.padding(toLength: labelWidth, withPad: " ", startingAt: 0), $0.help) }
+    }
+
+    /// The key list of `ddim --help`: one binding a line.
+    public static var commandLineHelp: String {
+        "Keys of the live sampler (docs/keys.md):\n" + helpLines(labelWidth: 7).map { "  " + $0.keys + $0.text }.joined(separator: "\n")
+    }
 }

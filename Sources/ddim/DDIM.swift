@@ -15,6 +15,7 @@ struct DDIM: ParsableCommand {
         discussion: """
             Without a subcommand, opens the live sampler on the embedded digits model (or --model DIR).
             Models are diffusers UNet2DModel folders (config.json + safetensors), e.g. google/ddpm-cifar10-32.
+            The live sampler's keys: `ddim live --help`, or ? while it runs (docs/keys.md).
             """,
         subcommands: [Live.self, Sample.self, Compare.self, Interpolate.self, Invert.self, Sweep.self, Info.self, Bench.self],
         defaultSubcommand: Live.self)
@@ -45,7 +46,7 @@ struct DDIM: ParsableCommand {
 struct Live: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The live sampler (the default): watch x̂₀ emerge and steer η and steps while it runs.",
-        discussion: "Keys: e/E η, s/S and 1–6 steps, p spacing, n seed, +/- batch, space pause, . step, r restart, v view, k/K compare steps/η, i interpolate ([ ] α), u invert, w save, ? help, q quit. See docs/keys.md.")
+        discussion: KeyBindings.commandLineHelp)
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var sampling: SamplingOptions

@@ -1,0 +1,358 @@
+import Engine
+import Foundation
+import Preview
+import Sampling
+import Tensors
+
+/// A picture the inversion view works on: (1, C, H, W) in [−1, 1], and its name.
+public typealias Picture = (image: Tensor, name: String)
+
+/// What the terminal delivered, as the state sees it.
+public enum Input: Equatable, Sendable {
+    case character(Character)
+    case left, right, backspace, enter
+    /// The screen changed size: redraw.
+    case resize
+    /// Any other special key (function keys, …): ignored, but closes the help.
+    case other
+}
+
+/// What the app must do after a change of its state (htop's result flags). The state says what
+/// changed; the app talks to the workers, the files and the screen.
+public struct Reaction: OptionSet, Sendable {
+    public let rawValue: Int
+    /// A reaction of these bits.
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    /// Draw the whole frame at once.
+    public static let redraw = Reaction(rawValue: 1 << 0)
+    /// Steps, η or spacing changed: the sampler re-plans (a studio view is re-shown with them).
+    public static let sendSettings = Reaction(rawValue: 1 << 1)
+    /// Seed or batch changed: the sampler starts from a new x_T.
+    public static let newRun = Reaction(rawValue: 1 << 2)
+    /// The mode changed: one worker pauses, the other resumes (``AppState/paused``).
+    public static let switchWorker = Reaction(rawValue: 1 << 3)
+    /// The worker on screen pauses or resumes (``AppState/paused``).
+    public static let pause = Reaction(rawValue: 1 << 4)
+    /// The worker on screen runs one step.
+    public static let stepOnce = Reaction(rawValue: 1 << 5)
+    /// The worker on screen starts over (the sampler from the same x_T; a studio view afresh).
+    public static let restart = Reaction(rawValue: 1 << 6)
+    /// The studio view's inputs changed (α, the picture): show it again.
+    public static let showStudio = Reaction(rawValue: 1 << 7)
+    /// Load the theme ``AppState/themeName``.
+    public static let loadTheme = Reaction(rawValue: 1 << 8)
+    /// Save what is on screen as PNG.
+    public static let save = Reaction(rawValue: 1 << 9)
+    /// Open the picture at ``AppState/openRequest`` and invert it.
+    public static let open = Reaction(rawValue: 1 << 10)
+    /// End the live sampler.
+    public static let quit = Reaction(rawValue: 1 << 11)
+    /// End it as SIGINT would (Ctrl-C, a key in raw mode): exit 130.
+    public static let interrupt = Reaction(rawValue: 1 << 12)
+}
+
+/// A line in the status row, until a time.
+public struct Status: Equatable, Sendable {
+    public var text: String
+    public var warning: Bool
+    public var until: Date
+
+    /// A status line.
+    public init(text: String, warning: Bool, until: Date) { (self.text, self.warning, self.until) = (text, warning, until) }
+}
+
+/// Everything the live sampler shows and the keys change, in one place and pure: keys come in as
+/// ``Input``, go through the key table (``KeyBindings``) to an ``Action``, change the state, and
+/// come out as a ``Reaction`` for the app to carry out. Tested without a terminal or a model.
+public struct AppState {
+    /// What the state needs to know of the model and the terminal.
+    public struct Limits {
+        /// T: the largest step count.
+        public var trainTimesteps: Int
+        /// The largest η of a plan (``DDIMScheduler/largestEta(plan:)``) for (steps, spacing).
+        public var largestEta: (Int, TimestepSpacing) -> Float
+        /// Why a live run of this batch would not fit in memory (nil: it fits).
+        public var batchProblem: (Int) -> String?
+        /// Whether the locale is UTF-8 (block glyphs show).
+        public var unicode: Bool
+        /// The themes `t` cycles through.
+        public var themes: [String]
+
+        /// What the state is told.
+        public init(trainTimesteps: Int, largestEta: @escaping (Int, TimestepSpacing) -> Float, batchProblem: @escaping (Int) -> String?,
+                    unicode: Bool, themes: [String]) {
+            (self.trainTimesteps, self.largestEta, self.batchProblem, self.unicode, self.themes) = (trainTimesteps, largestEta, batchProblem, unicode, themes)
+        }
+    }
+
+    public let limits: Limits
+    /// The sampler's settings (a studio view samples with them too).
+    public var settings: LiveSettings
+    /// Which view is on screen: the sampler or a studio view.
+    public var mode: Mode = .sample
+    /// What the sampler's tiles show.
+    public var view: View = .predicted
+    /// Whether the worker on screen is paused (the sampler's, or the studio's in a studio view).
+    public var paused: Bool
+    /// The sampler's pause while a studio view is up (it is paused then, and resumes as it was).
+    public var samplerPaused = false
+    /// The interpolation's α.
+    public var alpha: Float = 0.5
+    /// The picture the inversion view works on.
+    public var inversion: Picture?
+    public var showHelp = false
+    /// The path being typed after `o` (nil: no prompt open).
+    public var prompt: String?
+    /// The path the prompt asked to open (``Reaction/open``).
+    public var openRequest: String?
+    public var status: Status?
+    public var blitter: Blitter
+    public var colorMode: ColorMode
+    /// The deepest colour mode the terminal shows (`c` stops there).
+    public var maxColorMode: ColorMode = .truecolor
+    public var colormap: Colormap
+    public var themeName: String
+
+    /// The state at start-up.
+    public init(limits: Limits, settings: LiveSettings, paused: Bool, blitter: Blitter, colorMode: ColorMode, colormap: Colormap, themeName: String) {
+        (self.limits, self.settings, self.paused) = (limits, settings, paused)
+        (self.blitter, self.colorMode, self.colormap, self.themeName) = (blitter, colorMode, colormap, themeName)
+    }
+
+    /// Shows `text` in the status row for a few seconds (longer for a warning).
+    public mutating func flash(_ text: String, warning: Bool = false, now: Date = Date()) {
+        status = Status(text: text, warning: warning, until: now.addingTimeInterval(warning ? 6 : 3))
+    }
+
+    // MARK: - Keys
+
+    /// One key: the open prompt takes it first, then the help overlay (any key closes it; `q`
+    /// still quits), then the key table. `current` is the picture `u` inverts (read only then).
+    public mutating func handle(_ input: Input, now: Date = Date(), current: () -> Picture? = { nil }) -> Reaction {
+        if prompt != nil { return .redraw.union(edit(input)) }
+        let key: Character
+        switch input {
+        case .resize: return .redraw
+        case .left, .right:
+            if showHelp { showHelp = false; return .redraw }
+            key = input == .left ? "[" : "]"
+        case .backspace, .enter, .other:
+            showHelp = false
+            return .redraw
+        case .character(let c):
+            if showHelp && c != "?" {
+                showHelp = false
+                if c != "q" && c != "\u{3}" { return .redraw }
+            }
+            key = c
+        }
+        guard let action = KeyBindings.action(for: key) else {
+            flash("no key '\(key)' — ? for help", now: now)
+            return .redraw
+        }
+        return .redraw.union(apply(action, key: key, now: now, current: current))
+    }
+
+    /// What `action` (typed as `key`) does.
+    public mutating func apply(_ action: Action, key: Character, now: Date = Date(), current: () -> Picture? = { nil }) -> Reaction {
+        if mode != .sample, let reaction = applyInStudio(action, now: now) { return reaction }
+        switch action {
+        case .etaDown, .etaUp:
+            let eta: Float = if case .eta(let e) = settings.noise { e } else { 1 }
+            // η moves in tenths and stays ≥ 0
+            settings.noise = .eta(max(0, ((eta + (action == .etaUp ? 0.1 : -0.1)) * 10).rounded() / 10))
+            return settingsChanged(now: now)
+        case .sigmaHat:
+            settings.noise = settings.noise == .ddpmLarge ? .eta(0) : .ddpmLarge
+            return settingsChanged(now: now)
+        case .stepsDown, .stepsUp:
+            settings.steps = min(limits.trainTimesteps, max(1, settings.steps + (action == .stepsUp ? 1 : -1)))
+            return settingsChanged(now: now)
+        case .stepsPreset:
+            guard let steps = KeyBindings.stepPreset(for: key) else { return [] }
+            settings.steps = min(limits.trainTimesteps, steps)
+            return settingsChanged(now: now)
+        case .spacing:
+            settings.spacing = settings.spacing.next
+            return settingsChanged(now: now)
+        case .nextSeed, .previousSeed:
+            let delta = UInt64(settings.batch)
+            settings.seed = action == .nextSeed ? settings.seed &+ delta : settings.seed &- delta
+            return .newRun
+        case .batchUp, .batchDown:
+            let batch = min(64, max(1, settings.batch + (action == .batchUp ? 1 : -1)))
+            if batch > settings.batch, let problem = limits.batchProblem(batch) {
+                flash(problem, warning: true, now: now)
+                return []
+            }
+            settings.batch = batch
+            return .newRun
+        case .pause:
+            paused.toggle()
+            return .pause
+        case .stepOnce:
+            let wasPaused = paused
+            paused = true
+            return wasPaused ? .stepOnce : [.pause, .stepOnce]
+        case .restart: return .restart
+        case .view: view = view.next
+        case .blitter:
+            blitter = blitter.next
+            if !limits.unicode && blitter != .ascii { flash("this terminal's locale is not UTF-8: block glyphs may not show", now: now) }
+        case .colorMode:
+            repeat { colorMode = colorMode.next } while colorMode.rank > maxColorMode.rank
+        case .theme:
+            guard let next = limits.themes.cycling(after: themeName) else { return [] }
+            themeName = next
+            return .loadTheme
+        case .colormap: colormap = colormap.next
+        case .save: return .save
+        case .help: showHelp.toggle()
+        case .quit: return key == "\u{3}" ? [.quit, .interrupt] : .quit
+        case .compareSteps: return switchMode(to: .compareSteps, now: now, current: current)
+        case .compareEta: return switchMode(to: .compareEta, now: now, current: current)
+        case .interpolate: return switchMode(to: .interpolate, now: now, current: current)
+        case .invert: return switchMode(to: .invert, now: now, current: current)
+        case .alphaDown, .alphaUp: flash("[ and ] move α in the interpolation view (i)", now: now)
+        case .open: prompt = ""
+        }
+        return []
+    }
+
+    /// Keys that act otherwise in a studio view; nil for those the sampler's table handles
+    /// (η, steps and spacing change for both, and the view is re-shown with them).
+    private mutating func applyInStudio(_ action: Action, now: Date) -> Reaction? {
+        switch action {
+        case .nextSeed, .previousSeed:
+            // the view's x_T is the first tile's seed: one at a time
+            settings.seed = action == .nextSeed ? settings.seed &+ 1 : settings.seed &- 1
+            return [.newRun, .showStudio]
+        case .alphaDown, .alphaUp:
+            guard mode == .interpolate else { return nil }
+            // α moves in tenths within [0, 1]
+            alpha = min(1, max(0, ((alpha + (action == .alphaUp ? 0.1 : -0.1)) * 10).rounded() / 10))
+            return .showStudio
+        case .batchUp, .batchDown, .view:
+            flash("batch and view apply to the sampler (press \(mode.key) to go back)", now: now)
+            return []
+        default: return nil
+        }
+    }
+
+    /// Steps, η or spacing changed. Past η_max, σ_t > √(1 − ᾱ_{t−1}) at some step and eq. 12 has
+    /// no real direction term: η comes down to the largest tenth the plan allows.
+    private mutating func settingsChanged(now: Date) -> Reaction {
+        if case .eta(let eta) = settings.noise, eta > 1 {
+            let largest = limits.largestEta(settings.steps, settings.spacing)
+            if eta > largest {
+                let lowered = max(1, (largest * 10).rounded(.down) / 10)
+                settings.noise = .eta(lowered)
+                flash("η \(NoiseLevel.eta(lowered).label): the largest for \(settings.steps) steps (σ_t ≤ √(1 − ᾱ_{t−1}))", warning: true, now: now)
+            }
+        }
+        return .sendSettings
+    }
+
+    /// Goes to `target`, or back to the sampler when already there (unless a `picture` is
+    /// given). Only one worker runs at a time: the sampler waits while a studio view computes,
+    /// and resumes as it was. The inversion view takes `picture`, or else the `current` one.
+    public mutating func switchMode(to target: Mode, picture: Picture? = nil, now: Date = Date(), current: () -> Picture?) -> Reaction {
+        let next: Mode = mode == target && picture == nil ? .sample : target
+        if next == .invert {
+            if let picture {
+                inversion = picture
+            } else if mode == .sample || inversion == nil, let taken = current() {
+                inversion = taken
+            }
+            guard inversion != nil else {
+                flash("nothing to invert yet", warning: true, now: now)
+                return []
+            }
+        }
+        if mode == .sample && next != .sample {
+            samplerPaused = paused
+            paused = false
+        } else if next == .sample {
+            paused = samplerPaused
+        }
+        mode = next
+        return .switchWorker
+    }
+
+    /// A picture opened from the prompt: shown in the inversion view.
+    public mutating func opened(_ picture: Picture, now: Date = Date()) -> Reaction {
+        guard mode != .invert else {
+            inversion = picture
+            return .showStudio
+        }
+        return switchMode(to: .invert, picture: picture, now: now, current: { nil })
+    }
+
+    // MARK: - The prompt
+
+    /// A key typed into the open-image prompt: Enter opens, Escape or Ctrl-C cancels, Backspace
+    /// deletes, other control keys are ignored.
+    private mutating func edit(_ input: Input) -> Reaction {
+        switch input {
+        case .enter, .character("\n"), .character("\r"): return finishPrompt()
+        case .character("\u{1B}"), .character("\u{3}"): prompt = nil
+        case .backspace, .character("\u{7F}"), .character("\u{8}"): _ = prompt?.popLast()
+        case .character(let c): if !(c.asciiValue.map { $0 < 32 } ?? false) { prompt?.append(c) }
+        case .left, .right, .resize, .other: break
+        }
+        return []
+    }
+
+    /// Closes the prompt; a typed path becomes an ``openRequest``.
+    private mutating func finishPrompt() -> Reaction {
+        let path = prompt?.trimmingCharacters(in: .whitespaces) ?? ""
+        prompt = nil
+        guard !path.isEmpty else { return [] }
+        openRequest = (path as NSString).expandingTildeInPath
+        return .open
+    }
+}
+
+/// What the sampler's tiles show.
+public enum View: String, CaseIterable, Sendable {
+    case predicted = "x̂₀", noisy = "x_t", both = "x̂₀ | x_t"
+}
+
+/// The views of the live sampler: the sampler itself and the three studio views of DDIM's promises.
+public enum Mode: Equatable, Sendable {
+    case sample, compareSteps, compareEta, interpolate, invert
+
+    /// The title prefix ("" for the sampler).
+    public var title: String {
+        switch self {
+        case .sample: ""
+        case .compareSteps: "compare steps ─ "
+        case .compareEta: "compare η ─ "
+        case .interpolate: "interpolate ─ "
+        case .invert: "invert ─ "
+        }
+    }
+
+    /// The key that opens (and closes) the view.
+    public var key: String {
+        switch self {
+        case .sample: ""
+        case .compareSteps: "k"
+        case .compareEta: "K"
+        case .interpolate: "i"
+        case .invert: "u"
+        }
+    }
+}
+
+extension ColorMode {
+    /// Depth order: mono < 16 < 256 < truecolor.
+    var rank: Int {
+        switch self {
+        case .mono: 0
+        case .palette16: 1
+        case .palette256: 2
+        case .truecolor: 3
+        }
+    }
+}
