@@ -98,16 +98,16 @@ public struct DirectCellLayer: Sendable {
 
     /// The text layer no longer holds blanks anywhere (it erased its screen).
     public mutating func forgetHolds() {
-        guard heldRows.contains(true) else { return }
-        for i in held.indices { held[i] = false }
-        for row in heldRows.indices { heldRows[row] = false }
+        for row in 0..<rows where heldRows[row] { forgetHolds(row: row) }
     }
 
-    /// The text layer wrote over `row`: it may no longer hold blanks there.
+    /// The text layer wrote over `row`: it may no longer hold blanks there (cells queued there
+    /// already are held again by the next ``takeHolds()``).
     public mutating func forgetHolds(row: Int) {
         guard row >= 0, row < rows, heldRows[row] else { return }
         for i in row * columns..<(row + 1) * columns { held[i] = false }
         heldRows[row] = false
+        if queuedRows[row] { unheldRows[row] = true }
     }
 
     /// The runs of queued cells where the text layer holds no blank yet (one row each), recorded

@@ -125,6 +125,12 @@ struct DirectCellLayerTests {
         let again = layer.takeHolds()
         #expect(again == [run(2, 0, 6)])
         _ = layer.encode()
+        // text over a row whose cells are queued already: they are held again
+        fill(&layer, row: 2, count: 6, fg: 1, bg: 2)
+        layer.forgetHolds(row: 2)
+        let late = layer.takeHolds()
+        #expect(late == [run(2, 0, 6)])
+        _ = layer.encode()
         // an erased screen holds nothing
         layer.forgetHolds()
         fill(&layer, row: 1, column: 4, count: 1, fg: 1, bg: 2)
