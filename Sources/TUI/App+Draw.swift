@@ -31,7 +31,7 @@ extension App {
     }
 
     /// `text` as direct truecolour cells in a theme element's colours (no attributes), one cell a
-    /// scalar, clipped to the screen; the caller has ncurses hold blanks beneath.
+    /// scalar, clipped to the screen (``Terminal/put(directCell:row:column:fg:bg:)``).
     func putDirect(_ text: String, _ element: Theme.Element, row: Int, column: Int, on term: Terminal) {
         let fg = theme[element].number(for: .truecolor), bg = theme[.background].number(for: .truecolor)
         var c = column
@@ -128,12 +128,36 @@ extension App {
 
     /// What every tile of a frame is drawn with.
     struct TilePen {
-        let renderer: CellRenderer
+        /// Turns a tile's picture into cells (``BlockTileRenderer``; pixel protocols next).
+        let renderer: any TileRenderer
+        /// The fine grey ramp the cells' 24-bit greys map to (256 colours, grey previews).
         let ramp: GreyRamp?
+        /// Cells on the terminal's default background (too few colour pairs for every fg × bg).
         let foregroundOnly: Bool
         /// Truecolour cells written by the terminal itself after ncurses' frame (no colour pairs,
         /// full 8 bits a channel); off under the help overlay, which must stay on top.
         let direct: Bool
+        /// Truecolour cells through ncurses' pairs take 6 bits a channel (``App/sixBits(_:)``).
+        let sixBits: Bool
+    }
+
+    /// A frame's tiles as they reach the terminal: each cell a direct cell, or an ncurses cell
+    /// in a colour pair (grey-ramp slots, six-bit colours), as the pen says.
+    struct TileCells: TileSurface {
+        let term: Terminal
+        let pen: TilePen
+
+        func put(_ cell: Cell, row: Int, column: Int) {
+            if pen.direct {
+                term.put(directCell: cell.glyph, row: row, column: column, fg: Int32(truncatingIfNeeded: cell.fgIndex),
+                         bg: pen.foregroundOnly ? -1 : Int32(truncatingIfNeeded: cell.bgIndex))
+                return
+            }
+            var (fg, bg) = pen.ramp.map { ($0.slot(grey: cell.fg.r), $0.slot(grey: cell.bg.r)) }
+                ?? (Int32(truncatingIfNeeded: cell.fgIndex), Int32(truncatingIfNeeded: cell.bgIndex))
+            if pen.sixBits && pen.ramp == nil { (fg, bg) = (App.sixBits(fg), App.sixBits(bg)) }
+            term.put(cell: cell.glyph, row: row, column: column, fg: fg, bg: pen.foregroundOnly ? -1 : bg)
+        }
     }
 
     func tilePen(on term: Terminal) -> TilePen {
@@ -144,7 +168,8 @@ extension App {
         // background, so a full screen of tiles never runs out of pairs mid-frame.
         let colours = colorMode == .palette16 ? 16 : colorMode == .palette256 ? 256 : 1 << 24
         let foregroundOnly = colorMode != .mono && term.pairCapacity < min(colours * colours, 1 << 14)
-        return TilePen(renderer: renderer, ramp: ramp, foregroundOnly: foregroundOnly, direct: drawsDirectCells)
+        return TilePen(renderer: BlockTileRenderer(renderer), ramp: ramp, foregroundOnly: foregroundOnly,
+                       direct: drawsDirectCells, sixBits: colorMode == .truecolor)
     }
 
     /// Whether tiles and the progress line are direct cells (``Terminal/put(directCell:row:column:fg:bg:)``):
@@ -159,23 +184,8 @@ extension App {
         let g = tile.geometry
         if !picturesOnly { drawBox(tile, label: label, caption: caption, on: term) }
         guard let source, source.rank == 4, index < source.shape[0], let bitmap = Self.bitmap(source, index) else { return }
-        let cells = pen.renderer.render(bitmap, columns: g.columns, rows: g.rows)
-        let direct = colorMode == .truecolor
-        for r in 0..<cells.rows {
-            if pen.direct && !picturesOnly { term.holdForDirectCells(row: tile.row + 1 + r, column: tile.column + 1, count: cells.columns) }
-            for c in 0..<cells.columns {
-                let cell = cells[c, r]
-                if pen.direct {
-                    let (fg, bg) = (Int32(truncatingIfNeeded: cell.fgIndex), Int32(truncatingIfNeeded: cell.bgIndex))
-                    term.put(directCell: cell.glyph, row: tile.row + 1 + r, column: tile.column + 1 + c, fg: fg, bg: pen.foregroundOnly ? -1 : bg)
-                    continue
-                }
-                var (fg, bg) = pen.ramp.map { ($0.slot(grey: cell.fg.r), $0.slot(grey: cell.bg.r)) }
-                    ?? (Int32(truncatingIfNeeded: cell.fgIndex), Int32(truncatingIfNeeded: cell.bgIndex))
-                if direct && pen.ramp == nil { (fg, bg) = (Self.sixBits(fg), Self.sixBits(bg)) }
-                term.put(cell: cell.glyph, row: tile.row + 1 + r, column: tile.column + 1 + c, fg: fg, bg: pen.foregroundOnly ? -1 : bg)
-            }
-        }
+        var cells = TileCells(term: term, pen: pen)
+        pen.renderer.draw(bitmap, in: CellRect(row: tile.row + 1, column: tile.column + 1, columns: g.columns, rows: g.rows), on: &cells)
     }
 
     /// A tile's box, with `label` in its top edge and `caption` in its bottom edge.
@@ -233,7 +243,6 @@ extension App {
         let put: (String, Theme.Element, Int, Int) -> Void = { text, element, row, column in
             if direct { self.putDirect(text, element, row: row, column: column, on: term) } else { self.put(text, element, row: row, column: column, on: term) }
         }
-        if direct { term.holdForDirectCells(row: row, column: 1, count: term.columns - 2) }
         put(String(repeating: " ", count: max(0, term.columns - 2)), .text, row, 1)
         let count = max(snap.stepCount, 1)
         let rate = snap.lastMilliseconds > 0 ? 1000 / snap.lastMilliseconds : 0
