@@ -9,10 +9,10 @@ import Tensors
 extension App {
     /// The colour pair and attributes of a theme element in the current colour mode.
     func style(_ element: Theme.Element, on term: Terminal) -> (pair: Int32, attributes: attr_t) {
-        let bg = theme[.background].number(for: colorMode)
-        let fg = theme[element].number(for: colorMode)
+        let bg = theme[.background].number(for: state.colorMode)
+        let fg = theme[element].number(for: state.colorMode)
         var attributes: attr_t = 0
-        if colorMode == .mono {
+        if state.colorMode == .mono {
             switch element {
             case .title, .accent, .warning, .status: attributes = ddim_a_bold()
             case .dim, .border, .barEmpty: attributes = ddim_a_dim()
@@ -56,9 +56,9 @@ extension App {
         drawTiles(snap, layout: layout, on: term)
         drawProgress(snap, layout: layout, on: term)
         drawParameters(layout: layout, on: term)
-        if let s = status { put(s.text, s.warning ? .warning : .status, row: layout.markRow, column: 2, on: term, maxWidth: term.columns - 4) }
+        if let s = state.status { put(s.text, s.warning ? .warning : .status, row: layout.markRow, column: 2, on: term, maxWidth: term.columns - 4) }
         drawPrompt(row: layout.markRow, on: term)
-        if showHelp { drawHelp(on: term) }
+        if state.showHelp { drawHelp(on: term) }
         term.refresh()
     }
 
@@ -68,7 +68,7 @@ extension App {
     /// queued; else a whole frame is drawn.
     func drawPictures(_ snap: LiveSnapshot, on term: Terminal) {
         let layout = layout(snap, on: term)
-        guard layout == fullFrameLayout, !layout.tooSmall, drawsDirectCells, prompt == nil else {
+        guard layout == fullFrameLayout, !layout.tooSmall, drawsDirectCells, state.prompt == nil else {
             draw(snap, on: term)
             return
         }
@@ -80,8 +80,8 @@ extension App {
     /// Where the sampler's tiles, progress line and parameters go on this terminal.
     func layout(_ snap: LiveSnapshot, on term: Terminal) -> Layout {
         let shape = model.sampleShape()
-        let tileCount = snap.settings.batch * (view == .both ? 2 : 1)
-        return Layout(columns: term.columns, rows: term.rows, count: tileCount, sourceWidth: shape[2], sourceHeight: shape[1], blitter: blitter)
+        let tileCount = snap.settings.batch * (state.view == .both ? 2 : 1)
+        return Layout(columns: term.columns, rows: term.rows, count: tileCount, sourceWidth: shape[2], sourceHeight: shape[1], blitter: state.blitter)
     }
 
     /// Redraws only the progress line (step, bar, timing) over the last full frame: what a frame
@@ -94,7 +94,7 @@ extension App {
     }
 
     func fillBackground(on term: Terminal) {
-        guard theme[.background].number(for: colorMode) != -1 else { return }
+        guard theme[.background].number(for: state.colorMode) != -1 else { return }
         let blank = String(repeating: " ", count: term.columns)
         for r in 0..<term.rows { put(blank, .text, row: r, column: 0, on: term) }
     }
@@ -103,7 +103,7 @@ extension App {
         drawFrame(state: snap.state, on: term)
     }
 
-    func drawFrame(state: LiveState, on term: Terminal) {
+    func drawFrame(state runState: LiveState, on term: Terminal) {
         let (cols, rows) = (term.columns, term.rows)
         let inner = String(repeating: "─", count: max(0, cols - 2))
         put("┌" + inner + "┐", .border, row: 0, column: 0, on: term)
@@ -114,10 +114,10 @@ extension App {
         }
         let shape = model.sampleShape()
         let params = formatParameters(model.unet.parameterCount)
-        let title = " ddim ─ \(mode.title)\(model.name) (\(shape[0]) ch, \(shape[1])×\(shape[2]), \(params) params) ─ \(colorMode.label) ─ \(blitter.rawValue) "
+        let title = " ddim ─ \(state.mode.title)\(model.name) (\(shape[0]) ch, \(shape[1])×\(shape[2]), \(params) params) ─ \(state.colorMode.label) ─ \(state.blitter.rawValue) "
         put(title, .title, row: 0, column: 2, on: term, maxWidth: cols - 18)
-        let (label, element): (String, Theme.Element) = switch state {
-        case .running: paused ? (" ❚❚ pausing ", .accent) : (" ● running ", .accent)
+        let (label, element): (String, Theme.Element) = switch runState {
+        case .running: state.paused ? (" ❚❚ pausing ", .accent) : (" ● running ", .accent)
         case .paused: (" ❚❚ paused ", .accent)
         case .done: (" ✓ done ", .bar)
         case .failed: (" ✗ failed ", .warning)
@@ -162,19 +162,19 @@ extension App {
 
     func tilePen(on term: Terminal) -> TilePen {
         // one-channel grey previews in 256 colours: render in 24-bit, then map to the fine ramp
-        let ramp = colorMode == .palette256 && colormap == .grey ? greyRamp : nil
-        let renderer = CellRenderer(blitter: blitter, colorMode: ramp == nil ? colorMode : .truecolor, colormap: colormap)
+        let ramp = state.colorMode == .palette256 && state.colormap == .grey ? greyRamp : nil
+        let renderer = CellRenderer(blitter: state.blitter, colorMode: ramp == nil ? state.colorMode : .truecolor, colormap: state.colormap)
         // Too few pairs for every fg × bg of the mode (xterm-16color has 64): draw on the default
         // background, so a full screen of tiles never runs out of pairs mid-frame.
-        let colours = colorMode == .palette16 ? 16 : colorMode == .palette256 ? 256 : 1 << 24
-        let foregroundOnly = colorMode != .mono && term.pairCapacity < min(colours * colours, 1 << 14)
+        let colours = state.colorMode == .palette16 ? 16 : state.colorMode == .palette256 ? 256 : 1 << 24
+        let foregroundOnly = state.colorMode != .mono && term.pairCapacity < min(colours * colours, 1 << 14)
         return TilePen(renderer: BlockTileRenderer(renderer), ramp: ramp, foregroundOnly: foregroundOnly,
-                       direct: drawsDirectCells, sixBits: colorMode == .truecolor)
+                       direct: drawsDirectCells, sixBits: state.colorMode == .truecolor)
     }
 
     /// Whether tiles and the progress line are direct cells (``Terminal/put(directCell:row:column:fg:bg:)``):
     /// in truecolour (where no grey ramp is used), except under the help overlay, which must stay on top.
-    var drawsDirectCells: Bool { colorMode == .truecolor && !showHelp }
+    var drawsDirectCells: Bool { state.colorMode == .truecolor && !state.showHelp }
 
     /// One boxed tile: `label` in the top edge, `caption` in the bottom edge, sample `index` of `source` inside.
     /// `picturesOnly`: the box is on screen already (a paced picture frame): only the picture's
@@ -206,11 +206,11 @@ extension App {
         let pen = tilePen(on: term)
         let seeds = snap.settings.seeds
         for (i, tile) in layout.tiles.enumerated() {
-            let sample = view == .both ? i / 2 : i
-            let noisy = view == .noisy || (view == .both && i % 2 == 1)
+            let sample = state.view == .both ? i / 2 : i
+            let noisy = state.view == .noisy || (state.view == .both && i % 2 == 1)
             let source = noisy ? snap.sample : (snap.predictedX0 ?? snap.sample)
-            let name = view == .both ? (noisy ? "x_t" : "x̂₀") : (i == 0 ? (noisy ? "x_t" : "x̂₀") : "")
-            let caption = sample < seeds.count && (!noisy || view != .both) ? "seed \(seeds[sample])" : ""
+            let name = state.view == .both ? (noisy ? "x_t" : "x̂₀") : (i == 0 ? (noisy ? "x_t" : "x̂₀") : "")
+            let caption = sample < seeds.count && (!noisy || state.view != .both) ? "seed \(seeds[sample])" : ""
             drawTile(tile, source: source, index: sample, label: name, caption: caption, pen: pen, picturesOnly: picturesOnly, on: term)
         }
     }
@@ -277,15 +277,15 @@ extension App {
 
     func drawParameters(layout: Layout, on term: Terminal) {
         let s = model.scheduler
-        let eta: String = switch settings.noise {
+        let eta: String = switch state.settings.noise {
         case .eta(let e): String(format: "%.2f", e)
         case .ddpmLarge: "σ̂"
         }
         let items: [(String, String)] = [
-            ("η", eta), ("steps", "\(settings.steps)"), ("spacing", settings.spacing.rawValue),
-            ("clip", s.clipSample ? String(format: "±%g", s.clipSampleRange) : "off"), ("batch", "\(settings.batch)"),
-            ("seed", "\(settings.seed)"), ("view", view.rawValue), ("theme", themeName),
-        ] + (model.sampleShape()[0] == 1 ? [("map", colormap.rawValue)] : [])
+            ("η", eta), ("steps", "\(state.settings.steps)"), ("spacing", state.settings.spacing.rawValue),
+            ("clip", s.clipSample ? String(format: "±%g", s.clipSampleRange) : "off"), ("batch", "\(state.settings.batch)"),
+            ("seed", "\(state.settings.seed)"), ("view", state.view.rawValue), ("theme", state.themeName),
+        ] + (model.sampleShape()[0] == 1 ? [("map", state.colormap.rawValue)] : [])
         var column = 2
         for (name, value) in items {
             guard column + name.count + value.count + 2 < term.columns - 2 else { break }

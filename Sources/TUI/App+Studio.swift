@@ -17,18 +17,18 @@ extension App {
     /// or an inversion with no picture yet).
     func studioView() -> StudioView? {
         let T = model.schedule.trainTimesteps
-        switch mode {
+        switch state.mode {
         case .sample: return nil
         case .compareSteps:
-            let columns = Self.compareSteps.filter { $0 <= T }.map { ComparisonColumn(steps: $0, noise: settings.noise) }
-            return .compare(seed: settings.seed, columns: columns, spacing: settings.spacing)
+            let columns = Self.compareSteps.filter { $0 <= T }.map { ComparisonColumn(steps: $0, noise: state.settings.noise) }
+            return .compare(seed: state.settings.seed, columns: columns, spacing: state.settings.spacing)
         case .compareEta:
-            return .compare(seed: settings.seed, columns: Self.compareEtas.map { ComparisonColumn(steps: settings.steps, noise: .eta($0)) },
-                            spacing: settings.spacing)
+            return .compare(seed: state.settings.seed, columns: Self.compareEtas.map { ComparisonColumn(steps: state.settings.steps, noise: .eta($0)) },
+                            spacing: state.settings.spacing)
         case .interpolate:
-            return .interpolate(seedA: settings.seed, seedB: settings.seed &+ 1, alpha: alpha, steps: settings.steps, spacing: settings.spacing)
+            return .interpolate(seedA: state.settings.seed, seedB: state.settings.seed &+ 1, alpha: state.alpha, steps: state.settings.steps, spacing: state.settings.spacing)
         case .invert:
-            return state.inversion.map { .invert(image: $0.image, name: $0.name, steps: settings.steps, spacing: settings.spacing) }
+            return state.inversion.map { .invert(image: $0.image, name: $0.name, steps: state.settings.steps, spacing: state.settings.spacing) }
         }
     }
 
@@ -44,14 +44,14 @@ extension App {
         let (cols, rows) = (term.columns, term.rows)
         let shape = model.sampleShape()
         let layout = Layout(columns: cols, rows: rows, count: max(1, snap.tiles.count), sourceWidth: shape[2], sourceHeight: shape[1],
-                            blitter: blitter)
+                            blitter: state.blitter)
         if layout.tooSmall {
             drawTooSmall(on: term)
             return
         }
         fillBackground(on: term)
-        let state: LiveState = snap.failure.map { .failed($0) } ?? (snap.isDone ? .done : paused ? .paused : .running)
-        drawFrame(state: state, on: term)
+        let shown: LiveState = snap.failure.map { .failed($0) } ?? (snap.isDone ? .done : state.paused ? .paused : .running)
+        drawFrame(state: shown, on: term)
         let pen = tilePen(on: term)
         for (tile, item) in zip(layout.tiles, snap.tiles) {
             let caption = !item.caption.isEmpty ? item.caption : item.stepCount > 0 ? "\(item.stepsDone)/\(item.stepCount)" : ""
@@ -59,7 +59,7 @@ extension App {
         }
         // progress over all tiles
         let (done, count) = snap.progress
-        let left = "\(mode.title.dropLast(3))  step \(done)/\(count)"
+        let left = "\(state.mode.title.dropLast(3))  step \(done)/\(count)"
         let right = String(format: "%.0f ms/step", snap.lastMilliseconds)
         put(left, .text, row: layout.progressRow, column: 2, on: term)
         let barStart = 2 + left.count + 2, barWidth = cols - 2 - barStart - right.count - 3
@@ -71,22 +71,22 @@ extension App {
         put(right, .text, row: layout.progressRow, column: cols - 2 - right.count, on: term)
         drawStudioLine(snap, row: layout.markRow, on: term)
         drawParameters(layout: layout, on: term)
-        if let s = status { put(s.text, s.warning ? .warning : .status, row: layout.markRow, column: 2, on: term, maxWidth: cols - 4) }
+        if let s = state.status { put(s.text, s.warning ? .warning : .status, row: layout.markRow, column: 2, on: term, maxWidth: cols - 4) }
         if let failure = snap.failure { put(failure, .warning, row: layout.markRow, column: 2, on: term, maxWidth: cols - 4) }
         drawPrompt(row: layout.markRow, on: term)
-        if showHelp { drawHelp(on: term) }
+        if state.showHelp { drawHelp(on: term) }
         term.refresh()
     }
 
     /// The line under the progress bar: the α slider, or what the view shows.
     private func drawStudioLine(_ snap: StudioSnapshot, row: Int, on term: Terminal) {
         let width = term.columns - 4
-        switch mode {
+        switch state.mode {
         case .interpolate:
-            let a = "seed \(settings.seed) ", b = " seed \(settings.seed &+ 1)"
-            let info = String(format: "   α %.1f   [ ] or ← → move α", alpha)
+            let a = "seed \(state.settings.seed) ", b = " seed \(state.settings.seed &+ 1)"
+            let info = String(format: "   α %.1f   [ ] or ← → move α", state.alpha)
             let track = max(8, min(41, width - a.count - b.count - info.count - 2))
-            let knob = Int((Double(alpha) * Double(track - 1)).rounded())
+            let knob = Int((Double(state.alpha) * Double(track - 1)).rounded())
             put(a, .dim, row: row, column: 2, on: term)
             put("├" + String(repeating: "─", count: track) + "┤", .barEmpty, row: row, column: 2 + a.count, on: term)
             put("●", .bar, row: row, column: 3 + a.count + knob, on: term)
@@ -106,7 +106,7 @@ extension App {
 
     /// The open-image prompt over the status line, when open.
     func drawPrompt(row: Int, on term: Terminal) {
-        guard let prompt else { return }
+        guard let prompt = state.prompt else { return }
         let width = term.columns - 4
         let label = "open PNG (Enter opens, Esc cancels): "
         put(String(repeating: " ", count: width), .text, row: row, column: 2, on: term)
@@ -128,18 +128,18 @@ extension App {
     /// Saves the studio's tiles as one strip PNG.
     func saveStudio(_ snap: StudioSnapshot) {
         let images = snap.tiles.compactMap(\.image)
-        guard !images.isEmpty else { flash("nothing to save yet", warning: true); return }
-        let kind = mode.title.dropLast(3).replacingOccurrences(of: " ", with: "-").replacingOccurrences(of: "η", with: "eta")
-        let seed = settings.seed
+        guard !images.isEmpty else { state.flash("nothing to save yet", warning: true); return }
+        let kind = state.mode.title.dropLast(3).replacingOccurrences(of: " ", with: "-").replacingOccurrences(of: "η", with: "eta")
+        let seed = state.settings.seed
         let name = Self.freeName { n in "ddim-\(kind)-\(seed)\(n == 1 ? "" : "-\(n)").png" }
         do {
             let tiles = try images.map { try ImageExport.images($0)[0] }
             let text = [("Software", "ddim"), ("Model", model.name), ("View", String(kind)),
                         ("Tiles", snap.tiles.map { $0.label + ($0.caption.isEmpty ? "" : " (\($0.caption))") }.joined(separator: "; "))]
             try PNGWriter().write(try ImageGrid.strip(tiles), to: name, text: text.map { PNGText($0.0, $0.1) })
-            flash("saved \(name)")
+            state.flash("saved \(name)")
         } catch {
-            flash("\(error)", warning: true)
+            state.flash("\(error)", warning: true)
         }
     }
 }

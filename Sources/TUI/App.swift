@@ -111,8 +111,8 @@ public final class App {
             studio.stop()
             signals.forEach { $0.cancel() }
         }
-        state.maxColorMode = term.maxColorMode
-        if state.colorMode.rank > term.maxColorMode.rank { state.colorMode = term.maxColorMode }
+        state.maxColorMode = term.capabilities.maxColorMode
+        state.colorMode = state.colorMode.capped(at: state.maxColorMode)
         programGreyRamp(on: term)
         installSignalHandlers()
         live.start()
@@ -165,7 +165,7 @@ public final class App {
     /// One-channel models in 256 colours: the fine grey ramp, where the terminal lets its
     /// palette be reprogrammed. The slots of every bundled theme stay as they are.
     private func programGreyRamp(on term: Terminal) {
-        guard model.sampleShape()[0] == 1, term.maxColorMode == .palette256 else { return }
+        guard model.sampleShape()[0] == 1, term.capabilities.maxColorMode == .palette256 else { return }
         let reserved = Set(ThemeFiles.names.compactMap { try? Theme.load($0) }.flatMap { t in
             Theme.Element.allCases.compactMap { t[$0].index256 }
         } + Theme.Element.allCases.compactMap { theme[$0].index256 })
@@ -289,21 +289,4 @@ public final class App {
         while FileManager.default.fileExists(atPath: name(n)) { n += 1 }
         return name(n)
     }
-}
-
-// What the draw code reads of the state.
-extension App {
-    var settings: LiveSettings { state.settings }
-    var view: View { state.view }
-    var mode: Mode { state.mode }
-    var paused: Bool { state.paused }
-    var status: Status? { state.status }
-    var showHelp: Bool { state.showHelp }
-    var prompt: String? { state.prompt }
-    var alpha: Float { state.alpha }
-    var colorMode: ColorMode { state.colorMode }
-    var blitter: Blitter { state.blitter }
-    var colormap: Colormap { state.colormap }
-    var themeName: String { state.themeName }
-    func flash(_ text: String, warning: Bool = false) { state.flash(text, warning: warning) }
 }

@@ -200,7 +200,7 @@ public struct AppState {
             blitter = blitter.next
             if !limits.unicode && blitter != .ascii { flash("this terminal's locale is not UTF-8: block glyphs may not show", now: now) }
         case .colorMode:
-            repeat { colorMode = colorMode.next } while colorMode.rank > maxColorMode.rank
+            repeat { colorMode = colorMode.next } while colorMode.depth > maxColorMode.depth
         case .theme:
             guard let next = limits.themes.cycling(after: themeName) else { return [] }
             themeName = next
@@ -341,18 +341,6 @@ public enum Mode: Equatable, Sendable {
         case .compareEta: "K"
         case .interpolate: "i"
         case .invert: "u"
-        }
-    }
-}
-
-extension ColorMode {
-    /// Depth order: mono < 16 < 256 < truecolor.
-    var rank: Int {
-        switch self {
-        case .mono: 0
-        case .palette16: 1
-        case .palette256: 2
-        case .truecolor: 3
         }
     }
 }
