@@ -55,13 +55,19 @@ typedef void (*wg_output8_fn)(const float *m, ptrdiff_t plane, float bias, float
                               const ptrdiff_t at[8], ptrdiff_t w, int n);
 
 // One algorithm F(m×m, 3×3): its sizes and its transforms. An input tile is (m + 2) × (m + 2),
-// and planes are indexed k = (m + 2)·row + column of its transform.
+// and planes are indexed k = (m + 2)·row + column of its transform. Code that serves both
+// algorithms reads them from here (wg_variant_of) instead of testing the tile size.
 typedef struct {
     ptrdiff_t tile;    // m: outputs per tile side
     ptrdiff_t planes;  // (m + 2)²
     ptrdiff_t (*row_scratch)(ptrdiff_t tw);  // floats of scratch input_row needs
     wg_input_row_fn input_row;
     wg_output_fn output;
+    // U = G g Gᵀ ((m + 2)², row-major) of one 3×3 kernel g (winograd_gemm.c)
+    void (*kernel_transform)(const float *g, float *u);
+    // The way back to g of one block of 6 output channels: a ddim_parallel_for body over
+    // ddim_winograd_unpack_weights' job (winograd_gemm.c)
+    void (*unpack_block)(void *job, ptrdiff_t block);
 #if WG_AVX2
     wg_input8_fn input8;
     wg_output8_fn output8;
@@ -113,7 +119,12 @@ WG_TARGET_AVX2 void wg_output_avx2(const wg_variant *v, const float *m, ptrdiff_
                                    ptrdiff_t tile_rows);
 #endif
 
-// winograd_gemm.c: whether `kernel` is the AVX2 one (the AVX2 transforms go with it).
+// winograd_gemm.c: whether `kernel` is the AVX2 one (the AVX2 transforms go with it); the
+// weights' transforms and their way back, for the table.
 int wg_kernel_is_avx2(micro_kernel kernel);
+void wg2_kernel_transform(const float *g, float *u);
+void wg4_kernel_transform(const float *g, float *u);
+void wg2_unpack_block(void *job, ptrdiff_t block);
+void wg4_unpack_block(void *job, ptrdiff_t block);
 
 #endif
