@@ -34,17 +34,17 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
-        let m = try model.load()
+        var policy = ConvPolicy(environment: ProcessInfo.processInfo.environment)
+        if let conv { policy.algorithm = conv == .winograd ? .winograd : .im2col }
+        let m = try model.load(policy: policy)
         try checkMemory(m)
         let shape = [batch] + m.sampleShape()
         var noise = Tensor(shape: shape)
         for i in 0..<noise.count { noise.data[i] = Float(sin(Double(i) * 12.9898)) }
         let t = [Float](repeating: 500, count: batch)
         // the other algorithm's output once, for the numerical difference of the fast path
-        let chosen: ConvolutionAlgorithm = conv.map { $0 == .winograd ? .winograd : .im2col } ?? ConvolutionAlgorithm.current
-        ConvolutionAlgorithm.current = chosen == .winograd ? .im2col : .winograd
-        let other = try m.unet(noise, timesteps: t)
-        ConvolutionAlgorithm.current = chosen
+        let chosen = policy.algorithm
+        let other = try m.unet.forward(noise, timesteps: t, algorithm: chosen == .winograd ? .im2col : .winograd)
         let output = try m.unet(noise, timesteps: t)
         let difference = output.maxAbsDifference(other)
         let scale = output.data.reduce(0) { max($0, abs($1)) }

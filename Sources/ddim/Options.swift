@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import Imaging
 import Sampling
+import Tensors
 import Output
 
 /// `--model DIR`: which model to run (the embedded digits model when absent).
@@ -21,11 +22,12 @@ struct ModelOptions: ParsableArguments {
         }
     }
 
-    /// Loads the chosen model (and sets the thread count).
-    func load() throws -> LoadedModel {
+    /// Loads the chosen model (and sets the thread count), its convolutions under `policy`
+    /// (by default the environment's: `DDIM_CONV`, `DDIM_WINOGRAD`).
+    func load(policy: ConvPolicy = ConvPolicy(environment: ProcessInfo.processInfo.environment)) throws -> LoadedModel {
         if let threads { setThreads(threads) }
-        guard let model else { return try ModelStore.loadDefault() }
-        return try ModelStore.load(URL(fileURLWithPath: model))
+        guard let model else { return try ModelStore.loadDefault(policy: policy) }
+        return try ModelStore.load(URL(fileURLWithPath: model), policy: policy)
     }
 }
 
