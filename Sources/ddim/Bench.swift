@@ -19,8 +19,7 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "Timed runs (after one warm-up).")
     var runs = 10
 
-    @Flag(name: .long, help: "Print one JSON object instead of text.")
-    var json = false
+    @OptionGroup var report: JSONOption
 
     @Flag(name: .long, help: "Also time each kind of operation (3×3 conv, 1×1 conv, group norm, attention, …).")
     var profile = false
@@ -59,7 +58,7 @@ struct Bench: ParsableCommand {
         let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
         let flops = m.unet.flops(height: shape[2], width: shape[3]) * Double(batch)
         let gflops = flops / (median / 1e3) / 1e9
-        if json {
+        if report.json {
             var object: [String: Any] = [
                 "model": m.name, "batch": batch, "runs": runs, "median_ms": median, "min_ms": times[0],
                 "gflop_per_forward": flops / 1e9, "gflops": gflops, "blas": blasDescription,
