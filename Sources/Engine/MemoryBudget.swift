@@ -124,8 +124,8 @@ public enum MemoryBudget {
     /// fit the address space; throws ``MemoryError`` otherwise. With `DDIM_MEMORY_REPORT=1` in the
     /// environment, writes the estimate to standard error (`ddim memory: …`). `policy`: the
     /// model's (``UNet2DModel/convPolicy``), or the one it will be loaded under.
-    public static func check(_ run: RunMemory, config: UNetConfig, policy: ConvPolicy, sampleShape: [Int],
-                             loading: Bool = false) throws {
+    static func check(_ run: RunMemory, config: UNetConfig, policy: ConvPolicy, sampleShape: [Int],
+                      loading: Bool = false) throws {
         let limits = MemoryLimits.current()
         var threads = Threads.current
         var estimate = self.estimate(run, config: config, policy: policy, sampleShape: sampleShape, threads: threads,
