@@ -26,7 +26,7 @@
     {                                                                                                  \
         .tile = (m), .planes = ((m) + 2) * ((m) + 2), .row_scratch = wg##m##_row_scratch,              \
         .input_row = wg##m##_input_row, .output = wg##m##_output,                                      \
-        .kernel_transform = wg##m##_kernel_transform, .unpack_block = wg##m##_unpack_block,            \
+        .pack_block = wg##m##_pack_block, .left_inverse = &wg##m##_left_inverse,                       \
         WG_AVX2_TRANSFORMS(m)                                                                          \
     }
 static const wg_variant f2x2 = WG_VARIANT(2), f4x4 = WG_VARIANT(4);

@@ -17,7 +17,7 @@
 // as in winograd_transforms_portable.c), packed for the kernel, and the way back.
 
 // U = G g Gᵀ (4 × 4) of one 3×3 kernel w, row-major into u.
-void wg2_kernel_transform(const float *w, float *u) {
+static void wg2_kernel_transform(const float *w, float *u) {
     // t = G g (4 × 3)
     float t[4][3];
     for (int j = 0; j < 3; j++) {
@@ -36,7 +36,7 @@ void wg2_kernel_transform(const float *w, float *u) {
 }
 
 // U = G g Gᵀ (6 × 6) of one 3×3 kernel w, row-major into u.
-void wg4_kernel_transform(const float *w, float *u) {
+static void wg4_kernel_transform(const float *w, float *u) {
     static const float G[6][3] = {{0.25f, 0, 0},
                                   {-1.0f / 6, -1.0f / 6, -1.0f / 6},
                                   {-1.0f / 6, 1.0f / 6, -1.0f / 6},
@@ -59,20 +59,19 @@ typedef struct {
     const float *g;
     float *packed;
     ptrdiff_t cout, cin, blocks;
-    const wg_variant *v;
 } pack_job;
 
 // One block of 6 output channels: each kernel transformed, its planes scattered to
-// packed[((k·blocks + block)·cin + c)·6 + r], zeros for rows past cout.
-static void pack_block(void *ctx, ptrdiff_t ib) {
-    const pack_job *j = ctx;
-    const ptrdiff_t planes = j->v->planes;
+// packed[((k·blocks + block)·cin + c)·6 + r], zeros for rows past cout. Inlined into each
+// algorithm's own pack_block (the table's), with its transform called directly.
+static inline __attribute__((always_inline)) void pack_planes(const pack_job *j, ptrdiff_t ib, ptrdiff_t planes,
+                                                              void (*transform)(const float *, float *)) {
     float u[36];
     for (ptrdiff_t c = 0; c < j->cin; c++)
         for (ptrdiff_t r = 0; r < MR; r++) {
             const ptrdiff_t o = ib * MR + r;
             if (o < j->cout) {
-                j->v->kernel_transform(j->g + (o * j->cin + c) * 9, u);
+                transform(j->g + (o * j->cin + c) * 9, u);
             } else {
                 memset(u, 0, sizeof u);
             }
@@ -80,54 +79,55 @@ static void pack_block(void *ctx, ptrdiff_t ib) {
         }
 }
 
+void wg2_pack_block(void *job, ptrdiff_t block) { pack_planes(job, block, 16, wg2_kernel_transform); }
+void wg4_pack_block(void *job, ptrdiff_t block) { pack_planes(job, block, 36, wg4_kernel_transform); }
+
 void ddim_winograd_pack_weights(const float *g, int tile, ptrdiff_t cout, ptrdiff_t cin, float *packed) {
-    pack_job j = {g, packed, cout, cin, wg_round_up(cout, MR) / MR, wg_variant_of(tile)};
-    ddim_parallel_for(j.blocks, pack_block, &j);
+    pack_job j = {g, packed, cout, cin, wg_round_up(cout, MR) / MR};
+    ddim_parallel_for(j.blocks, wg_variant_of(tile)->pack_block, &j);
 }
 
 // The way back, g = G⁺ U G⁺ᵀ with a left inverse G⁺ of G (G⁺ G = I₃) made of G's own rows:
 // F(2×2): rows 0 and 3 of G are e₀ and e₂, row 1 − row 2 = e₁;
 // F(4×4): 4 · row 0 = e₀, 3 · (row 2 − row 1) = e₁, row 5 = e₂.
-static const float wg2_left_inverse[3 * 4] = {1, 0, 0, 0, /**/ 0, 1, -1, 0, /**/ 0, 0, 0, 1};
-static const float wg4_left_inverse[3 * 6] = {4, 0, 0, 0, 0, 0, /**/ 0, -3, 3, 0, 0, 0, /**/ 0, 0, 0, 0, 0, 1};
+// Kept as each row's nonzeros (columns ascending), the only terms of the sums.
+const wg_left_inverse wg2_left_inverse = {{1, 2, 1}, {{0}, {1, 2}, {3}}, {{1}, {1, -1}, {1}}};
+const wg_left_inverse wg4_left_inverse = {{1, 2, 1}, {{0}, {1, 2}, {5}}, {{4}, {-3, 3}, {1}}};
 
 typedef struct {
     const float *packed;
     float *g;
     ptrdiff_t cout, cin, blocks;
+    const wg_variant *v;
 } unpack_job;
 
-// One block of 6 output channels back to 3×3 weights, U being m × m and G⁺ `inverse` (3 × m).
-// Inlined into each algorithm's own unpack_block with both constant, so that the sums skip G⁺'s
-// zeros at compile time (through a runtime table they took twice the instructions).
-static inline __attribute__((always_inline)) void unpack_planes(const unpack_job *j, ptrdiff_t ib, ptrdiff_t m,
-                                                                const float *inverse) {
+// One block of 6 output channels back to 3×3 weights.
+static void unpack_block(void *ctx, ptrdiff_t ib) {
+    const unpack_job *j = ctx;
+    const ptrdiff_t m = j->v->tile + 2, planes = j->v->planes;  // U is m × m
+    const wg_left_inverse *inverse = j->v->left_inverse;
     float u[36];
     for (ptrdiff_t c = 0; c < j->cin; c++)
         for (ptrdiff_t r = 0; r < MR && ib * MR + r < j->cout; r++) {
             const ptrdiff_t o = ib * MR + r;
-            for (ptrdiff_t k = 0; k < m * m; k++) u[k] = j->packed[((k * j->blocks + ib) * j->cin + c) * MR + r];
+            for (ptrdiff_t k = 0; k < planes; k++) u[k] = j->packed[((k * j->blocks + ib) * j->cin + c) * MR + r];
             float *g = j->g + (o * j->cin + c) * 9;
             for (int a = 0; a < 3; a++)
                 for (int b = 0; b < 3; b++) {
-                    // g[a][b] = Σ_p Σ_q G⁺[a][p] · U[p][q] · G⁺[b][q]
+                    // g[a][b] = Σ_p Σ_q G⁺[a][p] · U[p][q] · G⁺[b][q] over G⁺'s nonzeros, p and q ascending
                     float sum = 0.0f;
-                    for (ptrdiff_t p = 0; p < m; p++)
-                        for (ptrdiff_t q = 0; q < m; q++) {
-                            const float left = inverse[a * m + p], right = inverse[b * m + q];
-                            if (left != 0.0f && right != 0.0f) sum += left * u[p * m + q] * right;
-                        }
+                    for (int i = 0; i < inverse->count[a]; i++)
+                        for (int k = 0; k < inverse->count[b]; k++)
+                            sum += inverse->value[a][i] * u[inverse->column[a][i] * m + inverse->column[b][k]] *
+                                   inverse->value[b][k];
                     g[3 * a + b] = sum;
                 }
         }
 }
 
-void wg2_unpack_block(void *ctx, ptrdiff_t ib) { unpack_planes(ctx, ib, 4, wg2_left_inverse); }
-void wg4_unpack_block(void *ctx, ptrdiff_t ib) { unpack_planes(ctx, ib, 6, wg4_left_inverse); }
-
 void ddim_winograd_unpack_weights(const float *packed, int tile, ptrdiff_t cout, ptrdiff_t cin, float *g) {
-    unpack_job j = {packed, g, cout, cin, wg_round_up(cout, MR) / MR};
-    ddim_parallel_for(j.blocks, wg_variant_of(tile)->unpack_block, &j);
+    unpack_job j = {packed, g, cout, cin, wg_round_up(cout, MR) / MR, wg_variant_of(tile)};
+    ddim_parallel_for(j.blocks, unpack_block, &j);
 }
 
 // ---------------------------------------------------------------------------------------------

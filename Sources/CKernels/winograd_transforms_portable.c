@@ -117,12 +117,12 @@ DDIM_CLONES static void add_row(float *restrict row, const float *restrict r, pt
 }
 
 // The output tiles of F(m×m), s = m + 2, row-wise, as wg_output_fn (winograd.h) says: for each
-// output channel and tile row, Aᵀ over the rows of M (`at_rows`: the m × s rows t[i][j] of ⌈w/m⌉
-// tiles at t + (s·i + j)·⌈w/m⌉), then for each output row A over the columns of t[i] with the
-// bias, interleaved into the row (`a_row`, with m rows of scratch), and the residual. m and both
+// output channel and tile row, Aᵀ over the rows of M (`at_rows`: the m × s rows t[s·i + j] of
+// ⌈w/m⌉ tiles), then for each output row A over the columns of t[s·i …] with the bias,
+// interleaved into the row (`a_row`, through the m rows o), and the residual. m and both
 // functions are constants: inlined into each algorithm's own copy, as if written out twice.
-typedef void (*wg_at_rows_fn)(const float *src, ptrdiff_t plane, float *t, ptrdiff_t tw);
-typedef void (*wg_a_row_fn)(const float *t, float b, float *row, ptrdiff_t w, ptrdiff_t tw, float *scratch);
+typedef void (*wg_at_rows_fn)(const float *src, ptrdiff_t plane, float *const t[], ptrdiff_t tw);
+typedef void (*wg_a_row_fn)(float *const t[], float b, float *row, ptrdiff_t w, ptrdiff_t tw, float *const o[]);
 static inline __attribute__((always_inline)) void output_rows(const float *m, ptrdiff_t ldm, ptrdiff_t cout,
                                                               ptrdiff_t o_begin, ptrdiff_t o_end, ptrdiff_t col0,
                                                               const float *bias, const float *res, float *y,
@@ -130,9 +130,13 @@ static inline __attribute__((always_inline)) void output_rows(const float *m, pt
                                                               ptrdiff_t tile_rows, ptrdiff_t mm, wg_at_rows_fn at_rows,
                                                               wg_a_row_fn a_row) {
     const ptrdiff_t s = mm + 2, tw = (w + mm - 1) / mm, plane = cout * ldm;
-    float *t = malloc(sizeof(float) * (size_t)((mm * s + mm) * tw));
-    if (!t) abort();
-    float *scratch = t + mm * s * tw;
+    float *scratch = malloc(sizeof(float) * (size_t)((mm * s + mm) * tw));
+    if (!scratch) abort();
+    float *t[4 * 6], *o[4];
+    for (ptrdiff_t i = 0; i < mm; i++) {
+        for (ptrdiff_t j = 0; j < s; j++) t[s * i + j] = scratch + (s * i + j) * tw;
+        o[i] = scratch + (mm * s + i) * tw;
+    }
     for (ptrdiff_t oc = o_begin; oc < o_end; oc++) {
         const float b = bias ? bias[oc] : 0.0f;
         float *yo = y + oc * h * w;
@@ -141,29 +145,29 @@ static inline __attribute__((always_inline)) void output_rows(const float *m, pt
             const ptrdiff_t oy = mm * (tile_row0 + tr);
             for (ptrdiff_t i = 0; i < mm && oy + i < h; i++) {
                 float *row = yo + (oy + i) * w;
-                a_row(t + s * i * tw, b, row, w, tw, scratch);
+                a_row(t + s * i, b, row, w, tw, o);
                 if (res) add_row(row, res + oc * h * w + (oy + i) * w, w);
             }
         }
     }
-    free(t);
+    free(scratch);
 }
 
 // F(2×2): Aᵀ over rows of the 4×4 M (t0 = m0 + m1 + m2, t1 = m1 − m2 − m3), each plane's run of
 // tiles contiguous, so the loops vectorise.
-static inline __attribute__((always_inline)) void wg2_at_rows(const float *src, ptrdiff_t plane, float *t,
+static inline __attribute__((always_inline)) void wg2_at_rows(const float *src, ptrdiff_t plane, float *const t[],
                                                               ptrdiff_t tw) {
     for (int j = 0; j < 4; j++)
-        wg_at_rows(src + j * plane, src + (4 + j) * plane, src + (8 + j) * plane, src + (12 + j) * plane, t + j * tw,
-                   t + (4 + j) * tw, tw);
+        wg_at_rows(src + j * plane, src + (4 + j) * plane, src + (8 + j) * plane, src + (12 + j) * plane, t[j],
+                   t[4 + j], tw);
 }
 
 // F(2×2): A over the columns, even output columns t_0 + t_1 + t_2, odd ones t_1 − t_2 − t_3,
 // interleaved into the row last.
-static inline __attribute__((always_inline)) void wg2_a_row(const float *t, float b, float *restrict row, ptrdiff_t w,
-                                                            ptrdiff_t tw, float *scratch) {
-    float *even = scratch, *odd = scratch + tw;
-    wg_a_columns(t, t + tw, t + 2 * tw, t + 3 * tw, b, even, odd, tw);
+static inline __attribute__((always_inline)) void wg2_a_row(float *const t[], float b, float *restrict row,
+                                                            ptrdiff_t w, ptrdiff_t tw, float *const o[]) {
+    float *even = o[0], *odd = o[1];
+    wg_a_columns(t[0], t[1], t[2], t[3], b, even, odd, tw);
     const ptrdiff_t pairs = w / 2;
     WG_LOOP
     for (ptrdiff_t q = 0; q < pairs; q++) {
@@ -256,19 +260,17 @@ DDIM_CLONES static void wg4_at(const float *restrict m0, const float *restrict m
 }
 
 // F(4×4): Aᵀ over the rows of M (plane 6·row + column), for each of the 6 columns.
-static inline __attribute__((always_inline)) void wg4_at_rows(const float *src, ptrdiff_t plane, float *t,
+static inline __attribute__((always_inline)) void wg4_at_rows(const float *src, ptrdiff_t plane, float *const t[],
                                                               ptrdiff_t tw) {
     for (int a = 0; a < 6; a++)
         wg4_at(src + a * plane, src + (6 + a) * plane, src + (12 + a) * plane, src + (18 + a) * plane,
-               src + (24 + a) * plane, src + (30 + a) * plane, 0.0f, t + a * tw, t + (6 + a) * tw, t + (12 + a) * tw,
-               t + (18 + a) * tw, tw);
+               src + (24 + a) * plane, src + (30 + a) * plane, 0.0f, t[a], t[6 + a], t[12 + a], t[18 + a], tw);
 }
 
 // F(4×4): A over the columns, the bias with it; the 4 columns of each tile interleaved last.
-static inline __attribute__((always_inline)) void wg4_a_row(const float *t, float b, float *restrict row, ptrdiff_t w,
-                                                            ptrdiff_t tw, float *scratch) {
-    float *o[4] = {scratch, scratch + tw, scratch + 2 * tw, scratch + 3 * tw};
-    wg4_at(t, t + tw, t + 2 * tw, t + 3 * tw, t + 4 * tw, t + 5 * tw, b, o[0], o[1], o[2], o[3], tw);
+static inline __attribute__((always_inline)) void wg4_a_row(float *const t[], float b, float *restrict row,
+                                                            ptrdiff_t w, ptrdiff_t tw, float *const o[]) {
+    wg4_at(t[0], t[1], t[2], t[3], t[4], t[5], b, o[0], o[1], o[2], o[3], tw);
     const ptrdiff_t whole = w / 4;
     for (ptrdiff_t q = 0; q < whole; q++) {
         row[4 * q] = o[0][q];
