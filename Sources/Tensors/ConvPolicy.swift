@@ -1,8 +1,9 @@
 import Foundation
 
 /// How a model's stride-1 3×3 convolutions run and which Winograd planes its loader packs for
-/// them: chosen once (by default from the environment, ``init(environment:)``), passed to the
-/// loader, and kept by the model, whose forward passes follow it.
+/// them: chosen once (the command line reads it from the environment, ``init(environment:)``;
+/// elsewhere the defaults unless told), passed to the loader, and kept by the model, whose
+/// forward passes follow it.
 public struct ConvPolicy: Sendable, Equatable {
     /// The algorithm of stride-1, padding-1 3×3 convolutions (maps of fewer than
     /// ``ConvolutionAlgorithm/winogradMinTiles`` tiles take im2col whatever it says).
