@@ -54,14 +54,28 @@ typedef void (*wg_input8_fn)(const float *const p[8], ptrdiff_t pw, float *const
 typedef void (*wg_output8_fn)(const float *m, ptrdiff_t plane, float bias, float *y, const float *r,
                               const ptrdiff_t at[8], ptrdiff_t w, int n);
 
+// A left inverse G⁺ (3 × (m + 2)) of an algorithm's G, by its nonzeros: row a has count[a] of
+// them, value[a][i] in column column[a][i], columns ascending.
+typedef struct {
+    int count[3];
+    int column[3][2];
+    float value[3][2];
+} wg_left_inverse;
+
 // One algorithm F(m×m, 3×3): its sizes and its transforms. An input tile is (m + 2) × (m + 2),
-// and planes are indexed k = (m + 2)·row + column of its transform.
+// and planes are indexed k = (m + 2)·row + column of its transform. Code that serves both
+// algorithms reads them from here (wg_variant_of) instead of testing the tile size.
 typedef struct {
     ptrdiff_t tile;    // m: outputs per tile side
     ptrdiff_t planes;  // (m + 2)²
     ptrdiff_t (*row_scratch)(ptrdiff_t tw);  // floats of scratch input_row needs
     wg_input_row_fn input_row;
     wg_output_fn output;
+    // The weights' transform U = G g Gᵀ of one block of 6 output channels, packed: a
+    // ddim_parallel_for body over ddim_winograd_pack_weights' job (winograd_gemm.c)
+    ddim_task_fn pack_block;
+    // G⁺, a left inverse of G, for the way back to g (ddim_winograd_unpack_weights)
+    const wg_left_inverse *left_inverse;
 #if WG_AVX2
     wg_input8_fn input8;
     wg_output8_fn output8;
@@ -113,7 +127,11 @@ WG_TARGET_AVX2 void wg_output_avx2(const wg_variant *v, const float *m, ptrdiff_
                                    ptrdiff_t tile_rows);
 #endif
 
-// winograd_gemm.c: whether `kernel` is the AVX2 one (the AVX2 transforms go with it).
+// winograd_gemm.c: whether `kernel` is the AVX2 one (the AVX2 transforms go with it); each
+// algorithm's packing of the weights and its G⁺, for the table.
 int wg_kernel_is_avx2(micro_kernel kernel);
+void wg2_pack_block(void *job, ptrdiff_t block);
+void wg4_pack_block(void *job, ptrdiff_t block);
+extern const wg_left_inverse wg2_left_inverse, wg4_left_inverse;
 
 #endif

@@ -16,21 +16,22 @@
 // ---------------------------------------------------------------------------------------------
 // The two algorithms (winograd.h).
 
-static const wg_variant f2x2 = {
-    .tile = 2, .planes = 16, .row_scratch = wg2_row_scratch,
-    .input_row = wg2_input_row, .output = wg2_output,
 #if WG_AVX2
-    .input8 = wg2_input8, .output8 = wg2_output8,
+#define WG_AVX2_TRANSFORMS(m) .input8 = wg##m##_input8, .output8 = wg##m##_output8,
+#else
+#define WG_AVX2_TRANSFORMS(m)
 #endif
-};
-
-static const wg_variant f4x4 = {
-    .tile = 4, .planes = 36, .row_scratch = wg4_row_scratch,
-    .input_row = wg4_input_row, .output = wg4_output,
-#if WG_AVX2
-    .input8 = wg4_input8, .output8 = wg4_output8,
-#endif
-};
+// F(m×m, 3×3) from the functions and tables named wg<m>_…
+#define WG_VARIANT(m)                                                                                  \
+    {                                                                                                  \
+        .tile = (m), .planes = ((m) + 2) * ((m) + 2), .row_scratch = wg##m##_row_scratch,              \
+        .input_row = wg##m##_input_row, .output = wg##m##_output,                                      \
+        .pack_block = wg##m##_pack_block, .left_inverse = &wg##m##_left_inverse,                       \
+        WG_AVX2_TRANSFORMS(m)                                                                          \
+    }
+static const wg_variant f2x2 = WG_VARIANT(2), f4x4 = WG_VARIANT(4);
+#undef WG_VARIANT
+#undef WG_AVX2_TRANSFORMS
 
 const wg_variant *wg_variant_of(int tile) { return tile == 4 ? &f4x4 : &f2x2; }
 

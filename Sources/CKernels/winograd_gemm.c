@@ -58,12 +58,12 @@ ptrdiff_t ddim_winograd_packed_count(int tile, ptrdiff_t cout, ptrdiff_t cin) {
 typedef struct {
     const float *g;
     float *packed;
-    ptrdiff_t cout, cin, blocks, tile;
+    ptrdiff_t cout, cin, blocks;
 } pack_job;
 
 // One block of 6 output channels: each kernel transformed, its planes scattered to
-// packed[((k·blocks + block)·cin + c)·6 + r], zeros for rows past cout. Inlined into pack_block
-// once per algorithm, with its transform called directly.
+// packed[((k·blocks + block)·cin + c)·6 + r], zeros for rows past cout. Inlined into each
+// algorithm's own pack_block (the table's), with its transform called directly.
 static inline __attribute__((always_inline)) void pack_planes(const pack_job *j, ptrdiff_t ib, ptrdiff_t planes,
                                                               void (*transform)(const float *, float *)) {
     float u[36];
@@ -79,59 +79,54 @@ static inline __attribute__((always_inline)) void pack_planes(const pack_job *j,
         }
 }
 
-static void pack_block(void *ctx, ptrdiff_t ib) {
-    const pack_job *j = ctx;
-    if (j->tile == 4) {
-        pack_planes(j, ib, 36, wg4_kernel_transform);
-    } else {
-        pack_planes(j, ib, 16, wg2_kernel_transform);
-    }
-}
+void wg2_pack_block(void *job, ptrdiff_t block) { pack_planes(job, block, 16, wg2_kernel_transform); }
+void wg4_pack_block(void *job, ptrdiff_t block) { pack_planes(job, block, 36, wg4_kernel_transform); }
 
 void ddim_winograd_pack_weights(const float *g, int tile, ptrdiff_t cout, ptrdiff_t cin, float *packed) {
-    pack_job j = {g, packed, cout, cin, wg_round_up(cout, MR) / MR, tile == 4 ? 4 : 2};
-    ddim_parallel_for(j.blocks, pack_block, &j);
+    pack_job j = {g, packed, cout, cin, wg_round_up(cout, MR) / MR};
+    ddim_parallel_for(j.blocks, wg_variant_of(tile)->pack_block, &j);
 }
 
 // The way back, g = G⁺ U G⁺ᵀ with a left inverse G⁺ of G (G⁺ G = I₃) made of G's own rows:
 // F(2×2): rows 0 and 3 of G are e₀ and e₂, row 1 − row 2 = e₁;
 // F(4×4): 4 · row 0 = e₀, 3 · (row 2 − row 1) = e₁, row 5 = e₂.
-static const float wg2_left_inverse[3][4] = {{1, 0, 0, 0}, {0, 1, -1, 0}, {0, 0, 0, 1}};
-static const float wg4_left_inverse[3][6] = {{4, 0, 0, 0, 0, 0}, {0, -3, 3, 0, 0, 0}, {0, 0, 0, 0, 0, 1}};
+// Kept as each row's nonzeros (columns ascending), the only terms of the sums.
+const wg_left_inverse wg2_left_inverse = {{1, 2, 1}, {{0}, {1, 2}, {3}}, {{1}, {1, -1}, {1}}};
+const wg_left_inverse wg4_left_inverse = {{1, 2, 1}, {{0}, {1, 2}, {5}}, {{4}, {-3, 3}, {1}}};
 
 typedef struct {
     const float *packed;
     float *g;
-    ptrdiff_t cout, cin, blocks, planes;
+    ptrdiff_t cout, cin, blocks;
+    const wg_variant *v;
 } unpack_job;
 
 // One block of 6 output channels back to 3×3 weights.
 static void unpack_block(void *ctx, ptrdiff_t ib) {
     const unpack_job *j = ctx;
-    const ptrdiff_t m = j->planes == 16 ? 4 : 6;
+    const ptrdiff_t m = j->v->tile + 2, planes = j->v->planes;  // U is m × m
+    const wg_left_inverse *inverse = j->v->left_inverse;
     float u[36];
     for (ptrdiff_t c = 0; c < j->cin; c++)
         for (ptrdiff_t r = 0; r < MR && ib * MR + r < j->cout; r++) {
             const ptrdiff_t o = ib * MR + r;
-            for (ptrdiff_t k = 0; k < j->planes; k++) u[k] = j->packed[((k * j->blocks + ib) * j->cin + c) * MR + r];
+            for (ptrdiff_t k = 0; k < planes; k++) u[k] = j->packed[((k * j->blocks + ib) * j->cin + c) * MR + r];
             float *g = j->g + (o * j->cin + c) * 9;
             for (int a = 0; a < 3; a++)
                 for (int b = 0; b < 3; b++) {
-                    // g[a][b] = Σ_p Σ_q G⁺[a][p] · U[p][q] · G⁺[b][q]
+                    // g[a][b] = Σ_p Σ_q G⁺[a][p] · U[p][q] · G⁺[b][q] over G⁺'s nonzeros, p and q ascending
                     float sum = 0.0f;
-                    for (ptrdiff_t p = 0; p < m; p++)
-                        for (ptrdiff_t q = 0; q < m; q++) {
-                            const float left = m == 4 ? wg2_left_inverse[a][p] : wg4_left_inverse[a][p];
-                            const float right = m == 4 ? wg2_left_inverse[b][q] : wg4_left_inverse[b][q];
-                            if (left != 0.0f && right != 0.0f) sum += left * u[p * m + q] * right;
-                        }
+                    for (int i = 0; i < inverse->count[a]; i++)
+                        for (int k = 0; k < inverse->count[b]; k++)
+                            sum += inverse->value[a][i] * u[inverse->column[a][i] * m + inverse->column[b][k]] *
+                                   inverse->value[b][k];
                     g[3 * a + b] = sum;
                 }
         }
 }
 
 void ddim_winograd_unpack_weights(const float *packed, int tile, ptrdiff_t cout, ptrdiff_t cin, float *g) {
-    unpack_job j = {packed, g, cout, cin, wg_round_up(cout, MR) / MR, wg_variant_of(tile)->planes};
+    unpack_job j = {packed, g, cout, cin, wg_round_up(cout, MR) / MR, wg_variant_of(tile)};
     ddim_parallel_for(j.blocks, unpack_block, &j);
 }
 
@@ -152,27 +147,16 @@ static void kernel_generic(ptrdiff_t kc, const float *a, const float *b, float *
 WG_TARGET_AVX2 static void kernel_avx2(ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc) {
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-#define STEP(i)                                                                   \
-    {                                                                             \
+// row r of A (one broadcast) times both halves of B, into c<r>0 and c<r>1
+#define ROW(i, r)                                                    \
+    av = _mm256_broadcast_ss(a + (i) * MR + (r));                    \
+    c##r##0 = _mm256_fmadd_ps(av, b0, c##r##0);                      \
+    c##r##1 = _mm256_fmadd_ps(av, b1, c##r##1);
+#define STEP(i)                                                                                  \
+    {                                                                                            \
         const __m256 b0 = _mm256_loadu_ps(b + (i) * NR), b1 = _mm256_loadu_ps(b + (i) * NR + 8); \
-        __m256 av = _mm256_broadcast_ss(a + (i) * MR + 0);                        \
-        c00 = _mm256_fmadd_ps(av, b0, c00);                                       \
-        c01 = _mm256_fmadd_ps(av, b1, c01);                                       \
-        av = _mm256_broadcast_ss(a + (i) * MR + 1);                               \
-        c10 = _mm256_fmadd_ps(av, b0, c10);                                       \
-        c11 = _mm256_fmadd_ps(av, b1, c11);                                       \
-        av = _mm256_broadcast_ss(a + (i) * MR + 2);                               \
-        c20 = _mm256_fmadd_ps(av, b0, c20);                                       \
-        c21 = _mm256_fmadd_ps(av, b1, c21);                                       \
-        av = _mm256_broadcast_ss(a + (i) * MR + 3);                               \
-        c30 = _mm256_fmadd_ps(av, b0, c30);                                       \
-        c31 = _mm256_fmadd_ps(av, b1, c31);                                       \
-        av = _mm256_broadcast_ss(a + (i) * MR + 4);                               \
-        c40 = _mm256_fmadd_ps(av, b0, c40);                                       \
-        c41 = _mm256_fmadd_ps(av, b1, c41);                                       \
-        av = _mm256_broadcast_ss(a + (i) * MR + 5);                               \
-        c50 = _mm256_fmadd_ps(av, b0, c50);                                       \
-        c51 = _mm256_fmadd_ps(av, b1, c51);                                       \
+        __m256 av;                                                                               \
+        ROW(i, 0) ROW(i, 1) ROW(i, 2) ROW(i, 3) ROW(i, 4) ROW(i, 5)                              \
     }
     ptrdiff_t p = 0;
     for (; p + 4 <= kc; p += 4, a += 4 * MR, b += 4 * NR) {
@@ -180,18 +164,12 @@ WG_TARGET_AVX2 static void kernel_avx2(ptrdiff_t kc, const float *a, const float
     }
     for (; p < kc; p++, a += MR, b += NR) STEP(0)
 #undef STEP
-    _mm256_storeu_ps(c, c00);
-    _mm256_storeu_ps(c + 8, c01);
-    _mm256_storeu_ps(c + ldc, c10);
-    _mm256_storeu_ps(c + ldc + 8, c11);
-    _mm256_storeu_ps(c + 2 * ldc, c20);
-    _mm256_storeu_ps(c + 2 * ldc + 8, c21);
-    _mm256_storeu_ps(c + 3 * ldc, c30);
-    _mm256_storeu_ps(c + 3 * ldc + 8, c31);
-    _mm256_storeu_ps(c + 4 * ldc, c40);
-    _mm256_storeu_ps(c + 4 * ldc + 8, c41);
-    _mm256_storeu_ps(c + 5 * ldc, c50);
-    _mm256_storeu_ps(c + 5 * ldc + 8, c51);
+#undef ROW
+#define STORE(r)                                     \
+    _mm256_storeu_ps(c + (r) * ldc, c##r##0);        \
+    _mm256_storeu_ps(c + (r) * ldc + 8, c##r##1);
+    STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5)
+#undef STORE
 }
 #endif
 

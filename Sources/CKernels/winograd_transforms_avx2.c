@@ -215,68 +215,81 @@ AVX2 void wg_input_rows_avx2(const wg_variant *v, const float *xc, ptrdiff_t h, 
     }
 }
 
-// Y = Aᵀ M A + bias (+ R) of 8 tiles, F(2×2), Aᵀ = [1 1 1 0; 0 1 −1 −1]: lane L of m + k·plane is
-// tile L's M_k; y + at[L] its output's top-left (row stride w), r + at[L] the residual's (r may
-// be NULL). Lanes [0, n) only.
-AVX2 void wg2_output8(const float *m, ptrdiff_t plane, float bias, float *y, const float *r, const ptrdiff_t at[8],
-                             ptrdiff_t w, int n) {
-    const __m256i mask = lane_mask(n);
-    __m256 t[4][2];  // Aᵀ over the rows of M, for each of its 4 columns
-    for (int b = 0; b < 4; b++) {
-        __m256 c[4];
-        for (int a = 0; a < 4; a++) c[a] = load8(m + (4 * a + b) * plane, n, mask);
-        at4_avx2(c, t[b]);
-    }
-    const __m256 bv = _mm256_set1_ps(bias);
-    for (int i = 0; i < 2; i++) {
-        // A over the columns, then the bias
-        const __m256 row[4] = {t[0][i], t[1][i], t[2][i], t[3][i]};
-        __m256 o[2];
-        at4_avx2(row, o);
-        const __m256 y0 = _mm256_add_ps(o[0], bv), y1 = _mm256_add_ps(o[1], bv);
-        // [tile 0: y0 y1, tile 1 | tile 4, tile 5] and [tiles 2, 3 | tiles 6, 7]
-        const __m256 lo = _mm256_unpacklo_ps(y0, y1), hi = _mm256_unpackhi_ps(y0, y1);
-        const __m128 q[4] = {_mm256_castps256_ps128(lo), _mm256_castps256_ps128(hi), _mm256_extractf128_ps(lo, 1),
-                             _mm256_extractf128_ps(hi, 1)};
-        for (int l = 0; l < n; l++) {
-            __m128 pair = q[(l >> 2) * 2 + ((l >> 1) & 1)];
-            float *dst = y + at[l] + i * w;
-            if (l & 1) {
-                if (r) pair = _mm_add_ps(pair, _mm_loadh_pi(_mm_setzero_ps(), (const __m64 *)(r + at[l] + i * w)));
-                _mm_storeh_pi((__m64 *)dst, pair);
-            } else {
-                if (r) pair = _mm_add_ps(pair, _mm_loadl_pi(_mm_setzero_ps(), (const __m64 *)(r + at[l] + i * w)));
-                _mm_storel_pi((__m64 *)dst, pair);
-            }
+// Stores row i of 8 tiles' outputs (y: its m lane vectors, lane L tile L's value j in y[j]) at
+// out + at[L] + i·w, adding the residual r + at[L] + i·w when r is not NULL; lanes [0, n) only.
+typedef void (*store_row_fn)(const __m256 *y, int i, float *out, const float *r, const ptrdiff_t at[8], ptrdiff_t w,
+                             int n);
+
+// F(2×2): two floats a tile.
+AVX2 static inline void store_row2(const __m256 *y, int i, float *out, const float *r, const ptrdiff_t at[8],
+                                   ptrdiff_t w, int n) {
+    // [tile 0: y0 y1, tile 1 | tile 4, tile 5] and [tiles 2, 3 | tiles 6, 7]
+    const __m256 lo = _mm256_unpacklo_ps(y[0], y[1]), hi = _mm256_unpackhi_ps(y[0], y[1]);
+    const __m128 q[4] = {_mm256_castps256_ps128(lo), _mm256_castps256_ps128(hi), _mm256_extractf128_ps(lo, 1),
+                         _mm256_extractf128_ps(hi, 1)};
+    for (int l = 0; l < n; l++) {
+        __m128 pair = q[(l >> 2) * 2 + ((l >> 1) & 1)];
+        float *dst = out + at[l] + i * w;
+        if (l & 1) {
+            if (r) pair = _mm_add_ps(pair, _mm_loadh_pi(_mm_setzero_ps(), (const __m64 *)(r + at[l] + i * w)));
+            _mm_storeh_pi((__m64 *)dst, pair);
+        } else {
+            if (r) pair = _mm_add_ps(pair, _mm_loadl_pi(_mm_setzero_ps(), (const __m64 *)(r + at[l] + i * w)));
+            _mm_storel_pi((__m64 *)dst, pair);
         }
     }
 }
 
-// The same for F(4×4): 36 planes, 4×4 output tiles.
-AVX2 void wg4_output8(const float *m, ptrdiff_t plane, float bias, float *y, const float *r, const ptrdiff_t at[8],
-                             ptrdiff_t w, int n) {
+// F(4×4): four floats a tile.
+AVX2 static inline void store_row4(const __m256 *y, int i, float *out, const float *r, const ptrdiff_t at[8],
+                                   ptrdiff_t w, int n) {
+    __m256 rows[4];  // [tile j's row i | tile j + 4's]
+    transpose_4x8(y[0], y[1], y[2], y[3], rows);
+    for (int l = 0; l < n; l++) {
+        __m128 v = l < 4 ? _mm256_castps256_ps128(rows[l]) : _mm256_extractf128_ps(rows[l - 4], 1);
+        if (r) v = _mm_add_ps(v, _mm_loadu_ps(r + at[l] + i * w));
+        _mm_storeu_ps(out + at[l] + i * w, v);
+    }
+}
+
+// Y = Aᵀ M A + bias (+ R) of 8 tiles, F(m×m) with s = m + 2: lane L of m + k·plane is tile L's
+// M_k; y + at[L] its output's top-left (row stride w), r + at[L] the residual's (r may be NULL).
+// Lanes [0, n) only. Aᵀ over the rows of M for each of its s columns, then for each output row A
+// over the columns, the bias, and the store. `transform` (at4_avx2, at6_avx2), `store`, s and m
+// are constants: inlined into each algorithm's own copy, as if written out twice.
+AVX2 static inline __attribute__((always_inline)) void output8(const float *m, ptrdiff_t plane, float bias, float *y,
+                                                               const float *r, const ptrdiff_t at[8], ptrdiff_t w,
+                                                               int n, int s, int mm,
+                                                               void (*transform)(const __m256 *, __m256 *),
+                                                               store_row_fn store) {
     const __m256i mask = lane_mask(n);
-    __m256 t[6][4];  // Aᵀ over the rows of M, for each of its 6 columns
-    for (int b = 0; b < 6; b++) {
+    __m256 t[6 * 4];  // t[b·m + i] = (Aᵀ M)[i][b]
+    for (int b = 0; b < s; b++) {
         __m256 c[6];
-        for (int a = 0; a < 6; a++) c[a] = load8(m + (6 * a + b) * plane, n, mask);
-        at6_avx2(c, t[b]);
+        for (int a = 0; a < s; a++) c[a] = load8(m + (s * a + b) * plane, n, mask);
+        transform(c, t + b * mm);
     }
     const __m256 bv = _mm256_set1_ps(bias);
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < mm; i++) {
         // A over the columns, then the bias
-        const __m256 row[6] = {t[0][i], t[1][i], t[2][i], t[3][i], t[4][i], t[5][i]};
-        __m256 o[4];
-        at6_avx2(row, o);
-        __m256 rows[4];  // [tile j's row i | tile j + 4's]
-        transpose_4x8(_mm256_add_ps(o[0], bv), _mm256_add_ps(o[1], bv), _mm256_add_ps(o[2], bv),
-                      _mm256_add_ps(o[3], bv), rows);
-        for (int l = 0; l < n; l++) {
-            __m128 v = l < 4 ? _mm256_castps256_ps128(rows[l]) : _mm256_extractf128_ps(rows[l - 4], 1);
-            if (r) v = _mm_add_ps(v, _mm_loadu_ps(r + at[l] + i * w));
-            _mm_storeu_ps(y + at[l] + i * w, v);
-        }
+        __m256 row[6], o[4];
+        for (int b = 0; b < s; b++) row[b] = t[b * mm + i];
+        transform(row, o);
+        for (int j = 0; j < mm; j++) o[j] = _mm256_add_ps(o[j], bv);
+        store(o, i, y, r, at, w, n);
     }
+}
+
+// F(2×2), Aᵀ = [1 1 1 0; 0 1 −1 −1], as output8.
+AVX2 void wg2_output8(const float *m, ptrdiff_t plane, float bias, float *y, const float *r, const ptrdiff_t at[8],
+                      ptrdiff_t w, int n) {
+    output8(m, plane, bias, y, r, at, w, n, 4, 2, at4_avx2, store_row2);
+}
+
+// F(4×4): 36 planes, 4×4 output tiles.
+AVX2 void wg4_output8(const float *m, ptrdiff_t plane, float bias, float *y, const float *r, const ptrdiff_t at[8],
+                      ptrdiff_t w, int n) {
+    output8(m, plane, bias, y, r, at, w, n, 6, 4, at6_avx2, store_row4);
 }
 
 // Output channels [o_begin, o_end), tile rows [tile_row0, tile_row0 + tile_rows) (lanes col0 +

@@ -28,6 +28,10 @@
 #else
 #define WG_LOOP
 #endif
+// t = Bᵀ d over four rows d0…d3 of n values (element-wise). B over columns is the same
+// combination of E, O, E + 1 and O + 1: those are passed apart, as d0…d3, for read through one
+// pointer clang forwards E[q + 1] to the next iteration's E[q], a recurrence it then refuses to
+// vectorise (read-only restrict pointers may overlap).
 DDIM_CLONES static void wg_bt_rows(const float *restrict d0, const float *restrict d1, const float *restrict d2,
                               const float *restrict d3, float *restrict t0, float *restrict t1, float *restrict t2,
                               float *restrict t3, ptrdiff_t n) {
@@ -37,21 +41,6 @@ DDIM_CLONES static void wg_bt_rows(const float *restrict d0, const float *restri
         t1[q] = d1[q] + d2[q];
         t2[q] = d2[q] - d1[q];
         t3[q] = d1[q] - d3[q];
-    }
-}
-
-// E1 = E + 1 and O1 = O + 1, passed apart: read through one pointer, clang forwards E[q + 1]
-// to the next iteration's E[q], a recurrence it then refuses to vectorise. (Read-only
-// restrict pointers may overlap.)
-DDIM_CLONES static void wg_b_columns(const float *restrict E, const float *restrict E1, const float *restrict O,
-                                                   const float *restrict O1, float *restrict v0, float *restrict v1,
-                                                   float *restrict v2, float *restrict v3, ptrdiff_t tw) {
-    WG_LOOP
-    for (ptrdiff_t q = 0; q < tw; q++) {
-        v0[q] = E[q] - E1[q];
-        v1[q] = O[q] + E1[q];
-        v2[q] = E1[q] - O[q];
-        v3[q] = O[q] - O1[q];
     }
 }
 
@@ -119,7 +108,7 @@ DDIM_CLONES void wg2_input_row(const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdif
     wg_bt_rows(e[0], e[1], e[2], e[3], te[0], te[1], te[2], te[3], n);
     wg_bt_rows(o[0], o[1], o[2], o[3], to[0], to[1], to[2], to[3], n);
     for (int i = 0; i < 4; i++)
-        wg_b_columns(te[i], te[i] + 1, to[i], to[i] + 1, out[4 * i], out[4 * i + 1], out[4 * i + 2], out[4 * i + 3], tw);
+        wg_bt_rows(te[i], to[i], te[i] + 1, to[i] + 1, out[4 * i], out[4 * i + 1], out[4 * i + 2], out[4 * i + 3], tw);
 }
 
 // row[x] += r[x]: the residual added onto an output row.
@@ -127,43 +116,72 @@ DDIM_CLONES static void add_row(float *restrict row, const float *restrict r, pt
     for (ptrdiff_t x = 0; x < w; x++) row[x] += r[x];
 }
 
-// Aᵀ over rows of the 4×4 M (t0 = m0 + m1 + m2, t1 = m1 − m2 − m3), then A over columns:
-// even output columns t_0 + t_1 + t_2, odd ones t_1 − t_2 − t_3; each plane's run of tiles is
-// contiguous, so the loops vectorise, and the two columns are interleaved into the row last.
-// The output tiles of the 16 planes, as wg_output_fn (winograd.h) says.
-DDIM_CLONES void wg2_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin, ptrdiff_t o_end,
-                            ptrdiff_t col0, const float *bias, const float *res, float *y, ptrdiff_t h, ptrdiff_t w,
-                            ptrdiff_t tile_row0, ptrdiff_t tile_rows) {
-    const ptrdiff_t tw = (w + 1) / 2;
-    const ptrdiff_t plane = cout * ldm;
-    float *scratch = malloc(sizeof(float) * (size_t)(12 * tw));
+// The output tiles of F(m×m), s = m + 2, row-wise, as wg_output_fn (winograd.h) says: for each
+// output channel and tile row, Aᵀ over the rows of M (`at_rows`: the m × s rows t[s·i + j] of
+// ⌈w/m⌉ tiles), then for each output row A over the columns of t[s·i …] with the bias,
+// interleaved into the row (`a_row`, through the m rows o), and the residual. m and both
+// functions are constants: inlined into each algorithm's own copy, as if written out twice.
+typedef void (*wg_at_rows_fn)(const float *src, ptrdiff_t plane, float *const t[], ptrdiff_t tw);
+typedef void (*wg_a_row_fn)(float *const t[], float b, float *row, ptrdiff_t w, ptrdiff_t tw, float *const o[]);
+static inline __attribute__((always_inline)) void output_rows(const float *m, ptrdiff_t ldm, ptrdiff_t cout,
+                                                              ptrdiff_t o_begin, ptrdiff_t o_end, ptrdiff_t col0,
+                                                              const float *bias, const float *res, float *y,
+                                                              ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
+                                                              ptrdiff_t tile_rows, ptrdiff_t mm, wg_at_rows_fn at_rows,
+                                                              wg_a_row_fn a_row) {
+    const ptrdiff_t s = mm + 2, tw = (w + mm - 1) / mm, plane = cout * ldm;
+    float *scratch = malloc(sizeof(float) * (size_t)((mm * s + mm) * tw));
     if (!scratch) abort();
-    float *t[2][4], *even = scratch + 8 * tw, *odd = scratch + 9 * tw;
-    for (int i = 0; i < 2; i++)
-        for (int j = 0; j < 4; j++) t[i][j] = scratch + (4 * i + j) * tw;
+    float *t[4 * 6], *o[4];
+    for (ptrdiff_t i = 0; i < mm; i++) {
+        for (ptrdiff_t j = 0; j < s; j++) t[s * i + j] = scratch + (s * i + j) * tw;
+        o[i] = scratch + (mm * s + i) * tw;
+    }
     for (ptrdiff_t oc = o_begin; oc < o_end; oc++) {
         const float b = bias ? bias[oc] : 0.0f;
         float *yo = y + oc * h * w;
         for (ptrdiff_t tr = 0; tr < tile_rows; tr++) {
-            const float *src = m + oc * ldm + col0 + tr * tw;
-            for (int j = 0; j < 4; j++)
-                wg_at_rows(src + j * plane, src + (4 + j) * plane, src + (8 + j) * plane, src + (12 + j) * plane, t[0][j], t[1][j], tw);
-            const ptrdiff_t oy = 2 * (tile_row0 + tr);
-            for (int i = 0; i < 2 && oy + i < h; i++) {
-                wg_a_columns(t[i][0], t[i][1], t[i][2], t[i][3], b, even, odd, tw);
-                float *restrict row = yo + (oy + i) * w;
-                const ptrdiff_t pairs = w / 2;
-                WG_LOOP
-                for (ptrdiff_t q = 0; q < pairs; q++) {
-                    row[2 * q] = even[q];
-                    row[2 * q + 1] = odd[q];
-                }
-                if (w % 2) row[w - 1] = even[tw - 1];
+            at_rows(m + oc * ldm + col0 + tr * tw, plane, t, tw);
+            const ptrdiff_t oy = mm * (tile_row0 + tr);
+            for (ptrdiff_t i = 0; i < mm && oy + i < h; i++) {
+                float *row = yo + (oy + i) * w;
+                a_row(t + s * i, b, row, w, tw, o);
                 if (res) add_row(row, res + oc * h * w + (oy + i) * w, w);
             }
         }
     }
     free(scratch);
+}
+
+// F(2×2): Aᵀ over rows of the 4×4 M (t0 = m0 + m1 + m2, t1 = m1 − m2 − m3), each plane's run of
+// tiles contiguous, so the loops vectorise.
+static inline __attribute__((always_inline)) void wg2_at_rows(const float *src, ptrdiff_t plane, float *const t[],
+                                                              ptrdiff_t tw) {
+    for (int j = 0; j < 4; j++)
+        wg_at_rows(src + j * plane, src + (4 + j) * plane, src + (8 + j) * plane, src + (12 + j) * plane, t[j],
+                   t[4 + j], tw);
+}
+
+// F(2×2): A over the columns, even output columns t_0 + t_1 + t_2, odd ones t_1 − t_2 − t_3,
+// interleaved into the row last.
+static inline __attribute__((always_inline)) void wg2_a_row(float *const t[], float b, float *restrict row,
+                                                            ptrdiff_t w, ptrdiff_t tw, float *const o[]) {
+    float *even = o[0], *odd = o[1];
+    wg_a_columns(t[0], t[1], t[2], t[3], b, even, odd, tw);
+    const ptrdiff_t pairs = w / 2;
+    WG_LOOP
+    for (ptrdiff_t q = 0; q < pairs; q++) {
+        row[2 * q] = even[q];
+        row[2 * q + 1] = odd[q];
+    }
+    if (w % 2) row[w - 1] = even[tw - 1];
+}
+
+DDIM_CLONES void wg2_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin, ptrdiff_t o_end,
+                            ptrdiff_t col0, const float *bias, const float *res, float *y, ptrdiff_t h, ptrdiff_t w,
+                            ptrdiff_t tile_row0, ptrdiff_t tile_rows) {
+    output_rows(m, ldm, cout, o_begin, o_end, col0, bias, res, y, h, w, tile_row0, tile_rows, 2, wg2_at_rows,
+                wg2_a_row);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -241,44 +259,32 @@ DDIM_CLONES static void wg4_at(const float *restrict m0, const float *restrict m
     }
 }
 
+// F(4×4): Aᵀ over the rows of M (plane 6·row + column), for each of the 6 columns.
+static inline __attribute__((always_inline)) void wg4_at_rows(const float *src, ptrdiff_t plane, float *const t[],
+                                                              ptrdiff_t tw) {
+    for (int a = 0; a < 6; a++)
+        wg4_at(src + a * plane, src + (6 + a) * plane, src + (12 + a) * plane, src + (18 + a) * plane,
+               src + (24 + a) * plane, src + (30 + a) * plane, 0.0f, t[a], t[6 + a], t[12 + a], t[18 + a], tw);
+}
+
+// F(4×4): A over the columns, the bias with it; the 4 columns of each tile interleaved last.
+static inline __attribute__((always_inline)) void wg4_a_row(float *const t[], float b, float *restrict row,
+                                                            ptrdiff_t w, ptrdiff_t tw, float *const o[]) {
+    wg4_at(t[0], t[1], t[2], t[3], t[4], t[5], b, o[0], o[1], o[2], o[3], tw);
+    const ptrdiff_t whole = w / 4;
+    for (ptrdiff_t q = 0; q < whole; q++) {
+        row[4 * q] = o[0][q];
+        row[4 * q + 1] = o[1][q];
+        row[4 * q + 2] = o[2][q];
+        row[4 * q + 3] = o[3][q];
+    }
+    for (ptrdiff_t x = 4 * whole; x < w; x++) row[x] = o[x % 4][whole];
+}
+
 // The same for F(4×4, 3×3): 36 planes, 4×4 output tiles, ⌈w/4⌉ tiles a row.
 DDIM_CLONES void wg4_output(const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin, ptrdiff_t o_end,
                             ptrdiff_t col0, const float *bias, const float *res, float *y, ptrdiff_t h, ptrdiff_t w,
                             ptrdiff_t tile_row0, ptrdiff_t tile_rows) {
-    const ptrdiff_t tw = (w + 3) / 4;
-    const ptrdiff_t plane = cout * ldm;
-    float *scratch = malloc(sizeof(float) * (size_t)(28 * tw));
-    if (!scratch) abort();
-    float *t[4][6], *o[4];
-    for (int i = 0; i < 4; i++) {
-        for (int a = 0; a < 6; a++) t[i][a] = scratch + (6 * i + a) * tw;
-        o[i] = scratch + (24 + i) * tw;
-    }
-    for (ptrdiff_t oc = o_begin; oc < o_end; oc++) {
-        const float b = bias ? bias[oc] : 0.0f;
-        float *yo = y + oc * h * w;
-        for (ptrdiff_t tr = 0; tr < tile_rows; tr++) {
-            const float *src = m + oc * ldm + col0 + tr * tw;
-            // Aᵀ over the rows of M (plane 6·row + column), for each of the 6 columns
-            for (int a = 0; a < 6; a++)
-                wg4_at(src + a * plane, src + (6 + a) * plane, src + (12 + a) * plane, src + (18 + a) * plane,
-                       src + (24 + a) * plane, src + (30 + a) * plane, 0.0f, t[0][a], t[1][a], t[2][a], t[3][a], tw);
-            const ptrdiff_t oy = 4 * (tile_row0 + tr);
-            for (int i = 0; i < 4 && oy + i < h; i++) {
-                // A over the columns, the bias with it; the 4 columns of each tile interleaved last
-                wg4_at(t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], t[i][5], b, o[0], o[1], o[2], o[3], tw);
-                float *restrict row = yo + (oy + i) * w;
-                const ptrdiff_t whole = w / 4;
-                for (ptrdiff_t q = 0; q < whole; q++) {
-                    row[4 * q] = o[0][q];
-                    row[4 * q + 1] = o[1][q];
-                    row[4 * q + 2] = o[2][q];
-                    row[4 * q + 3] = o[3][q];
-                }
-                for (ptrdiff_t x = 4 * whole; x < w; x++) row[x] = o[x % 4][whole];
-                if (res) add_row(row, res + oc * h * w + (oy + i) * w, w);
-            }
-        }
-    }
-    free(scratch);
+    output_rows(m, ldm, cout, o_begin, o_end, col0, bias, res, y, h, w, tile_row0, tile_rows, 4, wg4_at_rows,
+                wg4_a_row);
 }

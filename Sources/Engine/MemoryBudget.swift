@@ -43,7 +43,7 @@ public struct MemoryEstimate: Sendable, Equatable {
     /// The pool's threads it was made for.
     public var threads: Int
 
-    /// An estimate (``MemoryBudget/estimate(_:config:sampleShape:threads:limits:loading:heapFree:callersBudgeted:workersStarted:)`` makes them).
+    /// An estimate (``MemoryBudget/estimate(_:config:policy:sampleShape:threads:limits:loading:heapFree:callersBudgeted:workersStarted:)`` makes them).
     public init(resident: Int, addressSpace: Int, forward: Int, threads: Int) {
         (self.resident, self.addressSpace, self.forward, self.threads) = (resident, addressSpace, forward, threads)
     }
@@ -81,17 +81,19 @@ public enum MemoryBudget {
     /// address-space limit); beyond them, each thread that will call OpenBLAS counts whole.
     private static let callers = Counter()
 
-    /// The estimate for `run` on a model of `config` whose samples are `sampleShape` (C, H, W),
-    /// on `threads` threads, given `limits` (what the process holds now); `loading`: the model's
-    /// weights are not read yet.
-    public static func estimate(_ run: RunMemory, config: UNetConfig, sampleShape: [Int], threads: Int, limits: MemoryLimits,
-                                loading: Bool = false, heapFree: Int = Memory.heapFreeBytes,
-                                callersBudgeted: Int? = nil, workersStarted: Int = Threads.workersStarted) -> MemoryEstimate {
+    /// The estimate for `run` on a model of `config` loaded and run under `policy`, whose samples
+    /// are `sampleShape` (C, H, W), on `threads` threads, given `limits` (what the process holds
+    /// now); `loading`: the model's weights are not read yet.
+    public static func estimate(_ run: RunMemory, config: UNetConfig, policy: ConvPolicy = ConvPolicy(), sampleShape: [Int],
+                                threads: Int, limits: MemoryLimits, loading: Bool = false,
+                                heapFree: Int = Memory.heapFreeBytes, callersBudgeted: Int? = nil,
+                                workersStarted: Int = Threads.workersStarted) -> MemoryEstimate {
         let (c, h, w) = (sampleShape[0], sampleShape[1], sampleShape[2])
-        var model = config.memory(batch: run.batch, height: h, width: w, threads: threads)
+        var model = config.memory(batch: run.batch, height: h, width: w, threads: threads, policy: policy)
         if run.bothAlgorithms {
-            let other = config.memory(batch: run.batch, height: h, width: w, threads: threads,
-                                      algorithm: ConvolutionAlgorithm.current == .winograd ? .im2col : .winograd)
+            var otherPolicy = policy
+            otherPolicy.algorithm = policy.algorithm == .winograd ? .im2col : .winograd
+            let other = config.memory(batch: run.batch, height: h, width: w, threads: threads, policy: otherPolicy)
             // the other algorithm's output is kept beside the timed forwards'
             model.forwardPeak = max(model.forwardPeak, other.forwardPeak) + run.batch * c * h * w * 4
             model.threadScratch = max(model.threadScratch, other.threadScratch)
@@ -120,18 +122,20 @@ public enum MemoryBudget {
 
     /// Checks `run` against this process's limits; lowers the thread count when only that makes it
     /// fit the address space; throws ``MemoryError`` otherwise. With `DDIM_MEMORY_REPORT=1` in the
-    /// environment, writes the estimate to standard error (`ddim memory: …`).
-    public static func check(_ run: RunMemory, config: UNetConfig, sampleShape: [Int], loading: Bool = false) throws {
+    /// environment, writes the estimate to standard error (`ddim memory: …`). `policy`: the
+    /// model's (``UNet2DModel/convPolicy``), or the one it will be loaded under.
+    static func check(_ run: RunMemory, config: UNetConfig, policy: ConvPolicy, sampleShape: [Int],
+                      loading: Bool = false) throws {
         let limits = MemoryLimits.current()
         var threads = Threads.current
-        var estimate = self.estimate(run, config: config, sampleShape: sampleShape, threads: threads, limits: limits,
-                                     loading: loading)
+        var estimate = self.estimate(run, config: config, policy: policy, sampleShape: sampleShape, threads: threads,
+                                     limits: limits, loading: loading)
         if let space = limits.addressSpace, estimate.addressSpace > space {
             // fewer threads: each one less frees its OpenBLAS buffer and stack
             while threads > 1 && estimate.addressSpace > space {
                 threads -= 1
-                estimate = self.estimate(run, config: config, sampleShape: sampleShape, threads: threads, limits: limits,
-                                         loading: loading)
+                estimate = self.estimate(run, config: config, policy: policy, sampleShape: sampleShape, threads: threads,
+                                         limits: limits, loading: loading)
             }
         }
         if ProcessInfo.processInfo.environment["DDIM_MEMORY_REPORT"] == "1" {
@@ -220,6 +224,6 @@ extension LoadedModel {
     /// Refuses `run` on this model before anything big is allocated, when its estimated peak does
     /// not fit what the process may use (``MemoryBudget``).
     public func checkMemory(_ run: RunMemory) throws {
-        try MemoryBudget.check(run, config: unet.config, sampleShape: sampleShape())
+        try MemoryBudget.check(run, config: unet.config, policy: unet.convPolicy, sampleShape: sampleShape())
     }
 }

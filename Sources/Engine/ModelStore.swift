@@ -33,8 +33,8 @@ public struct LoadedModel: Sendable {
 /// - a pipeline folder: `model_index.json`, `unet/` (the above) and `scheduler/scheduler_config.json`.
 /// Without a scheduler config, DDPM's defaults apply (linear βₜ 1e-4…0.02, T = 1000, clip_sample).
 public enum ModelStore {
-    /// Loads the model in `folder`; errors name the file and what is wrong.
-    public static func load(_ folder: URL, name: String? = nil) throws -> LoadedModel {
+    /// Loads the model in `folder`, its convolutions under `policy`; errors name the file and what is wrong.
+    public static func load(_ folder: URL, name: String? = nil, policy: ConvPolicy = ConvPolicy()) throws -> LoadedModel {
         Memory.keepFreedBuffers()
         let fm = FileManager.default
         var isDir: ObjCBool = false
@@ -67,8 +67,8 @@ public enum ModelStore {
         // a model whose weights, or one sample at its size, cannot fit is refused before a weight is read
         let shape = [unetConfig.inChannels] + (unetConfig.sampleSize ?? [32, 32])
         try MemoryBudget.check(RunMemory("one sample of \(name ?? folder.lastPathComponent) (\(shape.map(String.init).joined(separator: "×")))", batch: 1),
-                               config: unetConfig, sampleShape: shape, loading: true)
-        let unet = try UNet2DModel(config: unetConfig, weights: try SafeTensorsFile(url: weights))
+                               config: unetConfig, policy: policy, sampleShape: shape, loading: true)
+        let unet = try UNet2DModel(config: unetConfig, weights: try SafeTensorsFile(url: weights), policy: policy)
         var model = LoadedModel(name: name ?? folder.lastPathComponent, folder: folder, unet: unet, scheduler: scheduler, schedule: schedule)
         model.files = [config, weights] + (hasSchedulerFile ? [schedulerURL] : [])
         return model

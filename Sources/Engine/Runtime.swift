@@ -26,12 +26,13 @@ extension ModelStore {
             .appendingPathComponent(DefaultModel.folderName)
     }
 
-    /// Loads the embedded digits model; a clear error when the build does not carry it.
-    public static func loadDefault() throws -> LoadedModel {
+    /// Loads the embedded digits model, its convolutions under `policy`; a clear error when the
+    /// build does not carry it.
+    public static func loadDefault(policy: ConvPolicy = ConvPolicy()) throws -> LoadedModel {
         let folder = defaultModelFolder
         guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) else {
             throw ModelError(file: folder.path, "the embedded default model is not in this build; pass --model DIR")
         }
-        return try load(folder, name: DefaultModel.folderName)
+        return try load(folder, name: DefaultModel.folderName, policy: policy)
     }
 }

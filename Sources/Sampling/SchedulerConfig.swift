@@ -47,23 +47,26 @@ public struct SchedulerConfig: Sendable, Equatable, Decodable {
 
     // MARK: - Decoding
 
-    private enum Key: String, CodingKey {
-        case className = "_class_name"
-        case trainTimesteps = "num_train_timesteps"
-        case betaStart = "beta_start"
-        case betaEnd = "beta_end"
-        case betaSchedule = "beta_schedule"
-        case trainedBetas = "trained_betas"
-        case clipSample = "clip_sample"
-        case clipSampleRange = "clip_sample_range"
-        case predictionType = "prediction_type"
-        case thresholding
-        case dynamicThresholdingRatio = "dynamic_thresholding_ratio"
-        case sampleMaxValue = "sample_max_value"
-        case setAlphaToOne = "set_alpha_to_one"
-        case stepsOffset = "steps_offset"
-        case timestepSpacing = "timestep_spacing"
-        case rescaleBetasZeroSNR = "rescale_betas_zero_snr"
+    /// The config's keys: each case's name in snake_case (`betaStart` → `beta_start`), and
+    /// `_class_name`.
+    private enum Key: String, CodingKey, CaseIterable {
+        case className, numTrainTimesteps, betaStart, betaEnd, betaSchedule, trainedBetas, clipSample, clipSampleRange
+        case predictionType, thresholding, dynamicThresholdingRatio, sampleMaxValue, setAlphaToOne, stepsOffset
+        case timestepSpacing, rescaleBetasZeroSnr
+
+        var stringValue: String {
+            var name = self == .className ? "_" : ""
+            for c in rawValue {
+                if c.isUppercase { name += "_" }
+                name += c.lowercased()
+            }
+            return name
+        }
+
+        init?(stringValue: String) {
+            guard let key = Self.allCases.first(where: { $0.stringValue == stringValue }) else { return nil }
+            self = key
+        }
     }
 
     /// Decodes a diffusers scheduler config; see the type's documentation.
@@ -74,19 +77,19 @@ public struct SchedulerConfig: Sendable, Equatable, Decodable {
                 return try c.decodeIfPresent(T.self, forKey: key) ?? fallback
             } catch let error as DecodingError {
                 throw SchedulerConfigError.invalid(
-                    field: key.rawValue, value: Self.describe(c, key), reason: "expected \(T.self) (\(error.shortDescription))")
+                    field: key.stringValue, value: Self.describe(c, key), reason: "expected \(T.self) (\(error.shortDescription))")
             }
         }
         func choice<T: RawRepresentable & CaseIterable>(_ key: Key, _ fallback: T) throws -> T where T.RawValue == String {
             guard let raw: String = try value(key, nil as String?) else { return fallback }
             guard let v = T(rawValue: raw) else {
                 throw SchedulerConfigError.unsupported(
-                    field: key.rawValue, value: raw, supported: T.allCases.map(\.rawValue))
+                    field: key.stringValue, value: raw, supported: T.allCases.map(\.rawValue))
             }
             return v
         }
         className = try value(.className, nil as String?)
-        trainTimesteps = try value(.trainTimesteps, trainTimesteps)
+        trainTimesteps = try value(.numTrainTimesteps, trainTimesteps)
         betaStart = try value(.betaStart, betaStart)
         betaEnd = try value(.betaEnd, betaEnd)
         betaSchedule = try choice(.betaSchedule, betaSchedule)
@@ -100,9 +103,9 @@ public struct SchedulerConfig: Sendable, Equatable, Decodable {
         setAlphaToOne = try value(.setAlphaToOne, setAlphaToOne)
         stepsOffset = try value(.stepsOffset, stepsOffset)
         timestepSpacing = try choice(.timestepSpacing, timestepSpacing)
-        if try value(.rescaleBetasZeroSNR, false) {
+        if try value(.rescaleBetasZeroSnr, false) {
             throw SchedulerConfigError.unsupported(
-                field: Key.rescaleBetasZeroSNR.rawValue, value: "true", supported: ["false"])
+                field: Key.rescaleBetasZeroSnr.stringValue, value: "true", supported: ["false"])
         }
         try validate()
     }
@@ -115,44 +118,44 @@ public struct SchedulerConfig: Sendable, Equatable, Decodable {
     public func validate() throws {
         if trainTimesteps < 1 || trainTimesteps > Self.maxTrainTimesteps {
             throw SchedulerConfigError.invalid(
-                field: Key.trainTimesteps.rawValue, value: "\(trainTimesteps)", reason: "must lie in 1…\(Self.maxTrainTimesteps)")
+                field: Key.numTrainTimesteps.stringValue, value: "\(trainTimesteps)", reason: "must lie in 1…\(Self.maxTrainTimesteps)")
         }
         if !(clipSampleRange > 0 && clipSampleRange.isFinite) {
-            throw SchedulerConfigError.invalid(field: Key.clipSampleRange.rawValue, value: "\(clipSampleRange)", reason: "must be a positive number")
+            throw SchedulerConfigError.invalid(field: Key.clipSampleRange.stringValue, value: "\(clipSampleRange)", reason: "must be a positive number")
         }
         if let betas = trainedBetas {
             if betas.count != trainTimesteps {
                 throw SchedulerConfigError.invalid(
-                    field: Key.trainedBetas.rawValue, value: "\(betas.count) values",
+                    field: Key.trainedBetas.stringValue, value: "\(betas.count) values",
                     reason: "must hold num_train_timesteps = \(trainTimesteps) values")
             }
             if let bad = betas.firstIndex(where: { !($0 > 0 && $0 < 1) }) {
                 throw SchedulerConfigError.invalid(
-                    field: Key.trainedBetas.rawValue, value: "[\(bad)] = \(betas[bad])", reason: "each β must lie in (0, 1)")
+                    field: Key.trainedBetas.stringValue, value: "[\(bad)] = \(betas[bad])", reason: "each β must lie in (0, 1)")
             }
         } else if betaSchedule != .squaredcosCapV2 {
             for (key, beta) in [(Key.betaStart, betaStart), (Key.betaEnd, betaEnd)] where !(beta > 0 && beta < 1) {
-                throw SchedulerConfigError.invalid(field: key.rawValue, value: "\(beta)", reason: "must lie in (0, 1)")
+                throw SchedulerConfigError.invalid(field: key.stringValue, value: "\(beta)", reason: "must lie in (0, 1)")
             }
         }
         if stepsOffset < 0 {
             throw SchedulerConfigError.invalid(
-                field: Key.stepsOffset.rawValue, value: "\(stepsOffset)", reason: "must not be negative")
+                field: Key.stepsOffset.stringValue, value: "\(stepsOffset)", reason: "must not be negative")
         }
         if thresholding {
             if !(dynamicThresholdingRatio > 0 && dynamicThresholdingRatio <= 1) {
                 throw SchedulerConfigError.invalid(
-                    field: Key.dynamicThresholdingRatio.rawValue, value: "\(dynamicThresholdingRatio)",
+                    field: Key.dynamicThresholdingRatio.stringValue, value: "\(dynamicThresholdingRatio)",
                     reason: "must lie in (0, 1]")
             }
             if !(sampleMaxValue >= 1) {
                 throw SchedulerConfigError.invalid(
-                    field: Key.sampleMaxValue.rawValue, value: "\(sampleMaxValue)", reason: "must be at least 1")
+                    field: Key.sampleMaxValue.stringValue, value: "\(sampleMaxValue)", reason: "must be at least 1")
             }
         }
         if clipSample && !thresholding && !(clipSampleRange > 0) {
             throw SchedulerConfigError.invalid(
-                field: Key.clipSampleRange.rawValue, value: "\(clipSampleRange)", reason: "must be positive")
+                field: Key.clipSampleRange.stringValue, value: "\(clipSampleRange)", reason: "must be positive")
         }
     }
 

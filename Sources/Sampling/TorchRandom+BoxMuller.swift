@@ -48,17 +48,23 @@ enum Cephes {
     private static let minNormPos = Float(bitPattern: 0x0080_0000)
     private static let sqrtHalf = Float(0.707106781186547524 as Double)
     // Constants rounded decimal → double → float, as the verifying script does.
-    private static let p0 = Float(7.0376836292e-2 as Double)
-    private static let p1 = Float(-1.1514610310e-1 as Double)
-    private static let p2 = Float(1.1676998740e-1 as Double)
-    private static let p3 = Float(-1.2420140846e-1 as Double)
-    private static let p4 = Float(1.4249322787e-1 as Double)
-    private static let p5 = Float(-1.6668057665e-1 as Double)
-    private static let p6 = Float(2.0000714765e-1 as Double)
-    private static let p7 = Float(-2.4999993993e-1 as Double)
-    private static let p8 = Float(3.3333331174e-1 as Double)
+    /// log's polynomial p₀…p₈, highest power first.
+    private static let logP = floats([7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1,
+                                      1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1,
+                                      3.3333331174e-1])
     private static let logQ1 = Float(-2.12194440e-4 as Double)
     private static let logQ2 = Float(0.693359375 as Double)
+
+    /// The decimal constants rounded to double, then to float.
+    private static func floats(_ values: [Double]) -> [Float] { values.map { Float($0) } }
+
+    /// c₀·xⁿ + c₁·xⁿ⁻¹ + … + cₙ by Horner's rule, each step fused (y ← c_k + y·x), as avx_mathfun's
+    /// chains of `_mm256_fmadd_ps`.
+    private static func horner(_ c: [Float], _ x: Float) -> Float {
+        var y = c[0]
+        for k in 1..<c.count { y = c[k].addingProduct(y, x) }
+        return y
+    }
 
     /// `log256_ps` for x > 0.
     static func log(_ input: Float) -> Float {
@@ -74,14 +80,7 @@ enum Cephes {
             x -= 1
         }
         let z = x * x
-        var y = p1.addingProduct(p0, x)
-        y = p2.addingProduct(y, x)
-        y = p3.addingProduct(y, x)
-        y = p4.addingProduct(y, x)
-        y = p5.addingProduct(y, x)
-        y = p6.addingProduct(y, x)
-        y = p7.addingProduct(y, x)
-        y = p8.addingProduct(y, x)
+        var y = horner(logP, x)
         y *= x
         y = (e * logQ1).addingProduct(y, z)
         y = y.addingProduct(z, -0.5)
@@ -90,15 +89,11 @@ enum Cephes {
     }
 
     private static let fourOverPi = Float(1.27323954473516 as Double)
-    private static let dp1 = Float(-0.78515625 as Double)
-    private static let dp2 = Float(-2.4187564849853515625e-4 as Double)
-    private static let dp3 = Float(-3.77489497744594108e-8 as Double)
-    private static let cos0 = Float(2.443315711809948e-5 as Double)
-    private static let cos1 = Float(-1.388731625493765e-3 as Double)
-    private static let cos2 = Float(4.166664568298827e-2 as Double)
-    private static let sin0 = Float(-1.9515295891e-4 as Double)
-    private static let sin1 = Float(8.3321608736e-3 as Double)
-    private static let sin2 = Float(-1.6666654611e-1 as Double)
+    /// −π/4 in three parts, for the extended-precision reduction.
+    private static let dp = floats([-0.78515625, -2.4187564849853515625e-4, -3.77489497744594108e-8])
+    /// cos's and sin's polynomials in z = x², highest power first.
+    private static let cosP = floats([2.443315711809948e-5, -1.388731625493765e-3, 4.166664568298827e-2])
+    private static let sinP = floats([-1.9515295891e-4, 8.3321608736e-3, -1.6666654611e-1])
 
     /// `sincos256_ps`: (sin x, cos x).
     static func sincos(_ input: Float) -> (Float, Float) {
@@ -113,17 +108,13 @@ enum Cephes {
         let signCos = UInt32(bitPattern: (~(j - 2) & 4) << 29)
         signSin ^= swapSignSin
         // extended-precision reduction x − yq·π/4
-        x = x.addingProduct(yq, dp1)
-        x = x.addingProduct(yq, dp2)
-        x = x.addingProduct(yq, dp3)
+        for part in dp { x = x.addingProduct(yq, part) }
         let z = x * x
-        var yc = cos1.addingProduct(cos0, z)
-        yc = cos2.addingProduct(yc, z)
+        var yc = horner(cosP, z)
         yc *= z
         yc = (-(z * 0.5)).addingProduct(yc, z)
         yc += 1
-        var ys = sin1.addingProduct(sin0, z)
-        ys = sin2.addingProduct(ys, z)
+        var ys = horner(sinP, z)
         ys *= z
         ys = x.addingProduct(ys, x)
         let (s, c) = sinUsesSinPoly ? (ys, yc) : (yc, ys)

@@ -3,8 +3,8 @@ import CKernels
 /// How many im2col floats one band may hold (16 MB): large models convolve in bands of rows.
 let im2colBudget = 4 << 20
 
-/// 2-D convolution: Winograd for stride-1 3×3 (``ConvolutionAlgorithm``), else im2col + GEMM in
-/// bands of output rows. input (B, Cin, H, W) → output (B, Cout, Ho, Wo),
+/// 2-D convolution: Winograd for stride-1 3×3 when `algorithm` says so and the weights have
+/// planes (``ConvolutionAlgorithm``), else im2col + GEMM in bands of output rows. input (B, Cin, H, W) → output (B, Cout, Ho, Wo),
 /// Ho = (H + pt + pb − k) / stride + 1; y = conv(prologue(x)) + b + imageBias[image, o] + residual.
 /// `prologue` (a group norm and SiLU, ``groupNormAffine(_:groups:gamma:beta:eps:silu:)``) is
 /// applied to each input value as the Winograd input transform reads it — no normalised tensor
@@ -12,7 +12,7 @@ let im2colBudget = 4 << 20
 /// on the im2col path the prologue makes a tensor first and the terms are added after the GEMM.
 /// `imageBias` (B, Cout), e.g. a ResNet block's time embedding; `residual` y's shape.
 public func conv2d(_ x: Tensor, _ w: ConvWeight, stride: Int = 1, padding: Padding, prologue: ChannelAffine? = nil,
-                   imageBias: Tensor? = nil, residual: Tensor? = nil) -> Tensor {
+                   imageBias: Tensor? = nil, residual: Tensor? = nil, algorithm: ConvolutionAlgorithm = .winograd) -> Tensor {
     precondition(x.rank == 4 && x.shape[1] == w.inChannels, "conv2d: input \(x.shape) for \(w.inChannels) channels")
     precondition(prologue.map { $0.scale.count == x.shape[0] * w.inChannels } ?? true,
                  "conv2d: prologue for \(prologue?.scale.count ?? 0) channels, input \(x.shape)")
@@ -25,7 +25,7 @@ public func conv2d(_ x: Tensor, _ w: ConvWeight, stride: Int = 1, padding: Paddi
                  "conv2d: image bias for \(batch)×\(w.outChannels)")
     precondition(residual.map { $0.shape == out.shape } ?? true,
                  "conv2d: residual \(residual?.shape ?? []) for \(out.shape)")
-    if k == 3, stride == 1, padding == Padding(1), ConvolutionAlgorithm.current == .winograd, let u = w.winograd,
+    if k == 3, stride == 1, padding == Padding(1), algorithm == .winograd, let u = w.winograd,
        let tile = w.winogradTile?.rawValue,
        batch * ((ho + tile - 1) / tile) * ((wo + tile - 1) / tile) >= ConvolutionAlgorithm.winogradMinTiles {
         conv2dWinograd(x, w, u, tile: tile, prologue: prologue, imageBias: imageBias, residual: residual, into: &out)

@@ -15,7 +15,7 @@ public struct ConvWeight: Sendable {
     public let bias: [Float]?
     /// 3×3 kernels only, when asked for: the Winograd planes U_k = (G g Gᵀ)_k (out × in) — 16
     /// for F(2×2, 3×3), 36 for F(4×4, 3×3) — made once at load and packed in blocks of 6 output
-    /// channels for the convolution's own GEMM kernel (`ddim_winograd_pack_weights`; ``ConvolutionAlgorithm``).
+    /// channels for the convolution's own GEMM kernel (`ddim_winograd_pack_weights`; ``ConvolutionAlgorithm``, ``ConvPolicy``).
     public let winograd: [Float]?
     /// The output tile those planes are for (nil without planes).
     public let winogradTile: WinogradTile?

@@ -1,6 +1,4 @@
-import Foundation
-
-/// Which algorithm stride-1, padding-1 3×3 convolutions use; set once at start-up (benchmarks
+/// Which algorithm stride-1, padding-1 3×3 convolutions use (``ConvPolicy/algorithm``; benchmarks
 /// and tests compare the two).
 public enum ConvolutionAlgorithm: Sendable {
     /// im2col + one GEMM per band or group of images: 9·Cin multiplies per output.
@@ -8,15 +6,6 @@ public enum ConvolutionAlgorithm: Sendable {
     /// Winograd F(4×4, 3×3) or F(2×2, 3×3), per the weights' planes (``WinogradTile``):
     /// 2.25·Cin or 4·Cin multiplies per output.
     case winograd
-
-    /// The algorithm in use (default `.winograd`; `DDIM_CONV=im2col` in the environment picks the other).
-    public static var current: ConvolutionAlgorithm {
-        get { ConvolutionAlgorithm.storage }
-        set { ConvolutionAlgorithm.storage = newValue }
-    }
-
-    nonisolated(unsafe) private static var storage: ConvolutionAlgorithm =
-        ProcessInfo.processInfo.environment["DDIM_CONV"] == "im2col" ? .im2col : .winograd
 
     /// Below this many tiles per convolution (batch × ⌈H/m⌉ × ⌈W/m⌉) im2col is used: the
     /// Winograd kernel works on panels of 16 tiles, and a panel mostly of padding costs more

@@ -36,19 +36,19 @@ struct ResnetBlock: Sendable {
         var h: Tensor
         var n2: ChannelAffine
         if scaleShift {
-            h = run.op(.conv3x3) { conv2d(x, conv1, padding: Padding(1), prologue: n1) }
+            h = run.conv(.conv3x3, x, conv1, padding: Padding(1), prologue: n1)
             // silu(norm₂(h)·(1 + scale) + shift): with norm₂ = h·a + b per channel,
             // h·a(1 + scale) + (b(1 + scale) + shift), one map again
             n2 = run.op(.norm) { norm2.affine(h, silu: true) }
             modulate(&n2, t, channels: out)
         } else {
             // h = conv₁(silu(norm₁(x))) + W_t·silu(emb)
-            h = run.op(.conv3x3) { conv2d(x, conv1, padding: Padding(1), prologue: n1, imageBias: t) }
+            h = run.conv(.conv3x3, x, conv1, padding: Padding(1), prologue: n1, imageBias: t)
             n2 = run.op(.norm) { norm2.affine(h, silu: true) }
         }
-        let skip = shortcut.map { s in run.op(.conv1x1) { conv2d(x, s, padding: Padding(0)) } } ?? x
+        let skip = shortcut.map { s in run.conv(.conv1x1, x, s, padding: Padding(0)) } ?? x
         // conv₂(silu(norm₂(h))) + shortcut(x)
-        h = run.op(.conv3x3) { conv2d(h, conv2, padding: Padding(1), prologue: n2, residual: skip) }
+        h = run.conv(.conv3x3, h, conv2, padding: Padding(1), prologue: n2, residual: skip)
         if outputScale != 1 { h.scale(by: 1 / outputScale) }
         return h
     }
@@ -110,7 +110,7 @@ struct Downsample: Sendable {
     }
 
     func callAsFunction(_ x: Tensor, _ run: inout RunContext) -> Tensor {
-        run.op(.conv3x3) { conv2d(x, conv, stride: 2, padding: padding) }
+        run.conv(.conv3x3, x, conv, stride: 2, padding: padding)
     }
 }
 
@@ -124,6 +124,6 @@ struct Upsample: Sendable {
 
     func callAsFunction(_ x: Tensor, _ run: inout RunContext) -> Tensor {
         let up = run.op(.elementwise) { upsampleNearest2x(x) }
-        return run.op(.conv3x3) { conv2d(up, conv, padding: Padding(1)) }
+        return run.conv(.conv3x3, up, conv, padding: Padding(1))
     }
 }

@@ -12,6 +12,8 @@ public final class UNet2DModel: Sendable {
     public let parameterCount: Int
     /// Where the weights came from (for messages).
     public let weightsPath: String
+    /// How its 3×3 convolutions run, and which Winograd planes they were given at load.
+    public let convPolicy: ConvPolicy
 
     let convIn: ConvWeight  // in_channels → C₀
     let timeLinear1: LinearWeight, timeLinear2: LinearWeight  // C₀ → T, T → T
@@ -23,45 +25,43 @@ public final class UNet2DModel: Sendable {
 
     /// Loads `config.json` and the safetensors weights. Every expected tensor must be present with
     /// its exact shape; a tensor the architecture does not use is an error too (it means the
-    /// config and the weights disagree).
-    public convenience init(configURL: URL, weightsURL: URL) throws {
+    /// config and the weights disagree). Its convolutions follow `policy`.
+    public convenience init(configURL: URL, weightsURL: URL, policy: ConvPolicy = ConvPolicy()) throws {
         let config = try UNetConfig.load(from: configURL)
         let file = try SafeTensorsFile(url: weightsURL)
-        try self.init(config: config, weights: file)
+        try self.init(config: config, weights: file, policy: policy)
     }
 
-    /// Builds the model from a validated config and an opened weights file.
-    public init(config c: UNetConfig, weights file: SafeTensorsFile) throws {
+    /// Builds the model from a validated config and an opened weights file; its convolutions
+    /// follow `policy` (the Winograd planes packed here, the algorithm of its forward passes).
+    public init(config c: UNetConfig, weights file: SafeTensorsFile, policy: ConvPolicy = ConvPolicy()) throws {
         config = c
         weightsPath = file.path
-        let w = WeightReader(file)
+        convPolicy = policy
         let ch = c.blockOutChannels
         let temb = c.timeEmbedWidth
         // level i of the UNet runs at sample_size / 2^i (the hint for each conv's Winograd planes)
         let side = c.sampleSize?.min() ?? 0
-        w.resolution = side
+        let w = WeightReader(file, policy: policy, resolution: side)
         convIn = try w.conv("conv_in", out: ch[0], in: c.inChannels, kernel: 3)
         timeLinear1 = try w.linear(["time_embedding.linear_1"], out: temb, in: ch[0])
         timeLinear2 = try w.linear(["time_embedding.linear_2"], out: temb, in: temb)
         var down: [DownBlock] = []
         for (i, type) in c.downBlockTypes.enumerated() {
-            w.resolution = side >> i
-            down.append(try DownBlock(w, index: i, in: i == 0 ? ch[0] : ch[i - 1], out: ch[i], temb: temb,
-                                      attention: type == "AttnDownBlock2D", last: i == ch.count - 1, config: c))
+            down.append(try DownBlock(w.at(resolution: side >> i), index: i, in: i == 0 ? ch[0] : ch[i - 1], out: ch[i],
+                                      temb: temb, attention: type == "AttnDownBlock2D", last: i == ch.count - 1, config: c))
         }
         self.down = down
-        w.resolution = side >> (ch.count - 1)
-        mid = c.midBlockType == nil ? nil : try MidBlock(w, channels: ch[ch.count - 1], temb: temb, config: c)
+        let deepest = w.at(resolution: side >> (ch.count - 1))
+        mid = c.midBlockType == nil ? nil : try MidBlock(deepest, channels: ch[ch.count - 1], temb: temb, config: c)
         let reversed = Array(ch.reversed())
         var up: [UpBlock] = []
         for (i, type) in c.upBlockTypes.enumerated() {
-            w.resolution = side >> (ch.count - 1 - i)
-            up.append(try UpBlock(w, index: i, in: reversed[min(i + 1, ch.count - 1)], prev: i == 0 ? reversed[0] : reversed[i - 1],
-                                  out: reversed[i], temb: temb, attention: type == "AttnUpBlock2D", last: i == ch.count - 1,
-                                  config: c))
+            up.append(try UpBlock(w.at(resolution: side >> (ch.count - 1 - i)), index: i, in: reversed[min(i + 1, ch.count - 1)],
+                                  prev: i == 0 ? reversed[0] : reversed[i - 1], out: reversed[i], temb: temb,
+                                  attention: type == "AttnUpBlock2D", last: i == ch.count - 1, config: c))
         }
         self.up = up
-        w.resolution = side
         normOut = try w.norm("conv_norm_out", channels: ch[0], groups: c.normNumGroups, eps: c.normEps)
         convOut = try w.conv("conv_out", out: c.outChannels, in: ch[0], kernel: 3)
         if let extra = w.unused.first {
@@ -87,13 +87,21 @@ public final class UNet2DModel: Sendable {
     /// ε_θ(x_t, t) (or x₀ / v, per the scheduler's prediction_type):
     /// x (B, in_channels, H, W), one timestep per sample → (B, out_channels, H, W).
     public func callAsFunction(_ x: Tensor, timesteps: [Float]) throws -> Tensor {
-        var run = RunContext()
+        var run = RunContext(algorithm: convPolicy.algorithm)
+        return try forward(x, timesteps: timesteps, run: &run)
+    }
+
+    /// The same forward pass with 3×3 convolutions by `algorithm` instead of the policy's (for a
+    /// comparison of the two; without the original weights, layers that dropped them recover
+    /// them from their planes on every im2col call).
+    public func forward(_ x: Tensor, timesteps: [Float], algorithm: ConvolutionAlgorithm) throws -> Tensor {
+        var run = RunContext(algorithm: algorithm)
         return try forward(x, timesteps: timesteps, run: &run)
     }
 
     /// The same forward pass, timing each kind of operation into `profile`.
     public func forward(_ x: Tensor, timesteps: [Float], profile: inout OpProfile) throws -> Tensor {
-        var run = RunContext(profile: profile)
+        var run = RunContext(algorithm: convPolicy.algorithm, profile: profile)
         let y = try forward(x, timesteps: timesteps, run: &run)
         profile = run.profile ?? profile
         return y
@@ -115,14 +123,14 @@ public final class UNet2DModel: Sendable {
         let emb = run.op(.linear) { linear(silu(linear(gamma, timeLinear1)), timeLinear2) }
         let embedding = silu(emb)
 
-        var h = run.op(.conv3x3) { conv2d(x, convIn, padding: Padding(1)) }
+        var h = run.conv(.conv3x3, x, convIn, padding: Padding(1))
         var skips = [h]
         for block in down { h = block(h, embedding, skips: &skips, &run) }
         if let mid { h = mid(h, embedding, &run) }
         for block in up { h = block(h, embedding, skips: &skips, &run) }
         // conv_out(silu(norm_out(h))): the norm's statistics here, its map applied by the conv
         let out = run.op(.norm) { normOut.affine(h, silu: true) }
-        return run.op(.conv3x3) { conv2d(h, convOut, padding: Padding(1), prologue: out) }
+        return run.conv(.conv3x3, h, convOut, padding: Padding(1), prologue: out)
     }
 }
 

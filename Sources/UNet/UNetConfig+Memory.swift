@@ -94,20 +94,20 @@ public struct UNetMemory: Sendable, Equatable {
 
 extension UNetConfig {
     /// The memory of this model and of one forward pass over `batch` images of `height` × `width`
-    /// on `threads` threads (the pool's), with 3×3 convolutions by `algorithm`; see ``UNetMemory``.
-    public func memory(batch: Int, height: Int, width: Int, threads: Int,
-                       algorithm: ConvolutionAlgorithm = .current) -> UNetMemory {
-        var walk = ForwardWalk(config: self, batch: batch, threads: max(1, threads), algorithm: algorithm)
+    /// on `threads` threads (the pool's), the model loaded and run under `policy`; see ``UNetMemory``.
+    public func memory(batch: Int, height: Int, width: Int, threads: Int, policy: ConvPolicy = ConvPolicy()) -> UNetMemory {
+        var walk = ForwardWalk(config: self, batch: batch, threads: max(1, threads), policy: policy)
         walk.run(height: height, width: width)
-        return UNetMemory(weights: loadedWeightBytes, forwardPeak: walk.ledger.peak * 4, threadScratch: walk.threadScratch * 4)
+        return UNetMemory(weights: loadedWeightBytes(policy), forwardPeak: walk.ledger.peak * 4,
+                          threadScratch: walk.threadScratch * 4)
     }
 
     /// Whether a checkpoint of this config counts as large (``WeightReader/largeModel``).
     var isLargeModel: Bool { parameterCount > WeightReader.largeModelParameters }
 
-    /// Bytes the loaded model holds (``UNetMemory/weights``).
-    var loadedWeightBytes: Int {
-        let large = isLargeModel, onlyF2x2 = WeightReader.onlyF2x2
+    /// Bytes the model loaded under `policy` holds (``UNetMemory/weights``).
+    func loadedWeightBytes(_ policy: ConvPolicy) -> Int {
+        let large = isLargeModel
         let side = sampleSize?.min() ?? 0, levels = blockOutChannels.count
         var floats = 0
         for (name, shape) in parameterShapes {
@@ -118,10 +118,9 @@ extension UNetConfig {
                 continue
             }
             let resolution = side >> Self.level(ofTensor: name, levels: levels)
-            let tile = WeightReader.winogradTile(resolution: resolution, out: shape[0], in: shape[1], largeModel: large,
-                                                 onlyF2x2: onlyF2x2)
+            let tile = policy.tile(resolution: resolution, out: shape[0], in: shape[1], largeModel: large)
             floats += tile.planes * roundUp(shape[0], 6) * shape[1]
-            if WeightReader.keepsWeights(resolution: resolution, tile: tile) { floats += count }
+            if ConvPolicy.keepsWeights(resolution: resolution, tile: tile) { floats += count }
         }
         return floats * 4
     }
@@ -173,16 +172,15 @@ private struct Ledger {
 private struct ForwardWalk {
     let config: UNetConfig
     let batch: Int, threads: Int
-    let algorithm: ConvolutionAlgorithm
-    let large: Bool, onlyF2x2: Bool
+    let policy: ConvPolicy
+    let large: Bool
     var ledger = Ledger()
     /// The pool threads' kept scratch (``UNetMemory/threadScratch``), floats.
     var threadScratch = 0
 
-    init(config: UNetConfig, batch: Int, threads: Int, algorithm: ConvolutionAlgorithm) {
-        (self.config, self.batch, self.threads, self.algorithm) = (config, batch, threads, algorithm)
+    init(config: UNetConfig, batch: Int, threads: Int, policy: ConvPolicy) {
+        (self.config, self.batch, self.threads, self.policy) = (config, batch, threads, policy)
         large = config.isLargeModel
-        onlyF2x2 = WeightReader.onlyF2x2
     }
 
     /// A tensor of the walk: its ledger id and channels.
@@ -294,14 +292,14 @@ private struct ForwardWalk {
                        stride: Int = 1) -> Held {
         let (ho, wo) = stride == 1 ? (h, w) : (h / 2, w / 2)
         let winogradLayer = stride == 1
-        let tile = WeightReader.winogradTile(resolution: resolution, out: cout, in: cin, largeModel: large, onlyF2x2: onlyF2x2)
+        let tile = policy.tile(resolution: resolution, out: cout, in: cin, largeModel: large)
         let m = tile.rawValue, (th, tw) = ((h + m - 1) / m, (w + m - 1) / m)
         var scratch: Int
-        if winogradLayer, algorithm == .winograd, batch * th * tw >= ConvolutionAlgorithm.winogradMinTiles {
+        if winogradLayer, policy.algorithm == .winograd, batch * th * tw >= ConvolutionAlgorithm.winogradMinTiles {
             scratch = winogradScratch(cin: cin, cout: cout, h, w, planes: tile.planes, th: th, tw: tw)
         } else {
             scratch = prologue ? batch * cin * h * w : 0
-            if winogradLayer && !WeightReader.keepsWeights(resolution: resolution, tile: tile) { scratch += cout * cin * 9 }
+            if winogradLayer && !ConvPolicy.keepsWeights(resolution: resolution, tile: tile) { scratch += cout * cin * 9 }
             let k = winogradLayer || stride == 2 ? 3 : 1, kk = cin * k * k, plane = ho * wo
             let bandRows = max(1, min(ho, 4 << 20 / max(1, kk * wo)))
             let group = min(batch, 4 << 20 / max(1, kk * plane))

@@ -2,46 +2,53 @@ import Foundation
 import Tensors
 
 /// Fetches a model's tensors by the checkpoint's own names, checks each shape, and remembers
-/// which names were used so that unexpected tensors can be reported afterwards.
-final class WeightReader {
+/// which names were used so that unexpected tensors can be reported afterwards. Each level of the
+/// UNet reads through its own reader (``at(resolution:)``), which knows the side of its maps;
+/// all of them share the record of names used.
+struct WeightReader {
     let file: SafeTensorsFile
-    private(set) var used: Set<String> = []
-
-    /// The side (pixels) of the maps the next convolutions will see, from the config's
-    /// sample size (0: unknown). It picks their Winograd planes: F(4×4, 3×3) at 16 or more,
-    /// where 4×4 tiles fill the kernel's panels even at batch 1, F(2×2, 3×3) below; large models
-    /// keep F(2×2) on their widest layers (``largeModelF4Channels``), whose 36/9 of the weights
-    /// would not fit their memory budget. It also decides whether a layer keeps its original
-    /// weights (``conv(_:out:in:kernel:winograd:)``).
-    var resolution = 0
+    /// The convolutions' policy: which Winograd planes the layers get (``ConvPolicy/tiles``).
+    let policy: ConvPolicy
+    /// The side (pixels) of the maps this reader's convolutions will see, from the config's
+    /// sample size (0: unknown). It picks their Winograd planes (``ConvPolicy/tile(resolution:out:in:largeModel:)``)
+    /// and decides whether a layer keeps its original weights (``conv(_:out:in:kernel:winograd:)``).
+    let resolution: Int
     /// More than 64 M parameters in the file (celebahq-256: 114 M; cifar10-32: 36 M).
     let largeModel: Bool
     /// The parameter count above which a model is large (``largeModel``).
     static let largeModelParameters = 64_000_000
-    /// In a large model, F(4×4) only for layers of at most this many channels in and out: on
-    /// celebahq-256 those (its 128–256-channel layers on 32–256 px maps) made a forward 2.5 →
-    /// 1.9 s for 110 MB more; its 512-channel layers, most of its weights, gained nothing at
-    /// their 16×16 maps and would have cost 210 MB more.
-    static let largeModelF4Channels = 256
-    /// DDIM_WINOGRAD=2x2 in the environment: F(2×2) throughout (for benchmarks' A/B runs).
-    let onlyF2x2 = WeightReader.onlyF2x2
-    static var onlyF2x2: Bool { ProcessInfo.processInfo.environment["DDIM_WINOGRAD"] == "2x2" }
+    private let record: UsedNames
 
-    init(_ file: SafeTensorsFile) {
+    /// The names asked for so far, by this reader and every other of the same file.
+    var used: Set<String> { record.set }
+
+    /// A reader of `file` whose convolutions follow `policy`, for maps `resolution` pixels wide.
+    init(_ file: SafeTensorsFile, policy: ConvPolicy, resolution: Int = 0) {
         self.file = file
+        self.policy = policy
+        self.resolution = resolution
         largeModel = file.entries.values.reduce(0) { $0 + $1.shape.reduce(1, *) } > Self.largeModelParameters
+        record = UsedNames()
     }
+
+    private init(_ other: WeightReader, resolution: Int) {
+        (file, policy, largeModel, record) = (other.file, other.policy, other.largeModel, other.record)
+        self.resolution = resolution
+    }
+
+    /// The same reader for layers whose maps are `resolution` pixels wide.
+    func at(resolution: Int) -> WeightReader { WeightReader(self, resolution: resolution) }
 
     /// The tensor `name` with exactly `shape`.
     func tensor(_ name: String, _ shape: [Int]) throws -> Tensor {
-        used.insert(name)
+        record.set.insert(name)
         return try file.tensor(name, shape: shape)
     }
 
     /// The first of `names` that the file has, with `shape` (also accepting trailing 1×1 dims).
     func tensor(anyOf names: [String], _ shape: [Int]) throws -> Tensor {
         for name in names where file.entries[name] != nil {
-            used.insert(name)
+            record.set.insert(name)
             if let e = file.entries[name], e.shape == shape + [1, 1] {
                 return try file.tensor(name).reshaped(shape)
             }
@@ -53,28 +60,14 @@ final class WeightReader {
     /// conv weight (out, in, k, k) and bias (out) under `prefix`. A stride-1 3×3 convolution
     /// (`winograd`) gets Winograd planes; when its maps give a batch of one image enough tiles
     /// for the Winograd path (``ConvolutionAlgorithm/winogradMinTiles``), it never runs im2col
-    /// but when asked to (`DDIM_CONV=im2col`, `ddim bench`'s comparison), so the original weights
-    /// are dropped and recovered from the planes then. Stride-2 convolutions get no planes.
+    /// but when asked to (``ConvPolicy/algorithm``, `ddim bench`'s comparison), so the original
+    /// weights are dropped and recovered from the planes then. Stride-2 convolutions get no planes.
     func conv(_ prefix: String, out: Int, in cin: Int, kernel: Int, winograd: Bool = true) throws -> ConvWeight {
-        let tile = Self.winogradTile(resolution: resolution, out: out, in: cin, largeModel: largeModel, onlyF2x2: onlyF2x2)
+        let tile = policy.tile(resolution: resolution, out: out, in: cin, largeModel: largeModel)
         return ConvWeight(weight: try tensor("\(prefix).weight", [out, cin, kernel, kernel]),
                           bias: try tensor("\(prefix).bias", [out]),
                           winograd: winograd ? tile : nil,
-                          keepWeights: !winograd || Self.keepsWeights(resolution: resolution, tile: tile))
-    }
-
-    /// The Winograd planes of a 3×3 layer whose maps are `resolution` pixels wide (the rule of
-    /// ``resolution``; also what the memory estimate counts, ``UNetConfig/memory(batch:height:width:threads:algorithm:)``).
-    static func winogradTile(resolution: Int, out: Int, in cin: Int, largeModel: Bool, onlyF2x2: Bool) -> WinogradTile {
-        let f4 = resolution >= 16 && !onlyF2x2 && (!largeModel || max(out, cin) <= largeModelF4Channels)
-        return f4 ? .f4x4 : .f2x2
-    }
-
-    /// Whether a Winograd layer keeps its original weights: when one image of its maps makes
-    /// fewer tiles than the Winograd path takes (it then runs im2col at batch 1).
-    static func keepsWeights(resolution: Int, tile: WinogradTile) -> Bool {
-        let tilesPerSide = (resolution + tile.rawValue - 1) / tile.rawValue
-        return tilesPerSide * tilesPerSide < ConvolutionAlgorithm.winogradMinTiles
+                          keepWeights: !winograd || ConvPolicy.keepsWeights(resolution: resolution, tile: tile))
     }
 
     /// linear weight (out, in) and bias (out) under the first prefix present.
@@ -93,6 +86,36 @@ final class WeightReader {
     var unused: [String] { file.names.filter { !used.contains($0) } }
 }
 
+/// The tensor names a model's readers have asked for.
+private final class UsedNames {
+    var set: Set<String> = []
+}
+
+extension ConvPolicy {
+    /// In a large model (``WeightReader/largeModel``), F(4×4) only for layers of at most this many
+    /// channels in and out: on celebahq-256 those (its 128–256-channel layers on 32–256 px maps)
+    /// made a forward 2.5 → 1.9 s for 110 MB more; its 512-channel layers, most of its weights,
+    /// gained nothing at their 16×16 maps and would have cost 210 MB more.
+    static let largeModelF4Channels = 256
+
+    /// The Winograd planes of a 3×3 layer whose maps are `resolution` pixels wide: F(4×4, 3×3) at
+    /// 16 or more, where 4×4 tiles fill the kernel's panels even at batch 1, F(2×2, 3×3) below or
+    /// under ``WinogradTiles/onlyF2x2``; large models keep F(2×2) on their widest layers
+    /// (``largeModelF4Channels``), whose 36/9 of the weights would not fit their memory budget.
+    /// Also what the memory estimate counts (``UNetConfig/memory(batch:height:width:threads:policy:)``).
+    func tile(resolution: Int, out: Int, in cin: Int, largeModel: Bool) -> WinogradTile {
+        let f4 = resolution >= 16 && tiles == .automatic && (!largeModel || max(out, cin) <= Self.largeModelF4Channels)
+        return f4 ? .f4x4 : .f2x2
+    }
+
+    /// Whether a Winograd layer keeps its original weights: when one image of its maps makes
+    /// fewer tiles than the Winograd path takes (it then runs im2col at batch 1).
+    static func keepsWeights(resolution: Int, tile: WinogradTile) -> Bool {
+        let tilesPerSide = (resolution + tile.rawValue - 1) / tile.rawValue
+        return tilesPerSide * tilesPerSide < ConvolutionAlgorithm.winogradMinTiles
+    }
+}
+
 /// A GroupNorm layer: per-channel γ, β over `groups` groups.
 struct GroupNormWeight: Sendable {
     let gamma: [Float], beta: [Float]
@@ -104,7 +127,7 @@ struct GroupNormWeight: Sendable {
     }
 
     /// The norm (and SiLU) of x as a per-(image, channel) map, for a convolution to apply as it
-    /// reads x (``conv2d(_:_:stride:padding:prologue:imageBias:residual:)``).
+    /// reads x (``conv2d(_:_:stride:padding:prologue:imageBias:residual:algorithm:)``).
     func affine(_ x: Tensor, silu: Bool = false) -> ChannelAffine {
         groupNormAffine(x, groups: groups, gamma: gamma, beta: beta, eps: eps, silu: silu)
     }

@@ -19,8 +19,7 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "Timed runs (after one warm-up).")
     var runs = 10
 
-    @Flag(name: .long, help: "Print one JSON object instead of text.")
-    var json = false
+    @OptionGroup var report: JSONOption
 
     @Flag(name: .long, help: "Also time each kind of operation (3×3 conv, 1×1 conv, group norm, attention, …).")
     var profile = false
@@ -34,17 +33,17 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
-        let m = try model.load()
+        var policy = ConvPolicy(environment: ProcessInfo.processInfo.environment)
+        if let conv { policy.algorithm = conv == .winograd ? .winograd : .im2col }
+        let m = try model.load(policy: policy)
         try checkMemory(m)
         let shape = [batch] + m.sampleShape()
         var noise = Tensor(shape: shape)
         for i in 0..<noise.count { noise.data[i] = Float(sin(Double(i) * 12.9898)) }
         let t = [Float](repeating: 500, count: batch)
         // the other algorithm's output once, for the numerical difference of the fast path
-        let chosen: ConvolutionAlgorithm = conv.map { $0 == .winograd ? .winograd : .im2col } ?? ConvolutionAlgorithm.current
-        ConvolutionAlgorithm.current = chosen == .winograd ? .im2col : .winograd
-        let other = try m.unet(noise, timesteps: t)
-        ConvolutionAlgorithm.current = chosen
+        let chosen = policy.algorithm
+        let other = try m.unet.forward(noise, timesteps: t, algorithm: chosen == .winograd ? .im2col : .winograd)
         let output = try m.unet(noise, timesteps: t)
         let difference = output.maxAbsDifference(other)
         let scale = output.data.reduce(0) { max($0, abs($1)) }
@@ -59,7 +58,7 @@ struct Bench: ParsableCommand {
         let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
         let flops = m.unet.flops(height: shape[2], width: shape[3]) * Double(batch)
         let gflops = flops / (median / 1e3) / 1e9
-        if json {
+        if report.json {
             var object: [String: Any] = [
                 "model": m.name, "batch": batch, "runs": runs, "median_ms": median, "min_ms": times[0],
                 "gflop_per_forward": flops / 1e9, "gflops": gflops, "blas": blasDescription,

@@ -19,11 +19,7 @@ struct Compare: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
-    @Option(name: .shortAndLong, help: "Step counts, comma-separated.")
-    var steps = CommaList([10, 20, 50, 100])
-
-    @Option(name: .shortAndLong, help: ArgumentHelp("Noise levels, comma-separated: η ≥ 0 or 'hat'.", valueName: "etas"))
-    var eta = CommaList([EtaArgument(level: .eta(0))])
+    @OptionGroup var grid: GridOptions<Compare>
 
     @Option(name: .long, help: "Seed of x_T (and of the η-noise).")
     var seed: UInt64 = 0
@@ -31,35 +27,28 @@ struct Compare: ParsableCommand {
     @Option(name: .shortAndLong, help: "Rows: samples per column.")
     var batch = 1
 
-    @OptionGroup var timesteps: SpacingOption
-
-    @OptionGroup var clip: ClipOption
-
     @Option(name: .shortAndLong, help: ArgumentHelp("The comparison grid (PNG).", valueName: "png"))
     var out: String
 
-    @Flag(name: .long, help: "Print one JSON object instead of the table.")
-    var json = false
+    @OptionGroup var report: JSONOption
 
     func validate() throws {
         guard (1...256).contains(batch) else { throw ValidationError("--batch must be between 1 and 256 (got \(batch))") }
-        guard steps.values.count * eta.values.count <= 64 else { throw ValidationError("at most 64 columns (--steps × --eta)") }
+        guard grid.cells.count <= 64 else { throw ValidationError("at most 64 columns (--steps × --eta)") }
         var plan = OutputPlan()
         try plan.file(out, flag: "--out")
     }
 
     func run() throws {
         var m = try model.load()
-        clip.apply(to: &m)
         try ImageExport.checkPicture(channels: m.unet.config.inChannels)
-        try checkSteps(steps.values, trainTimesteps: m.schedule.trainTimesteps)
+        try grid.check(&m)
         try checkMemory(m)
-        let columns = steps.values.flatMap { s in eta.values.map { ComparisonColumn(steps: s, noise: $0.level) } }
-        for c in columns { try m.check(noise: c.noise, steps: c.steps, spacing: timesteps.spacing) }
-        let bar = ProgressBar(enabled: !json && isatty(2) == 1)
+        let columns = grid.cells.map { ComparisonColumn(steps: $0.steps, noise: $0.noise) }
+        let bar = ProgressBar(enabled: !report.json && isatty(2) == 1)
         let total = columns.map(\.steps).reduce(0, +)
         var done = 0
-        let results = try m.compare(seed: seed, batch: batch, columns: columns, spacing: timesteps.spacing) { _, p in
+        let results = try m.compare(seed: seed, batch: batch, columns: columns, spacing: grid.timesteps.spacing) { _, p in
             done += 1
             bar.update(done, of: total, timestep: p.timestep, seconds: p.elapsed.milliseconds / 1e3)
         }
@@ -68,18 +57,18 @@ struct Compare: ParsableCommand {
         var tiles: [RGBImage] = []
         let perColumn = try results.map { try ImageExport.images($0) }
         for b in 0..<batch { tiles += perColumn.map { $0[b] } }
-        let grid = try ImageGrid.compose(tiles, columns: columns.count)
-        var text = SampleRequest(steps: columns[0].steps, noise: columns[0].noise, seed: seed, batch: batch, spacing: timesteps.spacing).parameterText(model: m)
+        let picture = try ImageGrid.compose(tiles, columns: columns.count)
+        var text = SampleRequest(steps: columns[0].steps, noise: columns[0].noise, seed: seed, batch: batch, spacing: grid.timesteps.spacing).parameterText(model: m)
         text.removeAll { $0.0 == "Steps" || $0.0 == "Eta" }
         text.append(("Columns", columns.map(\.label).joined(separator: "; ")))
-        try PNGWriter().write(grid, to: out, text: text.map { PNGText($0.0, $0.1) })
+        try PNGWriter().write(picture, to: out, text: text.map { PNGText($0.0, $0.1) })
 
         let reference = results[results.count - 1]
         let rows = zip(columns, results).map { column, x0 -> (ComparisonColumn, Double) in
             let errors = meanSquaredErrors(x0, reference)
             return (column, errors.reduce(0, +) / Double(errors.count))
         }
-        if json {
+        if report.json {
             let object: [String: Any] = [
                 "model": m.name, "seed": seed, "batch": batch, "out": out, "reference": columns[columns.count - 1].label,
                 "columns": rows.map { ["steps": $0.0.steps, "eta": $0.0.noise.label, "mse_to_reference": $0.1] },
@@ -95,4 +84,9 @@ struct Compare: ParsableCommand {
                   + String(format: "%10.5f", mse) + (psnr.isFinite ? String(format: "  %6.1f dB", psnr) : "       —"))
         }
     }
+}
+
+extension Compare: GridDefaults {
+    static let steps = [10, 20, 50, 100]
+    static let etas = [EtaArgument(level: .eta(0))]
 }

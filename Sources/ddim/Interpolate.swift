@@ -33,11 +33,7 @@ struct Interpolate: ParsableCommand {
 
     @OptionGroup var clip: ClipOption
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("The strip (PNG), frames left to right.", valueName: "png"))
-    var out: String?
-
-    @Option(name: .long, help: ArgumentHelp("Also one PNG per frame in this folder (00000.png, …).", valueName: "dir"))
-    var outDir: String?
+    @OptionGroup var output: PNGOutputs<Interpolate>
 
     @Flag(name: .shortAndLong, help: "No progress bar.")
     var quiet = false
@@ -48,11 +44,12 @@ struct Interpolate: ParsableCommand {
         if let latents, latents.values.count != 2 { throw ValidationError("--latents takes two files, A,B (got \(latents.values.count))") }
         guard (2...256).contains(frames) else { throw ValidationError("--frames must be between 2 and 256 (got \(frames))") }
         guard steps >= 1 else { throw ValidationError("--steps must be 1 or more (got \(steps))") }
-        guard out != nil || outDir != nil else { throw ValidationError("give --out PNG (a strip) and/or --out-dir DIR") }
+        guard output.out != nil || output.outDir != nil else {
+            throw ValidationError("give --out PNG (a strip) and/or --out-dir DIR")
+        }
         var plan = OutputPlan()
         for file in latents?.values ?? [] { try plan.input(file, flag: "--latents") }
-        try plan.file(out, flag: "--out")
-        try plan.folder(outDir, flag: "--out-dir", names: (0..<frames).map { String(format: "%05d.png", $0) })
+        try output.plan(&plan, count: frames)
     }
 
     func run() throws {
@@ -83,9 +80,14 @@ struct Interpolate: ParsableCommand {
         text.removeAll { $0.0 == "Seed" }
         text.append(("Interpolation", seeds.map { "slerp seeds \($0.values[0]) → \($0.values[1])" }
                      ?? "slerp latents \(latents?.values.joined(separator: " → ") ?? "")"))
-        if let out {
+        if let out = output.out {
             try PNGWriter().write(try ImageGrid.strip(try ImageExport.images(x0)), to: out, text: text.map { PNGText($0.0, $0.1) })
         }
-        if let outDir { try ImageExport.writeEach(x0, to: outDir, text: text) }
+        if let outDir = output.outDir { try ImageExport.writeEach(x0, to: outDir, text: text) }
     }
+}
+
+extension Interpolate: PNGOutputHelp {
+    static let out = "The strip (PNG), frames left to right."
+    static let outDir = "Also one PNG per frame in this folder (00000.png, …)."
 }

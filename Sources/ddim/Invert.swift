@@ -46,8 +46,7 @@ struct Invert: ParsableCommand {
     @Option(name: .shortAndLong, help: "Images per forward pass.")
     var batch = 16
 
-    @Flag(name: .long, help: "Print one JSON object instead of text.")
-    var json = false
+    @OptionGroup var report: JSONOption
 
     @Flag(name: .shortAndLong, help: "No progress bar.")
     var quiet = false
@@ -86,7 +85,7 @@ struct Invert: ParsableCommand {
         try checkMemory(m)
         let files = try paths()
         let x0 = Tensor.concatenate(try files.map { try m.image(at: $0) })
-        let bar = ProgressBar(enabled: !quiet && !json && isatty(2) == 1)
+        let bar = ProgressBar(enabled: !quiet && !report.json && isatty(2) == 1)
         var table: [(steps: Int, mse: [Double])] = []
         var last: InversionResult?
         for s in steps.values {
@@ -128,7 +127,7 @@ struct Invert: ParsableCommand {
         let summary = table.map { row -> (Int, Double, Double, Double) in
             (row.steps, row.mse.reduce(0, +) / Double(row.mse.count), row.mse.min() ?? 0, row.mse.max() ?? 0)
         }
-        if json {
+        if report.json {
             let object: [String: Any] = [
                 "model": m.name, "images": files.count,
                 "rows": summary.map { ["steps": $0.0, "mse": $0.1, "min": $0.2, "max": $0.3] },

@@ -24,7 +24,7 @@ extension Sample {
 extension Compare {
     /// One x_T, a column of the batch per setting, all kept for the grid.
     func checkMemory(_ m: LoadedModel) throws {
-        let columns = steps.values.count * eta.values.count
+        let columns = grid.cells.count
         try m.checkMemory(RunMemory("\(m.describe(batch: batch)) × \(columns) columns", batch: batch, samples: batch * columns,
                                     pictures: batch * columns))
     }

@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import Imaging
 import Sampling
+import Tensors
 import Output
 
 /// `--model DIR`: which model to run (the embedded digits model when absent).
@@ -21,11 +22,12 @@ struct ModelOptions: ParsableArguments {
         }
     }
 
-    /// Loads the chosen model (and sets the thread count).
-    func load() throws -> LoadedModel {
+    /// Loads the chosen model (and sets the thread count), its convolutions under `policy`
+    /// (by default the environment's: `DDIM_CONV`, `DDIM_WINOGRAD`).
+    func load(policy: ConvPolicy = ConvPolicy(environment: ProcessInfo.processInfo.environment)) throws -> LoadedModel {
         if let threads { setThreads(threads) }
-        guard let model else { return try ModelStore.loadDefault() }
-        return try ModelStore.load(URL(fileURLWithPath: model))
+        guard let model else { return try ModelStore.loadDefault(policy: policy) }
+        return try ModelStore.load(URL(fileURLWithPath: model), policy: policy)
     }
 }
 
@@ -53,6 +55,63 @@ struct SamplingOptions: ParsableArguments {
         guard steps >= 1 else { throw ValidationError("--steps must be 1 or more (got \(steps))") }
         guard (1...4096).contains(batch) else { throw ValidationError("--batch must be between 1 and 4096 (got \(batch))") }
     }
+}
+
+/// The help of a command's ``PNGOutputs``: what its `--out` PNG holds, what `--out-dir` is for.
+protocol PNGOutputHelp {
+    static var out: String { get }
+    static var outDir: String { get }
+}
+
+/// `--out PNG` (all images in one picture) and `--out-dir DIR` (one PNG per image, 00000.png, …).
+struct PNGOutputs<Help: PNGOutputHelp>: ParsableArguments {
+    @Option(name: .shortAndLong, help: ArgumentHelp(Help.out, valueName: "png"))
+    var out: String?
+
+    @Option(name: .long, help: ArgumentHelp(Help.outDir, valueName: "dir"))
+    var outDir: String?
+
+    /// Adds both outputs to `plan`, the folder's `count` numbered files with it.
+    func plan(_ plan: inout OutputPlan, count: Int) throws {
+        try plan.file(out, flag: "--out")
+        try plan.folder(outDir, flag: "--out-dir", names: (0..<count).map { String(format: "%05d.png", $0) })
+    }
+}
+
+/// The default grid of a ``GridOptions`` command.
+protocol GridDefaults {
+    static var steps: [Int] { get }
+    static var etas: [EtaArgument] { get }
+}
+
+/// The (S, η) grid of `compare` and `sweep`: `--steps` × `--eta`, with `--spacing` and `--no-clip`.
+struct GridOptions<Defaults: GridDefaults>: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Step counts, comma-separated.")
+    var steps = CommaList(Defaults.steps)
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Noise levels, comma-separated: η ≥ 0 or 'hat' (σ̂).", valueName: "etas"))
+    var eta = CommaList(Defaults.etas)
+
+    @OptionGroup var timesteps: SpacingOption
+
+    @OptionGroup var clip: ClipOption
+
+    /// The grid's cells, every η for each S in turn.
+    var cells: [(steps: Int, noise: NoiseLevel)] { steps.values.flatMap { s in eta.values.map { (s, $0.level) } } }
+
+    /// Applies `--no-clip` to `model` and checks every cell against it (steps within 1…T, each
+    /// η with its S and spacing).
+    func check(_ model: inout LoadedModel) throws {
+        clip.apply(to: &model)
+        try checkSteps(steps.values, trainTimesteps: model.schedule.trainTimesteps)
+        for c in cells { try model.check(noise: c.noise, steps: c.steps, spacing: timesteps.spacing) }
+    }
+}
+
+/// `--json`: the command's report as one JSON object on standard output.
+struct JSONOption: ParsableArguments {
+    @Flag(name: .long, help: "Print one JSON object instead of text.")
+    var json = false
 }
 
 /// `--spacing`: how the S timesteps are chosen among the T of training.

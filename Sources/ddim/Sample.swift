@@ -18,11 +18,7 @@ struct Sample: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup var sampling: SamplingOptions
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write all samples as one PNG grid (- for standard output).", valueName: "png"))
-    var out: String?
-
-    @Option(name: .long, help: ArgumentHelp("Write one PNG per sample (00000.png, 00001.png, …).", valueName: "dir"))
-    var outDir: String?
+    @OptionGroup var output: PNGOutputs<Sample>
 
     @Option(name: .long, help: ArgumentHelp(
         "Start from this x_T (a safetensors file with a tensor x_T, as `ddim invert --save-latent` writes) instead of drawing it from --seed; the batch is the file's.",
@@ -40,12 +36,13 @@ struct Sample: ParsableCommand {
     var quiet = false
 
     func validate() throws {
-        guard (out == nil) != (outDir == nil) else { throw ValidationError("give exactly one of --out PNG or --out-dir DIR") }
+        guard (output.out == nil) != (output.outDir == nil) else {
+            throw ValidationError("give exactly one of --out PNG or --out-dir DIR")
+        }
         // every file this run writes, checked before any sampling
         var plan = OutputPlan()
         try plan.input(latent, flag: "--latent")
-        try plan.file(out, flag: "--out")
-        try plan.folder(outDir, flag: "--out-dir", names: (0..<sampling.batch).map { String(format: "%05d.png", $0) })
+        try output.plan(&plan, count: sampling.batch)
         if let trajectory {
             guard trajectory != "-" else { throw OutputError(description: "--trajectory writes two files (a strip and an animation); give it a file name, not -") }
             try plan.file(trajectory, flag: "--trajectory")
@@ -89,9 +86,9 @@ struct Sample: ParsableCommand {
         var text = request.parameterText(model: m)
         if let latent { text.append(("Latent", latent)) }
         // Every file first, then the report: a closed standard output loses no result.
-        if let out {
+        if let out = output.out {
             try ImageExport.writeGrid(outcome.sample, to: out, text: text)
-        } else if let outDir {
+        } else if let outDir = output.outDir {
             try ImageExport.writeEach(outcome.sample, to: outDir, text: text)
         }
         if let trajectory {
@@ -105,4 +102,9 @@ struct Sample: ParsableCommand {
             FileHandle.standardError.write(Data(line.utf8))
         }
     }
+}
+
+extension Sample: PNGOutputHelp {
+    static let out = "Write all samples as one PNG grid (- for standard output)."
+    static let outDir = "Write one PNG per sample (00000.png, 00001.png, …)."
 }

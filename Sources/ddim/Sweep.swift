@@ -21,11 +21,7 @@ struct Sweep: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
-    @Option(name: .shortAndLong, help: "Step counts, comma-separated.")
-    var steps = CommaList([10, 20, 50, 100, 1000])
-
-    @Option(name: .shortAndLong, help: ArgumentHelp("Noise levels, comma-separated: η ≥ 0 or 'hat' (σ̂).", valueName: "etas"))
-    var eta = CommaList([0, 0.2, 0.5, 1].map { EtaArgument(level: .eta($0)) } + [EtaArgument(level: .ddpmLarge)])
+    @OptionGroup var grid: GridOptions<Sweep>
 
     @Option(name: .shortAndLong, help: "Samples per cell.")
     var n = 100
@@ -35,10 +31,6 @@ struct Sweep: ParsableCommand {
 
     @Option(name: .shortAndLong, help: "Samples per forward pass.")
     var batch = 50
-
-    @OptionGroup var timesteps: SpacingOption
-
-    @OptionGroup var clip: ClipOption
 
     @Option(name: .long, help: ArgumentHelp("Output folder (created).", valueName: "dir"))
     var outDir: String
@@ -58,18 +50,16 @@ struct Sweep: ParsableCommand {
 
     func run() throws {
         var m = try model.load()
-        clip.apply(to: &m)
-        try checkSteps(steps.values, trainTimesteps: m.schedule.trainTimesteps)
+        try grid.check(&m)
         try checkMemory(m)
-        let cells = steps.values.flatMap { s in eta.values.map { SweepCell(steps: s, noise: $0.level) } }
-        for c in cells { try m.check(noise: c.noise, steps: c.steps, spacing: timesteps.spacing) }
+        let cells = grid.cells.map { SweepCell(steps: $0.steps, noise: $0.noise) }
         do {
             try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
         } catch {
             throw ValidationError("--out-dir \(outDir): cannot create the folder")
         }
         let bar = ProgressBar(enabled: !quiet && isatty(2) == 1, unit: "sample")
-        let reports = try m.sweep(cells: cells, count: n, firstSeed: seed, batch: batch, into: outDir, spacing: timesteps.spacing, redo: redo) { k, done in
+        let reports = try m.sweep(cells: cells, count: n, firstSeed: seed, batch: batch, into: outDir, spacing: grid.timesteps.spacing, redo: redo) { k, done in
             bar.update(k * n + done, of: cells.count * n, label: cells[k].folderName)
         }
         bar.finish()
@@ -80,4 +70,9 @@ struct Sweep: ParsableCommand {
             }
         }
     }
+}
+
+extension Sweep: GridDefaults {
+    static let steps = [10, 20, 50, 100, 1000]
+    static let etas = [0, 0.2, 0.5, 1].map { EtaArgument(level: .eta($0)) } + [EtaArgument(level: .ddpmLarge)]
 }
