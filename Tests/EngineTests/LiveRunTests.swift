@@ -14,9 +14,9 @@ final class SteppingClock {
     func jump(_ seconds: Double) { now += seconds }
 }
 
-/// Steps `run` while it wants to; returns how many steps ran.
+/// Steps `run` (a ``LiveRun`` or a ``StudioRun``) while it wants to; returns how many steps ran.
 @discardableResult
-func drain(_ run: inout LiveRun) -> Int {
+func drain<Work: LiveWork>(_ run: inout Work) -> Int {
     var n = 0
     while run.wantsStep { if run.step() { n += 1 } }
     return n

@@ -4,14 +4,6 @@ import Sampling
 import Tensors
 import Testing
 
-/// Steps `run` while it wants to; returns how many steps ran.
-@discardableResult
-func drain(_ run: inout StudioRun) -> Int {
-    var n = 0
-    while run.wantsStep { if run.step() { n += 1 } }
-    return n
-}
-
 @Suite("The studio's state machine, driven step by step")
 struct StudioRunTests {
     let model: LoadedModel
