@@ -16,6 +16,7 @@ public struct LiveFailure: Error, Sendable, Equatable, CustomStringConvertible, 
     /// The error's one-line message.
     public var description: String { "\(error)" }
 
+    /// Whether the two failures say the same.
     public static func == (a: LiveFailure, b: LiveFailure) -> Bool { a.description == b.description }
 
     private struct Message: Error, Sendable, CustomStringConvertible {
