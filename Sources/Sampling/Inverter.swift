@@ -11,48 +11,87 @@ import Tensors
 ///     x̂₀ = (x_s − √(1 − ᾱ_s)·ε_θ(x_s, t)) / √ᾱ_s,   x_t = √ᾱ_t·x̂₀ + √(1 − ᾱ_t)·ε_θ(x_s, t)
 ///
 /// No clipping or thresholding is applied (they would not be invertible).
+///
+/// Like ``Sampler``, a step-at-a-time state machine:
+///
+/// ```swift
+/// var inverter = try Inverter(model: unet, scheduler: unclipped, initialSample: x0, timesteps: plan)
+/// while let p = try inverter.step() { show(p.sample) }   // or: try Inverter(…).encode(x0, timesteps: plan)
+/// ```
+///
+/// Errors from the model are rethrown, leaving the state as it was before the failing step.
 public struct Inverter {
     /// ε_θ.
     public let model: any NoisePredictor
     /// The schedule (and prediction type).
     public let scheduler: DDIMScheduler
+    /// The current x: x₀ before the first step, x_t at the last timestep run (``from``) after it.
+    public private(set) var sample: Tensor
+    /// The timesteps still to run, ascending; the first is where the next step goes.
+    public private(set) var remaining: [Int]
+    /// The timestep ``sample`` is at; `nil` while it is x₀.
+    public private(set) var from: Int?
+    /// Steps done so far.
+    public private(set) var stepsDone = 0
 
-    /// An inverter for a model and scheduler.
+    /// An inverter for a model and scheduler, with nothing to encode yet: ``encode(_:timesteps:progress:)``
+    /// gives it x₀ and a plan.
     public init(model: any NoisePredictor, scheduler: DDIMScheduler) {
         self.model = model
         self.scheduler = scheduler
+        self.sample = Tensor(shape: [0])
+        self.remaining = []
+    }
+
+    /// An inverter that encodes `initialSample` (x₀) along `timesteps`, a plan in sampling order
+    /// (descending, as ``TimestepSpacing/plan(steps:trainTimesteps:offset:)`` gives it), run from
+    /// its end to its start.
+    /// - Throws: ``SamplingError/invalidPlan(timesteps:reason:)``.
+    public init(model: any NoisePredictor, scheduler: DDIMScheduler, initialSample: Tensor, timesteps: [Int]) throws {
+        try Sampler.check(plan: timesteps, trainTimesteps: scheduler.trainTimesteps)
+        self.model = model
+        self.scheduler = scheduler
+        self.sample = initialSample
+        self.remaining = timesteps.reversed()
+    }
+
+    /// Whether every step has run (``sample`` is x_T).
+    public var isFinished: Bool { remaining.isEmpty }
+    /// The number of steps of the plan (done + remaining).
+    public var count: Int { stepsDone + remaining.count }
+
+    /// Runs one step, x_s → x_t with ε_θ(x_s, t), and returns its progress, or `nil` if the
+    /// encoding is finished.
+    public mutating func step() throws -> InversionProgress? {
+        guard let t = remaining.first else { return nil }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let output = try model.checkedOutput(
+            sample, timestep: t, step: stepsDone + 1, of: count, what: "the model's output (inverting)")
+        let next = scheduler.inverseStep(sample: sample, modelOutput: output, from: from, to: t)
+        let report = InversionProgress(
+            index: stepsDone, count: count, from: from, timestep: t, sample: next, elapsed: clock.now - start)
+        sample = next
+        from = t
+        remaining.removeFirst()
+        stepsDone += 1
+        return report
     }
 
     /// Encodes x₀ into x_T along `timesteps`, a plan in sampling order (descending, as
     /// ``TimestepSpacing/plan(steps:trainTimesteps:offset:)`` gives it), run from its end to its
-    /// start. `progress` is called after every step; returning `false` stops the run, which then
-    /// returns ``SamplerOutcome/cancelled(sample:stepsDone:)``.
+    /// start: ``step()`` until finished. `progress` is called after every step; returning `false`
+    /// stops the run, which then returns ``SamplerOutcome/cancelled(sample:stepsDone:)``.
     public func encode(
         _ x0: Tensor, timesteps: [Int], progress: (InversionProgress) throws -> Bool = { _ in true }
     ) throws -> SamplerOutcome {
-        try Sampler.check(plan: timesteps, trainTimesteps: scheduler.trainTimesteps)
-        let clock = ContinuousClock()
-        var x = x0
-        var from: Int? = nil
-        for (index, t) in timesteps.reversed().enumerated() {
-            let start = clock.now
-            let output = try model.predictNoise(x, timestep: t)
-            guard output.shape == x.shape else {
-                throw SamplingError.modelOutputShape(timestep: t, expected: x.shape, actual: output.shape)
-            }
-            let bad = output.nonFiniteCount
-            guard bad == 0 else {
-                throw SamplingError.nonFinite(step: index + 1, of: timesteps.count, timestep: t, what: "the model's output (inverting)", count: bad)
-            }
-            x = scheduler.inverseStep(sample: x, modelOutput: output, from: from, to: t)
-            let report = InversionProgress(
-                index: index, count: timesteps.count, from: from, timestep: t, sample: x, elapsed: clock.now - start)
-            from = t
-            if try !progress(report) && index + 1 < timesteps.count {
-                return .cancelled(sample: x, stepsDone: index + 1)
+        var run = try Inverter(model: model, scheduler: scheduler, initialSample: x0, timesteps: timesteps)
+        while let report = try run.step() {
+            if try !progress(report) && !run.isFinished {
+                return .cancelled(sample: run.sample, stepsDone: run.stepsDone)
             }
         }
-        return .finished(x)
+        return .finished(run.sample)
     }
 }
 

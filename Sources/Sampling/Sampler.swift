@@ -100,14 +100,7 @@ public struct Sampler {
         let prev = remaining.count > 1 ? remaining[1] : nil
         let clock = ContinuousClock()
         let start = clock.now
-        let output = try model.predictNoise(sample, timestep: t)
-        guard output.shape == sample.shape else {
-            throw SamplingError.modelOutputShape(timestep: t, expected: sample.shape, actual: output.shape)
-        }
-        let bad = output.nonFiniteCount
-        guard bad == 0 else {
-            throw SamplingError.nonFinite(step: stepsDone + 1, of: count, timestep: t, what: "the model's output", count: bad)
-        }
+        let output = try model.checkedOutput(sample, timestep: t, step: stepsDone + 1, of: count, what: "the model's output")
         var z: Tensor?
         if noise.drawsNoise {
             let drawn = source.normal(shape: sample.shape)

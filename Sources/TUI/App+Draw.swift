@@ -272,7 +272,7 @@ extension App {
             }
         }
         put(right, .text, row, term.columns - 2 - right.count)
-        if case .failed(let message) = snap.state { self.put(message, .warning, row: layout.markRow, column: 2, on: term, maxWidth: term.columns - 4) }
+        if case .failed(let message) = snap.state { self.put("\(message)", .warning, row: layout.markRow, column: 2, on: term, maxWidth: term.columns - 4) }
     }
 
     func drawParameters(layout: Layout, on term: Terminal) {

@@ -72,7 +72,7 @@ extension App {
         drawStudioLine(snap, row: layout.markRow, on: term)
         drawParameters(layout: layout, on: term)
         if let s = state.status { put(s.text, s.warning ? .warning : .status, row: layout.markRow, column: 2, on: term, maxWidth: cols - 4) }
-        if let failure = snap.failure { put(failure, .warning, row: layout.markRow, column: 2, on: term, maxWidth: cols - 4) }
+        if let failure = snap.failure { put("\(failure)", .warning, row: layout.markRow, column: 2, on: term, maxWidth: cols - 4) }
         drawPrompt(row: layout.markRow, on: term)
         if state.showHelp { drawHelp(on: term) }
         term.refresh()
