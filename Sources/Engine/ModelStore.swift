@@ -89,9 +89,9 @@ public enum ModelStore {
     }
 }
 
-extension UNet2DModel: NoisePredictor {
+extension UNet2DModel: DenoisingModel {
     /// The network's output at one timestep for the whole batch.
-    public func predictNoise(_ x: Tensor, timestep: Int) throws -> Tensor {
+    public func output(_ x: Tensor, timestep: Int) throws -> Tensor {
         try self(x, timesteps: [Float](repeating: Float(timestep), count: x.shape[0]))
     }
 }

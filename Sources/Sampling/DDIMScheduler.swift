@@ -85,7 +85,7 @@ public struct DDIMScheduler: Sendable {
         x0 = clipOrThreshold(x0)
         let sigma = noise.sigma(alphaBar: alphaBar, alphaBarPrev: alphaBarPrev)
         if useClippedModelOutput {
-            eps = Self.noise(sample: x, predictedX0: x0, alphaBar: alphaBar)
+            eps = Self.epsilon(sample: x, predictedX0: x0, alphaBar: alphaBar)
         }
         let sqrtAlphaBarPrev = alphaBarPrev.squareRoot()
         // √(1 − α_{t−1} − σ_t²), "the direction pointing to x_t"; 0 where rounding or σ̂ makes it imaginary.
@@ -163,7 +163,7 @@ public struct DDIMScheduler: Sendable {
     }
 
     /// ε implied by x_t and x̂₀: (x_t − √ᾱ_t·x̂₀) / √(1 − ᾱ_t).
-    static func noise(sample x: Tensor, predictedX0 x0: Tensor, alphaBar: Float) -> Tensor {
+    static func epsilon(sample x: Tensor, predictedX0 x0: Tensor, alphaBar: Float) -> Tensor {
         let sqrtA = alphaBar.squareRoot()
         let sqrtB = (1 - alphaBar).squareRoot()
         var eps = x

@@ -21,8 +21,8 @@ import Tensors
 ///
 /// Errors from the model are rethrown, leaving the state as it was before the failing step.
 public struct Inverter {
-    /// ε_θ.
-    public let model: any NoisePredictor
+    /// The denoising model (its output: ε_θ, x̂₀ or v).
+    public let model: any DenoisingModel
     /// The schedule (and prediction type).
     public let scheduler: DDIMScheduler
     /// The current x: x₀ before the first step, x_t at the last timestep run (``from``) after it.
@@ -36,7 +36,7 @@ public struct Inverter {
 
     /// An inverter for a model and scheduler, with nothing to encode yet: ``encode(_:timesteps:progress:)``
     /// gives it x₀ and a plan.
-    public init(model: any NoisePredictor, scheduler: DDIMScheduler) {
+    public init(model: any DenoisingModel, scheduler: DDIMScheduler) {
         self.model = model
         self.scheduler = scheduler
         self.sample = Tensor(shape: [0])
@@ -47,7 +47,7 @@ public struct Inverter {
     /// (descending, as ``TimestepSpacing/plan(steps:trainTimesteps:offset:)`` gives it), run from
     /// its end to its start.
     /// - Throws: ``SamplingError/invalidPlan(timesteps:reason:)``.
-    public init(model: any NoisePredictor, scheduler: DDIMScheduler, initialSample: Tensor, timesteps: [Int]) throws {
+    public init(model: any DenoisingModel, scheduler: DDIMScheduler, initialSample: Tensor, timesteps: [Int]) throws {
         try Sampler.check(plan: timesteps, trainTimesteps: scheduler.trainTimesteps)
         self.model = model
         self.scheduler = scheduler

@@ -24,8 +24,8 @@ import Tensors
 /// **Cancellation** is not an error: ``run(progress:)`` returns ``SamplerOutcome/cancelled(sample:stepsDone:)``.
 /// Errors from the model are rethrown, leaving the state as it was before the failing step.
 public struct Sampler {
-    /// ε_θ.
-    public let model: any NoisePredictor
+    /// The denoising model (its output: ε_θ, x̂₀ or v).
+    public let model: any DenoisingModel
     /// The schedule and the update.
     public let scheduler: DDIMScheduler
     /// Where z comes from.
@@ -44,7 +44,7 @@ public struct Sampler {
     /// A sampler over an explicit plan (descending timesteps in 0..<T), starting from x_T =
     /// `initialSample` at `timesteps[0]`.
     public init(
-        model: any NoisePredictor, scheduler: DDIMScheduler, initialSample: Tensor, timesteps: [Int],
+        model: any DenoisingModel, scheduler: DDIMScheduler, initialSample: Tensor, timesteps: [Int],
         noise: NoiseLevel = .deterministic, source: any NoiseSource, useClippedModelOutput: Bool = false
     ) throws {
         try Self.check(plan: timesteps, trainTimesteps: scheduler.trainTimesteps)
@@ -61,7 +61,7 @@ public struct Sampler {
     /// A sampler over a `steps`-step plan (the config's spacing unless `spacing` is given),
     /// starting from x_T = `initialSample`.
     public init(
-        model: any NoisePredictor, scheduler: DDIMScheduler, initialSample: Tensor, steps: Int,
+        model: any DenoisingModel, scheduler: DDIMScheduler, initialSample: Tensor, steps: Int,
         noise: NoiseLevel = .deterministic, spacing: TimestepSpacing? = nil, source: any NoiseSource,
         useClippedModelOutput: Bool = false
     ) throws {
@@ -73,7 +73,7 @@ public struct Sampler {
 
     /// A sampler that first draws x_T of `shape` from `source`, as `DDIMPipeline` does.
     public init(
-        model: any NoisePredictor, scheduler: DDIMScheduler, shape: [Int], steps: Int,
+        model: any DenoisingModel, scheduler: DDIMScheduler, shape: [Int], steps: Int,
         noise: NoiseLevel = .deterministic, spacing: TimestepSpacing? = nil, source: any NoiseSource,
         useClippedModelOutput: Bool = false
     ) throws {

@@ -38,20 +38,20 @@ struct Bench: ParsableCommand {
         let m = try model.load(policy: policy)
         try checkMemory(m)
         let shape = [batch] + m.sampleShape()
-        var noise = Tensor(shape: shape)
-        for i in 0..<noise.count { noise.data[i] = Float(sin(Double(i) * 12.9898)) }
+        var x = Tensor(shape: shape)
+        for i in 0..<x.count { x.data[i] = Float(sin(Double(i) * 12.9898)) }
         let t = [Float](repeating: 500, count: batch)
         // the other algorithm's output once, for the numerical difference of the fast path
         let chosen = policy.algorithm
-        let other = try m.unet.forward(noise, timesteps: t, algorithm: chosen == .winograd ? .im2col : .winograd)
-        let output = try m.unet(noise, timesteps: t)
+        let other = try m.unet.forward(x, timesteps: t, algorithm: chosen == .winograd ? .im2col : .winograd)
+        let output = try m.unet(x, timesteps: t)
         let difference = output.maxAbsDifference(other)
         let scale = output.data.reduce(0) { max($0, abs($1)) }
         var times: [Double] = []
         var ops = OpProfile()
         for _ in 0..<runs {
             let start = DispatchTime.now().uptimeNanoseconds
-            if profile { _ = try m.unet.forward(noise, timesteps: t, profile: &ops) } else { _ = try m.unet(noise, timesteps: t) }
+            if profile { _ = try m.unet.forward(x, timesteps: t, profile: &ops) } else { _ = try m.unet(x, timesteps: t) }
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         }
         times.sort()

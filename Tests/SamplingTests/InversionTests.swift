@@ -30,8 +30,8 @@ import Testing
 
     /// x-independent ε makes inversion the exact reverse of sampling.
     @Test func constantNoiseIsExactlyReversible() throws {
-        struct Constant: NoisePredictor {
-            func predictNoise(_ x: Tensor, timestep: Int) throws -> Tensor {
+        struct Constant: DenoisingModel {
+            func output(_ x: Tensor, timestep: Int) throws -> Tensor {
                 Tensor(shape: x.shape, data: (0..<x.count).map { Float($0 % 5) / 5 - 0.4 })
             }
         }

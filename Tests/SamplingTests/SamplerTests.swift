@@ -25,7 +25,7 @@ import Testing
         let model = RecordingModel()
         let plan = try scheduler.timesteps(steps: 10)
         for (i, t) in plan.enumerated() {
-            let eps = try model.predictNoise(x, timestep: t)
+            let eps = try model.output(x, timestep: t)
             let z = eta > 0 ? g.normal(shape: shape) : nil
             x = scheduler.step(
                 sample: x, modelOutput: eps, timestep: t, prev: i + 1 < plan.count ? plan[i + 1] : nil,
@@ -149,10 +149,10 @@ import Testing
 }
 
 /// A model that goes bad (NaN in one element, or +∞) from a given timestep down.
-struct FailingModel: NoisePredictor {
+struct FailingModel: DenoisingModel {
     let below: Int
     let value: Float
-    func predictNoise(_ x: Tensor, timestep: Int) throws -> Tensor {
+    func output(_ x: Tensor, timestep: Int) throws -> Tensor {
         var out = Tensor(shape: x.shape, repeating: 0.1)
         if timestep < below { out.data[3] = value }
         return out
