@@ -13,7 +13,7 @@ public struct APNGWriter: Sendable {
     /// How long the final frame stays before the animation loops.
     public var lastFrameMilliseconds: Int
     /// Times the animation plays; 0 loops forever.
-    public var plays: Int
+    var plays: Int
     /// The still-image encoder that makes each frame's zlib stream.
     public var png = PNGWriter()
 

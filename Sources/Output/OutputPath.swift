@@ -34,7 +34,7 @@ public enum OutputDestination: Equatable, Sendable {
 ///   replaced.
 public enum OutputPath {
     /// The longest file name Linux file systems take (NAME_MAX).
-    public static let maxNameBytes = 255
+    static let maxNameBytes = 255
 
     /// Decides where `path` goes (see the type's rules).
     public static func resolve(_ path: String) throws(WriteError) -> OutputDestination {

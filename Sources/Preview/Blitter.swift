@@ -42,5 +42,5 @@ public enum Blitter: String, CaseIterable, Sendable {
     }
 
     /// Whether the glyphs are outside ASCII.
-    public var needsUnicode: Bool { self != .ascii }
+    var needsUnicode: Bool { self != .ascii }
 }

@@ -37,7 +37,7 @@ public struct ColorQuantizer: Sendable {
     // MARK: - xterm 256
 
     /// The channel levels of xterm's 6×6×6 colour cube.
-    public static let cubeLevels: [UInt8] = [0, 95, 135, 175, 215, 255]
+    static let cubeLevels: [UInt8] = [0, 95, 135, 175, 215, 255]
 
     /// The colour of xterm palette entry `index` (0…255): 0–15 the ANSI colours, 16–231 the
     /// cube (`16 + 36 r + 6 g + b`), 232–255 the greys `8 + 10 (index − 232)`.

@@ -6,7 +6,7 @@ extension DDIMScheduler {
     ///
     /// The first dimension is the batch; the quantile interpolates linearly between order
     /// statistics in float32, as `torch.quantile` does.
-    public static func dynamicThreshold(_ x0: Tensor, ratio: Float, maxValue: Float) -> Tensor {
+    static func dynamicThreshold(_ x0: Tensor, ratio: Float, maxValue: Float) -> Tensor {
         let batch = x0.rank > 1 ? x0.shape[0] : 1
         let n = batch > 0 ? x0.count / batch : 0
         guard n > 0 else { return x0 }

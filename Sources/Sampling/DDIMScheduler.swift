@@ -111,7 +111,7 @@ public struct DDIMScheduler: Sendable {
     }
 
     /// x̂₀ and ε from the model's output at ᾱ_t, per the prediction type (before clipping).
-    public func predictedX0AndNoise(sample x: Tensor, modelOutput m: Tensor, alphaBar: Float) -> (Tensor, Tensor) {
+    func predictedX0AndNoise(sample x: Tensor, modelOutput m: Tensor, alphaBar: Float) -> (Tensor, Tensor) {
         let sqrtA = alphaBar.squareRoot()
         let sqrtB = (1 - alphaBar).squareRoot()
         var x0 = x
@@ -148,7 +148,7 @@ public struct DDIMScheduler: Sendable {
     }
 
     /// x̂₀ thresholded (if `thresholding`) or clamped to ±`clip_sample_range` (if `clip_sample`).
-    public func clipOrThreshold(_ x0: Tensor) -> Tensor {
+    func clipOrThreshold(_ x0: Tensor) -> Tensor {
         if config.thresholding {
             return Self.dynamicThreshold(
                 x0, ratio: config.dynamicThresholdingRatio, maxValue: config.sampleMaxValue)

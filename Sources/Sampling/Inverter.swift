@@ -114,7 +114,7 @@ public struct InversionProgress: Sendable {
 extension DDIMScheduler {
     /// One inversion step from the level of `from` (`nil`: x₀, ᾱ = ``NoiseSchedule/finalAlphaBar``)
     /// up to timestep `to`, with the model output evaluated at (x, `to`); see ``Inverter``.
-    public func inverseStep(sample x: Tensor, modelOutput: Tensor, from: Int?, to t: Int) -> Tensor {
+    func inverseStep(sample x: Tensor, modelOutput: Tensor, from: Int?, to t: Int) -> Tensor {
         precondition(x.shape == modelOutput.shape, "DDIM inverse step: sample \(x.shape) vs model output \(modelOutput.shape)")
         let (x0, eps) = predictedX0AndNoise(sample: x, modelOutput: modelOutput, alphaBar: schedule.alphaBar(at: from))
         let alphaBar = schedule.alphaBar[t]

@@ -91,7 +91,7 @@ public struct NoiseSchedule: Sendable, Equatable {
     /// the first half, `end − step·(count − 1 − i)` for the rest, so both ends are exact. Its
     /// compiled kernel fuses each multiply-add (one rounding), which changes about one β in five
     /// by an ulp compared with separate float operations; checked against torch 2.15 (x86-64, AVX2).
-    public static func torchLinspace(from start: Float, to end: Float, count: Int) -> [Float] {
+    static func torchLinspace(from start: Float, to end: Float, count: Int) -> [Float] {
         guard count > 1 else { return count == 1 ? [start] : [] }
         let step = (end - start) / Float(count - 1)
         let halfway = count / 2
@@ -104,7 +104,7 @@ public struct NoiseSchedule: Sendable, Equatable {
 
     /// diffusers' `betas_for_alpha_bar` with the cosine ᾱ(t) = cos²((t + 0.008)/1.008 · π/2),
     /// computed in double and capped at `maxBeta`, then rounded to float.
-    public static func cosineBetas(count: Int, maxBeta: Double = 0.999) -> [Float] {
+    static func cosineBetas(count: Int, maxBeta: Double = 0.999) -> [Float] {
         func alphaBar(_ t: Double) -> Double {
             let c = cos((t + 0.008) / 1.008 * Double.pi / 2)
             return c * c

@@ -13,7 +13,7 @@ public protocol NoiseSource {
 /// A picture then depends on its own seed only, not on the batch size or its place in the batch.
 public struct PerSampleNoise: NoiseSource, Sendable {
     /// One generator per batch item.
-    public private(set) var generators: [TorchRandom]
+    private(set) var generators: [TorchRandom]
 
     /// Generators seeded with `seeds`, one per batch item.
     public init(seeds: [UInt64]) {

@@ -112,7 +112,7 @@ public struct SchedulerConfig: Sendable, Equatable, Decodable {
 
     /// The most training timesteps accepted (real DDPMs use 1000–4000); the schedule is allocated
     /// from this number, so it is checked before anything else.
-    public static let maxTrainTimesteps = 100_000
+    static let maxTrainTimesteps = 100_000
 
     /// Checks ranges that decoding alone cannot (T ≥ 1, β in (0, 1), `trained_betas` length, …).
     public func validate() throws {

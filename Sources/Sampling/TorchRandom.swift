@@ -38,19 +38,19 @@ public struct TorchRandom: NoiseSource, Sendable {
     public mutating func nextUInt32() -> UInt32 { engine.next() }
 
     /// A float uniform in [0, 1) from 24 random bits (torch's `uniform_real_distribution<float>`).
-    public mutating func nextFloat() -> Float {
+    mutating func nextFloat() -> Float {
         Float(engine.next() & 0xff_ffff) * 0x1p-24
     }
 
     /// A double uniform in [0, 1) from 53 random bits (torch's `uniform_real_distribution<double>`).
-    public mutating func nextDouble() -> Double {
+    mutating func nextDouble() -> Double {
         let hi = UInt64(engine.next())
         let lo = UInt64(engine.next())
         return Double(((hi << 32) | lo) & ((1 << 53) - 1)) * 0x1p-53
     }
 
     /// One normal from torch's scalar path (`at::normal_distribution<double>`), with its cache.
-    public mutating func nextScalarNormal() -> Double {
+    mutating func nextScalarNormal() -> Double {
         if let cached = cachedNormal {
             cachedNormal = nil
             return cached

@@ -120,7 +120,7 @@ public struct AppState {
     }
 
     /// Shows `text` in the status row for a few seconds (longer for a warning).
-    public mutating func flash(_ text: String, warning: Bool = false, now: Date = Date()) {
+    mutating func flash(_ text: String, warning: Bool = false, now: Date = Date()) {
         status = Status(text: text, warning: warning, until: now.addingTimeInterval(warning ? 6 : 3))
     }
 
@@ -256,7 +256,7 @@ public struct AppState {
     /// Goes to `target`, or back to the sampler when already there (unless a `picture` is
     /// given). Only one worker runs at a time: the sampler waits while a studio view computes,
     /// and resumes as it was. The inversion view takes `picture`, or else the `current` one.
-    public mutating func switchMode(to target: Mode, picture: Picture? = nil, now: Date = Date(), current: () -> Picture?) -> Reaction {
+    mutating func switchMode(to target: Mode, picture: Picture? = nil, now: Date = Date(), current: () -> Picture?) -> Reaction {
         let next: Mode = mode == target && picture == nil ? .sample : target
         if next == .invert {
             if let picture {

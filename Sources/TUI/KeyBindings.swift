@@ -18,7 +18,7 @@ public struct KeyBinding: Sendable {
     public let action: Action
     /// The word of the bottom border's key line (nil: not there). Neighbours with the same word
     /// share it: `e/E η`.
-    public let footer: String?
+    let footer: String?
 
     init(_ keys: [Character], _ label: String, _ help: String, _ action: Action, footer: String? = nil) {
         (self.keys, self.label, self.help, self.action, self.footer) = (keys, label, help, action, footer)
@@ -29,7 +29,7 @@ public struct KeyBinding: Sendable {
 /// `ddim --help` and docs/keys.md all read it.
 public enum KeyBindings {
     /// Step-count presets on the digit keys 1…6.
-    public static let stepPresets = [10, 20, 50, 100, 250, 1000]
+    static let stepPresets = [10, 20, 50, 100, 250, 1000]
 
     /// Every binding, in help order.
     public static let all: [KeyBinding] = [
@@ -73,14 +73,14 @@ public enum KeyBindings {
     public static func action(for key: Character) -> Action? { binding(for: key)?.action }
 
     /// The step count of a preset key (`1`…`6`), nil for any other.
-    public static func stepPreset(for key: Character) -> Int? {
+    static func stepPreset(for key: Character) -> Int? {
         guard let d = key.wholeNumberValue, (1...stepPresets.count).contains(d), key.isASCII else { return nil }
         return stepPresets[d - 1]
     }
 
     /// The one-line key help of the bottom border: the bindings with a footer word, neighbours
     /// with the same word joined (`e/E η  s/S/1–6 steps  n seed  …`).
-    public static let footer: String = {
+    static let footer: String = {
         var groups: [(labels: [String], word: String)] = []
         for b in all {
             guard let word = b.footer else { continue }
@@ -90,7 +90,7 @@ public enum KeyBindings {
     }()
 
     /// The help overlay's lines: each binding's label, padded to `labelWidth`, and its text.
-    public static func helpLines(labelWidth: Int = 6) -> [(keys: String, text: String)] {
+    static func helpLines(labelWidth: Int = 6) -> [(keys: String, text: String)] {
         all.map { ($0.label.padding(toLength: labelWidth, withPad: " ", startingAt: 0), $0.help) }
     }
 

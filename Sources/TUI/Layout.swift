@@ -18,7 +18,7 @@ public struct Layout: Equatable, Sendable {
     }
 
     /// The smallest screen the UI draws on.
-    public static let minimumColumns = 40, minimumRows = 12
+    static let minimumColumns = 40, minimumRows = 12
 
     /// Screen size.
     public let columns: Int, rows: Int
@@ -30,8 +30,8 @@ public struct Layout: Equatable, Sendable {
 
     /// Rows of the status lines at the bottom.
     public var progressRow: Int { rows - 4 }
-    public var markRow: Int { rows - 3 }
-    public var parameterRow: Int { rows - 2 }
+    var markRow: Int { rows - 3 }
+    var parameterRow: Int { rows - 2 }
 
     /// Lays out `count` tiles of a `sourceWidth`×`sourceHeight` image drawn with `blitter`,
     /// choosing the column count that gives the largest aspect-correct tiles (cells ~1:2).

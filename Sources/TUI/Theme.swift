@@ -29,12 +29,12 @@ public struct Theme: Sendable, Equatable {
         /// 0xRRGGBB for truecolor.
         public var rgb: UInt32?
         /// xterm 256-colour index.
-        public var index256: Int?
+        var index256: Int?
         /// ANSI 16-colour index (8–15 are the bright ones).
-        public var index16: Int?
+        var index16: Int?
 
         /// The terminal's default colour at every depth.
-        public static let terminalDefault = Color(rgb: nil, index256: nil, index16: nil)
+        static let terminalDefault = Color(rgb: nil, index256: nil, index16: nil)
 
         /// The colour number for `mode` (−1 for the terminal's default).
         public func number(for mode: ColorMode) -> Int32 {

@@ -22,7 +22,7 @@ public func gemm(
 /// ``gemm(m:n:k:_:lda:transposeA:_:ldb:transposeB:_:ldc:alpha:beta:)``): A_i = a + i·strideA,
 /// B_i = b + i·strideB, C_i = c + i·strideC; a stride of 0 shares that operand.
 @inline(__always)
-public func gemmBatched(
+func gemmBatched(
     count: Int, m: Int, n: Int, k: Int,
     _ a: UnsafePointer<Float>, lda: Int, strideA: Int, transposeA: Bool = false,
     _ b: UnsafePointer<Float>, ldb: Int, strideB: Int, transposeB: Bool = false,
@@ -90,7 +90,7 @@ public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
 /// thread, none smaller than `grain` items, so that a small job stays one piece on the calling
 /// thread (a parallel loop costs a few microseconds). For element-wise passes over activations,
 /// which otherwise leave the pool's other threads waiting.
-public func parallelChunks(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+func parallelChunks(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
     let chunks = max(1, min(4 * Threads.current, count / max(1, grain)))
     if chunks == 1 {
         body(0..<count)
@@ -101,7 +101,7 @@ public func parallelChunks(_ count: Int, grain: Int, _ body: (Range<Int>) -> Voi
 
 /// Floats per chunk of an element-wise pass (64 KB): copying that takes a few microseconds, about
 /// what handing it to another thread costs.
-public let elementwiseGrain = 16384
+let elementwiseGrain = 16384
 
 /// How the process allocates the large, short-lived buffers of a forward pass.
 public enum Memory {

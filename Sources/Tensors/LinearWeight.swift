@@ -3,7 +3,7 @@ public struct LinearWeight: Sendable {
     /// Output features.
     public let outFeatures: Int
     /// Input features.
-    public let inFeatures: Int
+    let inFeatures: Int
     /// (out, in) row-major.
     public let weight: [Float]
     /// (out)

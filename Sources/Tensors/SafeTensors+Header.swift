@@ -74,7 +74,7 @@ extension SafeTensorsFile {
 
     /// The most dimensions a tensor may have: numpy's limit (PyTorch's is lower). Without one, a
     /// 16 MB header of `[1,1,1,…]` would cost 64 MB of shape.
-    public static let maxRank = 64
+    static let maxRank = 64
 
     /// A JSON list of at most `limit` integers (`[2, 3]`; not `[2.0]`, `[1e3]` or `[true]`).
     private static func readIntegers(_ json: inout JSONReader, atMost limit: Int, _ tooMany: String) throws(JSONError) -> [Int] {

@@ -11,7 +11,7 @@ public final class UNet2DModel: Sendable {
     /// Number of parameters bound from the checkpoint.
     public let parameterCount: Int
     /// Where the weights came from (for messages).
-    public let weightsPath: String
+    let weightsPath: String
     /// How its 3×3 convolutions run, and which Winograd planes they were given at load.
     public let convPolicy: ConvPolicy
 
@@ -72,7 +72,7 @@ public final class UNet2DModel: Sendable {
     }
 
     /// The factor that height and width must be divisible by.
-    public var sizeMultiple: Int { 1 << config.downsamplings }
+    var sizeMultiple: Int { 1 << config.downsamplings }
 
     /// Checks that `shape` is (B, in_channels, H, W) with H and W multiples of `sizeMultiple`.
     public func checkInput(shape: [Int]) throws {

@@ -205,16 +205,16 @@ public struct UNetConfig: Sendable, Equatable {
 
     /// Caps on a config's sizes: far above any real UNet2DModel (google/ddpm-* use ≤ 6 levels of
     /// ≤ 512 channels), far below what would exhaust memory before a weight is read.
-    public static let maxLevels = 8, maxChannels = 8192, maxSampleSize = 4096
+    static let maxLevels = 8, maxChannels = 8192, maxSampleSize = 4096
 
     /// "swish" is diffusers' other name for SiLU.
     private mutating func normalise() { if actFn == "swish" { actFn = "silu" } }
 
     /// Width of the time embedding: time_embedding_dim or 4 × block_out_channels[0].
-    public var timeEmbedWidth: Int { timeEmbeddingDim ?? blockOutChannels[0] * 4 }
+    var timeEmbedWidth: Int { timeEmbeddingDim ?? blockOutChannels[0] * 4 }
 
     /// How many times the blocks halve the resolution.
-    public var downsamplings: Int { blockOutChannels.count - 1 }
+    var downsamplings: Int { blockOutChannels.count - 1 }
 }
 
 /// Reads typed values from a JSON dictionary; a wrong type is an error naming the key.
