@@ -56,8 +56,8 @@ extension App {
         drawTiles(snap, layout: layout, on: term)
         drawProgress(snap, layout: layout, on: term)
         drawParameters(layout: layout, on: term)
-        if let s = state.status { put(s.text, s.warning ? .warning : .status, row: layout.markRow, column: 2, on: term, maxWidth: term.columns - 4) }
-        drawPrompt(row: layout.markRow, on: term)
+        let failure: String? = if case .failed(let f) = snap.state { "\(f)" } else { nil }
+        drawMarkLine(row: layout.markRow, failure: failure, on: term) {}
         if state.showHelp { drawHelp(on: term) }
         term.refresh()
     }
@@ -272,7 +272,6 @@ extension App {
             }
         }
         put(right, .text, row, term.columns - 2 - right.count)
-        if case .failed(let message) = snap.state { self.put("\(message)", .warning, row: layout.markRow, column: 2, on: term, maxWidth: term.columns - 4) }
     }
 
     func drawParameters(layout: Layout, on term: Terminal) {

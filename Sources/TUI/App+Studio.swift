@@ -69,11 +69,8 @@ extension App {
             put(String(repeating: "░", count: barWidth - filled), .barEmpty, row: layout.progressRow, column: barStart + filled, on: term)
         }
         put(right, .text, row: layout.progressRow, column: cols - 2 - right.count, on: term)
-        drawStudioLine(snap, row: layout.markRow, on: term)
         drawParameters(layout: layout, on: term)
-        if let s = state.status { put(s.text, s.warning ? .warning : .status, row: layout.markRow, column: 2, on: term, maxWidth: cols - 4) }
-        if let failure = snap.failure { put("\(failure)", .warning, row: layout.markRow, column: 2, on: term, maxWidth: cols - 4) }
-        drawPrompt(row: layout.markRow, on: term)
+        drawMarkLine(row: layout.markRow, failure: snap.failure.map { "\($0)" }, on: term) { drawStudioLine(snap, row: layout.markRow, on: term) }
         if state.showHelp { drawHelp(on: term) }
         term.refresh()
     }
@@ -92,15 +89,37 @@ extension App {
             put("●", .bar, row: row, column: 3 + a.count + knob, on: term)
             put(b, .dim, row: row, column: 4 + a.count + track, on: term)
             put(info, .text, row: row, column: 4 + a.count + track + b.count, on: term, maxWidth: max(0, width - a.count - track - b.count - 2))
-        case .compareSteps, .compareEta:
+        case .compareSteps:
             let text = snap.isDone
                 ? "MSE of each column to the last one (images in [−1, 1]): at η = 0 the pictures agree across step counts"
-                : "one x_T, sampled once per column"
+                : "one x_T, sampled once per step count"
+            put(text, .dim, row: row, column: 2, on: term, maxWidth: width)
+        case .compareEta:
+            let text = snap.isDone
+                ? "MSE of each column to η = 1 (images in [−1, 1]): η = 0 is deterministic, each η > 0 adds fresh noise every step"
+                : "one x_T, sampled once per η with the same steps"
             put(text, .dim, row: row, column: 2, on: term, maxWidth: width)
         case .invert:
             put("x₀ → x_T: the ODE run forward in t (no clipping); x_T → x₀: sampled back with the same plan, η = 0", .dim,
                 row: row, column: 2, on: term, maxWidth: width)
         case .sample: break
+        }
+    }
+
+    /// The row under the progress line shows one thing, the first there is of: the open prompt,
+    /// a failure, the status line, or the view's own line (`otherwise`). It is cleared first, so
+    /// nothing is printed over anything.
+    func drawMarkLine(row: Int, failure: String?, on term: Terminal, otherwise: () -> Void) {
+        let width = term.columns - 4
+        put(String(repeating: " ", count: max(0, width)), .text, row: row, column: 2, on: term)
+        if state.prompt != nil {
+            drawPrompt(row: row, on: term)
+        } else if let failure {
+            put(failure, .warning, row: row, column: 2, on: term, maxWidth: width)
+        } else if let s = state.status {
+            put(s.text, s.warning ? .warning : .status, row: row, column: 2, on: term, maxWidth: width)
+        } else {
+            otherwise()
         }
     }
 

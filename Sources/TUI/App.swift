@@ -97,6 +97,20 @@ public final class App {
         if let warning { state.flash(warning + " — using \(loaded.name)", warning: true, now: Date().addingTimeInterval(2)) }
     }
 
+    /// Why the live sampler cannot run on the terminal `environment` names (nil: it can), decided
+    /// from terminfo before the screen is touched: a terminal that cannot move the cursor
+    /// (`TERM=dumb`), or one the terminfo database does not know.
+    public static func terminalRefusal(environment: [String: String]) -> String? {
+        let term = environment["TERM"] ?? ""
+        let advice = "run it in a terminal such as xterm-256color, or use `ddim sample` for files"
+        guard !term.isEmpty else { return "TERM is not set, so the live sampler cannot drive this terminal; \(advice)" }
+        switch ddim_term_addressable(term) {
+        case 1: return nil
+        case 0: return "TERM=\(term) cannot move the cursor, which the live sampler needs; \(advice)"
+        default: return "TERM=\(term) is not in this system's terminfo database; \(advice)"
+        }
+    }
+
     /// The signal that ended ``run()``, if one did: the caller ends the process by it
     /// (``Interrupts/end(by:)``), so the shell sees 128 + n.
     public var stoppingSignal: Int32? { stopRequest.signal }

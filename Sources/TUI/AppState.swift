@@ -112,6 +112,10 @@ public struct AppState {
     public var maxColorMode: ColorMode = .truecolor
     public var colormap: Colormap
     public var themeName: String
+    /// The η that `h` (σ̂) replaced, given back when σ̂ goes off.
+    public var etaBeforeHat: Float = 0
+    /// The most tiles the sampler shows (`+` stops there; `ddim live --batch` too).
+    public static let maxBatch = 64
 
     /// The state at start-up.
     public init(limits: Limits, settings: LiveSettings, paused: Bool, blitter: Blitter, colorMode: ColorMode, colormap: Colormap, themeName: String) {
@@ -163,10 +167,17 @@ public struct AppState {
             settings.noise = .eta(max(0, ((eta + (action == .etaUp ? 0.1 : -0.1)) * 10).rounded() / 10))
             return settingsChanged(now: now)
         case .sigmaHat:
-            settings.noise = settings.noise == .ddpmLarge ? .eta(0) : .ddpmLarge
+            // σ̂ off gives back the η it replaced
+            if case .eta(let eta) = settings.noise { etaBeforeHat = eta }
+            settings.noise = settings.noise == .ddpmLarge ? .eta(etaBeforeHat) : .ddpmLarge
             return settingsChanged(now: now)
         case .stepsDown, .stepsUp:
-            settings.steps = min(limits.trainTimesteps, max(1, settings.steps + (action == .stepsUp ? 1 : -1)))
+            let steps = settings.steps + (action == .stepsUp ? 1 : -1)
+            guard (1...limits.trainTimesteps).contains(steps) else {
+                flash(steps < 1 ? "1 step at least" : "\(limits.trainTimesteps) steps at most: the model's training timesteps T", now: now)
+                return []
+            }
+            settings.steps = steps
             return settingsChanged(now: now)
         case .stepsPreset:
             guard let steps = KeyBindings.stepPreset(for: key) else { return [] }
@@ -176,11 +187,13 @@ public struct AppState {
             settings.spacing = settings.spacing.next
             return settingsChanged(now: now)
         case .nextSeed, .previousSeed:
-            let delta = UInt64(settings.batch)
-            settings.seed = action == .nextSeed ? settings.seed &+ delta : settings.seed &- delta
-            return .newRun
+            return moveSeed(by: settings.batch, forward: action == .nextSeed, now: now) ? .newRun : []
         case .batchUp, .batchDown:
-            let batch = min(64, max(1, settings.batch + (action == .batchUp ? 1 : -1)))
+            let batch = settings.batch + (action == .batchUp ? 1 : -1)
+            guard (1...Self.maxBatch).contains(batch) else {
+                flash(batch < 1 ? "1 sample at least" : "\(Self.maxBatch) samples at most", now: now)
+                return []
+            }
             if batch > settings.batch, let problem = limits.batchProblem(batch) {
                 flash(problem, warning: true, now: now)
                 return []
@@ -225,8 +238,7 @@ public struct AppState {
         switch action {
         case .nextSeed, .previousSeed:
             // the view's x_T is the first tile's seed: one at a time
-            settings.seed = action == .nextSeed ? settings.seed &+ 1 : settings.seed &- 1
-            return [.newRun, .showStudio]
+            return moveSeed(by: 1, forward: action == .nextSeed, now: now) ? [.newRun, .showStudio] : []
         case .alphaDown, .alphaUp:
             guard mode == .interpolate else { return nil }
             // α moves in tenths within [0, 1]
@@ -237,6 +249,20 @@ public struct AppState {
             return []
         default: return nil
         }
+    }
+
+    /// Moves the first seed by `count`, keeping every tile's seed (seed … seed + batch − 1, and
+    /// the interpolation's seed + 1) within 0…2⁶⁴ − 1; at either end it stays, and says so.
+    private mutating func moveSeed(by count: Int, forward: Bool, now: Date) -> Bool {
+        let delta = UInt64(count), last = UInt64.max - UInt64(max(settings.batch, 2) - 1)
+        if forward {
+            guard settings.seed < last else { flash("seed \(settings.seed) is the last: its tiles' seeds reach 2⁶⁴ − 1", now: now); return false }
+            settings.seed = settings.seed > last - delta ? last : settings.seed + delta
+        } else {
+            guard settings.seed > 0 else { flash("seed 0 is the first", now: now); return false }
+            settings.seed = settings.seed < delta ? 0 : settings.seed - delta
+        }
+        return true
     }
 
     /// Steps, η or spacing changed. Past η_max, σ_t > √(1 − ᾱ_{t−1}) at some step and eq. 12 has

@@ -75,12 +75,16 @@ struct Live: ParsableCommand {
 
     func validate() throws {
         if let n = measureUi, n < 1 { throw ValidationError("--measure-ui \(n): give a block of at least 1 step") }
+        if sampling.batch > AppState.maxBatch {
+            throw ValidationError("--batch \(sampling.batch): the live sampler shows at most \(AppState.maxBatch) tiles (`ddim sample` has no such limit)")
+        }
     }
 
     func run() throws {
         guard isatty(0) == 1, isatty(1) == 1 else {
             throw ValidationError("the live sampler needs a terminal on standard input and output; for scripts use `ddim sample`")
         }
+        if let refusal = App.terminalRefusal(environment: ProcessInfo.processInfo.environment) { throw TUIError.terminal(refusal) }
         var m = try model.load()
         clip.apply(to: &m)
         try ImageExport.checkPicture(channels: m.unet.config.inChannels)
