@@ -59,16 +59,9 @@ extension App {
         }
         // progress over all tiles
         let (done, count) = snap.progress
-        let left = "\(state.mode.title.dropLast(3))  step \(done)/\(count)"
-        let right = String(format: "%.0f ms/step", snap.lastMilliseconds)
-        put(left, .text, row: layout.progressRow, column: 2, on: term)
-        let barStart = 2 + left.count + 2, barWidth = cols - 2 - barStart - right.count - 3
-        if barWidth >= 8 {
-            let filled = count == 0 ? 0 : done * barWidth / count
-            put(String(repeating: "█", count: filled), .bar, row: layout.progressRow, column: barStart, on: term)
-            put(String(repeating: "░", count: barWidth - filled), .barEmpty, row: layout.progressRow, column: barStart + filled, on: term)
-        }
-        put(right, .text, row: layout.progressRow, column: cols - 2 - right.count, on: term)
+        drawProgressLine(left: [.init(String(state.mode.title.dropLast(3)), priority: 4), .init("step \(done)/\(count)", priority: 0)],
+                         right: [.init(String(format: "%.0f ms/step", snap.lastMilliseconds), priority: 2)],
+                         done: Double(done) / Double(max(count, 1)), marks: [], row: layout.progressRow, direct: false, on: term)
         drawParameters(layout: layout, on: term)
         drawMarkLine(row: layout.markRow, failure: snap.failure.map { "\($0)" }, on: term) { drawStudioLine(snap, row: layout.markRow, on: term) }
         if state.showHelp { drawHelp(on: term) }
@@ -133,15 +126,6 @@ extension App {
         // the end of a long path stays visible
         let room = max(1, width - label.count - 1)
         put(String(prompt.suffix(room)) + "▏", .text, row: row, column: 2 + label.count, on: term)
-    }
-
-    func drawTooSmall(on term: Terminal) {
-        let (cols, rows) = (term.columns, term.rows)
-        let lines = ["terminal too small", "need \(Layout.minimumColumns)×\(Layout.minimumRows), have \(cols)×\(rows)", "q quits"]
-        for (i, line) in lines.enumerated() {
-            put(line, i == 0 ? .warning : .text, row: max(0, rows / 2 - 1 + i), column: max(0, (cols - line.count) / 2), on: term)
-        }
-        term.refresh()
     }
 
     /// Saves the studio's tiles as one strip PNG.

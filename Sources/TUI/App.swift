@@ -49,6 +49,9 @@ public final class App {
     var theme: Theme
     /// The fine grey ramp, when the terminal took it (one-channel models in 256 colours).
     var greyRamp: GreyRamp?
+    /// Whether the ramp's slots hold its greys now (they are given back while a colour map or
+    /// another colour mode is shown).
+    private var rampProgrammed = false
     let capabilities: TerminalCapabilities
     private var terminal: Terminal?
     /// The layout of the last whole frame (``drawPictures(_:on:)`` draws over it alone).
@@ -57,10 +60,13 @@ public final class App {
     private var frames: any FrameSchedule
     private var signals: [DispatchSourceSignal] = []
     private let stopRequest = StopFlag()
+    /// The blitter `--blitter` asked for (nil: the one the terminal suits).
+    private let blitterChosen: Blitter?
 
     /// Prepares the app (nothing is drawn until `run`).
     public init(model: LoadedModel, options: AppOptions, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.model = model
+        blitterChosen = options.blitter
         capabilities = TerminalCapabilities.detect(environment: environment)
         var loaded = Theme.plain
         var warning: String?
@@ -125,6 +131,11 @@ public final class App {
             studio.stop()
             signals.forEach { $0.cancel() }
         }
+        // the locale as the C library has it: a UTF-8 name that is not installed is C
+        if !term.utf8Locale && state.limits.unicode {
+            state.limits.unicode = false
+            if blitterChosen == nil { state.blitter = .ascii }
+        }
         state.maxColorMode = term.capabilities.maxColorMode
         state.colorMode = state.colorMode.capped(at: state.maxColorMode)
         programGreyRamp(on: term)
@@ -159,6 +170,7 @@ public final class App {
             term.repaintDirectCells()
             let reaction = state.handle(Self.input(key), current: { Self.currentPicture(snapshot) })
             carryOut(reaction, snapshot: snapshot, studio: studioSnapshot)
+            syncGreyRamp(on: term)
             if reaction.contains(.quit) { break }
         }
     }
@@ -183,7 +195,16 @@ public final class App {
         let reserved = Set(ThemeFiles.names.compactMap { try? Theme.load($0) }.flatMap { t in
             Theme.Element.allCases.compactMap { t[$0].index256 }
         } + Theme.Element.allCases.compactMap { theme[$0].index256 })
-        if let ramp = GreyRamp(levels: 64, reserved: reserved), term.program(ramp) { greyRamp = ramp }
+        if let ramp = GreyRamp(levels: 64, reserved: reserved), term.program(ramp) { (greyRamp, rampProgrammed) = (ramp, true) }
+    }
+
+    /// The ramp's slots hold greys only while grey previews in 256 colours use them: a colour map
+    /// (`m`) or the cube's own colours need the slots' xterm colours back.
+    private func syncGreyRamp(on term: Terminal) {
+        guard let ramp = greyRamp else { return }
+        let wanted = state.colorMode == .palette256 && state.colormap == .grey
+        guard wanted != rampProgrammed else { return }
+        if wanted { rampProgrammed = term.program(ramp) } else { term.unprogram(ramp); rampProgrammed = false }
     }
 
     private func installSignalHandlers() {

@@ -85,7 +85,7 @@ public struct AppState {
         }
     }
 
-    public let limits: Limits
+    public var limits: Limits
     /// The sampler's settings (a studio view samples with them too).
     public var settings: LiveSettings
     /// Which view is on screen: the sampler or a studio view.

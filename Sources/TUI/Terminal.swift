@@ -15,6 +15,10 @@ final class Terminal {
     var maxColorMode: ColorMode { capabilities.maxColorMode }
     /// Whether `init_extended_pair` colours are available at all.
     let hasColor: Bool
+    /// Whether the locale the process runs in (set from the environment here) encodes UTF-8:
+    /// ncurses shows nothing for a non-ASCII character otherwise. Asked of the C library
+    /// (`nl_langinfo(CODESET)`), so a UTF-8 locale that is named but not installed counts as C.
+    let utf8Locale: Bool
     /// The direct cells: queued, on screen, held (``put(directCell:row:column:fg:bg:)``).
     private var direct = DirectCellLayer()
     /// The bytes of the last frame's direct cells (kept to reuse its capacity).
@@ -29,7 +33,8 @@ final class Terminal {
     /// Starts curses. With COLORTERM=truecolor on a terminal whose terminfo lacks direct colour,
     /// the `-direct` variant of TERM (e.g. xterm-direct) is used when it exists.
     init(environment: [String: String]) throws {
-        setlocale(LC_ALL, "")
+        let locale = setlocale(LC_ALL, "")
+        utf8Locale = locale != nil && String(cString: nl_langinfo(nl_item(CODESET))).uppercased().filter { $0 != "-" } == "UTF8"
         TerminalRescue.saveModes()
         let term = environment["TERM"] ?? "xterm"
         var chosen = TerminalCapabilities.directTerminfoName(environment: environment).flatMap { ddim_newterm($0) }
@@ -66,6 +71,16 @@ final class Terminal {
             guard init_color(Int16(slot), v, v, v) != ERR else { return false }
         }
         return true
+    }
+
+    /// Gives the slots of `ramp` back their xterm colours (``GreyRamp/cubeColor(slot:)``), so that
+    /// pictures in the 6×6×6 cube (a colour map, an RGB model) show true colours again.
+    func unprogram(_ ramp: GreyRamp) {
+        guard hasColor, ddim_colors() >= 256, can_change_color() else { return }
+        for slot in ramp.slots {
+            let c = GreyRamp.cubeColor(slot: slot)
+            init_color(Int16(slot), c.r, c.g, c.b)
+        }
     }
 
     /// Gives the terminal back as it was found (idempotent).
