@@ -80,7 +80,7 @@ extension App {
     /// Where the sampler's tiles, progress line and parameters go on this terminal.
     func layout(_ snap: LiveSnapshot, on term: Terminal) -> Layout {
         let shape = model.sampleShape()
-        let tileCount = snap.settings.batch * (state.view == .both ? 2 : 1)
+        let tileCount = (state.zoom == nil ? snap.settings.batch : 1) * (state.view == .both ? 2 : 1)
         return Layout(columns: term.columns, rows: term.rows, count: tileCount, sourceWidth: shape[2], sourceHeight: shape[1], blitter: state.blitter)
     }
 
@@ -182,11 +182,12 @@ extension App {
     private func drawTiles(_ snap: LiveSnapshot, layout: Layout, picturesOnly: Bool = false, on term: Terminal) {
         let pen = tilePen(on: term)
         let seeds = snap.settings.seeds
+        let first = state.zoom.map { min($0, max(0, snap.settings.batch - 1)) } ?? 0
         for (i, tile) in layout.tiles.enumerated() {
-            let sample = state.view == .both ? i / 2 : i
+            let sample = first + (state.view == .both ? i / 2 : i)
             let noisy = state.view == .noisy || (state.view == .both && i % 2 == 1)
             let source = noisy ? snap.sample : (snap.predictedX0 ?? snap.sample)
-            let name = state.view == .both ? (noisy ? "x_t" : "x̂₀") : (i == 0 ? (noisy ? "x_t" : "x̂₀") : "")
+            let name = state.view == .both ? (noisy ? "x_t" : "x̂₀") : (i == 0 ? (noisy ? "x_t" : "x̂₀") + (state.zoom == nil ? "" : " (z: next)") : "")
             let caption = sample < seeds.count && (!noisy || state.view != .both) ? "seed \(seeds[sample])" : ""
             drawTile(tile, source: source, index: sample, label: name, caption: caption, pen: pen, picturesOnly: picturesOnly, on: term)
         }

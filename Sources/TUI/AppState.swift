@@ -92,6 +92,8 @@ public struct AppState {
     public var mode: Mode = .sample
     /// What the sampler's tiles show.
     public var view: View = .predicted
+    /// The tile shown alone, full-screen (nil: all of them).
+    public var zoom: Int?
     /// Whether the worker on screen is paused (the sampler's, or the studio's in a studio view).
     public var paused: Bool
     /// The sampler's pause while a studio view is up (it is paused then, and resumes as it was).
@@ -199,6 +201,7 @@ public struct AppState {
                 return []
             }
             settings.batch = batch
+            if let z = zoom, z >= batch { zoom = batch - 1 }
             return .newRun
         case .pause:
             paused.toggle()
@@ -209,6 +212,10 @@ public struct AppState {
             return wasPaused ? .stepOnce : [.pause, .stepOnce]
         case .restart: return .restart
         case .view: view = view.next
+        case .zoom:
+            // all → tile 0 → tile 1 → … → all
+            let next = (zoom ?? -1) + 1
+            zoom = next < settings.batch ? next : nil
         case .blitter:
             blitter = blitter.next
             if !limits.unicode && blitter != .ascii { flash("this terminal's locale is not UTF-8: block glyphs may not show", now: now) }
@@ -244,8 +251,8 @@ public struct AppState {
             // α moves in tenths within [0, 1]
             alpha = min(1, max(0, ((alpha + (action == .alphaUp ? 0.1 : -0.1)) * 10).rounded() / 10))
             return .showStudio
-        case .batchUp, .batchDown, .view:
-            flash("batch and view apply to the sampler (press \(mode.key) to go back)", now: now)
+        case .batchUp, .batchDown, .view, .zoom:
+            flash("batch, view and zoom apply to the sampler (press \(mode.key) to go back)", now: now)
             return []
         default: return nil
         }

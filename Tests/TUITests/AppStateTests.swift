@@ -105,6 +105,19 @@ struct AppStateTests {
         #expect(s.settings.steps == 1000 && s.status?.text.contains("1000 steps at most") == true)
     }
 
+    @Test("z zooms tile 0, then each next tile, then shows all; a smaller batch keeps the zoom on a tile that exists")
+    func zoom() {
+        var s = state(batch: 3)
+        type("z", into: &s)
+        #expect(s.zoom == 0)
+        type("zz", into: &s)
+        #expect(s.zoom == 2)
+        type("-", into: &s)
+        #expect(s.zoom == 1)
+        type("z", into: &s)
+        #expect(s.zoom == nil)
+    }
+
     @Test("σ̂ off gives back the η it replaced")
     func hatRestoresEta() {
         var s = state(eta: 0.3)
@@ -133,7 +146,7 @@ struct AppStateTests {
         #expect(s.settings.seed == 8)
         type("v", into: &s)
         #expect(s.view == .predicted)
-        #expect(s.status?.text == "batch and view apply to the sampler (press k to go back)")
+        #expect(s.status?.text == "batch, view and zoom apply to the sampler (press k to go back)")
         type(" K", into: &s)
         #expect(s.mode == .compareEta && s.paused)
         type("K", into: &s)

@@ -125,6 +125,21 @@ struct EveryTerminalTests {
         #expect(try d.format("#{alternate_on}") == "0")
     }
 
+    @Test("z shows one tile full-screen, then the next, then all of them again")
+    func zoom() throws {
+        let t = try start("--batch 3 --seed 7 --paused", columns: 120, rows: 40)
+        defer { t.close() }
+        // the tiles' captions in their boxes' bottom edges
+        func tiles(_ screen: String) -> [String] { screen.matches(of: /└ seed (\d+) ─/).map { String($0.output.1) } }
+        #expect(try t.wait { tiles($0) == ["7", "8", "9"] }, "\(t.dump())")
+        try t.send("z")
+        #expect(try t.wait { tiles($0) == ["7"] && $0.contains("(z: next)") }, "\(t.dump())")
+        try t.send("z")
+        #expect(try t.wait { tiles($0) == ["8"] }, "\(t.dump())")
+        try t.send("z", "z")
+        #expect(try t.wait { tiles($0) == ["7", "8", "9"] }, "\(t.dump())")
+    }
+
     @Test("--batch over 64 is refused in one line")
     func batch() throws {
         let t = try start("--batch 1000", columns: 100, rows: 30)
