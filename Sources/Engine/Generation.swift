@@ -11,7 +11,7 @@ public struct SampleRequest: Sendable {
     /// Seed of the torch-compatible generator (x_T first, then one draw per step when η > 0);
     /// with ``seeds``, the first sample's.
     public var seed: UInt64
-    /// Samples in the batch; with ``seeds``, their count.
+    /// Samples in the batch; with ``seeds``, their count (a sampler draws one per seed).
     public var batch: Int
     /// Timestep spacing; nil means the scheduler config's.
     public var spacing: TimestepSpacing?
@@ -88,8 +88,10 @@ extension LoadedModel {
     /// `torch.manual_seed(seed)`, then the η-noise from the same generator; with per-sample
     /// seeds, as DDIMPipeline with a list of generators (``PerSampleNoise``).
     public func sampler(for r: SampleRequest) throws -> Sampler {
-        try unet.checkInput(shape: [r.batch] + sampleShape())
-        return try Sampler(model: unet, scheduler: ddim, shape: [r.batch] + sampleShape(), steps: r.steps,
+        // one sample per seed, whatever `batch` was set to since
+        let shape = [r.seeds?.count ?? r.batch] + sampleShape()
+        try unet.checkInput(shape: shape)
+        return try Sampler(model: unet, scheduler: ddim, shape: shape, steps: r.steps,
                            noise: r.noise, spacing: r.spacing, source: r.noiseSource)
     }
 

@@ -126,6 +126,21 @@ struct SampleSeedsTests {
         }
     }
 
+    @Test("a run from a saved x_T records --latent and the seed of its η-noise in its Command, which draws it again")
+    func latentCommand() throws {
+        let latent = path("x_T.safetensors"), out = path("from-latent.png"), again = path("from-latent-again.png")
+        try LatentFile.write(Tensor.concatenate([model.latent(seed: 1), model.latent(seed: 8)]), to: latent)
+        let environment = ["OPENBLAS_CORETYPE": Threads.coreName]
+        let r = try Run(["sample", "--model", tiny, "--steps", "3", "--eta", "1", "--seed", "2", "--latent", latent, "--out", out, "-q"],
+                        environment: environment)
+        #expect(r.status == 0, "\(r.stderr)")
+        let text = try PNGReader().readText(out)
+        let command = try #require(value("Command", in: text))
+        #expect(command.hasSuffix("--steps 3 --eta 1 --latent \(latent) --seed 2 --out sample.png") && value("Latent", in: text) == latent, "\(command)")
+        #expect(try runCommand(command, out: again).status == 0)
+        #expect(try PNGReader().read(again) == (try PNGReader().read(out)))
+    }
+
     /// Flags `--seeds` refuses, and what the error line says.
     static let refusals: [([String], String)] = [
         (["--seeds", "1,2", "--seed", "0"], "--seeds and --seed do not go together"),
