@@ -109,6 +109,23 @@ struct SampleSeedsTests {
         #expect(!text.contains { $0.0 == "Command" } && text.contains { $0.0 == "Not reproduced" && $0.1.contains("plan changed") })
     }
 
+    @Test("x̂₀ of the last step is not x₀ when ᾱ after it is not 1: that view records no Command, x_t does")
+    func predictedIsNotX0() throws {
+        let folder = tmp.appendingPathComponent("alpha-not-one")
+        try FileManager.default.copyItem(at: fixtures.appendingPathComponent("pipeline/tiny"), to: folder)
+        let config = folder.appendingPathComponent("scheduler/scheduler_config.json")
+        let json = try String(contentsOf: config, encoding: .utf8)
+        try json.replacingOccurrences(of: "\"steps_offset\"", with: "\"set_alpha_to_one\": false, \"steps_offset\"")
+            .write(to: config, atomically: true, encoding: .utf8)
+        let m = try ModelStore.load(folder)
+        #expect(m.schedule.finalAlphaBar < 1)
+        var run = LiveRun(model: m, settings: LiveSettings(steps: 4, noise: .eta(0), spacing: .leading, seed: 1, batch: 2))
+        drain(&run)
+        let predicted = try run.snapshot.pngText(.predicted, model: m), sample = try run.snapshot.pngText(.sample, model: m)
+        #expect(!predicted.contains { $0.0 == "Command" } && predicted.contains { $0.0 == "Not reproduced" && $0.1.contains("not x₀") })
+        #expect(sample.contains { $0.0 == "Command" } && !sample.contains { $0.0 == "Not reproduced" })
+    }
+
     @Test("sample's own Command draws its PNG again: one generator (--seed --batch, σ̂, --no-clip) and --seeds")
     func headlessCommand() throws {
         for (args, expected) in [
