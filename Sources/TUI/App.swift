@@ -298,20 +298,14 @@ public final class App {
     }
 
     private func save(_ snapshot: LiveSnapshot) {
-        let view = state.view
-        let tensor = view == .noisy ? snapshot.sample : snapshot.predictedX0 ?? snapshot.sample
-        guard tensor.rank == 4, tensor.count > 0 else { state.flash("nothing to save yet", warning: true); return }
+        let picture: LivePicture = state.view == .noisy ? .sample : .predicted
+        guard snapshot.tensor(picture) != nil else { state.flash("nothing to save yet", warning: true); return }
         let eta = state.settings.noise.label
         let name = Self.freeName { n in
             "ddim-\(snapshot.settings.seed)-s\(snapshot.settings.steps)-e\(eta)-\(snapshot.stepsDone)\(n == 1 ? "" : "-\(n)").png"
         }
         do {
-            let request = SampleRequest(steps: snapshot.settings.steps, noise: snapshot.settings.noise, seed: snapshot.settings.seed,
-                                        batch: snapshot.settings.batch, spacing: snapshot.settings.spacing)
-            var text = request.parameterText(model: model)
-            text.append(("Seeds", snapshot.settings.seeds.map(String.init).joined(separator: ",")))
-            text.append(("View", view == .noisy ? "x_t" : "x0"))
-            try ImageExport.writeGrid(tensor, to: name, text: text)
+            try snapshot.writeGrid(picture, model: model, to: name)
             state.flash("saved \(name)")
         } catch {
             state.flash("\(error)", warning: true)
