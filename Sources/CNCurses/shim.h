@@ -39,3 +39,23 @@ static inline int ddim_term_addressable(const char *term) {
     del_curterm(loaded);
     return ok;
 }
+
+/// Reports left clicks and the wheel (xterm's mouse protocol, as ncurses speaks it); returns
+/// whether the terminal takes it.
+static inline int ddim_mouse_on(void) {
+    mouseinterval(0);
+    return mousemask(BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL) != 0;
+}
+
+/// The mouse event behind a KEY_MOUSE: 1 left button, 4 wheel up, 5 wheel down, 0 other or none;
+/// `row` and `column` are the cell.
+static inline int ddim_mouse_event(int *row, int *column) {
+    MEVENT e;
+    if (getmouse(&e) != OK) return 0;
+    *row = e.y;
+    *column = e.x;
+    if (e.bstate & BUTTON1_PRESSED) return 1;
+    if (e.bstate & BUTTON4_PRESSED) return 4;
+    if (e.bstate & BUTTON5_PRESSED) return 5;
+    return 0;
+}

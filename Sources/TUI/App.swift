@@ -168,7 +168,7 @@ public final class App {
             guard let key = term.key(timeout: frames.wait(input, busy: busy, now: Date())) else { continue }
             dirty = true
             term.repaintDirectCells()
-            let reaction = state.handle(Self.input(key), current: { Self.currentPicture(snapshot) })
+            let reaction = state.handle(stateInput(key, snapshot), current: { Self.currentPicture(snapshot) })
             carryOut(reaction, snapshot: snapshot, studio: studioSnapshot)
             syncGreyRamp(on: term)
             if reaction.contains(.quit) { break }
@@ -227,18 +227,26 @@ public final class App {
 
     // MARK: - Reactions
 
-    /// A terminal key as the state sees it.
-    static func input(_ key: Terminal.Key) -> Input {
+    /// A terminal key as the state sees it; a click, as the sample whose tile it hit.
+    func stateInput(_ key: Terminal.Key, _ snapshot: LiveSnapshot) -> Input {
         switch key {
-        case .resize: .resize
-        case .character(let c): .character(c)
+        case .mouse(let button, let row, let column):
+            guard button == 1 else { return .other }
+            let tiles = fullFrameLayout?.tiles ?? []
+            let hit = tiles.firstIndex { t in
+                (t.row...(t.row + t.geometry.rows + 1)).contains(row) && (t.column...(t.column + t.geometry.columns + 1)).contains(column)
+            }
+            let first = state.zoom ?? 0
+            return .click(sample: hit.map { first + (state.view == .both ? $0 / 2 : $0) })
+        case .resize: return .resize
+        case .character(let c): return .character(c)
         case .special(let code):
             switch code {
-            case KEY_LEFT: .left
-            case KEY_RIGHT: .right
-            case KEY_BACKSPACE: .backspace
-            case KEY_ENTER: .enter
-            default: .other
+            case KEY_LEFT: return .left
+            case KEY_RIGHT: return .right
+            case KEY_BACKSPACE: return .backspace
+            case KEY_ENTER: return .enter
+            default: return .other
             }
         }
     }

@@ -15,6 +15,8 @@ public enum Input: Equatable, Sendable {
     case resize
     /// Any other special key (function keys, …): ignored, but closes the help.
     case other
+    /// A left click: on the sampler's tile showing this sample, or elsewhere (nil).
+    case click(sample: Int?)
 }
 
 /// What the app must do after a change of its state (htop's result flags). The state says what
@@ -144,6 +146,11 @@ public struct AppState {
             key = input == .left ? "[" : "]"
         case .backspace, .enter, .other:
             showHelp = false
+            return .redraw
+        case .click(let sample):
+            // a tile zooms; anywhere while zoomed shows all again
+            guard !showHelp, mode == .sample else { showHelp = false; return .redraw }
+            zoom = zoom == nil ? sample : nil
             return .redraw
         case .character(let c):
             if showHelp && c != "?" {
@@ -331,7 +338,7 @@ public struct AppState {
         case .character("\u{1B}"), .character("\u{3}"): prompt = nil
         case .backspace, .character("\u{7F}"), .character("\u{8}"): _ = prompt?.popLast()
         case .character(let c): if !(c.asciiValue.map { $0 < 32 } ?? false) { prompt?.append(c) }
-        case .left, .right, .resize, .other: break
+        case .left, .right, .resize, .other, .click: break
         }
         return []
     }

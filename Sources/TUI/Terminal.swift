@@ -19,6 +19,8 @@ final class Terminal {
     /// ncurses shows nothing for a non-ASCII character otherwise. Asked of the C library
     /// (`nl_langinfo(CODESET)`), so a UTF-8 locale that is named but not installed counts as C.
     let utf8Locale: Bool
+    /// Whether the terminal reports mouse clicks and the wheel.
+    private(set) var mouse = false
     /// The direct cells: queued, on screen, held (``put(directCell:row:column:fg:bg:)``).
     private var direct = DirectCellLayer()
     /// The bytes of the last frame's direct cells (kept to reuse its capacity).
@@ -57,7 +59,10 @@ final class Terminal {
         capabilities = .detect(environment: environment, terminfoColors: hasColor ? Int(ddim_colors()) : 0)
         // a fault (SIGSEGV, SIGBUS, …) never reaches endwin: its handler writes these instead
         let restoring = ["sgr0", "cnorm", "rmkx", "rmcup", "oc"]
-        TerminalRescue.arm(restore: restoring.flatMap { name in ddim_tigetstr(name).map { Array(String(cString: $0).utf8) } ?? [] })
+        mouse = ddim_mouse_on() != 0
+        // and mouse reports off (xterm's modes 1000, 1002, 1006), which endwin also turns off
+        let mouseOff = mouse ? Array("\u{1B}[?1000l\u{1B}[?1002l\u{1B}[?1006l".utf8) : []
+        TerminalRescue.arm(restore: restoring.flatMap { name in ddim_tigetstr(name).map { Array(String(cString: $0).utf8) } ?? [] } + mouseOff)
     }
 
     deinit { restore() }
@@ -102,12 +107,17 @@ final class Terminal {
         var ch: wint_t = 0
         let r = wget_wch(ddim_stdscr(), &ch)
         if r == ERR { return nil }
+        if r == KEY_CODE_YES && Int32(ch) == KEY_MOUSE {
+            var (row, column): (Int32, Int32) = (0, 0)
+            let button = ddim_mouse_event(&row, &column)
+            return button == 0 ? nil : .mouse(button: Int(button), row: Int(row), column: Int(column))
+        }
         if r == KEY_CODE_YES { return Int32(ch) == KEY_RESIZE ? .resize : .special(Int32(ch)) }
         guard let scalar = Unicode.Scalar(UInt32(ch)) else { return nil }
         return .character(Character(scalar))
     }
 
-    enum Key: Equatable { case character(Character), resize, special(Int32) }
+    enum Key: Equatable { case character(Character), resize, special(Int32), mouse(button: Int, row: Int, column: Int) }
 
     // MARK: - Colours
 

@@ -125,7 +125,7 @@ struct EveryTerminalTests {
         #expect(try d.format("#{alternate_on}") == "0")
     }
 
-    @Test("z shows one tile full-screen, then the next, then all of them again")
+    @Test("z shows one tile full-screen, then the next, then all of them again; so does a click on a tile")
     func zoom() throws {
         let t = try start("--batch 3 --seed 7 --paused", columns: 120, rows: 40)
         defer { t.close() }
@@ -137,6 +137,12 @@ struct EveryTerminalTests {
         try t.send("z")
         #expect(try t.wait { tiles($0) == ["8"] }, "\(t.dump())")
         try t.send("z", "z")
+        #expect(try t.wait { tiles($0) == ["7", "8", "9"] }, "\(t.dump())")
+        // a click (xterm's SGR mouse report: press and release) on the middle tile zooms it; one more shows all
+        let click = "\u{1B}[<0;61;11M\u{1B}[<0;61;11m"
+        try t.tmux(["send-keys", "-t", "0", "-l", click])
+        #expect(try t.wait { tiles($0) == ["8"] }, "\(t.dump())")
+        try t.tmux(["send-keys", "-t", "0", "-l", click])
         #expect(try t.wait { tiles($0) == ["7", "8", "9"] }, "\(t.dump())")
     }
 
