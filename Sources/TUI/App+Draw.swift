@@ -27,7 +27,7 @@ extension App {
 
     func put(_ text: String, _ element: Theme.Element, row: Int, column: Int, on term: Terminal, maxWidth: Int? = nil) {
         let s = style(element, on: term)
-        term.put(text, row: row, column: column, pair: s.pair, attributes: s.attributes, maxWidth: maxWidth)
+        term.put(self.text(text), row: row, column: column, pair: s.pair, attributes: s.attributes, maxWidth: maxWidth)
     }
 
     /// `text` as direct truecolour cells in a theme element's colours (no attributes), one cell a
@@ -35,7 +35,7 @@ extension App {
     func putDirect(_ text: String, _ element: Theme.Element, row: Int, column: Int, on term: Terminal) {
         let fg = theme[element].number(for: .truecolor), bg = theme[.background].number(for: .truecolor)
         var c = column
-        for scalar in text.unicodeScalars where c < term.columns {
+        for scalar in self.text(text).unicodeScalars where c < term.columns {
             term.put(directCell: scalar, row: row, column: c, fg: fg, bg: bg)
             c += 1
         }
@@ -56,8 +56,8 @@ extension App {
         drawTiles(snap, layout: layout, on: term)
         drawProgress(snap, layout: layout, on: term)
         drawParameters(layout: layout, on: term)
-        if let s = state.status { put(s.text, s.warning ? .warning : .status, row: layout.markRow, column: 2, on: term, maxWidth: term.columns - 4) }
-        drawPrompt(row: layout.markRow, on: term)
+        let failure: String? = if case .failed(let f) = snap.state { "\(f)" } else { nil }
+        drawMarkLine(row: layout.markRow, failure: failure, on: term) {}
         if state.showHelp { drawHelp(on: term) }
         term.refresh()
     }
@@ -80,7 +80,7 @@ extension App {
     /// Where the sampler's tiles, progress line and parameters go on this terminal.
     func layout(_ snap: LiveSnapshot, on term: Terminal) -> Layout {
         let shape = model.sampleShape()
-        let tileCount = snap.settings.batch * (state.view == .both ? 2 : 1)
+        let tileCount = (state.zoom == nil ? snap.settings.batch : 1) * (state.view == .both ? 2 : 1)
         return Layout(columns: term.columns, rows: term.rows, count: tileCount, sourceWidth: shape[2], sourceHeight: shape[1], blitter: state.blitter)
     }
 
@@ -101,29 +101,6 @@ extension App {
 
     func drawFrame(_ snap: LiveSnapshot, on term: Terminal) {
         drawFrame(state: snap.state, on: term)
-    }
-
-    func drawFrame(state runState: LiveState, on term: Terminal) {
-        let (cols, rows) = (term.columns, term.rows)
-        let inner = String(repeating: "─", count: max(0, cols - 2))
-        put("┌" + inner + "┐", .border, row: 0, column: 0, on: term)
-        put("└" + inner + "┘", .border, row: rows - 1, column: 0, on: term)
-        for r in 1..<(rows - 1) {
-            put("│", .border, row: r, column: 0, on: term)
-            put("│", .border, row: r, column: cols - 1, on: term)
-        }
-        let shape = model.sampleShape()
-        let params = formatParameters(model.unet.parameterCount)
-        let title = " ddim ─ \(state.mode.title)\(model.name) (\(shape[0]) ch, \(shape[1])×\(shape[2]), \(params) params) ─ \(state.colorMode.label) ─ \(state.blitter.rawValue) "
-        put(title, .title, row: 0, column: 2, on: term, maxWidth: cols - 18)
-        let (label, element): (String, Theme.Element) = switch runState {
-        case .running: state.paused ? (" ❚❚ pausing ", .accent) : (" ● running ", .accent)
-        case .paused: (" ❚❚ paused ", .accent)
-        case .done: (" ✓ done ", .bar)
-        case .failed: (" ✗ failed ", .warning)
-        }
-        put(label, element, row: 0, column: cols - 2 - label.count, on: term)
-        put(" " + KeyBindings.footer + " ", .dim, row: rows - 1, column: 2, on: term, maxWidth: cols - 4)
     }
 
     /// What every tile of a frame is drawn with.
@@ -205,11 +182,12 @@ extension App {
     private func drawTiles(_ snap: LiveSnapshot, layout: Layout, picturesOnly: Bool = false, on term: Terminal) {
         let pen = tilePen(on: term)
         let seeds = snap.settings.seeds
+        let first = state.zoom.map { min($0, max(0, snap.settings.batch - 1)) } ?? 0
         for (i, tile) in layout.tiles.enumerated() {
-            let sample = state.view == .both ? i / 2 : i
+            let sample = first + (state.view == .both ? i / 2 : i)
             let noisy = state.view == .noisy || (state.view == .both && i % 2 == 1)
             let source = noisy ? snap.sample : (snap.predictedX0 ?? snap.sample)
-            let name = state.view == .both ? (noisy ? "x_t" : "x̂₀") : (i == 0 ? (noisy ? "x_t" : "x̂₀") : "")
+            let name = state.view == .both ? (noisy ? "x_t" : "x̂₀") : (i == 0 ? (noisy ? "x_t" : "x̂₀") + (state.zoom == nil ? "" : " (z: next)") : "")
             let caption = sample < seeds.count && (!noisy || state.view != .both) ? "seed \(seeds[sample])" : ""
             drawTile(tile, source: source, index: sample, label: name, caption: caption, pen: pen, picturesOnly: picturesOnly, on: term)
         }
@@ -233,48 +211,6 @@ extension App {
         return Bitmap(width: image.width, height: image.height, channels: image.channels, pixels: image.pixels)
     }
 
-    /// Draws the progress line (step, bar, timing) over its whole row, which it clears first (the
-    /// texts change length). In truecolour its cells are direct (``Terminal/put(directCell:row:column:fg:bg:)``):
-    /// redrawn up to 15 times a second while a run goes, the line then reaches the terminal in
-    /// one write instead of ncurses' one write per cursor jump.
-    func drawProgress(_ snap: LiveSnapshot, layout: Layout, on term: Terminal) {
-        let row = layout.progressRow
-        let direct = drawsDirectCells
-        let put: (String, Theme.Element, Int, Int) -> Void = { text, element, row, column in
-            if direct { self.putDirect(text, element, row: row, column: column, on: term) } else { self.put(text, element, row: row, column: column, on: term) }
-        }
-        put(String(repeating: " ", count: max(0, term.columns - 2)), .text, row, 1)
-        let count = max(snap.stepCount, 1)
-        let rate = snap.lastMilliseconds > 0 ? 1000 / snap.lastMilliseconds : 0
-        let left = String(format: "step %d/%d  t=%d  ᾱ=%.3g  σ=%.3f", snap.stepsDone, snap.stepCount, snap.timestep, snap.alphaBar, snap.sigma)
-        // once done: the run's sampling time (pauses left out), as `ddim sample` reports it
-        let right = snap.state == .done && snap.stepsDone > 0
-            ? String(format: "%d steps in %.3f s  %.1f ms/step", snap.stepsDone, snap.runSeconds, snap.runSeconds * 1e3 / Double(snap.stepsDone))
-            : String(format: "%.0f ms/step  %.1f it/s  ETA ", snap.lastMilliseconds, rate) + formatSeconds(snap.secondsLeft)
-        put(left, .text, row, 2)
-        let barStart = 2 + left.count + 2
-        let barWidth = term.columns - 2 - barStart - right.count - 3
-        if barWidth >= 8 {
-            // eighth blocks for a smooth bar, │ where the plan changed
-            let filled = Double(snap.stepsDone) / Double(count) * Double(barWidth)
-            let full = Int(filled)
-            var bar = String(repeating: "█", count: min(full, barWidth))
-            if full < barWidth {
-                let eighths = Int((filled - Double(full)) * 8)
-                bar += eighths > 0 ? String(Character(Unicode.Scalar(0x2590 - eighths) ?? "▌")) : ""
-            }
-            put(bar, .bar, row, barStart)
-            let used = bar.count
-            if used < barWidth { put(String(repeating: "░", count: barWidth - used), .barEmpty, row, barStart + used) }
-            for change in snap.planChanges {
-                let x = min(barWidth - 1, Int(Double(change) / Double(count) * Double(barWidth)))
-                put("│", .mark, row, barStart + x)
-            }
-        }
-        put(right, .text, row, term.columns - 2 - right.count)
-        if case .failed(let message) = snap.state { self.put("\(message)", .warning, row: layout.markRow, column: 2, on: term, maxWidth: term.columns - 4) }
-    }
-
     func drawParameters(layout: Layout, on term: Terminal) {
         let s = model.scheduler
         let eta: String = switch state.settings.noise {
@@ -287,7 +223,7 @@ extension App {
             ("seed", "\(state.settings.seed)"), ("view", state.view.rawValue), ("theme", state.themeName),
         ] + (model.sampleShape()[0] == 1 ? [("map", state.colormap.rawValue)] : [])
         var column = 2
-        for (name, value) in items {
+        for (name, value) in items.map({ (text($0.0), text($0.1)) }) {
             guard column + name.count + value.count + 2 < term.columns - 2 else { break }
             put(name, .dim, row: layout.parameterRow, column: column, on: term)
             put(value, .accent, row: layout.parameterRow, column: column + name.count + 1, on: term)

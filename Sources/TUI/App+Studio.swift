@@ -59,21 +59,11 @@ extension App {
         }
         // progress over all tiles
         let (done, count) = snap.progress
-        let left = "\(state.mode.title.dropLast(3))  step \(done)/\(count)"
-        let right = String(format: "%.0f ms/step", snap.lastMilliseconds)
-        put(left, .text, row: layout.progressRow, column: 2, on: term)
-        let barStart = 2 + left.count + 2, barWidth = cols - 2 - barStart - right.count - 3
-        if barWidth >= 8 {
-            let filled = count == 0 ? 0 : done * barWidth / count
-            put(String(repeating: "█", count: filled), .bar, row: layout.progressRow, column: barStart, on: term)
-            put(String(repeating: "░", count: barWidth - filled), .barEmpty, row: layout.progressRow, column: barStart + filled, on: term)
-        }
-        put(right, .text, row: layout.progressRow, column: cols - 2 - right.count, on: term)
-        drawStudioLine(snap, row: layout.markRow, on: term)
+        drawProgressLine(left: [.init(String(state.mode.title.dropLast(3)), priority: 4), .init("step \(done)/\(count)", priority: 0)],
+                         right: [.init(String(format: "%.0f ms/step", snap.lastMilliseconds), priority: 2)],
+                         done: Double(done) / Double(max(count, 1)), marks: [], row: layout.progressRow, direct: false, on: term)
         drawParameters(layout: layout, on: term)
-        if let s = state.status { put(s.text, s.warning ? .warning : .status, row: layout.markRow, column: 2, on: term, maxWidth: cols - 4) }
-        if let failure = snap.failure { put("\(failure)", .warning, row: layout.markRow, column: 2, on: term, maxWidth: cols - 4) }
-        drawPrompt(row: layout.markRow, on: term)
+        drawMarkLine(row: layout.markRow, failure: snap.failure.map { "\($0)" }, on: term) { drawStudioLine(snap, row: layout.markRow, on: term) }
         if state.showHelp { drawHelp(on: term) }
         term.refresh()
     }
@@ -92,15 +82,37 @@ extension App {
             put("●", .bar, row: row, column: 3 + a.count + knob, on: term)
             put(b, .dim, row: row, column: 4 + a.count + track, on: term)
             put(info, .text, row: row, column: 4 + a.count + track + b.count, on: term, maxWidth: max(0, width - a.count - track - b.count - 2))
-        case .compareSteps, .compareEta:
+        case .compareSteps:
             let text = snap.isDone
                 ? "MSE of each column to the last one (images in [−1, 1]): at η = 0 the pictures agree across step counts"
-                : "one x_T, sampled once per column"
+                : "one x_T, sampled once per step count"
+            put(text, .dim, row: row, column: 2, on: term, maxWidth: width)
+        case .compareEta:
+            let text = snap.isDone
+                ? "MSE of each column to η = 1 (images in [−1, 1]): η = 0 is deterministic, each η > 0 adds fresh noise every step"
+                : "one x_T, sampled once per η with the same steps"
             put(text, .dim, row: row, column: 2, on: term, maxWidth: width)
         case .invert:
             put("x₀ → x_T: the ODE run forward in t (no clipping); x_T → x₀: sampled back with the same plan, η = 0", .dim,
                 row: row, column: 2, on: term, maxWidth: width)
         case .sample: break
+        }
+    }
+
+    /// The row under the progress line shows one thing, the first there is of: the open prompt,
+    /// a failure, the status line, or the view's own line (`otherwise`). It is cleared first, so
+    /// nothing is printed over anything.
+    func drawMarkLine(row: Int, failure: String?, on term: Terminal, otherwise: () -> Void) {
+        let width = term.columns - 4
+        put(String(repeating: " ", count: max(0, width)), .text, row: row, column: 2, on: term)
+        if state.prompt != nil {
+            drawPrompt(row: row, on: term)
+        } else if let failure {
+            put(failure, .warning, row: row, column: 2, on: term, maxWidth: width)
+        } else if let s = state.status {
+            put(s.text, s.warning ? .warning : .status, row: row, column: 2, on: term, maxWidth: width)
+        } else {
+            otherwise()
         }
     }
 
@@ -114,15 +126,6 @@ extension App {
         // the end of a long path stays visible
         let room = max(1, width - label.count - 1)
         put(String(prompt.suffix(room)) + "▏", .text, row: row, column: 2 + label.count, on: term)
-    }
-
-    func drawTooSmall(on term: Terminal) {
-        let (cols, rows) = (term.columns, term.rows)
-        let lines = ["terminal too small", "need \(Layout.minimumColumns)×\(Layout.minimumRows), have \(cols)×\(rows)", "q quits"]
-        for (i, line) in lines.enumerated() {
-            put(line, i == 0 ? .warning : .text, row: max(0, rows / 2 - 1 + i), column: max(0, (cols - line.count) / 2), on: term)
-        }
-        term.refresh()
     }
 
     /// Saves the studio's tiles as one strip PNG.

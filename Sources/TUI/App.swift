@@ -49,6 +49,9 @@ public final class App {
     var theme: Theme
     /// The fine grey ramp, when the terminal took it (one-channel models in 256 colours).
     var greyRamp: GreyRamp?
+    /// Whether the ramp's slots hold its greys now (they are given back while a colour map or
+    /// another colour mode is shown).
+    private var rampProgrammed = false
     let capabilities: TerminalCapabilities
     private var terminal: Terminal?
     /// The layout of the last whole frame (``drawPictures(_:on:)`` draws over it alone).
@@ -57,10 +60,13 @@ public final class App {
     private var frames: any FrameSchedule
     private var signals: [DispatchSourceSignal] = []
     private let stopRequest = StopFlag()
+    /// The blitter `--blitter` asked for (nil: the one the terminal suits).
+    private let blitterChosen: Blitter?
 
     /// Prepares the app (nothing is drawn until `run`).
     public init(model: LoadedModel, options: AppOptions, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.model = model
+        blitterChosen = options.blitter
         capabilities = TerminalCapabilities.detect(environment: environment)
         var loaded = Theme.plain
         var warning: String?
@@ -97,6 +103,20 @@ public final class App {
         if let warning { state.flash(warning + " — using \(loaded.name)", warning: true, now: Date().addingTimeInterval(2)) }
     }
 
+    /// Why the live sampler cannot run on the terminal `environment` names (nil: it can), decided
+    /// from terminfo before the screen is touched: a terminal that cannot move the cursor
+    /// (`TERM=dumb`), or one the terminfo database does not know.
+    public static func terminalRefusal(environment: [String: String]) -> String? {
+        let term = environment["TERM"] ?? ""
+        let advice = "run it in a terminal such as xterm-256color, or use `ddim sample` for files"
+        guard !term.isEmpty else { return "TERM is not set, so the live sampler cannot drive this terminal; \(advice)" }
+        switch ddim_term_addressable(term) {
+        case 1: return nil
+        case 0: return "TERM=\(term) cannot move the cursor, which the live sampler needs; \(advice)"
+        default: return "TERM=\(term) is not in this system's terminfo database; \(advice)"
+        }
+    }
+
     /// The signal that ended ``run()``, if one did: the caller ends the process by it
     /// (``Interrupts/end(by:)``), so the shell sees 128 + n.
     public var stoppingSignal: Int32? { stopRequest.signal }
@@ -110,6 +130,11 @@ public final class App {
             live.stop()
             studio.stop()
             signals.forEach { $0.cancel() }
+        }
+        // the locale as the C library has it: a UTF-8 name that is not installed is C
+        if !term.utf8Locale && state.limits.unicode {
+            state.limits.unicode = false
+            if blitterChosen == nil { state.blitter = .ascii }
         }
         state.maxColorMode = term.capabilities.maxColorMode
         state.colorMode = state.colorMode.capped(at: state.maxColorMode)
@@ -143,8 +168,9 @@ public final class App {
             guard let key = term.key(timeout: frames.wait(input, busy: busy, now: Date())) else { continue }
             dirty = true
             term.repaintDirectCells()
-            let reaction = state.handle(Self.input(key), current: { Self.currentPicture(snapshot) })
+            let reaction = state.handle(stateInput(key, snapshot), current: { Self.currentPicture(snapshot) })
             carryOut(reaction, snapshot: snapshot, studio: studioSnapshot)
+            syncGreyRamp(on: term)
             if reaction.contains(.quit) { break }
         }
     }
@@ -169,7 +195,16 @@ public final class App {
         let reserved = Set(ThemeFiles.names.compactMap { try? Theme.load($0) }.flatMap { t in
             Theme.Element.allCases.compactMap { t[$0].index256 }
         } + Theme.Element.allCases.compactMap { theme[$0].index256 })
-        if let ramp = GreyRamp(levels: 64, reserved: reserved), term.program(ramp) { greyRamp = ramp }
+        if let ramp = GreyRamp(levels: 64, reserved: reserved), term.program(ramp) { (greyRamp, rampProgrammed) = (ramp, true) }
+    }
+
+    /// The ramp's slots hold greys only while grey previews in 256 colours use them: a colour map
+    /// (`m`) or the cube's own colours need the slots' xterm colours back.
+    private func syncGreyRamp(on term: Terminal) {
+        guard let ramp = greyRamp else { return }
+        let wanted = state.colorMode == .palette256 && state.colormap == .grey
+        guard wanted != rampProgrammed else { return }
+        if wanted { rampProgrammed = term.program(ramp) } else { term.unprogram(ramp); rampProgrammed = false }
     }
 
     private func installSignalHandlers() {
@@ -192,18 +227,26 @@ public final class App {
 
     // MARK: - Reactions
 
-    /// A terminal key as the state sees it.
-    static func input(_ key: Terminal.Key) -> Input {
+    /// A terminal key as the state sees it; a click, as the sample whose tile it hit.
+    func stateInput(_ key: Terminal.Key, _ snapshot: LiveSnapshot) -> Input {
         switch key {
-        case .resize: .resize
-        case .character(let c): .character(c)
+        case .mouse(let button, let row, let column):
+            guard button == 1 else { return .other }
+            let tiles = fullFrameLayout?.tiles ?? []
+            let hit = tiles.firstIndex { t in
+                (t.row...(t.row + t.geometry.rows + 1)).contains(row) && (t.column...(t.column + t.geometry.columns + 1)).contains(column)
+            }
+            let first = state.zoom ?? 0
+            return .click(sample: hit.map { first + (state.view == .both ? $0 / 2 : $0) })
+        case .resize: return .resize
+        case .character(let c): return .character(c)
         case .special(let code):
             switch code {
-            case KEY_LEFT: .left
-            case KEY_RIGHT: .right
-            case KEY_BACKSPACE: .backspace
-            case KEY_ENTER: .enter
-            default: .other
+            case KEY_LEFT: return .left
+            case KEY_RIGHT: return .right
+            case KEY_BACKSPACE: return .backspace
+            case KEY_ENTER: return .enter
+            default: return .other
             }
         }
     }
@@ -263,20 +306,14 @@ public final class App {
     }
 
     private func save(_ snapshot: LiveSnapshot) {
-        let view = state.view
-        let tensor = view == .noisy ? snapshot.sample : snapshot.predictedX0 ?? snapshot.sample
-        guard tensor.rank == 4, tensor.count > 0 else { state.flash("nothing to save yet", warning: true); return }
+        let picture: LivePicture = state.view == .noisy ? .sample : .predicted
+        guard snapshot.tensor(picture) != nil else { state.flash("nothing to save yet", warning: true); return }
         let eta = state.settings.noise.label
         let name = Self.freeName { n in
             "ddim-\(snapshot.settings.seed)-s\(snapshot.settings.steps)-e\(eta)-\(snapshot.stepsDone)\(n == 1 ? "" : "-\(n)").png"
         }
         do {
-            let request = SampleRequest(steps: snapshot.settings.steps, noise: snapshot.settings.noise, seed: snapshot.settings.seed,
-                                        batch: snapshot.settings.batch, spacing: snapshot.settings.spacing)
-            var text = request.parameterText(model: model)
-            text.append(("Seeds", snapshot.settings.seeds.map(String.init).joined(separator: ",")))
-            text.append(("View", view == .noisy ? "x_t" : "x0"))
-            try ImageExport.writeGrid(tensor, to: name, text: text)
+            try snapshot.writeGrid(picture, model: model, to: name)
             state.flash("saved \(name)")
         } catch {
             state.flash("\(error)", warning: true)

@@ -15,6 +15,8 @@ public enum Input: Equatable, Sendable {
     case resize
     /// Any other special key (function keys, …): ignored, but closes the help.
     case other
+    /// A left click: on the sampler's tile showing this sample, or elsewhere (nil).
+    case click(sample: Int?)
 }
 
 /// What the app must do after a change of its state (htop's result flags). The state says what
@@ -85,13 +87,15 @@ public struct AppState {
         }
     }
 
-    public let limits: Limits
+    public var limits: Limits
     /// The sampler's settings (a studio view samples with them too).
     public var settings: LiveSettings
     /// Which view is on screen: the sampler or a studio view.
     public var mode: Mode = .sample
     /// What the sampler's tiles show.
     public var view: View = .predicted
+    /// The tile shown alone, full-screen (nil: all of them).
+    public var zoom: Int?
     /// Whether the worker on screen is paused (the sampler's, or the studio's in a studio view).
     public var paused: Bool
     /// The sampler's pause while a studio view is up (it is paused then, and resumes as it was).
@@ -112,6 +116,10 @@ public struct AppState {
     public var maxColorMode: ColorMode = .truecolor
     public var colormap: Colormap
     public var themeName: String
+    /// The η that `h` (σ̂) replaced, given back when σ̂ goes off.
+    public var etaBeforeHat: Float = 0
+    /// The most tiles the sampler shows (`+` stops there; `ddim live --batch` too).
+    public static let maxBatch = 64
 
     /// The state at start-up.
     public init(limits: Limits, settings: LiveSettings, paused: Bool, blitter: Blitter, colorMode: ColorMode, colormap: Colormap, themeName: String) {
@@ -139,6 +147,11 @@ public struct AppState {
         case .backspace, .enter, .other:
             showHelp = false
             return .redraw
+        case .click(let sample):
+            // a tile zooms; anywhere while zoomed shows all again
+            guard !showHelp, mode == .sample else { showHelp = false; return .redraw }
+            zoom = zoom == nil ? sample : nil
+            return .redraw
         case .character(let c):
             if showHelp && c != "?" {
                 showHelp = false
@@ -163,10 +176,17 @@ public struct AppState {
             settings.noise = .eta(max(0, ((eta + (action == .etaUp ? 0.1 : -0.1)) * 10).rounded() / 10))
             return settingsChanged(now: now)
         case .sigmaHat:
-            settings.noise = settings.noise == .ddpmLarge ? .eta(0) : .ddpmLarge
+            // σ̂ off gives back the η it replaced
+            if case .eta(let eta) = settings.noise { etaBeforeHat = eta }
+            settings.noise = settings.noise == .ddpmLarge ? .eta(etaBeforeHat) : .ddpmLarge
             return settingsChanged(now: now)
         case .stepsDown, .stepsUp:
-            settings.steps = min(limits.trainTimesteps, max(1, settings.steps + (action == .stepsUp ? 1 : -1)))
+            let steps = settings.steps + (action == .stepsUp ? 1 : -1)
+            guard (1...limits.trainTimesteps).contains(steps) else {
+                flash(steps < 1 ? "1 step at least" : "\(limits.trainTimesteps) steps at most: the model's training timesteps T", now: now)
+                return []
+            }
+            settings.steps = steps
             return settingsChanged(now: now)
         case .stepsPreset:
             guard let steps = KeyBindings.stepPreset(for: key) else { return [] }
@@ -176,16 +196,19 @@ public struct AppState {
             settings.spacing = settings.spacing.next
             return settingsChanged(now: now)
         case .nextSeed, .previousSeed:
-            let delta = UInt64(settings.batch)
-            settings.seed = action == .nextSeed ? settings.seed &+ delta : settings.seed &- delta
-            return .newRun
+            return moveSeed(by: settings.batch, forward: action == .nextSeed, now: now) ? .newRun : []
         case .batchUp, .batchDown:
-            let batch = min(64, max(1, settings.batch + (action == .batchUp ? 1 : -1)))
+            let batch = settings.batch + (action == .batchUp ? 1 : -1)
+            guard (1...Self.maxBatch).contains(batch) else {
+                flash(batch < 1 ? "1 sample at least" : "\(Self.maxBatch) samples at most", now: now)
+                return []
+            }
             if batch > settings.batch, let problem = limits.batchProblem(batch) {
                 flash(problem, warning: true, now: now)
                 return []
             }
             settings.batch = batch
+            if let z = zoom, z >= batch { zoom = batch - 1 }
             return .newRun
         case .pause:
             paused.toggle()
@@ -196,6 +219,10 @@ public struct AppState {
             return wasPaused ? .stepOnce : [.pause, .stepOnce]
         case .restart: return .restart
         case .view: view = view.next
+        case .zoom:
+            // all → tile 0 → tile 1 → … → all
+            let next = (zoom ?? -1) + 1
+            zoom = next < settings.batch ? next : nil
         case .blitter:
             blitter = blitter.next
             if !limits.unicode && blitter != .ascii { flash("this terminal's locale is not UTF-8: block glyphs may not show", now: now) }
@@ -225,18 +252,31 @@ public struct AppState {
         switch action {
         case .nextSeed, .previousSeed:
             // the view's x_T is the first tile's seed: one at a time
-            settings.seed = action == .nextSeed ? settings.seed &+ 1 : settings.seed &- 1
-            return [.newRun, .showStudio]
+            return moveSeed(by: 1, forward: action == .nextSeed, now: now) ? [.newRun, .showStudio] : []
         case .alphaDown, .alphaUp:
             guard mode == .interpolate else { return nil }
             // α moves in tenths within [0, 1]
             alpha = min(1, max(0, ((alpha + (action == .alphaUp ? 0.1 : -0.1)) * 10).rounded() / 10))
             return .showStudio
-        case .batchUp, .batchDown, .view:
-            flash("batch and view apply to the sampler (press \(mode.key) to go back)", now: now)
+        case .batchUp, .batchDown, .view, .zoom:
+            flash("batch, view and zoom apply to the sampler (press \(mode.key) to go back)", now: now)
             return []
         default: return nil
         }
+    }
+
+    /// Moves the first seed by `count`, keeping every tile's seed (seed … seed + batch − 1, and
+    /// the interpolation's seed + 1) within 0…2⁶⁴ − 1; at either end it stays, and says so.
+    private mutating func moveSeed(by count: Int, forward: Bool, now: Date) -> Bool {
+        let delta = UInt64(count), last = UInt64.max - UInt64(max(settings.batch, 2) - 1)
+        if forward {
+            guard settings.seed < last else { flash("seed \(settings.seed) is the last: its tiles' seeds reach 2⁶⁴ − 1", now: now); return false }
+            settings.seed = settings.seed > last - delta ? last : settings.seed + delta
+        } else {
+            guard settings.seed > 0 else { flash("seed 0 is the first", now: now); return false }
+            settings.seed = settings.seed < delta ? 0 : settings.seed - delta
+        }
+        return true
     }
 
     /// Steps, η or spacing changed. Past η_max, σ_t > √(1 − ᾱ_{t−1}) at some step and eq. 12 has
@@ -298,7 +338,7 @@ public struct AppState {
         case .character("\u{1B}"), .character("\u{3}"): prompt = nil
         case .backspace, .character("\u{7F}"), .character("\u{8}"): _ = prompt?.popLast()
         case .character(let c): if !(c.asciiValue.map { $0 < 32 } ?? false) { prompt?.append(c) }
-        case .left, .right, .resize, .other: break
+        case .left, .right, .resize, .other, .click: break
         }
         return []
     }

@@ -15,6 +15,12 @@ final class Terminal {
     var maxColorMode: ColorMode { capabilities.maxColorMode }
     /// Whether `init_extended_pair` colours are available at all.
     let hasColor: Bool
+    /// Whether the locale the process runs in (set from the environment here) encodes UTF-8:
+    /// ncurses shows nothing for a non-ASCII character otherwise. Asked of the C library
+    /// (`nl_langinfo(CODESET)`), so a UTF-8 locale that is named but not installed counts as C.
+    let utf8Locale: Bool
+    /// Whether the terminal reports mouse clicks and the wheel.
+    private(set) var mouse = false
     /// The direct cells: queued, on screen, held (``put(directCell:row:column:fg:bg:)``).
     private var direct = DirectCellLayer()
     /// The bytes of the last frame's direct cells (kept to reuse its capacity).
@@ -29,7 +35,8 @@ final class Terminal {
     /// Starts curses. With COLORTERM=truecolor on a terminal whose terminfo lacks direct colour,
     /// the `-direct` variant of TERM (e.g. xterm-direct) is used when it exists.
     init(environment: [String: String]) throws {
-        setlocale(LC_ALL, "")
+        let locale = setlocale(LC_ALL, "")
+        utf8Locale = locale != nil && String(cString: nl_langinfo(nl_item(CODESET))).uppercased().filter { $0 != "-" } == "UTF8"
         TerminalRescue.saveModes()
         let term = environment["TERM"] ?? "xterm"
         var chosen = TerminalCapabilities.directTerminfoName(environment: environment).flatMap { ddim_newterm($0) }
@@ -52,7 +59,10 @@ final class Terminal {
         capabilities = .detect(environment: environment, terminfoColors: hasColor ? Int(ddim_colors()) : 0)
         // a fault (SIGSEGV, SIGBUS, …) never reaches endwin: its handler writes these instead
         let restoring = ["sgr0", "cnorm", "rmkx", "rmcup", "oc"]
-        TerminalRescue.arm(restore: restoring.flatMap { name in ddim_tigetstr(name).map { Array(String(cString: $0).utf8) } ?? [] })
+        mouse = ddim_mouse_on() != 0
+        // and mouse reports off (xterm's modes 1000, 1002, 1006), which endwin also turns off
+        let mouseOff = mouse ? Array("\u{1B}[?1000l\u{1B}[?1002l\u{1B}[?1006l".utf8) : []
+        TerminalRescue.arm(restore: restoring.flatMap { name in ddim_tigetstr(name).map { Array(String(cString: $0).utf8) } ?? [] } + mouseOff)
     }
 
     deinit { restore() }
@@ -66,6 +76,16 @@ final class Terminal {
             guard init_color(Int16(slot), v, v, v) != ERR else { return false }
         }
         return true
+    }
+
+    /// Gives the slots of `ramp` back their xterm colours (``GreyRamp/cubeColor(slot:)``), so that
+    /// pictures in the 6×6×6 cube (a colour map, an RGB model) show true colours again.
+    func unprogram(_ ramp: GreyRamp) {
+        guard hasColor, ddim_colors() >= 256, can_change_color() else { return }
+        for slot in ramp.slots {
+            let c = GreyRamp.cubeColor(slot: slot)
+            init_color(Int16(slot), c.r, c.g, c.b)
+        }
     }
 
     /// Gives the terminal back as it was found (idempotent).
@@ -87,12 +107,17 @@ final class Terminal {
         var ch: wint_t = 0
         let r = wget_wch(ddim_stdscr(), &ch)
         if r == ERR { return nil }
+        if r == KEY_CODE_YES && Int32(ch) == KEY_MOUSE {
+            var (row, column): (Int32, Int32) = (0, 0)
+            let button = ddim_mouse_event(&row, &column)
+            return button == 0 ? nil : .mouse(button: Int(button), row: Int(row), column: Int(column))
+        }
         if r == KEY_CODE_YES { return Int32(ch) == KEY_RESIZE ? .resize : .special(Int32(ch)) }
         guard let scalar = Unicode.Scalar(UInt32(ch)) else { return nil }
         return .character(Character(scalar))
     }
 
-    enum Key: Equatable { case character(Character), resize, special(Int32) }
+    enum Key: Equatable { case character(Character), resize, special(Int32), mouse(button: Int, row: Int, column: Int) }
 
     // MARK: - Colours
 

@@ -97,6 +97,9 @@ struct Live: ParsableCommand {
         if measureUi != nil, let ms = pace, ms > 0 {
             throw ValidationError("--pace \(ms.compactText) with --measure-ui: the measurement compares unpaced steps; leave out --pace or give --pace 0")
         }
+        if sampling.batch > AppState.maxBatch {
+            throw ValidationError("--batch \(sampling.batch): the live sampler shows at most \(AppState.maxBatch) tiles (`ddim sample` has no such limit)")
+        }
     }
 
     /// The pace in force: `--pace`, else 0 with `--measure-ui` (it measures unpaced steps), else the default.
@@ -106,6 +109,7 @@ struct Live: ParsableCommand {
         guard isatty(0) == 1, isatty(1) == 1 else {
             throw ValidationError("the live sampler needs a terminal on standard input and output; for scripts use `ddim sample`")
         }
+        if let refusal = App.terminalRefusal(environment: ProcessInfo.processInfo.environment) { throw TUIError.terminal(refusal) }
         var m = try model.load()
         clip.apply(to: &m)
         try ImageExport.checkPicture(channels: m.unet.config.inChannels)

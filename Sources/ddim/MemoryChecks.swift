@@ -9,7 +9,7 @@ import Foundation
 extension Sample {
     /// The batch (or --latent's samples), the kept trajectory and the pictures of the PNGs.
     func checkMemory(_ m: LoadedModel) throws {
-        let batch = try latent.map { try LatentFile.sampleCount($0) } ?? sampling.batch
+        let batch = try latent.map { try LatentFile.sampleCount($0) } ?? seedList()?.count ?? sampling.batch
         var what = latent.map { "the \(batch) samples of --latent \($0) on \(m.sampleDescription)" } ?? m.describe(batch: batch)
         var pictures = batch
         if trajectory != nil {

@@ -40,11 +40,17 @@ struct SamplingOptions: ParsableArguments {
         "Noise per step: η ≥ 0 (0 = deterministic DDIM, 1 = DDPM-like; at most where σ_t reaches √(1 − ᾱ_{t−1}), ≥ 1), or 'hat' for the paper's σ̂.", valueName: "eta"))
     var eta: EtaArgument = EtaArgument(level: .eta(0))
 
-    @Option(name: .long, help: "Seed of the torch-compatible noise (x_T and the η-noise).")
-    var seed: UInt64 = 0
+    // optional, so that a command can tell a flag given from its default (`sample --seeds`)
+    @Option(name: .customLong("seed"), help: ArgumentHelp("Seed of the torch-compatible noise (x_T and the η-noise). (default: 0)", valueName: "seed"))
+    var givenSeed: UInt64?
 
-    @Option(name: .shortAndLong, help: "Samples per run.")
-    var batch = 1
+    @Option(name: [.customShort("b"), .customLong("batch")], help: ArgumentHelp("Samples per run. (default: 1)", valueName: "batch"))
+    var givenBatch: Int?
+
+    /// `--seed`, 0 when not given.
+    var seed: UInt64 { givenSeed ?? 0 }
+    /// `--batch`, 1 when not given.
+    var batch: Int { givenBatch ?? 1 }
 
     @OptionGroup var timesteps: SpacingOption
 

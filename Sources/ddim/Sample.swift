@@ -12,7 +12,9 @@ struct Sample: ParsableCommand {
         discussion: """
             Seeded runs reproduce diffusers' DDIMPipeline: x_T = torch.randn((B, C, H, W)) after \
             torch.manual_seed(SEED), then one draw per step when η > 0. Pixels are \
-            round(clamp(x/2 + 0.5, 0, 1)·255); the parameters go into the PNG's text chunks.
+            round(clamp(x/2 + 0.5, 0, 1)·255). With --seeds each sample has its own generator, \
+            as the live sampler's tiles do. The parameters go into the PNG's text chunks, among \
+            them Command: the `ddim sample` line that draws the same picture again.
             """)
 
     @OptionGroup var model: ModelOptions
@@ -24,6 +26,11 @@ struct Sample: ParsableCommand {
         "Start from this x_T (a safetensors file with a tensor x_T, as `ddim invert --save-latent` writes) instead of drawing it from --seed; the batch is the file's.",
         valueName: "file"))
     var latent: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "One seed per sample, comma-separated (0,1,2,3): each sample draws its x_T and η-noise from its own torch-compatible generator, as the live sampler's tiles do; the batch is their count. Not with --seed, --batch or --latent.",
+        valueName: "seeds"))
+    var seeds: String?
 
     @Option(name: .long, help: ArgumentHelp(
         "Also write the run's path: a PNG strip of x̂₀ (top row) and x_t (bottom row) after each step (at most 99 steps shown, evenly spaced), and an animated PNG of x_t beside x̂₀ at every step, NAME.apng beside NAME.png.",
@@ -40,9 +47,10 @@ struct Sample: ParsableCommand {
             throw ValidationError("give exactly one of --out PNG or --out-dir DIR")
         }
         // every file this run writes, checked before any sampling
+        let seedList = try self.seedList()
         var plan = OutputPlan()
         try plan.input(latent, flag: "--latent")
-        try output.plan(&plan, count: sampling.batch)
+        try output.plan(&plan, count: seedList?.count ?? sampling.batch)
         if let trajectory {
             guard trajectory != "-" else { throw OutputError(description: "--trajectory writes two files (a strip and an animation); give it a file name, not -") }
             try plan.file(trajectory, flag: "--trajectory")
@@ -57,6 +65,9 @@ struct Sample: ParsableCommand {
         try checkMemory(m)
         var request = SampleRequest(steps: sampling.steps, noise: sampling.eta.level, seed: sampling.seed,
                                     batch: sampling.batch, spacing: sampling.spacing)
+        if let seeds = try seedList() {
+            request = SampleRequest(steps: sampling.steps, noise: sampling.eta.level, seeds: seeds, spacing: sampling.spacing)
+        }
         var sampler: Sampler
         if let latent {
             let xT = try LatentFile.read(latent, sampleShape: m.sampleShape())
@@ -83,8 +94,7 @@ struct Sample: ParsableCommand {
         }
         let seconds = (clock.now - start).milliseconds / 1e3
         bar.finish()
-        var text = request.parameterText(model: m)
-        if let latent { text.append(("Latent", latent)) }
+        let text = request.sampleText(model: m, latent: latent, folder: output.outDir != nil)
         // Every file first, then the report: a closed standard output loses no result.
         if let out = output.out {
             try ImageExport.writeGrid(outcome.sample, to: out, text: text)
@@ -92,7 +102,8 @@ struct Sample: ParsableCommand {
             try ImageExport.writeEach(outcome.sample, to: outDir, text: text)
         }
         if let trajectory {
-            let animation = try path.write(to: trajectory, text: text)
+            // the trajectory's pictures are not what Command draws
+            let animation = try path.write(to: trajectory, text: text.filter { $0.0 != "Command" })
             if !quiet { try StandardOutput.print("trajectory: \(trajectory) (strip), \(animation) (animation)") }
         }
         if !quiet {
@@ -101,6 +112,32 @@ struct Sample: ParsableCommand {
                               seconds * 1e3 / Double(max(steps, 1)))
             FileHandle.standardError.write(Data(line.utf8))
         }
+    }
+}
+
+extension Sample {
+    /// The most seeds `--seeds` takes: `--batch`'s limit.
+    static let maxSeeds = 4096
+
+    /// `--seeds` as numbers (nil when not given); a bad list, or `--seeds` with `--seed`,
+    /// `--batch` or `--latent`, is one line naming the flags.
+    func seedList() throws -> [UInt64]? {
+        guard let seeds else { return nil }
+        for (flag, given) in [("--seed", sampling.givenSeed != nil), ("--batch", sampling.givenBatch != nil), ("--latent", latent != nil)] where given {
+            throw ValidationError("--seeds and \(flag) do not go together: --seeds gives each sample's seed, and the batch is their count")
+        }
+        let parts = seeds.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts != [""] else { throw ValidationError("--seeds is empty; give one seed per sample, comma-separated (0,1,2,3)") }
+        let list = try parts.map { part in
+            guard let seed = UInt64(part) else {
+                throw ValidationError("--seeds: '\(part)' is not a seed (a whole number 0…\(UInt64.max)), in \(seeds)")
+            }
+            return seed
+        }
+        guard list.count <= Self.maxSeeds else {
+            throw ValidationError("--seeds gives \(list.count) seeds; at most \(Self.maxSeeds) (--batch's limit)")
+        }
+        return list
     }
 }
 

@@ -84,6 +84,49 @@ struct AppStateTests {
         #expect(s.settings.batch == 1)
     }
 
+    @Test("limits: seeds stay within 0…2⁶⁴ − 1, the batch within 1…64, the steps within 1…T, each said when hit")
+    func limits() {
+        var s = state(batch: 4)
+        s.settings.seed = 2
+        type("N", into: &s)
+        #expect(s.settings.seed == 0)
+        #expect(type("N", into: &s) == .redraw)
+        #expect(s.settings.seed == 0 && s.status?.text == "seed 0 is the first")
+        s.settings.seed = UInt64.max - 5
+        type("n", into: &s)
+        #expect(s.settings.seed == UInt64.max - 3 && s.settings.seeds.last == UInt64.max)
+        #expect(type("n", into: &s) == .redraw)
+        #expect(s.status?.text.contains("is the last") == true)
+        s.settings.batch = AppState.maxBatch
+        #expect(type("+", into: &s) == .redraw)
+        #expect(s.settings.batch == 64 && s.status?.text == "64 samples at most")
+        s.settings.steps = 1000
+        type("S", into: &s)
+        #expect(s.settings.steps == 1000 && s.status?.text.contains("1000 steps at most") == true)
+    }
+
+    @Test("z zooms tile 0, then each next tile, then shows all; a smaller batch keeps the zoom on a tile that exists")
+    func zoom() {
+        var s = state(batch: 3)
+        type("z", into: &s)
+        #expect(s.zoom == 0)
+        type("zz", into: &s)
+        #expect(s.zoom == 2)
+        type("-", into: &s)
+        #expect(s.zoom == 1)
+        type("z", into: &s)
+        #expect(s.zoom == nil)
+    }
+
+    @Test("σ̂ off gives back the η it replaced")
+    func hatRestoresEta() {
+        var s = state(eta: 0.3)
+        type("h", into: &s)
+        #expect(s.settings.noise == .ddpmLarge)
+        type("h", into: &s)
+        #expect(s.settings.noise == .eta(0.3))
+    }
+
     @Test("space pauses; . pauses first, then steps once")
     func pauseAndStep() {
         var s = state()
@@ -103,7 +146,7 @@ struct AppStateTests {
         #expect(s.settings.seed == 8)
         type("v", into: &s)
         #expect(s.view == .predicted)
-        #expect(s.status?.text == "batch and view apply to the sampler (press k to go back)")
+        #expect(s.status?.text == "batch, view and zoom apply to the sampler (press k to go back)")
         type(" K", into: &s)
         #expect(s.mode == .compareEta && s.paused)
         type("K", into: &s)
