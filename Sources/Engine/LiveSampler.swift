@@ -61,8 +61,8 @@ public struct LiveSnapshot: Sendable {
     /// pace left out.
     public var lastMilliseconds = 0.0, meanMilliseconds = 0.0
     /// Wall-clock seconds the run has spent stepping: from the start of its first step to the end
-    /// of its last, pauses and waits for the pace left out. What `ddim sample` reports as its sampling time, so the two
-    /// throughputs compare (steps done / runSeconds).
+    /// of its last, pauses and waits for the pace left out. What `ddim sample` reports as its
+    /// sampling time, so the two throughputs compare (steps done / runSeconds).
     public var runSeconds = 0.0
     /// With a timing block of N steps (``LiveSampler/init(model:settings:paused:timingBlock:)``):
     /// the wall-clock seconds of steps kN…kN + N − 1 of this run in element k (each step's time

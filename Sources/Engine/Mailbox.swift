@@ -4,7 +4,7 @@ import Foundation
 /// The only place a live worker and the UI meet: commands in, applied by the worker between
 /// steps, and the latest snapshot out (latest wins, with a version that grows with each
 /// publication). One lock guards both; the UI never waits for a step, and the worker waits only
-/// while it has nothing to do.
+/// while it has nothing to do, or nothing due yet (a paced step).
 ///
 /// A worker's loop is ``serve(_:)``: take the commands, apply them, step if the state machine
 /// wants to, publish; wait while there is nothing to do.
@@ -80,7 +80,8 @@ public final class Mailbox<Command: Sendable, Snapshot: Sendable>: @unchecked Se
         while !stopping && pending.isEmpty {
             let wait = seconds()
             guard wait > 0 else { break }
-            if wait.isFinite { _ = condition.wait(until: Date(timeIntervalSinceNow: wait)) } else { condition.wait() }
+            // a Date deadline is on the wall clock, which may jump: at most 1 s at a time, then ask again
+            if wait.isFinite { _ = condition.wait(until: Date(timeIntervalSinceNow: min(wait, 1))) } else { condition.wait() }
         }
         if stopping {
             finished = true
