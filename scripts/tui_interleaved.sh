@@ -23,6 +23,8 @@ batch=${3:-4}
 model=()
 [ -n "${4:-}" ] && model=(--model "$4")
 ddim=${DDIM:-$PWD/.build/release/ddim}
+# the live sampler unpaced, as fast as headless can be (a binary from before --pace is unpaced anyway)
+pace=""; "$ddim" live --help 2>/dev/null | grep -q -- "--pace" && pace="--pace 0"
 sock=ddim-interleaved-$$
 steps=1000  # the most a DDPM schedule of 1000 timesteps allows; SLICES × SLICE_SECONDS must stay below its run
 live_pid=""; headless_pid=""
@@ -36,7 +38,7 @@ now() { date +%s.%N; }
 # Each program runs under a shell: tmux continues a pane's own process when it stops (it sends
 # SIGCONT to a stopped child), not the shell's child.
 tmux -L "$sock" -f /dev/null new-session -d -x 160 -y 48 \
-  "env TERM=xterm-256color COLORTERM=truecolor $ddim ${model[*]} --steps $steps --batch $batch --seed 1 --eta 0; sleep 600"
+  "env TERM=xterm-256color COLORTERM=truecolor $ddim ${model[*]} $pace --steps $steps --batch $batch --seed 1 --eta 0; sleep 600"
 tmux -L "$sock" new-window -d \
   "env TERM=xterm-256color $ddim sample ${model[*]} --steps $steps --batch $batch --seed 1 --eta 0 --out /tmp/ddim-interleaved.png; sleep 600"
 

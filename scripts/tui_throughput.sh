@@ -38,6 +38,9 @@ rounds=${3:-9}
 model=()
 [ -n "${4:-}" ] && model=(--model "$4")
 ddim=${DDIM:-$PWD/.build/release/ddim}
+# the live sampler unpaced, as fast as headless can be (a binary from before --pace is unpaced
+# anyway; --measure-ui implies --pace 0)
+pace=""; "$ddim" live --help 2>/dev/null | grep -q -- "--pace" && pace="--pace 0"
 sock=ddim-throughput-$$
 trap 'tmux -L "$sock" kill-server 2>/dev/null || true' EXIT
 
@@ -64,7 +67,7 @@ live_run() {
   local t0 t1 pid server ui all term screen
   t0=$(now)
   tmux -L "$sock" -f /dev/null new-session -d -x 160 -y 48 \
-    "env TERM=xterm-256color COLORTERM=truecolor $ddim ${model[*]} --steps $steps --batch $batch --seed 1 --eta 0"
+    "env TERM=xterm-256color COLORTERM=truecolor $ddim ${model[*]} $pace --steps $steps --batch $batch --seed 1 --eta 0"
   sleep "$(calc "0.9 * $1")"
   until screen=$(tmux -L "$sock" capture-pane -p -t 0 2>/dev/null) && grep -q "steps in .* s " <<<"$screen"; do sleep 0.1; done
   t1=$(now)

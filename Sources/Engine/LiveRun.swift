@@ -11,9 +11,16 @@ import Tensors
 /// σ's rule alone takes effect from the next step; after the run is done, either starts a fresh
 /// run from the same x_T.
 ///
+/// **Pace.** With ``LiveSettings/paceMilliseconds`` p > 0, a step may not start before p after
+/// the start of the step before it in the run: ``step()`` refuses one that is not due, and
+/// ``secondsUntilStep()`` tells the worker how long to wait for it (commands still wake it, so a
+/// key is applied at once mid-wait). A new run's first step is due at once; a pause keeps the due
+/// time, so a step resumed after it is not waited for twice.
+///
 /// **Time.** ``LiveSnapshot/runSeconds`` adds up the stretches of stepping: from the start of a
-/// step that follows a wait (a pause, a new run) to the end of the last step before the next
-/// wait, so time spent paused is left out.
+/// step that follows a wait (a pause, a new run, the pace) to the end of the last step before the
+/// next wait, so time spent paused or waiting for the pace is left out: the model's time, as
+/// `ddim sample` reports it.
 public struct LiveRun: LiveWork {
     /// What the UI sees: the settings in force, the state, the latest x_t and x̂₀, the times.
     public private(set) var snapshot: LiveSnapshot
@@ -29,6 +36,8 @@ public struct LiveRun: LiveWork {
     private var stepsOwed = 0
     /// The clock at the start of the stretch of stepping not yet in runSeconds (nil while waiting).
     private var mark: Double?
+    /// The clock at the start of this run's last step (nil before its first): the pace counts from it.
+    private var lastStart: Double?
 
     /// A run on `model` with `settings`, paused or not; it makes its first sampler (x_T) at once.
     /// - Parameters:
@@ -56,6 +65,20 @@ public struct LiveRun: LiveWork {
     public var wantsStep: Bool {
         guard let sampler, !sampler.isFinished, !failed else { return false }
         return !paused || stepsOwed > 0
+    }
+
+    /// The clock reading before which the next step may not start: the last step's start + the
+    /// pace; nil when no pace holds it back (pace 0, or no step yet in this run).
+    public var nextStepDue: Double? {
+        guard settings.paceMilliseconds > 0, let lastStart else { return nil }
+        return lastStart + settings.paceMilliseconds / 1e3
+    }
+
+    /// Seconds until ``step()`` would run a step: ∞ while none is wanted, ≤ 0 when one is due now.
+    public func secondsUntilStep() -> Double {
+        guard wantsStep else { return .infinity }
+        guard let due = nextStepDue else { return 0 }
+        return due - clock()
     }
 
     // MARK: - Commands
@@ -88,6 +111,9 @@ public struct LiveRun: LiveWork {
             if snapshot.state == .running || snapshot.state == .paused { snapshot.state = p ? .paused : .running }
         case .stepOnce:
             stepsOwed += 1
+        case .setPace(let milliseconds):
+            settings.paceMilliseconds = max(0, milliseconds)
+            snapshot.settings.paceMilliseconds = settings.paceMilliseconds
         }
         settle()
     }
@@ -100,7 +126,7 @@ public struct LiveRun: LiveWork {
                                 steps: settings.steps, noise: settings.noise, spacing: settings.spacing, source: source)
             sampler = s
             failed = false
-            mark = nil
+            (mark, lastStart) = (nil, nil)
             snapshot = LiveSnapshot(generation: snapshot.generation + 1, settings: settings, state: paused ? .paused : .running,
                                     stepCount: s.count, timestep: s.timestep ?? 0, sample: s.sample)
         } catch {
@@ -123,8 +149,18 @@ public struct LiveRun: LiveWork {
     @discardableResult
     public mutating func step() -> Bool {
         guard wantsStep, var s = sampler else { return false }
+        // the start: read when paced or after a wait, else the end of the step before (no time between)
+        var start = mark
+        if let due = nextStepDue {
+            let now = clock()
+            guard now >= due else { return false }
+            // a step that waited for the pace starts a new stretch: the wait is not the model's time
+            if let end = mark, end < due { mark = now }
+            start = now
+        }
+        if mark == nil { mark = start ?? clock() }
+        lastStart = start ?? mark
         if stepsOwed > 0 { stepsOwed -= 1 }
-        if mark == nil { mark = clock() }
         do {
             guard let p = try s.step() else { return false }
             sampler = s

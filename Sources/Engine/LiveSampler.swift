@@ -14,10 +14,15 @@ public struct LiveSettings: Sendable, Equatable {
     public var seed: UInt64
     /// Number of tiles.
     public var batch: Int
+    /// The pace: a step may not start before `paceMilliseconds` after the start of the step before
+    /// it, so that a fast model can be watched; 0: as fast as possible. Only the live sampler
+    /// paces (``LiveRun``); headless commands and the studio views never do.
+    public var paceMilliseconds: Double
 
-    /// Settings for a live run.
-    public init(steps: Int, noise: NoiseLevel, spacing: TimestepSpacing, seed: UInt64, batch: Int) {
+    /// Settings for a live run (unpaced unless `paceMilliseconds` is given).
+    public init(steps: Int, noise: NoiseLevel, spacing: TimestepSpacing, seed: UInt64, batch: Int, paceMilliseconds: Double = 0) {
         (self.steps, self.noise, self.spacing, self.seed, self.batch) = (steps, noise, spacing, seed, batch)
+        self.paceMilliseconds = paceMilliseconds
     }
 
     /// The seeds of the tiles.
@@ -52,11 +57,12 @@ public struct LiveSnapshot: Sendable {
     public var timestep = 0
     /// ᾱ_t and σ_t of the last step.
     public var alphaBar: Float = 0, sigma: Float = 0
-    /// Milliseconds of the last step and the mean over the run.
+    /// Milliseconds of the last step and the mean over the run: the model's time, a wait for the
+    /// pace left out.
     public var lastMilliseconds = 0.0, meanMilliseconds = 0.0
     /// Wall-clock seconds the run has spent stepping: from the start of its first step to the end
-    /// of its last, pauses left out. What `ddim sample` reports as its sampling time, so the two
-    /// throughputs compare (steps done / runSeconds).
+    /// of its last, pauses and waits for the pace left out. What `ddim sample` reports as its
+    /// sampling time, so the two throughputs compare (steps done / runSeconds).
     public var runSeconds = 0.0
     /// With a timing block of N steps (``LiveSampler/init(model:settings:paused:timingBlock:)``):
     /// the wall-clock seconds of steps kN…kN + N − 1 of this run in element k (each step's time
@@ -74,8 +80,11 @@ public struct LiveSnapshot: Sendable {
         LiveSnapshot(settings: settings, state: paused ? .paused : .running, sample: Tensor(shape: [0]))
     }
 
-    /// Estimated seconds to the end of the run at the mean step time.
-    public var secondsLeft: Double { Double(max(0, stepCount - stepsDone)) * meanMilliseconds / 1e3 }
+    /// Estimated seconds to the end of the run at the mean step time, or at the pace where that
+    /// is longer.
+    public var secondsLeft: Double {
+        Double(max(0, stepCount - stepsDone)) * max(meanMilliseconds, settings.paceMilliseconds) / 1e3
+    }
 }
 
 /// A request from the UI to the worker.
@@ -92,6 +101,9 @@ public enum LiveCommand: Sendable, Equatable {
     /// Run exactly one step even while paused (each command is one step; while running it is
     /// one of the steps that would run anyway).
     case stepOnce
+    /// A new pace (``LiveSettings/paceMilliseconds``, 0: as fast as possible); it applies from the
+    /// next step, at once if that step is waiting for the old pace.
+    case setPace(milliseconds: Double)
 }
 
 /// Runs a ``LiveRun`` on a background Dispatch queue, one step at a time, and talks to the UI

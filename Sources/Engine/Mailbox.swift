@@ -4,7 +4,7 @@ import Foundation
 /// The only place a live worker and the UI meet: commands in, applied by the worker between
 /// steps, and the latest snapshot out (latest wins, with a version that grows with each
 /// publication). One lock guards both; the UI never waits for a step, and the worker waits only
-/// while it has nothing to do.
+/// while it has nothing to do, or nothing due yet (a paced step).
 ///
 /// A worker's loop is ``serve(_:)``: take the commands, apply them, step if the state machine
 /// wants to, publish; wait while there is nothing to do.
@@ -67,9 +67,22 @@ public final class Mailbox<Command: Sendable, Snapshot: Sendable>: @unchecked Se
     /// once ``stop(timeout:)`` was called, after marking the worker finished: the worker then
     /// returns. `idle` is evaluated under the lock, on the worker's own state only.
     public func take(waitingWhile idle: () -> Bool) -> [Command]? {
+        take(waitingUpTo: { idle() ? .infinity : 0 })
+    }
+
+    /// ``take(waitingWhile:)`` for a worker whose next step may be due later: waits while there
+    /// is no command, no stop, and `seconds()` (how long the worker has nothing to do: ∞ while
+    /// idle, ≤ 0 when it has something to do now) is positive — a timed wait for a finite one,
+    /// evaluated again when it ends, so a command still wakes the worker at once.
+    public func take(waitingUpTo seconds: () -> Double) -> [Command]? {
         condition.lock()
         defer { condition.unlock() }
-        while !stopping && pending.isEmpty && idle() { condition.wait() }
+        while !stopping && pending.isEmpty {
+            let wait = seconds()
+            guard wait > 0 else { break }
+            // a Date deadline is on the wall clock, which may jump: at most 1 s at a time, then ask again
+            if wait.isFinite { _ = condition.wait(until: Date(timeIntervalSinceNow: min(wait, 1))) } else { condition.wait() }
+        }
         if stopping {
             finished = true
             condition.broadcast()
@@ -97,22 +110,32 @@ public protocol LiveWork {
     associatedtype Snapshot
     /// The current picture of the work.
     var snapshot: Snapshot { get }
-    /// Whether ``step()`` has something to do now; the worker waits while it has not.
+    /// Whether ``step()`` has something to do, now or when it is due; the worker waits while it has not.
     var wantsStep: Bool { get }
+    /// Seconds until ``step()`` has something to do: ∞ while it has nothing, ≤ 0 when it has
+    /// something now; the worker waits that long unless a command comes. The default: 0 when
+    /// ``wantsStep``, else ∞ (a step is never due later).
+    func secondsUntilStep() -> Double
     /// Applies one command.
     mutating func apply(_ command: Command)
     /// Runs one step if it wants one; returns whether the snapshot changed.
     mutating func step() -> Bool
 }
 
+extension LiveWork {
+    /// 0 when ``wantsStep``, else ∞: work that steps as soon as it wants to.
+    public func secondsUntilStep() -> Double { wantsStep ? 0 : .infinity }
+}
+
 extension Mailbox {
     /// The worker's loop: publishes `work`'s snapshot, then, until ``stop(timeout:)``, applies the
     /// commands sent, steps while `work` wants to, and publishes each change; it waits (without
-    /// polling) while there are no commands and `work` does not want a step.
+    /// polling) while there are no commands and `work` does not want a step, or until its next
+    /// step is due (``LiveWork/secondsUntilStep()``).
     public func serve<Work: LiveWork>(_ work: Work) where Work.Command == Command, Work.Snapshot == Snapshot {
         var work = work
         publish(work.snapshot)
-        while let commands = take(waitingWhile: { !work.wantsStep }) {
+        while let commands = take(waitingUpTo: { work.secondsUntilStep() }) {
             for command in commands { work.apply(command) }
             if !commands.isEmpty { publish(work.snapshot) }
             if work.step() { publish(work.snapshot) }

@@ -27,8 +27,8 @@ struct LiveRunTests {
     let model: LoadedModel
     init() throws { model = try ModelStore.load(fixtures.appendingPathComponent("pipeline/tiny")) }
 
-    func settings(steps: Int, noise: NoiseLevel = .eta(0), seed: UInt64 = 0, batch: Int = 1) -> LiveSettings {
-        LiveSettings(steps: steps, noise: noise, spacing: .leading, seed: seed, batch: batch)
+    func settings(steps: Int, noise: NoiseLevel = .eta(0), seed: UInt64 = 0, batch: Int = 1, pace: Double = 0) -> LiveSettings {
+        LiveSettings(steps: steps, noise: noise, spacing: .leading, seed: seed, batch: batch, paceMilliseconds: pace)
     }
 
     @Test("a new run starts at x_T, steps while it wants to, and ends done; the result is the headless sampler's")
@@ -156,5 +156,108 @@ struct LiveRunTests {
         run.apply(.restart)
         #expect(run.snapshot.runSeconds == 0 && run.snapshot.blockSeconds.isEmpty)
         #expect(run.snapshot.meanMilliseconds == 0 && run.snapshot.secondsLeft == 0)
+    }
+
+    // MARK: - Pace (a SteppingClock: each reading 1 s after the last, so a step takes 1 s)
+
+    @Test("paced: a step is due at the last one's start + the pace, not before; the wait is not the run's time")
+    func paceDue() {
+        let clock = SteppingClock()
+        var run = LiveRun(model: model, settings: settings(steps: 10, pace: 10_000), clock: clock.reading)
+        #expect(run.nextStepDue == nil && run.snapshot.settings.paceMilliseconds == 10_000)
+        // the first step is due at once: read at 1 (its start) and 2 (its end)
+        #expect(run.step() && run.snapshot.stepsDone == 1 && run.snapshot.runSeconds == 1)
+        #expect(run.nextStepDue == 11 && run.wantsStep)
+        // at 3, 8 s early: no step, and the worker would wait the rest (read at 4)
+        #expect(!run.step() && run.snapshot.stepsDone == 1)
+        #expect(run.secondsUntilStep() == 7)
+        clock.jump(6)  // the next reading is 11: due
+        #expect(run.step() && run.snapshot.stepsDone == 2)
+        // 1 s a step: the 9 s between them were waiting, left out
+        #expect(run.snapshot.runSeconds == 2 && run.nextStepDue == 21)
+        // a restart's first step is due at once again
+        run.apply(.restart)
+        #expect(run.nextStepDue == nil && run.snapshot.settings.paceMilliseconds == 10_000)
+        #expect(run.step() && run.snapshot.runSeconds == 1)
+    }
+
+    @Test("a new pace applies from the next step, at once if it is waiting; pace 0 never waits")
+    func setPace() {
+        let clock = SteppingClock()
+        var run = LiveRun(model: model, settings: settings(steps: 10, pace: 10_000), clock: clock.reading)
+        run.step()  // started at 1
+        run.apply(.setPace(milliseconds: 2_000))
+        #expect(run.nextStepDue == 3 && run.snapshot.settings.paceMilliseconds == 2_000)
+        // read at 3: due
+        #expect(run.step() && run.snapshot.stepsDone == 2)
+        run.apply(.setPace(milliseconds: 0))
+        #expect(run.nextStepDue == nil && run.secondsUntilStep() == 0 && run.snapshot.settings.paceMilliseconds == 0)
+        // unpaced, a step follows the last one's end without reading the clock at its start
+        let before = run.snapshot.runSeconds
+        #expect(drain(&run) == 8)
+        #expect(run.snapshot.runSeconds == before + 8 && run.snapshot.state == .done)
+        // a negative pace is none; the pace survives new runs and settings
+        run.apply(.setPace(milliseconds: -5))
+        run.apply(.newRun(seed: 1, batch: 1))
+        run.apply(.setSettings(steps: 4, noise: .eta(0), spacing: .leading))
+        #expect(run.snapshot.settings.paceMilliseconds == 0)
+        run.apply(.setPace(milliseconds: 500))
+        #expect(run.snapshot.settings.paceMilliseconds == 500)
+    }
+
+    @Test("a pause during the wait keeps the due time: resuming late steps at once, resuming early waits the rest only")
+    func pauseDuringWait() {
+        let clock = SteppingClock()
+        var run = LiveRun(model: model, settings: settings(steps: 10, pace: 10_000), clock: clock.reading)
+        run.step()  // started at 1: the next is due at 11
+        run.apply(.setPaused(true))
+        #expect(!run.wantsStep && run.secondsUntilStep() == .infinity)
+        run.apply(.setPaused(false))
+        // resumed early (the clock reads 3): the same due time, not 3 + 10
+        #expect(run.nextStepDue == 11 && run.secondsUntilStep() == 8)
+        run.apply(.setPaused(true))
+        clock.jump(100)
+        run.apply(.setPaused(false))
+        // resumed 90 s late: due at once; the pause is not the run's time
+        #expect(run.secondsUntilStep() < 0)
+        #expect(run.step() && run.snapshot.stepsDone == 2 && run.snapshot.runSeconds == 2)
+        // single steps while paused are paced too: the second waits for the first's start + pace
+        run.apply(.setPaused(true))
+        run.apply(.stepOnce)
+        run.apply(.stepOnce)
+        #expect(!run.step() && run.snapshot.stepsDone == 2)
+        clock.jump(10)
+        #expect(run.step() && !run.step() && run.snapshot.stepsDone == 3 && run.wantsStep)
+        clock.jump(10)
+        #expect(run.step() && run.snapshot.stepsDone == 4 && !run.wantsStep)
+    }
+
+    // MARK: - Pace on the worker's thread (LiveSampler): lower bounds on time only
+
+    @Test("a worker: 5 steps at 20 ms a step take at least 80 ms; the run's time is the model's")
+    func pacedRun() throws {
+        let live = LiveSampler(model: model, settings: LiveSettings(steps: 5, noise: .eta(0), spacing: .leading, seed: 0, batch: 1,
+                                                                   paceMilliseconds: 20))
+        let start = ContinuousClock.now
+        live.start()
+        defer { live.stop() }
+        let done = try #require(waitFor(live) { $0.state == .done })
+        let wall = (ContinuousClock.now - start).milliseconds
+        // steps start at 0, 20, 40, 60, 80 ms at the earliest
+        #expect(wall >= 80, "\(wall) ms")
+        #expect(done.runSeconds > 0 && done.settings.paceMilliseconds == 20)
+    }
+
+    @Test("a worker: a command mid-wait is applied at once: pace 0 ends a 10 s wait")
+    func commandDuringWait() throws {
+        let live = LiveSampler(model: model, settings: LiveSettings(steps: 3, noise: .eta(0), spacing: .leading, seed: 0, batch: 1,
+                                                                   paceMilliseconds: 10_000))
+        live.start()
+        defer { live.stop() }
+        _ = try #require(waitFor(live) { $0.stepsDone == 1 })
+        live.send(.setPace(milliseconds: 0))
+        // paced, the run would need 20 s more
+        let done = try #require(waitFor(live, timeout: 8) { $0.state == .done })
+        #expect(done.stepsDone == 3 && done.settings.paceMilliseconds == 0)
     }
 }

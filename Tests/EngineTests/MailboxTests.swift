@@ -64,4 +64,19 @@ struct MailboxTests {
         // a second startOnce started nothing: the queue is free at once
         queue.sync {}
     }
+
+    @Test("a timed wait ends when its time is up, or at once for a command; a due worker does not wait")
+    func timedWait() {
+        let mailbox = Mailbox<Int, Int>(0)
+        var calls = 0
+        // waits 10 ms, asks again, is told there is something to do now
+        #expect(mailbox.take(waitingUpTo: { calls += 1; return calls == 1 ? 0.01 : 0 }) == [])
+        #expect(calls == 2)
+        #expect(mailbox.take(waitingUpTo: { -1 }) == [])
+        // a command ends a 60 s wait: the time is asked for once, not again after a timeout
+        calls = 0
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.01) { mailbox.send(7) }
+        #expect(mailbox.take(waitingUpTo: { calls += 1; return 60 }) == [7])
+        #expect(calls == 1)
+    }
 }
