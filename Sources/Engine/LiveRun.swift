@@ -129,6 +129,7 @@ public struct LiveRun: LiveWork {
             (mark, lastStart) = (nil, nil)
             snapshot = LiveSnapshot(generation: snapshot.generation + 1, settings: settings, state: paused ? .paused : .running,
                                     stepCount: s.count, timestep: s.timestep ?? 0, sample: s.sample)
+            snapshot.history.record(step: 0, timestep: s.timestep ?? 0, sample: s.sample, predictedX0: nil)
         } catch {
             failed = true
             snapshot.state = .failed(LiveFailure(error))
@@ -198,6 +199,7 @@ public struct LiveRun: LiveWork {
         snapshot.meanMilliseconds = (snapshot.meanMilliseconds * Double(p.index) + ms) / Double(p.index + 1)
         snapshot.sample = p.sample
         snapshot.predictedX0 = p.predictedX0
+        snapshot.history.record(step: p.index + 1, timestep: p.prev ?? 0, sample: p.sample, predictedX0: p.predictedX0)
         if done { snapshot.state = .done }
     }
 }

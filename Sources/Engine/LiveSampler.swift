@@ -74,6 +74,8 @@ public struct LiveSnapshot: Sendable {
     public var predictedX0: Tensor?
     /// Step indices at which the plan was changed mid-run.
     public var planChanges: [Int] = []
+    /// Every step's pictures of this run at preview resolution, for stepping back through it.
+    public var history = LiveHistory()
 
     /// The snapshot before a run has started: nothing sampled yet (generation 0).
     static func before(settings: LiveSettings, paused: Bool) -> LiveSnapshot {

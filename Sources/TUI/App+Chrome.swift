@@ -55,10 +55,12 @@ extension App {
         let count = max(snap.stepCount, 1)
         let rate = snap.lastMilliseconds > 0 ? 1000 / snap.lastMilliseconds : 0
         let left: [FieldLine.Field] = [
-            .init("step \(snap.stepsDone)/\(snap.stepCount)", priority: 0), .init("t=\(snap.timestep)", priority: 4),
-            .init(String(format: "ᾱ=%.3g", snap.alphaBar), priority: 6), .init(String(format: "σ=%.3f", snap.sigma), priority: 5),
-        ]
-        let right: [FieldLine.Field] = snap.state == .done && snap.stepsDone > 0
+            .init("step \(snap.stepsDone)/\(snap.stepCount)", priority: 0)]
+            + (state.scrub == nil ? [] : [.init("(stepping through: ← → Home End)", priority: 1)]) + [
+            .init("t=\(snap.timestep)", priority: 4)]
+            // ᾱ and σ are the newest step's: not shown for a recorded one
+            + (state.scrub != nil ? [] : [.init(String(format: "ᾱ=%.3g", snap.alphaBar), priority: 6), .init(String(format: "σ=%.3f", snap.sigma), priority: 5)])
+        let right: [FieldLine.Field] = state.scrub != nil ? [] : snap.state == .done && snap.stepsDone > 0
             ? [.init(String(format: "%d steps in %.3f s", snap.stepsDone, snap.runSeconds), priority: 1),
                .init(String(format: "%.1f ms/step", snap.runSeconds * 1e3 / Double(snap.stepsDone)), priority: 3)]
             : [.init(String(format: "%.0f ms/step", snap.lastMilliseconds), priority: 3), .init(String(format: "%.1f it/s", rate), priority: 7),

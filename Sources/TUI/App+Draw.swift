@@ -42,7 +42,8 @@ extension App {
     }
 
     /// Draws one whole frame (ncurses sends only the cells that changed).
-    func draw(_ snap: LiveSnapshot, on term: Terminal) {
+    func draw(_ newest: LiveSnapshot, on term: Terminal) {
+        let snap = shown(newest)
         term.resetPairsIfCrowded()
         term.erase()
         let layout = layout(snap, on: term)
@@ -60,6 +61,15 @@ extension App {
         drawMarkLine(row: layout.markRow, failure: failure, on: term) {}
         if state.showHelp { drawHelp(on: term) }
         term.refresh()
+    }
+
+    /// The snapshot as the screen shows it: while stepping through the run (``AppState/scrub``),
+    /// the pictures, step and timestep of the recorded step.
+    func shown(_ snap: LiveSnapshot) -> LiveSnapshot {
+        guard let step = state.scrub, let frame = snap.history.frame(atOrBefore: step) else { return snap }
+        var s = snap
+        (s.sample, s.predictedX0, s.stepsDone, s.timestep) = (frame.sample, frame.predictedX0, frame.step, frame.timestep)
+        return s
     }
 
     /// New pictures of a running run over the last whole frame, when nothing else on screen can
@@ -218,7 +228,7 @@ extension App {
         case .ddpmLarge: "σ̂"
         }
         let items: [(String, String)] = [
-            ("η", eta), ("steps", "\(state.settings.steps)"), ("spacing", state.settings.spacing.rawValue),
+            ("η", eta), ("steps", "\(state.settings.steps)"), ("pace", AppState.milliseconds(state.settings.paceMilliseconds)), ("spacing", state.settings.spacing.rawValue),
             ("clip", s.clipSample ? String(format: "±%g", s.clipSampleRange) : "off"), ("batch", "\(state.settings.batch)"),
             ("seed", "\(state.settings.seed)"), ("view", state.view.rawValue), ("theme", state.themeName),
         ] + (model.sampleShape()[0] == 1 ? [("map", state.colormap.rawValue)] : [])

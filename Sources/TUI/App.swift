@@ -75,7 +75,7 @@ public final class App {
             if let fallback = try? Theme.load(ThemeFiles.names[0]) { loaded = fallback }
         }
         theme = loaded
-        let limits = AppState.Limits(
+        var limits = AppState.Limits(
             trainTimesteps: model.schedule.trainTimesteps,
             largestEta: { steps, spacing in model.ddim.largestEta(plan: (try? model.ddim.timesteps(steps: steps, spacing: spacing)) ?? []) },
             batchProblem: { batch in
@@ -85,6 +85,7 @@ public final class App {
                 } catch { return "\(error)" }
             },
             unicode: capabilities.unicode, themes: ThemeFiles.names)
+        if options.measureBlock != nil { limits.paceFixed = "--measure-ui times unpaced steps: the pace stays 0" }
         state = AppState(limits: limits, settings: options.settings, paused: options.paused,
                          blitter: options.blitter ?? capabilities.blitter, colorMode: options.colorMode ?? capabilities.colorMode,
                          colormap: loaded.colormap, themeName: loaded.name)
@@ -168,7 +169,9 @@ public final class App {
             guard let key = term.key(timeout: frames.wait(input, busy: busy, now: Date())) else { continue }
             dirty = true
             term.repaintDirectCells()
-            let reaction = state.handle(stateInput(key, snapshot), current: { Self.currentPicture(snapshot) })
+            let timeline = { AppState.Timeline(steps: snapshot.history.frames.map(\.step), latest: snapshot.stepsDone,
+                                               stopped: snapshot.state == .done || snapshot.state == .paused) }
+            let reaction = state.handle(stateInput(key, snapshot), current: { Self.currentPicture(snapshot) }, timeline: timeline)
             carryOut(reaction, snapshot: snapshot, studio: studioSnapshot)
             syncGreyRamp(on: term)
             if reaction.contains(.quit) { break }
@@ -244,6 +247,8 @@ public final class App {
             switch code {
             case KEY_LEFT: return .left
             case KEY_RIGHT: return .right
+            case KEY_HOME: return .home
+            case KEY_END: return .end
             case KEY_BACKSPACE: return .backspace
             case KEY_ENTER: return .enter
             default: return .other
@@ -283,6 +288,7 @@ public final class App {
         }
         let s = state.settings
         if reaction.contains(.newRun) { live.send(.newRun(seed: s.seed, batch: s.batch)) }
+        if reaction.contains(.sendPace) { live.send(.setPace(milliseconds: s.paceMilliseconds)) }
         if reaction.contains(.sendSettings) { live.send(.setSettings(steps: s.steps, noise: s.noise, spacing: s.spacing)) }
         if reaction.contains(.switchWorker) {
             // one worker at a time: the sampler waits while a studio view computes

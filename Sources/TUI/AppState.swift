@@ -17,6 +17,8 @@ public enum Input: Equatable, Sendable {
     case other
     /// A left click: on the sampler's tile showing this sample, or elsewhere (nil).
     case click(sample: Int?)
+    /// Home and End: the first recorded step, and the newest.
+    case home, end
 }
 
 /// What the app must do after a change of its state (htop's result flags). The state says what
@@ -47,6 +49,8 @@ public struct Reaction: OptionSet, Sendable {
     public static let save = Reaction(rawValue: 1 << 9)
     /// Open the picture at ``AppState/openRequest`` and invert it.
     public static let open = Reaction(rawValue: 1 << 10)
+    /// The pace changed (``LiveSettings/paceMilliseconds``): tell the sampler.
+    public static let sendPace = Reaction(rawValue: 1 << 13)
     /// End the live sampler.
     public static let quit = Reaction(rawValue: 1 << 11)
     /// End it as SIGINT would (Ctrl-C, a key in raw mode): exit 130.
@@ -79,11 +83,14 @@ public struct AppState {
         public var unicode: Bool
         /// The themes `t` cycles through.
         public var themes: [String]
+        /// Why `<` and `>` may not change the pace (nil: they may): `--measure-ui` times unpaced steps.
+        public var paceFixed: String?
 
         /// What the state is told.
         public init(trainTimesteps: Int, largestEta: @escaping (Int, TimestepSpacing) -> Float, batchProblem: @escaping (Int) -> String?,
                     unicode: Bool, themes: [String]) {
             (self.trainTimesteps, self.largestEta, self.batchProblem, self.unicode, self.themes) = (trainTimesteps, largestEta, batchProblem, unicode, themes)
+            paceFixed = nil
         }
     }
 
@@ -96,6 +103,21 @@ public struct AppState {
     public var view: View = .predicted
     /// The tile shown alone, full-screen (nil: all of them).
     public var zoom: Int?
+    /// The step the sampler's tiles show from the run's history (nil: the newest).
+    public var scrub: Int?
+
+    /// The steps a paused or finished run recorded (``LiveHistory``), as scrubbing sees them.
+    public struct Timeline: Sendable {
+        /// The recorded steps, ascending (0: x_T).
+        public var steps: [Int]
+        /// Steps done now.
+        public var latest: Int
+        /// Whether the run is paused or done (it may be stepped through only then).
+        public var stopped: Bool
+
+        /// A timeline.
+        public init(steps: [Int], latest: Int, stopped: Bool) { (self.steps, self.latest, self.stopped) = (steps, latest, stopped) }
+    }
     /// Whether the worker on screen is paused (the sampler's, or the studio's in a studio view).
     public var paused: Bool
     /// The sampler's pause while a studio view is up (it is paused then, and resumes as it was).
@@ -136,13 +158,16 @@ public struct AppState {
 
     /// One key: the open prompt takes it first, then the help overlay (any key closes it; `q`
     /// still quits), then the key table. `current` is the picture `u` inverts (read only then).
-    public mutating func handle(_ input: Input, now: Date = Date(), current: () -> Picture? = { nil }) -> Reaction {
+    public mutating func handle(_ input: Input, now: Date = Date(), current: () -> Picture? = { nil },
+                                timeline: () -> Timeline? = { nil }) -> Reaction {
         if prompt != nil { return .redraw.union(edit(input)) }
         let key: Character
         switch input {
         case .resize: return .redraw
-        case .left, .right:
+        case .left, .right, .home, .end:
             if showHelp { showHelp = false; return .redraw }
+            if mode == .sample { return .redraw.union(scrub(input, timeline: timeline(), now: now)) }
+            guard input == .left || input == .right else { return .redraw }
             key = input == .left ? "[" : "]"
         case .backspace, .enter, .other:
             showHelp = false
@@ -151,6 +176,10 @@ public struct AppState {
             // a tile zooms; anywhere while zoomed shows all again
             guard !showHelp, mode == .sample else { showHelp = false; return .redraw }
             zoom = zoom == nil ? sample : nil
+            return .redraw
+        case .character("\u{1B}"):
+            // Escape outside the prompt: closes the help, else nothing
+            showHelp = false
             return .redraw
         case .character(let c):
             if showHelp && c != "?" {
@@ -166,8 +195,33 @@ public struct AppState {
         return .redraw.union(apply(action, key: key, now: now, current: current))
     }
 
+    /// Steps through the run's recorded steps: ← and → one back or forward, Home to x_T, End (or
+    /// → past the last) to the newest. Only while the run is paused or done.
+    private mutating func scrub(_ input: Input, timeline: Timeline?, now: Date) -> Reaction {
+        guard let t = timeline, !t.steps.isEmpty else { return [] }
+        guard t.stopped else {
+            flash("pause (space) to step through the run with ← →", now: now)
+            return []
+        }
+        let shown = scrub ?? t.latest
+        switch input {
+        case .left:
+            guard let previous = t.steps.last(where: { $0 < shown }) else { flash("x_T: the first step", now: now); return [] }
+            scrub = previous
+        case .right:
+            let next = t.steps.first { $0 > shown }
+            scrub = next.flatMap { $0 < t.latest ? $0 : nil }
+        case .home: scrub = t.steps.first
+        default: scrub = nil
+        }
+        return []
+    }
+
     /// What `action` (typed as `key`) does.
     public mutating func apply(_ action: Action, key: Character, now: Date = Date(), current: () -> Picture? = { nil }) -> Reaction {
+        // anything that moves the run on shows its newest step again
+        if [.etaDown, .etaUp, .sigmaHat, .stepsDown, .stepsUp, .stepsPreset, .spacing, .nextSeed, .previousSeed, .batchUp, .batchDown,
+            .pause, .stepOnce, .restart].contains(action) { scrub = nil }
         if mode != .sample, let reaction = applyInStudio(action, now: now) { return reaction }
         switch action {
         case .etaDown, .etaUp:
@@ -241,6 +295,8 @@ public struct AppState {
         case .interpolate: return switchMode(to: .interpolate, now: now, current: current)
         case .invert: return switchMode(to: .invert, now: now, current: current)
         case .alphaDown, .alphaUp: flash("[ and ] move α in the interpolation view (i)", now: now)
+        case .paceDown, .paceUp: return changePace(faster: action == .paceDown, now: now)
+        case .scrub: break
         case .open: prompt = ""
         }
         return []
@@ -277,6 +333,22 @@ public struct AppState {
             settings.seed = settings.seed < delta ? 0 : settings.seed - delta
         }
         return true
+    }
+
+    /// `<` halves the time a step, `>` doubles it, within 0…10 s: below 1 ms is 0 (as fast as it
+    /// goes), and 0 doubles to 1 ms.
+    private mutating func changePace(faster: Bool, now: Date) -> Reaction {
+        if let reason = limits.paceFixed { flash(reason, warning: true, now: now); return [] }
+        let pace = settings.paceMilliseconds
+        let next = faster ? (pace / 2 < 1 ? 0 : pace / 2) : min(10_000, pace == 0 ? 1 : pace * 2)
+        settings.paceMilliseconds = next
+        flash(next == 0 ? "pace: as fast as it goes" : "pace: at least \(Self.milliseconds(next)) a step", now: now)
+        return .sendPace
+    }
+
+    /// "70 ms", "1.5 s".
+    static func milliseconds(_ ms: Double) -> String {
+        ms >= 1000 ? String(format: "%g s", (ms / 100).rounded() / 10) : String(format: "%g ms", (ms * 10).rounded() / 10)
     }
 
     /// Steps, η or spacing changed. Past η_max, σ_t > √(1 − ᾱ_{t−1}) at some step and eq. 12 has
@@ -338,7 +410,7 @@ public struct AppState {
         case .character("\u{1B}"), .character("\u{3}"): prompt = nil
         case .backspace, .character("\u{7F}"), .character("\u{8}"): _ = prompt?.popLast()
         case .character(let c): if !(c.asciiValue.map { $0 < 32 } ?? false) { prompt?.append(c) }
-        case .left, .right, .resize, .other, .click: break
+        case .left, .right, .home, .end, .resize, .other, .click: break
         }
         return []
     }

@@ -3,7 +3,7 @@ public enum Action: String, CaseIterable, Sendable {
     case etaDown, etaUp, sigmaHat, stepsDown, stepsUp, stepsPreset, spacing
     case nextSeed, previousSeed, batchUp, batchDown
     case pause, stepOnce, restart, view, zoom, blitter, colorMode, theme, colormap, save, help, quit
-    case compareSteps, compareEta, interpolate, invert, alphaDown, alphaUp, open
+    case compareSteps, compareEta, interpolate, invert, alphaDown, alphaUp, open, paceDown, paceUp, scrub
 }
 
 /// One line of the key table: the keys, what they do, and the action.
@@ -47,6 +47,10 @@ public enum KeyBindings {
         KeyBinding(["+", "="], "+", "one more sample", .batchUp),
         KeyBinding(["-", "_"], "-", "one sample fewer", .batchDown),
         KeyBinding([" "], "space", "pause / resume", .pause, footer: "pause", priority: 2),
+        KeyBinding(["<"], "<", "pace: half the time a step (faster; 0 = as fast as it goes)", .paceDown),
+        KeyBinding([">"], ">", "pace: twice the time a step (slower, to watch)", .paceUp),
+        // the arrows, Home and End are not characters: the input loop routes them (AppState.handle)
+        KeyBinding([], "← →", "step back / forward through the run (paused or done); Home, End", .scrub),
         KeyBinding(["."], ".", "one step (while paused)", .stepOnce),
         KeyBinding(["r"], "r", "restart from the same x_T", .restart, footer: "restart", priority: 6),
         KeyBinding(["v"], "v", "view: x̂₀ → x_t → both", .view, footer: "view", priority: 6),
@@ -58,8 +62,8 @@ public enum KeyBindings {
         KeyBinding(["k"], "k", "compare: one x_T at 10 / 20 / 50 / 100 steps (k again: back)", .compareSteps, footer: "compare", priority: 3),
         KeyBinding(["K"], "K", "compare: one x_T at η 0 / 0.2 / 0.5 / 1 (K again: back)", .compareEta),
         KeyBinding(["i"], "i", "interpolate: slerp between the x_T of two seeds (i again: back)", .interpolate, footer: "interpolate", priority: 5),
-        KeyBinding(["[", "<"], "[ ←", "interpolate: α − 0.1 (also the left arrow)", .alphaDown),
-        KeyBinding(["]", ">"], "] →", "interpolate: α + 0.1 (also the right arrow)", .alphaUp),
+        KeyBinding(["["], "[", "interpolate: α − 0.1 (← too, in that view)", .alphaDown),
+        KeyBinding(["]"], "]", "interpolate: α + 0.1 (→ too, in that view)", .alphaUp),
         KeyBinding(["u"], "u", "invert the picture: x₀ → x_T → x₀, with the MSE (u again: back)", .invert, footer: "invert", priority: 5),
         KeyBinding(["o"], "o", "open a PNG (type its path, Enter) and invert it", .open),
         KeyBinding(["w"], "w", "save the grid as PNG in the current folder", .save, footer: "save", priority: 4),

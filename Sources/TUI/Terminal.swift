@@ -114,7 +114,38 @@ final class Terminal {
         }
         if r == KEY_CODE_YES { return Int32(ch) == KEY_RESIZE ? .resize : .special(Int32(ch)) }
         guard let scalar = Unicode.Scalar(UInt32(ch)) else { return nil }
+        if scalar == "\u{1B}", let sequence = escapeSequence() { return sequence }
         return .character(Character(scalar))
+    }
+
+    /// After an ESC: the rest of a key's escape sequence that the terminfo entry did not name
+    /// (tmux sends `ESC [ 1 ~` for Home whatever TERM the program has), read at once and decoded
+    /// where it is a key the UI knows (arrows, Home, End) — else swallowed whole, so that its
+    /// bytes never arrive as typed keys (`1` would set 10 steps). nil: ESC alone, the Escape key
+    /// (a key that came right after it is given back, to be read next).
+    private func escapeSequence() -> Key? {
+        wtimeout(ddim_stdscr(), 0)
+        var ch: wint_t = 0
+        guard wget_wch(ddim_stdscr(), &ch) != ERR else { return nil }
+        let introducer = UInt32(ch)
+        // ESC [ … final or ESC O final; any other key after ESC is a key of its own (Escape, then q)
+        guard introducer == 0x5B || introducer == 0x4F else {
+            unget_wch(wchar_t(bitPattern: introducer))
+            return nil
+        }
+        var body = ""
+        for _ in 0..<8 {
+            guard wget_wch(ddim_stdscr(), &ch) != ERR, let s = Unicode.Scalar(UInt32(ch)) else { break }
+            body.unicodeScalars.append(s)
+            if (0x40...0x7E).contains(s.value) { break }
+        }
+        switch body {
+        case "1~", "7~", "H": return .special(KEY_HOME)
+        case "4~", "8~", "F": return .special(KEY_END)
+        case "D": return .special(KEY_LEFT)
+        case "C": return .special(KEY_RIGHT)
+        default: return .special(0)
+        }
     }
 
     enum Key: Equatable { case character(Character), resize, special(Int32), mouse(button: Int, row: Int, column: Int) }

@@ -118,6 +118,53 @@ struct AppStateTests {
         #expect(s.zoom == nil)
     }
 
+    @Test("< halves the pace, > doubles it, within 0…10 s; --measure-ui keeps it at 0")
+    func pace() {
+        var s = state()
+        s.settings.paceMilliseconds = 70
+        #expect(type("<", into: &s) == [.redraw, .sendPace])
+        #expect(s.settings.paceMilliseconds == 35 && s.status?.text == "pace: at least 35 ms a step")
+        type("<<<<<<<", into: &s)
+        #expect(s.settings.paceMilliseconds == 0 && s.status?.text == "pace: as fast as it goes")
+        type(">", into: &s)
+        #expect(s.settings.paceMilliseconds == 1)
+        type(String(repeating: ">", count: 20), into: &s)
+        #expect(s.settings.paceMilliseconds == 10_000 && s.status?.text == "pace: at least 10 s a step")
+        s.limits.paceFixed = "--measure-ui times unpaced steps: the pace stays 0"
+        #expect(type(">", into: &s) == .redraw)
+        #expect(s.settings.paceMilliseconds == 10_000)
+    }
+
+    @Test("← → step through the recorded steps while paused or done; Home is x_T, End and → past the last the newest")
+    func scrub() {
+        var s = state()
+        let stopped = AppState.Timeline(steps: [0, 2, 4, 6], latest: 6, stopped: true)
+        let running = AppState.Timeline(steps: [0, 2, 4, 6], latest: 6, stopped: false)
+        #expect(s.handle(.left, now: now, timeline: { running }) == .redraw)
+        #expect(s.scrub == nil && s.status?.text.contains("pause") == true)
+        _ = s.handle(.left, now: now, timeline: { stopped })
+        #expect(s.scrub == 4)
+        _ = s.handle(.left, now: now, timeline: { stopped })
+        _ = s.handle(.left, now: now, timeline: { stopped })
+        #expect(s.scrub == 0)
+        _ = s.handle(.left, now: now, timeline: { stopped })
+        #expect(s.scrub == 0 && s.status?.text == "x_T: the first step")
+        _ = s.handle(.right, now: now, timeline: { stopped })
+        #expect(s.scrub == 2)
+        _ = s.handle(.end, now: now, timeline: { stopped })
+        #expect(s.scrub == nil)
+        _ = s.handle(.home, now: now, timeline: { stopped })
+        #expect(s.scrub == 0)
+        type("v", into: &s)
+        #expect(s.scrub == 0)
+        type(" ", into: &s)
+        #expect(s.scrub == nil)
+        // in the interpolation view the arrows still move α
+        type("i", into: &s)
+        _ = s.handle(.left, now: now, timeline: { stopped })
+        #expect(abs(s.alpha - 0.4) < 1e-6 && s.scrub == nil)
+    }
+
     @Test("σ̂ off gives back the η it replaced")
     func hatRestoresEta() {
         var s = state(eta: 0.3)

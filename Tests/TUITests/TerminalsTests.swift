@@ -110,7 +110,7 @@ struct EveryTerminalTests {
 
     @Test("16 colours, NO_COLOR and a light theme run; TERM=dumb is refused before the screen is touched")
     func depths() throws {
-        let x = try start("--paused --theme paper", columns: 100, rows: 30, term: "xterm")
+        let x = try start("--paused --theme paper", columns: 130, rows: 30, term: "xterm")
         defer { x.close() }
         #expect(try x.wait { $0.contains("16 colours") && $0.contains("theme paper") }, "\(x.dump())")
         let command = "env NO_COLOR=1 TERM=xterm-256color LANG=C.UTF-8 \(ddimBinary) --paused; echo EXIT=$?; sleep 120"
@@ -144,6 +144,23 @@ struct EveryTerminalTests {
         #expect(try t.wait { tiles($0) == ["8"] }, "\(t.dump())")
         try t.tmux(["send-keys", "-t", "0", "-l", click])
         #expect(try t.wait { tiles($0) == ["7", "8", "9"] }, "\(t.dump())")
+    }
+
+    @Test("a finished run is stepped through with ← → Home End; < and > halve and double the pace")
+    func scrubAndPace() throws {
+        let t = try start("--steps 10 --pace 0 --seed 3", columns: 120, rows: 40)
+        defer { t.close() }
+        #expect(try t.wait(timeout: 20) { $0.contains("10 steps in ") }, "\(t.dump())")
+        try t.send("Left")
+        #expect(try t.wait { $0.contains("step 9/10  (stepping through: ← → Home End)") }, "\(t.dump())")
+        try t.send("Home")
+        #expect(try t.wait { $0.contains("step 0/10  (stepping through") })
+        try t.send("End")
+        #expect(try t.wait { $0.contains("step 10/10") && $0.contains("10 steps in ") && !$0.contains("stepping through") })
+        try t.send(">")
+        #expect(try t.wait { $0.contains("pace: at least 1 ms a step") && $0.contains("pace 1 ms") }, "\(t.dump())")
+        try t.send(">", ">")
+        #expect(try t.wait { $0.contains("pace 4 ms") })
     }
 
     @Test("--batch over 64 is refused in one line")
