@@ -8,6 +8,8 @@ previews come out crisp. Matplotlib ships the font, so Pillow + matplotlib are a
 
     python scripts/screenshot.py docs/tui.png -- --steps 40 --batch 6 --seed 21
     python scripts/screenshot.py /tmp/shot.png --size 120x36 --keys v -- --model /tmp/bench/cifar10-32
+    python scripts/screenshot.py docs/tui-80x24.png --size 80x24 -- --steps 30 --batch 2 --seed 21
+    python scripts/screenshot.py docs/tui-c-locale.png --size 80x24 --lang C -- --steps 30 --batch 2 --seed 21
 """
 import argparse
 import os
@@ -183,6 +185,7 @@ def main():
     ap.add_argument("--ddim", default=os.path.join(REPO, ".build", "release", "ddim"))
     ap.add_argument("--keys", default="", help="tmux key names sent once the run is done, space-separated")
     ap.add_argument("--timeout", type=float, default=120)
+    ap.add_argument("--lang", help="LANG for ddim, LC_ALL and LC_CTYPE unset (e.g. C: the ASCII chrome)")
     argv = sys.argv[1:]
     split = argv.index("--") if "--" in argv else len(argv)
     a = ap.parse_args(argv[:split])
@@ -190,7 +193,8 @@ def main():
     cols, rows = (int(v) for v in a.size.split("x"))
     sock = f"ddim-shot-{os.getpid()}"
     tmux = ["tmux", "-L", sock]
-    cmd = " ".join(["env", "TERM=xterm-256color", "COLORTERM=truecolor", a.ddim] + a.args)
+    locale = ["-u", "LC_ALL", "-u", "LC_CTYPE", f"LANG={a.lang}"] if a.lang else []
+    cmd = " ".join(["env"] + locale + ["TERM=xterm-256color", "COLORTERM=truecolor", a.ddim] + a.args)
     subprocess.run(tmux + ["-f", "/dev/null", "new-session", "-d", "-x", str(cols), "-y", str(rows), cmd], check=True)
     try:
         deadline = time.time() + a.timeout
