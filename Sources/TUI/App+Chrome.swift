@@ -65,15 +65,18 @@ extension App {
                .init(String(format: "%.1f ms/step", snap.runSeconds * 1e3 / Double(snap.stepsDone)), priority: 3)]
             : [.init(String(format: "%.0f ms/step", snap.lastMilliseconds), priority: 3), .init(String(format: "%.1f it/s", rate), priority: 7),
                .init("ETA " + formatSeconds(snap.secondsLeft), priority: 2)]
-        drawProgressLine(left: left, right: right, done: Double(snap.stepsDone) / Double(count),
-                         marks: snap.planChanges.map { Double($0) / Double(count) }, row: layout.progressRow, direct: drawsDirectCells, on: term)
+        progressBar = drawProgressLine(left: left, right: right, done: Double(snap.stepsDone) / Double(count),
+                                       marks: snap.planChanges.map { Double($0) / Double(count) }, row: layout.progressRow,
+                                       direct: drawsDirectCells, on: term)
     }
 
     /// A progress line over its whole row (cleared first: the texts change length): `left` from
     /// column 2, `right` flush with the border, a bar `done` full between them with a mark at each
-    /// fraction of `marks`; fields and then the bar go by priority when the row is short.
+    /// fraction of `marks`; fields and then the bar go by priority when the row is short. Returns
+    /// where the bar went (nil: no room for one).
+    @discardableResult
     func drawProgressLine(left: [FieldLine.Field], right: [FieldLine.Field], done: Double, marks: [Double], row: Int, direct: Bool,
-                          on term: Terminal) {
+                          on term: Terminal) -> (row: Int, column: Int, width: Int)? {
         let put: (String, Theme.Element, Int) -> Void = { text, element, column in
             if direct { self.putDirect(text, element, row: row, column: column, on: term) } else { self.put(text, element, row: row, column: column, on: term) }
         }
@@ -84,7 +87,7 @@ extension App {
         put(line.left.text, .text, 2)
         put(line.right.text, .text, cols - 2 - line.right.width)
         let width = line.barWidth
-        guard width > 0 else { return }
+        guard width > 0 else { return nil }
         let start = line.left.fields.isEmpty ? 2 : 2 + line.left.width + 2
         // eighth blocks for a smooth bar (whole cells in ASCII)
         let filled = min(1, max(0, done)) * Double(width)
@@ -95,6 +98,7 @@ extension App {
         put(bar, .bar, start)
         if bar.count < width { put(String(repeating: "░", count: width - bar.count), .barEmpty, start + bar.count) }
         for mark in marks { put("│", .mark, start + min(width - 1, Int(mark * Double(width)))) }
+        return (row, start, width)
     }
 
     /// What a terminal under the minimum size shows, each line the longest form that fits.

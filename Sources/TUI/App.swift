@@ -56,6 +56,8 @@ public final class App {
     private var terminal: Terminal?
     /// The layout of the last whole frame (``drawPictures(_:on:)`` draws over it alone).
     var fullFrameLayout: Layout?
+    /// Where the sampler's progress bar was last drawn (a click on it steps to that point).
+    var progressBar: (row: Int, column: Int, width: Int)?
     /// When frames are drawn: paced, or measured (`--measure-ui`).
     private var frames: any FrameSchedule
     private var signals: [DispatchSourceSignal] = []
@@ -234,7 +236,11 @@ public final class App {
     func stateInput(_ key: Terminal.Key, _ snapshot: LiveSnapshot) -> Input {
         switch key {
         case .mouse(let button, let row, let column):
+            if button == 4 || button == 5 { return .wheel(up: button == 4) }
             guard button == 1 else { return .other }
+            if let bar = progressBar, row == bar.row, (bar.column..<(bar.column + bar.width)).contains(column) {
+                return .clickBar(fraction: (Double(column - bar.column) + 0.5) / Double(bar.width))
+            }
             let tiles = fullFrameLayout?.tiles ?? []
             let hit = tiles.firstIndex { t in
                 (t.row...(t.row + t.geometry.rows + 1)).contains(row) && (t.column...(t.column + t.geometry.columns + 1)).contains(column)

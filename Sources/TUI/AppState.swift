@@ -19,6 +19,10 @@ public enum Input: Equatable, Sendable {
     case click(sample: Int?)
     /// Home and End: the first recorded step, and the newest.
     case home, end
+    /// The mouse wheel, turned up (back through the run) or down.
+    case wheel(up: Bool)
+    /// A left click on the progress bar, this far along it (0…1).
+    case clickBar(fraction: Double)
 }
 
 /// What the app must do after a change of its state (htop's result flags). The state says what
@@ -164,6 +168,12 @@ public struct AppState {
         let key: Character
         switch input {
         case .resize: return .redraw
+        case .wheel(let up):
+            guard mode == .sample, !showHelp else { return [] }
+            return .redraw.union(scrub(up ? .left : .right, timeline: timeline(), now: now))
+        case .clickBar:
+            guard mode == .sample, !showHelp else { return [] }
+            return .redraw.union(scrub(input, timeline: timeline(), now: now))
         case .left, .right, .home, .end:
             if showHelp { showHelp = false; return .redraw }
             if mode == .sample { return .redraw.union(scrub(input, timeline: timeline(), now: now)) }
@@ -212,6 +222,10 @@ public struct AppState {
             let next = t.steps.first { $0 > shown }
             scrub = next.flatMap { $0 < t.latest ? $0 : nil }
         case .home: scrub = t.steps.first
+        case .clickBar(let fraction):
+            // the recorded step at or before that point of the run
+            let target = Int((min(1, max(0, fraction)) * Double(t.latest)).rounded())
+            scrub = target >= t.latest ? nil : t.steps.last { $0 <= target } ?? t.steps.first
         default: scrub = nil
         }
         return []
@@ -410,7 +424,7 @@ public struct AppState {
         case .character("\u{1B}"), .character("\u{3}"): prompt = nil
         case .backspace, .character("\u{7F}"), .character("\u{8}"): _ = prompt?.popLast()
         case .character(let c): if !(c.asciiValue.map { $0 < 32 } ?? false) { prompt?.append(c) }
-        case .left, .right, .home, .end, .resize, .other, .click: break
+        case .left, .right, .home, .end, .resize, .other, .click, .wheel, .clickBar: break
         }
         return []
     }

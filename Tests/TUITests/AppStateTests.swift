@@ -159,6 +159,18 @@ struct AppStateTests {
         #expect(s.scrub == 0)
         type(" ", into: &s)
         #expect(s.scrub == nil)
+        // the wheel steps like the arrows; a click on the bar goes to that point of the run
+        _ = s.handle(.wheel(up: true), now: now, timeline: { stopped })
+        #expect(s.scrub == 4)
+        _ = s.handle(.wheel(up: false), now: now, timeline: { stopped })
+        #expect(s.scrub == nil)
+        _ = s.handle(.clickBar(fraction: 0.5), now: now, timeline: { stopped })
+        #expect(s.scrub == 2)
+        _ = s.handle(.clickBar(fraction: 0.99), now: now, timeline: { stopped })
+        #expect(s.scrub == nil)
+        _ = s.handle(.clickBar(fraction: 0), now: now, timeline: { stopped })
+        #expect(s.scrub == 0)
+        type(" ", into: &s)
         // in the interpolation view the arrows still move α
         type("i", into: &s)
         _ = s.handle(.left, now: now, timeline: { stopped })
