@@ -4,73 +4,6 @@ import Preview
 import Sampling
 import Tensors
 
-/// A picture the inversion view works on: (1, C, H, W) in [−1, 1], and its name.
-public typealias Picture = (image: Tensor, name: String)
-
-/// What the terminal delivered, as the state sees it.
-public enum Input: Equatable, Sendable {
-    case character(Character)
-    case left, right, backspace, enter
-    /// The screen changed size: redraw.
-    case resize
-    /// Any other special key (function keys, …): ignored, but closes the help.
-    case other
-    /// A left click: on the sampler's tile showing this sample, or elsewhere (nil).
-    case click(sample: Int?)
-    /// Home and End: the first recorded step, and the newest.
-    case home, end
-    /// The mouse wheel, turned up (back through the run) or down.
-    case wheel(up: Bool)
-    /// A left click on the progress bar, this far along it (0…1).
-    case clickBar(fraction: Double)
-}
-
-/// What the app must do after a change of its state (htop's result flags). The state says what
-/// changed; the app talks to the workers, the files and the screen.
-public struct Reaction: OptionSet, Sendable {
-    public let rawValue: Int
-    /// A reaction of these bits.
-    public init(rawValue: Int) { self.rawValue = rawValue }
-    /// Draw the whole frame at once.
-    public static let redraw = Reaction(rawValue: 1 << 0)
-    /// Steps, η or spacing changed: the sampler re-plans (a studio view is re-shown with them).
-    public static let sendSettings = Reaction(rawValue: 1 << 1)
-    /// Seed or batch changed: the sampler starts from a new x_T.
-    public static let newRun = Reaction(rawValue: 1 << 2)
-    /// The mode changed: one worker pauses, the other resumes (``AppState/paused``).
-    public static let switchWorker = Reaction(rawValue: 1 << 3)
-    /// The worker on screen pauses or resumes (``AppState/paused``).
-    public static let pause = Reaction(rawValue: 1 << 4)
-    /// The worker on screen runs one step.
-    public static let stepOnce = Reaction(rawValue: 1 << 5)
-    /// The worker on screen starts over (the sampler from the same x_T; a studio view afresh).
-    public static let restart = Reaction(rawValue: 1 << 6)
-    /// The studio view's inputs changed (α, the picture): show it again.
-    public static let showStudio = Reaction(rawValue: 1 << 7)
-    /// Load the theme ``AppState/themeName``.
-    public static let loadTheme = Reaction(rawValue: 1 << 8)
-    /// Save what is on screen as PNG.
-    public static let save = Reaction(rawValue: 1 << 9)
-    /// Open the picture at ``AppState/openRequest`` and invert it.
-    public static let open = Reaction(rawValue: 1 << 10)
-    /// The pace changed (``LiveSettings/paceMilliseconds``): tell the sampler.
-    public static let sendPace = Reaction(rawValue: 1 << 13)
-    /// End the live sampler.
-    public static let quit = Reaction(rawValue: 1 << 11)
-    /// End it as SIGINT would (Ctrl-C, a key in raw mode): exit 130.
-    public static let interrupt = Reaction(rawValue: 1 << 12)
-}
-
-/// A line in the status row, until a time.
-public struct Status: Equatable, Sendable {
-    public var text: String
-    public var warning: Bool
-    public var until: Date
-
-    /// A status line.
-    public init(text: String, warning: Bool, until: Date) { (self.text, self.warning, self.until) = (text, warning, until) }
-}
-
 /// Everything the live sampler shows and the keys change, in one place and pure: keys come in as
 /// ``Input``, go through the key table (``KeyBindings``) to an ``Action``, change the state, and
 /// come out as a ``Reaction`` for the app to carry out. Tested without a terminal or a model.
@@ -436,37 +369,5 @@ public struct AppState {
         guard !path.isEmpty else { return [] }
         openRequest = (path as NSString).expandingTildeInPath
         return .open
-    }
-}
-
-/// What the sampler's tiles show.
-public enum View: String, CaseIterable, Sendable {
-    case predicted = "x̂₀", noisy = "x_t", both = "x̂₀ | x_t"
-}
-
-/// The views of the live sampler: the sampler itself and the three studio views of DDIM's promises.
-public enum Mode: Equatable, Sendable {
-    case sample, compareSteps, compareEta, interpolate, invert
-
-    /// The title prefix ("" for the sampler).
-    public var title: String {
-        switch self {
-        case .sample: ""
-        case .compareSteps: "compare steps ─ "
-        case .compareEta: "compare η ─ "
-        case .interpolate: "interpolate ─ "
-        case .invert: "invert ─ "
-        }
-    }
-
-    /// The key that opens (and closes) the view.
-    public var key: String {
-        switch self {
-        case .sample: ""
-        case .compareSteps: "k"
-        case .compareEta: "K"
-        case .interpolate: "i"
-        case .invert: "u"
-        }
     }
 }
