@@ -326,7 +326,8 @@ public final class App {
         }
         do {
             try snapshot.writeGrid(picture, model: model, to: name)
-            state.flash("saved \(name)")
+            // the history holds previews, not pictures: a save is always the newest step's
+            state.flash("saved \(name)" + (state.scrub == nil ? "" : " (step \(snapshot.stepsDone), the newest)"))
         } catch {
             state.flash("\(error)", warning: true)
         }

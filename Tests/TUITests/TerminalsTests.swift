@@ -108,7 +108,7 @@ struct EveryTerminalTests {
         #expect(try t.wait { $0.contains("EXIT=0") })
     }
 
-    @Test("16 colours, NO_COLOR and a light theme run; TERM=dumb is refused before the screen is touched")
+    @Test("16 colours, NO_COLOR, xterm-direct and a light theme run; TERM=dumb is refused before the screen is touched")
     func depths() throws {
         let x = try start("--paused --theme paper", columns: 130, rows: 30, term: "xterm")
         defer { x.close() }
@@ -118,6 +118,10 @@ struct EveryTerminalTests {
         defer { n.close() }
         #expect(try n.wait { $0.contains("mono") && $0.contains("paused") }, "\(n.dump())")
         #expect(!(try n.screen(colours: true).contains("\u{1B}[38;")))
+        let direct = try start("--paused", columns: 100, rows: 30, term: "xterm-direct")
+        defer { direct.close() }
+        #expect(try direct.wait { $0.contains("truecolor") && $0.contains("paused") }, "\(direct.dump())")
+        #expect(try direct.wait(colours: true) { $0.contains("\u{1B}[38;2;") })
         let d = try start("--paused", columns: 100, rows: 30, term: "dumb")
         defer { d.close() }
         #expect(try d.wait { $0.contains("EXIT=1") }, "\(d.dump())")
