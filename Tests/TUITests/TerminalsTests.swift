@@ -175,6 +175,29 @@ struct EveryTerminalTests {
         #expect(try t.wait { $0.contains("pace 4 ms") })
     }
 
+    @Test("limits said when hit; σ̂ gives η back; a studio view's lines never overprint, and its pause shows as paused")
+    func rulesAndStudio() throws {
+        let t = try start("--steps 20 --pace 0 --seed 0 --eta 0.3", columns: 120, rows: 40)
+        defer { t.close() }
+        #expect(try t.wait(timeout: 20) { $0.contains("20 steps in ") }, "\(t.dump())")
+        try t.send("N")
+        #expect(try t.wait { $0.contains("seed 0 is the first") }, "\(t.dump())")
+        try t.send("h")
+        #expect(try t.wait { $0.contains("η σ̂") })
+        try t.send("h")
+        #expect(try t.wait { $0.contains("η 0.30") }, "\(t.dump())")
+        // the η comparison: its own explanation, then a save's status in the same row, alone
+        try t.send("K")
+        #expect(try t.wait(timeout: 30) { $0.contains("η = 0 is deterministic, each η > 0 adds fresh noise") }, "\(t.dump())")
+        try t.send("w")
+        #expect(try t.wait { $0.contains("│ saved ddim-compare-eta-0.png" + String(repeating: " ", count: 10)) }, "\(t.dump())")
+        // a new view, paused at once: the title says paused, never pausing
+        try t.send("K", "k", "Space")
+        #expect(try t.wait { $0.contains("compare steps") && $0.contains("❚❚ paused") }, "\(t.dump())")
+        Thread.sleep(forTimeInterval: 1)
+        #expect(!(try t.screen().contains("pausing")))
+    }
+
     @Test("--batch over 64 is refused in one line")
     func batch() throws {
         let t = try start("--batch 1000", columns: 100, rows: 30)
