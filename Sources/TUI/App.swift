@@ -157,7 +157,7 @@ public final class App {
                 dirty = true
             }
             var input = FrameInput(mode: state.mode, generation: snapshot.generation, running: snapshot.state == .running,
-                                   done: snapshot.state == .done, stepsDone: snapshot.stepsDone,
+                                   stepsDone: snapshot.stepsDone,
                                    meanMilliseconds: snapshot.meanMilliseconds, changed: shown.map { $0 != version } ?? true, dirty: dirty)
             let start = Date()
             let plan = frames.plan(input, now: start)

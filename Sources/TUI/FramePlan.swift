@@ -7,7 +7,7 @@ public struct FrameInput: Equatable, Sendable {
     public var mode: Mode = .sample
     /// The sampler's run, its state and how far along it is.
     public var generation = 0
-    public var running = false, done = false
+    public var running = false
     public var stepsDone = 0
     public var meanMilliseconds = 0.0
     /// The worker on screen has published since the last frame.
@@ -16,9 +16,9 @@ public struct FrameInput: Equatable, Sendable {
     public var dirty = false
 
     /// What the loop knows now.
-    public init(mode: Mode = .sample, generation: Int = 0, running: Bool = false, done: Bool = false, stepsDone: Int = 0,
+    public init(mode: Mode = .sample, generation: Int = 0, running: Bool = false, stepsDone: Int = 0,
                 meanMilliseconds: Double = 0, changed: Bool = false, dirty: Bool = false) {
-        (self.mode, self.generation, self.running, self.done, self.stepsDone) = (mode, generation, running, done, stepsDone)
+        (self.mode, self.generation, self.running, self.stepsDone) = (mode, generation, running, stepsDone)
         (self.meanMilliseconds, self.changed, self.dirty) = (meanMilliseconds, changed, dirty)
     }
 }

@@ -320,7 +320,7 @@ struct FramePlanTests {
         #expect(pictures == FramePlan(content: .pictures, tolerance: 3, budget: FramePacer.cellsPerSecond / 4))
         // a new run, or a run that ended, is drawn whole and exact
         #expect(FramePlan.decide(FrameInput(generation: 2, running: true, changed: true), pacer: p, now: t0.addingTimeInterval(0.07)).content == .whole)
-        #expect(FramePlan.decide(FrameInput(generation: 1, done: true, changed: true), pacer: p, now: t0.addingTimeInterval(0.07)) == FramePlan(content: .whole))
+        #expect(FramePlan.decide(FrameInput(generation: 1, changed: true), pacer: p, now: t0.addingTimeInterval(0.07)) == FramePlan(content: .whole))
     }
 
     @Test("the wait for a key: until the next frame while busy, 33 ms once due, 250 ms when idle")
