@@ -39,9 +39,13 @@ public struct LiveHistory: Sendable {
     public mutating func record(step: Int, timestep: Int, sample: Tensor, predictedX0: Tensor?) {
         let frame = Frame(step: step, timestep: timestep, sample: Self.shrunk(sample, maxSide: maxSide),
                           predictedX0: predictedX0.map { Self.shrunk($0, maxSide: maxSide) })
-        frames.removeAll { $0.step >= step }
+        // a re-run from an earlier step replaces the later frames (rare: a running total otherwise)
+        if let last = frames.last, last.step >= step {
+            frames.removeAll { $0.step >= step }
+            bytes = frames.map(\.bytes).reduce(0, +)
+        }
         frames.append(frame)
-        bytes = frames.map(\.bytes).reduce(0, +)
+        bytes += frame.bytes
         while bytes > budgetBytes && frames.count > 2 {
             // keep x_T, every other frame between, and the newest
             frames = frames.enumerated().filter { $0.offset == 0 || $0.offset == frames.count - 1 || $0.offset % 2 == 0 }.map(\.element)
