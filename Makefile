@@ -5,9 +5,9 @@
 SWIFT      ?= swift
 BUILD_FLAGS = -c release
 BIN         = .build/release/ddim
-# System packages: OpenBLAS (cblas), ncursesw, libpng + zlib, pkg-config for SwiftPM,
+# System packages: OpenBLAS (cblas), ncursesw, libpng + zlib, libsixel (pixel previews), pkg-config for SwiftPM,
 # tmux and ncurses-term (xterm-direct, tmux-direct) for the terminal tests.
-APT_PACKAGES = pkg-config libopenblas-dev libncursesw5-dev libpng-dev zlib1g-dev tmux ncurses-term
+APT_PACKAGES = pkg-config libopenblas-dev libncursesw5-dev libpng-dev zlib1g-dev libsixel-dev tmux ncurses-term
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all run test deps build unit-tests clean fuzz

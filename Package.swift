@@ -2,7 +2,8 @@
 import PackageDescription
 
 /// ddim: watch a diffusion model draw, live, in a terminal.
-/// Layers (arrows point down only): ddim → TUI → Engine → {Sampling, UNet, Imaging, Preview} → Tensors → C shims.
+/// Layers (arrows point down only): ddim → TUI → Engine → {Sampling, UNet, Imaging, Preview} → Tensors → C shims;
+/// Graphics (pixel protocols: kitty, sixel, iTerm2) sits on Preview and Imaging, under TUI and ddim.
 let package = Package(
     name: "ddim",
     platforms: [.macOS(.v13)],
@@ -23,6 +24,9 @@ let package = Package(
         .systemLibrary(
             name: "CPNG", pkgConfig: "libpng",
             providers: [.apt(["libpng-dev", "zlib1g-dev"])]),
+        .systemLibrary(
+            name: "CSixel", pkgConfig: "libsixel",
+            providers: [.apt(["libsixel-dev"])]),
 
         // MARK: - Libraries
         .target(name: "CKernels"),
@@ -35,6 +39,9 @@ let package = Package(
         .target(name: "Sampling", dependencies: ["Tensors", "Files"]),
         .target(name: "Imaging", dependencies: ["CPNG", "Files", "Output"]),
         .target(name: "Preview"),
+        // Real pixels in the terminal: kitty graphics, sixel (libsixel), iTerm2 inline images, the
+        // terminal's answers to the detection queries, tmux passthrough. zlib comes with CPNG.
+        .target(name: "Graphics", dependencies: ["Preview", "Imaging", "CPNG", "CSixel"]),
         .target(name: "DefaultModel", resources: [.copy("digits")]),
         .target(
             name: "Engine", dependencies: ["Tensors", "UNet", "Sampling", "Imaging", "DefaultModel", "Files", "Output"]),
@@ -42,13 +49,13 @@ let package = Package(
             name: "Themes", path: "themes",
             resources: [.copy("dusk.theme"), .copy("paper.theme"), .copy("contrast.theme")]),
         .target(
-            name: "TUI", dependencies: ["CNCurses", "Engine", "Preview", "Imaging", "Themes", "Files", "Output"]),
+            name: "TUI", dependencies: ["CNCurses", "Engine", "Preview", "Graphics", "Imaging", "Themes", "Files", "Output"]),
 
         // MARK: - The command
         .executableTarget(
             name: "ddim",
             dependencies: [
-                "Engine", "TUI", "Output",
+                "Engine", "TUI", "Output", "Graphics", "Preview",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -63,6 +70,7 @@ let package = Package(
         .testTarget(name: "SamplingTests", dependencies: ["Sampling", "Tensors"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CPNG"]),
         .testTarget(name: "PreviewTests", dependencies: ["Preview"]),
+        .testTarget(name: "GraphicsTests", dependencies: ["Graphics", "Preview", "Imaging", "CPNG", "CSixel"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "ddim", "Output"]),
         .testTarget(name: "TUITests", dependencies: ["TUI", "Preview", "ddim"]),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"]),
