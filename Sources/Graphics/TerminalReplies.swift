@@ -206,10 +206,10 @@ public struct TerminalReplies: Sendable {
     private mutating func readKitty() {
         guard body.first == UInt8(ascii: "G") else { return }
         let content = body.dropFirst()
-        let semicolon = content.firstIndex(of: UInt8(ascii: ";")) ?? content.endIndex
+        guard let semicolon = content.firstIndex(of: UInt8(ascii: ";")) else { return }
         let keys = String(decoding: content[..<semicolon], as: UTF8.self).split(separator: ",")
-        guard keys.contains("i=31") else { return }
         let message = content[semicolon...].dropFirst()
+        guard keys.contains("i=31"), !message.isEmpty else { return }
         kittyAnswer = String(decoding: message.prefix(200), as: UTF8.self)
     }
 
