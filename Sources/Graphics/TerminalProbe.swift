@@ -13,6 +13,11 @@ public enum TerminalProbe {
     /// left, EINTR retried; end of file and errors end the read). If `input` is a terminal, its
     /// termios is set to raw (no echo, no canonical mode) for the probe and restored exactly
     /// after, on every exit. Never throws, never traps.
+    ///
+    /// Inside tmux (`$TMUX` set in `environment`) pass `passthrough` as ``TmuxGraphics`` allows:
+    /// with it every query is wrapped for the outer terminal (see ``TerminalQueries/all(passthrough:kitty:)``);
+    /// without it the kitty query is left out (tmux would show it as the pane's title) and tmux
+    /// answers the rest itself (sixel where tmux is built with it).
     public static func probe(
         input: Int32, output: Int32, environment: [String: String],
         timeout: Duration = .milliseconds(250), passthrough: Bool = false
@@ -52,7 +57,9 @@ public enum TerminalProbe {
         }
         defer { if isTerminal { _ = setAttributes(input, saved) } }
 
-        guard writeAll(TerminalQueries.all(passthrough: passthrough), to: output, before: deadline) else {
+        let insideTmux = !(environment["TMUX"] ?? "").isEmpty
+        let queries = TerminalQueries.all(passthrough: passthrough, kitty: passthrough || !insideTmux)
+        guard writeAll(queries, to: output, before: deadline) else {
             return result("could not write the queries to the terminal")
         }
 

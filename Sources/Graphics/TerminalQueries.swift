@@ -47,13 +47,18 @@ public enum TerminalQueries {
     ///   passthrough the probe can end at its timeout, with what did come back.
     /// - `CSI 14 t` would give the outer window's size, not the pane's, so dividing it by the
     ///   pane's cells would be wrong; `CSI 16 t` (one cell) holds for the pane too.
-    public static func all(passthrough: Bool) -> [UInt8] {
+    ///
+    /// `kitty: false` leaves the kitty query out: inside tmux without passthrough, tmux takes a
+    /// bare APC as the pane's title (input.c, `input_exit_apc`), so "Gi=31,s=1,…" would show in
+    /// the status line; the other queries tmux answers itself or ignores.
+    public static func all(passthrough: Bool, kitty: Bool = true) -> [UInt8] {
+        let first = kitty ? [Self.kitty] : []
         if passthrough {
-            let queries = [kitty, colorRegisters, sixelGeometry, cellSize, itermCellSize, primaryDeviceAttributes]
+            let queries = first + [colorRegisters, sixelGeometry, cellSize, itermCellSize, primaryDeviceAttributes]
             return queries.flatMap(tmuxWrapped)
         }
-        return kitty + colorRegisters + sixelGeometry + cellSize + textAreaSize + itermCellSize
-            + primaryDeviceAttributes
+        return (first + [colorRegisters, sixelGeometry, cellSize, textAreaSize, itermCellSize, primaryDeviceAttributes])
+            .flatMap { $0 }
     }
 
     /// `sequence` wrapped for tmux's passthrough: `ESC P tmux; <sequence, every ESC doubled> ESC \`.

@@ -257,6 +257,33 @@ private func read(_ replies: [UInt8], splitEveryByte: Bool = false) -> TerminalR
         #expect(terminal.slaveAttributes() == before)
     }
 
+    @Test func insideTmuxWithoutPassthroughTheKittyQueryIsLeftOut() throws {
+        let terminal = try ScriptedTerminal()
+        defer { terminal.close() }
+        // tmux 3.4 built with sixel answers these itself
+        let expected = TerminalQueries.all(passthrough: false, kitty: false)
+        terminal.play(expecting: expected.count, answers: [bytes("⎋[?2;0;2048;2048S⎋[?1;2;4c")])
+        let support = TerminalProbe.probe(
+            input: terminal.slave, output: terminal.slave, environment: ["TMUX": "/tmp/tmux-0/default,1,0"],
+            timeout: .seconds(2))
+        let received = terminal.transcript().received
+        #expect(received == expected)
+        #expect(received.firstRange(of: bytes("⎋_G")) == nil)
+        #expect(support.best == .sixel && support.sixelMaxSize == PixelSize(width: 2048, height: 2048))
+    }
+
+    @Test func insideTmuxWithPassthroughEverythingIsWrapped() throws {
+        let terminal = try ScriptedTerminal()
+        defer { terminal.close() }
+        let expected = TerminalQueries.all(passthrough: true)
+        terminal.play(expecting: expected.count, answers: [kittyReplies])
+        let support = TerminalProbe.probe(
+            input: terminal.slave, output: terminal.slave, environment: ["TMUX": "/tmp/tmux-0/default,1,0"],
+            timeout: .seconds(2), passthrough: true)
+        #expect(terminal.transcript().received == expected)
+        #expect(support.best == .kitty)
+    }
+
     @Test func endOfFileEndsTheProbe() {
         var input: [Int32] = [-1, -1], output: [Int32] = [-1, -1]
         #expect(pipe(&input) == 0 && pipe(&output) == 0)
