@@ -64,28 +64,38 @@ public enum TerminalProbe {
         }
 
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while !replies.complete {
+        var ended: String?  // why reading stopped before the DA1 reply, other than the timeout
+        while !replies.complete && ended == nil {
             let left = deadline - ContinuousClock.now
             guard left > .zero else { break }
             var descriptor = pollfd(fd: input, events: Int16(POLLIN), revents: 0)
             let ready = poll(&descriptor, 1, milliseconds(left))
             if ready < 0 {
-                if errno == EINTR { continue }
-                break
+                if errno != EINTR { ended = "poll failed: \(errorName(errno))" }
+                continue
             }
             if ready == 0 { break }
-            if descriptor.revents & Int16(POLLIN) == 0 { break }  // POLLHUP, POLLERR, POLLNVAL
+            if descriptor.revents & Int16(POLLIN) == 0 {
+                ended = descriptor.revents & Int16(POLLNVAL) != 0 ? "not an open descriptor" : "the input hung up"
+                continue
+            }
             let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
             if count > 0 {
                 replies.feed(buffer[0..<count])
             } else if count == 0 {
-                break  // end of file
+                ended = "end of input"
             } else if errno != EINTR && errno != EAGAIN {
-                break
+                ended = "read failed: \(errorName(errno))"
             }
         }
-        return result()
+        var outcome = result()
+        if let ended, !replies.complete, outcome.support.best == .blocks, let reason = outcome.support.reason {
+            outcome.support.reason = "\(reason) (\(ended))"
+        }
+        return outcome
     }
+
+    private static func errorName(_ code: Int32) -> String { String(cString: strerror(code)) }
 
     /// TIOCGWINSZ of `fd`: the cells, and the window's pixels when the terminal sets
     /// ws_xpixel/ws_ypixel (nil when either is 0). Nil when `fd` is no terminal or has no size.

@@ -12,13 +12,13 @@ private func bytes(_ text: String) -> [UInt8] {
 }
 
 // Reply transcripts. kitty: kitty/screen.c answers DA1 with "?62;c" and the graphics query with
-// "i=31;OK". xterm -ti vt340: charproc.c's DA1 for a VT340 with ReGIS and sixel built in (63 =
-// VT300 class; 1 132 columns, 2 printer, 3 ReGIS, 4 sixel, 6 selective erase, 8 UDK, 9 NRCS,
-// 15 technical, 16 locator, 22 colour, 28 rectangular editing, 29 text locator), XTSMGRAPHICS
-// with numColorRegisters 256 and a 1000×1000 maximum, cell 20×10 (CSI 6 ; H ; W t).
+// "i=31;OK" (from its source; kitty 0.26 does not start here without GL). The xterm ones are real:
+// xterm 379 (Debian 12) under Xvfb, answering TerminalQueries.all(passthrough: false), with
+// `-ti vt340 -xrm 'XTerm*numColorRegisters: 256' -xrm 'XTerm*allowWindowOps: true'` (xterm answers
+// CSI t only with allowWindowOps), and plain `xterm` (XTSMGRAPHICS fails with Ps 3, no sixel).
 private let kittyReplies = bytes("⎋_Gi=31;OK⎋\\⎋[6;20;10t⎋[4;480;800t⎋[?62;c")
-private let vt340Replies = bytes(
-    "⎋[?1;0;256S⎋[?2;0;1000;1000S⎋[6;20;10t⎋[4;480;800t⎋[?63;1;2;3;4;6;8;9;15;16;22;28;29c")
+private let vt340Replies = bytes("⎋[?1;0;256S⎋[?2;0;900;760S⎋[6;19;9t⎋[4;760;900t⎋[?63;1;2;4;6;9;15;16;22;28c")
+private let xtermReplies = bytes("⎋[?1;3S⎋[?2;3S⎋[?64;1;2;6;9;15;16;17;18;21;22;28c")
 private let plainReplies = bytes("⎋[?62;22c")
 private let wezTermReplies = bytes("⎋[?65;4;6;18;22c")
 private let noEnvironment: [String: String] = [:]
@@ -50,8 +50,15 @@ private func read(_ replies: [UInt8], splitEveryByte: Bool = false) -> TerminalR
         #expect(support.sixel && !support.kitty && !support.iterm)
         #expect(support.best == .sixel)
         #expect(support.colorRegisters == 256)
-        #expect(support.sixelMaxSize == PixelSize(width: 1000, height: 1000))
-        #expect(support.cellSize == PixelSize(width: 10, height: 20))
+        #expect(support.sixelMaxSize == PixelSize(width: 900, height: 760))
+        #expect(support.cellSize == PixelSize(width: 9, height: 19))
+    }
+
+    @Test func plainXtermHasNoPixels() {
+        let support = read(xtermReplies).support(environment: noEnvironment, windowPixels: nil, cells: nil)
+        #expect(support.answered && !support.sixel && !support.kitty && support.colorRegisters == nil)
+        #expect(support.best == .blocks)
+        #expect(support.reason == "no graphics protocol in the terminal's answer (DA1 64;1;2;6;9;15;16;17;18;21;22;28)")
     }
 
     @Test func plainTerminalGivesBlocksWithItsDA1() {
@@ -99,7 +106,7 @@ private func read(_ replies: [UInt8], splitEveryByte: Bool = false) -> TerminalR
         #expect(support.cellSize == PixelSize(width: 16, height: 34))
     }
 
-    @Test(arguments: [kittyReplies, vt340Replies, plainReplies, wezTermReplies])
+    @Test(arguments: [kittyReplies, vt340Replies, xtermReplies, plainReplies, wezTermReplies])
     func splitAtEveryByteReadsAsWhole(_ replies: [UInt8]) {
         let environment = ["TERM_PROGRAM": "WezTerm"]
         let whole = read(replies), split = read(replies, splitEveryByte: true)
@@ -130,6 +137,17 @@ private func read(_ replies: [UInt8], splitEveryByte: Bool = false) -> TerminalR
         #expect(parser.complete)
         let support = parser.support(environment: noEnvironment, windowPixels: nil, cells: nil)
         #expect(support.best == .kitty && support.cellSize == PixelSize(width: 10, height: 20))
+    }
+
+    /// Inside tmux 3.3a (allow-passthrough on) in that xterm: with DA1 passed through, every
+    /// answer comes back from xterm, DA1 last; with a bare DA1, tmux's own "?1;2c" comes first.
+    @Test func passthroughNeedsDA1PassedThroughToo() {
+        let wrapped = read(bytes("⎋[?1;0;256S⎋[?2;0;900;760S⎋[6;19;9t⎋[?63;1;2;4;6;9;15;16;22;28c"))
+        #expect(wrapped.support(environment: noEnvironment, windowPixels: nil, cells: nil).best == .sixel)
+        var bare = TerminalReplies()
+        bare.feed(bytes("⎋[?1;2c"))
+        #expect(bare.complete)  // the probe would stop here, before xterm's answers
+        #expect(bare.support(environment: noEnvironment, windowPixels: nil, cells: nil).best == .blocks)
     }
 
     @Test func cellSizeFromEachSource() {
@@ -292,11 +310,27 @@ private func read(_ replies: [UInt8], splitEveryByte: Bool = false) -> TerminalR
         let start = ContinuousClock.now
         let support = TerminalProbe.probe(input: input[0], output: output[1], environment: [:], timeout: .seconds(5))
         #expect(seconds(ContinuousClock.now - start) < 1)
-        #expect(support.best == .blocks && support.reason == "the terminal did not answer")
+        #expect(support.best == .blocks && support.reason == "the terminal did not answer (end of input)")
         var written = [UInt8](repeating: 0, count: 4096)
         let n = written.withUnsafeMutableBytes { read(output[0], $0.baseAddress, $0.count) }
         #expect(n > 0 && Array(written[0..<max(n, 0)]) == TerminalQueries.all(passthrough: false))
     }
+}
+
+/// The probe in a real terminal, by hand: `DDIM_PROBE_REPORT=/tmp/report swift test … --filter
+/// probeThisTerminal` run inside the terminal (xterm, kitty, tmux) writes what it found there.
+@Test(.enabled(if: ProcessInfo.processInfo.environment["DDIM_PROBE_REPORT"] != nil))
+func probeThisTerminal() throws {
+    let environment = ProcessInfo.processInfo.environment
+    let tty = open("/dev/tty", O_RDWR | O_NOCTTY)
+    try #require(tty >= 0)
+    defer { close(tty) }
+    let tmux = TmuxGraphics.passthrough(environment: environment)
+    let start = ContinuousClock.now
+    let result = TerminalProbe.probeKeepingInput(
+        input: tty, output: tty, environment: environment, passthrough: tmux == .allowed)
+    let report = "\(result.support)\ntmux: \(tmux)\nleftover: \(result.leftover)\ntook: \(ContinuousClock.now - start)\n"
+    try report.write(toFile: environment["DDIM_PROBE_REPORT"] ?? "", atomically: true, encoding: .utf8)
 }
 
 @Suite(.serialized) struct TmuxPassthroughTests {
