@@ -76,7 +76,7 @@ public enum TerminalProbe {
             }
             if ready == 0 { break }
             if descriptor.revents & Int16(POLLIN) == 0 {
-                ended = descriptor.revents & Int16(POLLNVAL) != 0 ? "not an open descriptor" : "the input hung up"
+                ended = descriptor.revents & Int16(POLLNVAL) != 0 ? "not an open descriptor" : "end of input"
                 continue
             }
             let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
