@@ -11,12 +11,12 @@ private func bytes(_ text: String) -> [UInt8] {
     Array(text.replacingOccurrences(of: "⎋", with: "\u{1B}").utf8)
 }
 
-// Reply transcripts. kitty: kitty/screen.c answers DA1 with "?62;c" and the graphics query with
-// "i=31;OK" (from its source; kitty 0.26 does not start here without GL). The xterm ones are real:
-// xterm 379 (Debian 12) under Xvfb, answering TerminalQueries.all(passthrough: false), with
+// Reply transcripts, real: each terminal under Xvfb on Debian 12 answering
+// TerminalQueries.all(passthrough: false). kitty 0.26.5 (`--config NONE -o font_size=11`, a
+// 900×600 window; it ignores XTSMGRAPHICS and OSC 1337). xterm 379 with
 // `-ti vt340 -xrm 'XTerm*numColorRegisters: 256' -xrm 'XTerm*allowWindowOps: true'` (xterm answers
 // CSI t only with allowWindowOps), and plain `xterm` (XTSMGRAPHICS fails with Ps 3, no sixel).
-private let kittyReplies = bytes("⎋_Gi=31;OK⎋\\⎋[6;20;10t⎋[4;480;800t⎋[?62;c")
+private let kittyReplies = bytes("⎋_Gi=31;OK⎋\\⎋[6;18;9t⎋[4;594;900t⎋[?62;c")
 private let vt340Replies = bytes("⎋[?1;0;256S⎋[?2;0;900;760S⎋[6;19;9t⎋[4;760;900t⎋[?63;1;2;4;6;9;15;16;22;28c")
 private let xtermReplies = bytes("⎋[?1;3S⎋[?2;3S⎋[?64;1;2;6;9;15;16;17;18;21;22;28c")
 private let plainReplies = bytes("⎋[?62;22c")
@@ -41,7 +41,7 @@ private func read(_ replies: [UInt8], splitEveryByte: Bool = false) -> TerminalR
         #expect(support.kitty && !support.sixel && support.answered)
         #expect(support.best == .kitty)
         #expect(support.reason == nil)
-        #expect(support.cellSize == PixelSize(width: 10, height: 20))
+        #expect(support.cellSize == PixelSize(width: 9, height: 18))  // CSI 6 wins over CSI 4 ÷ cells
         #expect(parser.leftover.isEmpty)
     }
 
@@ -229,7 +229,7 @@ private func read(_ replies: [UInt8], splitEveryByte: Bool = false) -> TerminalR
         #expect(transcript.echo == false)  // raw while the terminal was asked
         #expect(terminal.slaveAttributes() == before)
         #expect(support.best == .kitty && support.answered)
-        #expect(support.cellSize == PixelSize(width: 10, height: 20))
+        #expect(support.cellSize == PixelSize(width: 9, height: 18))  // its answer, not the window's 10×20
         #expect(seconds(elapsed) < 1)  // ended on DA1, not the 2 s timeout
     }
 
