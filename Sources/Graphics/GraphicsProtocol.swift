@@ -1,4 +1,6 @@
 /// How a terminal is asked to show a picture: one of the pixel protocols, or character cells.
+/// Which one a terminal speaks is found by ``TerminalProbe`` (inside tmux, after
+/// ``TmuxGraphics/passthrough(environment:)``): ``GraphicsSupport/best``.
 public enum GraphicsProtocol: String, CaseIterable, Sendable {
     /// kitty's graphics protocol (kitty, Ghostty, WezTerm, Konsole): APC `G` commands with an
     /// image id, zlib-compressed RGB payloads, scaled by the terminal to a cell rectangle.
