@@ -317,8 +317,10 @@ private func read(_ replies: [UInt8], splitEveryByte: Bool = false) -> TerminalR
     }
 }
 
-/// The probe in a real terminal, by hand: `DDIM_PROBE_REPORT=/tmp/report swift test … --filter
-/// probeThisTerminal` run inside the terminal (xterm, kitty, tmux) writes what it found there.
+/// The probe in a real terminal, by hand: inside the terminal (xterm, kitty, tmux), run
+/// `DDIM_PROBE_REPORT=/tmp/report .build/release/ddimPackageTests.xctest --testing-library
+/// swift-testing --filter probeThisTerminal`; it writes what it found there. Not under `swift test`:
+/// that runs the tests outside the terminal's foreground process group, so reading it gives EIO.
 @Test(.enabled(if: ProcessInfo.processInfo.environment["DDIM_PROBE_REPORT"] != nil))
 func probeThisTerminal() throws {
     let environment = ProcessInfo.processInfo.environment
