@@ -4,17 +4,29 @@ public enum Passthrough {
     /// `allow-passthrough on`) strips the wrapper, halves the ESCs and hands `bytes` to the
     /// outer terminal.
     public static func tmux(_ bytes: [UInt8]) -> [UInt8] {
-        let prefix: [UInt8] = [0x1B] + Array("Ptmux;".utf8)
+        let esc: UInt8 = 0x1B
+        let prefix: [UInt8] = [esc, UInt8(ascii: "P"), UInt8(ascii: "t"), UInt8(ascii: "m"), UInt8(ascii: "u"), UInt8(ascii: "x"), UInt8(ascii: ";")]
         var escapes = 0
-        for byte in bytes where byte == 0x1B { escapes += 1 }
-        var out: [UInt8] = []
-        out.reserveCapacity(prefix.count + bytes.count + escapes + 2)
-        out += prefix
-        for byte in bytes {
-            if byte == 0x1B { out.append(0x1B) }
-            out.append(byte)
+        for byte in bytes where byte == esc { escapes += 1 }
+        // prefix + every byte + one more per ESC + ESC \
+        let count = prefix.count + bytes.count + escapes + 2
+        var out = [UInt8](repeating: 0, count: count)
+        out.withUnsafeMutableBufferPointer { dst in
+            bytes.withUnsafeBufferPointer { src in
+                for i in 0..<prefix.count { dst[i] = prefix[i] }
+                var o = prefix.count
+                for byte in src {
+                    if byte == esc {
+                        dst[o] = esc
+                        o += 1
+                    }
+                    dst[o] = byte
+                    o += 1
+                }
+                dst[o] = esc
+                dst[o + 1] = UInt8(ascii: "\\")
+            }
         }
-        out += [0x1B, UInt8(ascii: "\\")]
         return out
     }
 }
