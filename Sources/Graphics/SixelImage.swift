@@ -67,7 +67,7 @@ public enum SixelImage {
     struct Indexed {
         /// One palette index per pixel.
         var indices: [UInt8]
-        /// r, g, b of each palette entry (at least 2 entries: libsixel treats 1 as an error).
+        /// r, g, b of each palette entry.
         var palette: [UInt8]
 
         /// nil when `levels` uses more than `colors` grey levels.
@@ -83,9 +83,8 @@ public enum SixelImage {
             guard count <= colors else { return nil }
             let table = PixelFit.colorTable(colormap)
             var palette: [UInt8] = []
-            palette.reserveCapacity(3 * max(count, 2))
+            palette.reserveCapacity(3 * count)
             for level in 0..<256 where used[level] { palette += table[(3 * level)..<(3 * level + 3)] }
-            if count < 2 { palette += [0, 0, 0] }
             self.palette = palette
             var indices = [UInt8](repeating: 0, count: levels.pixels.count)
             index.withUnsafeBufferPointer { map in
