@@ -23,7 +23,8 @@ public enum ITermImage {
         } catch {
             throw .png(reason: error.description)
         }
-        let keys = "1337;File=inline=1;size=\(png.count);width=\(max(columns, 1));height=\(max(rows, 1));preserveAspectRatio=0:"
+        let cells = "width=\(max(columns, 1));height=\(max(rows, 1))"
+        let keys = "1337;File=inline=1;size=\(png.count);\(cells);preserveAspectRatio=0:"
         var out: [UInt8] = [0x1B, UInt8(ascii: "]")]
         out.reserveCapacity(keys.utf8.count + Base64.encodedCount(png.count) + 3)
         out += Array(keys.utf8)

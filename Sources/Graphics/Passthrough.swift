@@ -5,7 +5,7 @@ public enum Passthrough {
     /// outer terminal.
     public static func tmux(_ bytes: [UInt8]) -> [UInt8] {
         let esc: UInt8 = 0x1B
-        let prefix: [UInt8] = [esc, UInt8(ascii: "P"), UInt8(ascii: "t"), UInt8(ascii: "m"), UInt8(ascii: "u"), UInt8(ascii: "x"), UInt8(ascii: ";")]
+        let prefix = Array("\u{1B}Ptmux;".utf8)
         var escapes = 0
         for byte in bytes where byte == esc { escapes += 1 }
         // prefix + every byte + one more per ESC + ESC \

@@ -39,14 +39,18 @@ public struct PixelEncoder: Sendable {
     public func tilePixels(columns: Int, rows: Int) throws(GraphicsError) -> (width: Int, height: Int) {
         let (width, o1) = max(columns, 1).multipliedReportingOverflow(by: max(cellWidth, 1))
         let (height, o2) = max(rows, 1).multipliedReportingOverflow(by: max(cellHeight, 1))
-        guard !o1, !o2 else { throw .tooLarge(width: o1 ? Int.max : width, height: o2 ? Int.max : height, limit: PixelFit.maxSide) }
+        guard !o1, !o2 else {
+            throw .tooLarge(width: o1 ? Int.max : width, height: o2 ? Int.max : height, limit: PixelFit.maxSide)
+        }
         try PixelFit.checkSize(width: width, height: height)
         return (width, height)
     }
 
     /// The size in pixels `bitmap` is sent at for a `columns` × `rows` tile (see the type's notes);
     /// nil for ``GraphicsProtocol/blocks``.
-    public func sentSize(width: Int, height: Int, columns: Int, rows: Int) throws(GraphicsError) -> (width: Int, height: Int)? {
+    public func sentSize(
+        width: Int, height: Int, columns: Int, rows: Int
+    ) throws(GraphicsError) -> (width: Int, height: Int)? {
         let tile = try tilePixels(columns: columns, rows: rows)
         switch graphics {
         case .kitty, .iterm:
@@ -62,8 +66,11 @@ public struct PixelEncoder: Sendable {
     /// image `id` (placement 1, replacing an earlier picture of that id), sixel at the tile's
     /// exact pixel size, iTerm2 sized in cells; [] for blocks. Wrapped for tmux when
     /// ``passthrough`` is set. `columns` and `rows` below 1 are taken as 1.
-    public func encode(_ bitmap: Bitmap, colormap: Colormap, columns: Int, rows: Int, id: UInt32) throws(GraphicsError) -> [UInt8] {
-        guard let size = try sentSize(width: bitmap.width, height: bitmap.height, columns: columns, rows: rows) else { return [] }
+    public func encode(
+        _ bitmap: Bitmap, colormap: Colormap, columns: Int, rows: Int, id: UInt32
+    ) throws(GraphicsError) -> [UInt8] {
+        guard let size = try sentSize(width: bitmap.width, height: bitmap.height, columns: columns, rows: rows)
+        else { return [] }
         let columns = max(columns, 1), rows = max(rows, 1)
         // Scale first, colour second: the colour lookup then runs once per sent pixel, and an
         // upscaled grey picture is copied one byte per pixel instead of three.
@@ -71,12 +78,14 @@ public struct PixelEncoder: Sendable {
         let bytes: [UInt8]
         switch graphics {
         case .kitty:
-            bytes = KittyGraphics.place(PixelFit.rgb(scaled, colormap: colormap), imageID: id, columns: columns, rows: rows)
+            let rgb = PixelFit.rgb(scaled, colormap: colormap)
+            bytes = KittyGraphics.place(rgb, imageID: id, columns: columns, rows: rows)
         case .sixel:
             // A grey picture keeps its levels: SixelImage indexes them with the map's colours.
             bytes = try SixelImage.encode(scaled, colormap: colormap, colors: sixelColors)
         case .iterm:
-            bytes = try ITermImage.inline(PixelFit.rgb(scaled, colormap: colormap), columns: columns, rows: rows)
+            let rgb = PixelFit.rgb(scaled, colormap: colormap)
+            bytes = try ITermImage.inline(rgb, columns: columns, rows: rows)
         case .blocks:
             return []
         }

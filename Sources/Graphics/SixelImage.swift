@@ -52,7 +52,8 @@ public enum SixelImage {
         if let indexed = Indexed(levels, colormap: colormap, colors: colors) {
             status = encodeIndexed(indexed, width: levels.width, height: levels.height, into: &sink)
         } else {
-            status = encodeMedianCut(PixelFit.rgb(levels, colormap: colormap), colors: colors, dither: dither, into: &sink)
+            let rgb = PixelFit.rgb(levels, colormap: colormap)
+            status = encodeMedianCut(rgb, colors: colors, dither: dither, into: &sink)
         }
         return try finished(sink, status: status, height: levels.height)
     }
@@ -106,7 +107,9 @@ public enum SixelImage {
     }
 
     /// The sixel of palette indices with their palette (libsixel's PAL8 input: no quantising).
-    private static func encodeIndexed(_ picture: Indexed, width: Int, height: Int, into sink: inout Sink) -> SIXELSTATUS {
+    private static func encodeIndexed(
+        _ picture: Indexed, width: Int, height: Int, into sink: inout Sink
+    ) -> SIXELSTATUS {
         var dither: OpaquePointer?
         let status = sixel_dither_new(&dither, Int32(picture.palette.count / 3), nil)
         guard !failed(status), let dither else { return failed(status) ? status : SIXEL_BAD_ALLOCATION }
@@ -119,7 +122,9 @@ public enum SixelImage {
     }
 
     /// The sixel of an RGB picture with a median-cut palette of `colors` built from it.
-    private static func encodeMedianCut(_ rgb: Bitmap, colors: Int, dither diffuse: Bool, into sink: inout Sink) -> SIXELSTATUS {
+    private static func encodeMedianCut(
+        _ rgb: Bitmap, colors: Int, dither diffuse: Bool, into sink: inout Sink
+    ) -> SIXELSTATUS {
         var dither: OpaquePointer?
         var status = sixel_dither_new(&dither, Int32(colors), nil)
         guard !failed(status), let dither else { return failed(status) ? status : SIXEL_BAD_ALLOCATION }
@@ -207,7 +212,7 @@ public enum SixelImage {
             q += 1
         }
         guard q < sixel.count else { return sixel }
-        var out: [UInt8] = [0x1B, UInt8(ascii: "P"), UInt8(ascii: "0"), UInt8(ascii: ";"), UInt8(ascii: "1"), UInt8(ascii: ";"), UInt8(ascii: "0")]
+        var out = Array("\u{1B}P0;1;0".utf8)
         out.reserveCapacity(sixel.count + 5)
         guard height < 6 else {
             out += sixel[q...]
@@ -216,7 +221,9 @@ public enum SixelImage {
         // Raster attributes `"1;1;W;H` and colour definitions `#n;2;r;g;b` use only these
         // characters; the first other one starts the pixel data.
         var data = q + 1
-        while data < sixel.count, sixel[data] == UInt8(ascii: "\"") || sixel[data] == UInt8(ascii: "#") || isParameter(sixel[data]) {
+        while data < sixel.count,
+            sixel[data] == UInt8(ascii: "\"") || sixel[data] == UInt8(ascii: "#") || isParameter(sixel[data])
+        {
             data += 1
         }
         out += sixel[q..<data]
