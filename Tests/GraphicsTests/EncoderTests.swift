@@ -118,6 +118,27 @@ struct KittyTransmission {
         #expect(sent.pixels == Pictures.greyAsRGB(grey).pixels)
     }
 
+    /// Compression only where it pays: a 160×160 noise picture (75 KB, more than twice the 32 KB
+    /// sample) goes raw; a 192×192 upscaled digit (108 KB) goes deflated, to a small fraction.
+    @Test func compressionWhereItPays() throws {
+        var state: UInt64 = 0x2545F4914F6CDD1D
+        let noise = (0..<(160 * 160 * 3)).map { _ -> UInt8 in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return UInt8(truncatingIfNeeded: state >> 56)
+        }
+        let noisy = Bitmap(width: 160, height: 160, channels: 3, pixels: noise)
+        let raw = try #require(KittyTransmission(KittyGraphics.place(noisy, imageID: 1, columns: 16, rows: 8)))
+        #expect(raw.first["o"] == nil)
+        #expect(raw.pixels == noise)
+
+        let digit = PixelFit.scaled(Pictures.grey(width: 32, height: 32), width: 192, height: 192)
+        let bytes = KittyGraphics.place(digit, imageID: 2, columns: 20, rows: 10)
+        let deflated = try #require(KittyTransmission(bytes))
+        #expect(deflated.first["o"] == "z")
+        #expect(bytes.count < 192 * 192 * 3 / 10)
+        #expect(deflated.pixels == Pictures.greyAsRGB(digit).pixels)
+    }
+
     /// The delete commands, byte for byte.
     @Test func deleteCommands() {
         #expect(KittyGraphics.delete(imageID: 7) == Array("\u{1B}_Ga=d,d=I,i=7,q=2\u{1B}\\".utf8))
