@@ -3,11 +3,13 @@ import Preview
 
 /// iTerm2's inline images (iTerm2, WezTerm, mintty): `OSC 1337 ; File=keys : base64(PNG) BEL`.
 ///
-/// The picture travels as a PNG (zlib level 1: fast, and the preview is small) and the
-/// terminal scales it to `width` × `height` cells, not keeping its aspect ratio (the caller has
-/// already chosen a rectangle of the picture's shape).
+/// The picture travels as a PNG (zlib level 1 where deflating pays, by kitty's sample rule;
+/// stored, level 0, where it would not: PNGWriter filters no rows, so a photo-like RGB picture
+/// keeps 93 % of its bytes for 4.5 ms of zlib) and the terminal scales it to `width` × `height`
+/// cells, not keeping its aspect ratio (the caller has already chosen a rectangle of the
+/// picture's shape).
 public enum ITermImage {
-    /// PNG deflate level: the fastest, since this runs on every preview frame.
+    /// PNG deflate level where deflating pays: the fastest, since this runs every preview frame.
     static let compressionLevel = 1
 
     /// `OSC 1337 ; File=inline=1;size=N;width=C;height=R;preserveAspectRatio=0 : base64(PNG) BEL`,
@@ -19,7 +21,8 @@ public enum ITermImage {
         let png: [UInt8]
         do {
             let image = try RGBImage(width: rgb.width, height: rgb.height, channels: rgb.channels, pixels: rgb.pixels)
-            png = try PNGWriter(compressionLevel: compressionLevel).encode(image)
+            let level = KittyGraphics.worthDeflating(rgb.pixels) ? compressionLevel : 0
+            png = try PNGWriter(compressionLevel: level).encode(image)
         } catch {
             throw .png(reason: error.description)
         }

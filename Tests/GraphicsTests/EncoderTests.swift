@@ -46,6 +46,16 @@ enum Pictures {
         return Bitmap(width: width, height: height, channels: 3, pixels: pixels)
     }
 
+    /// A `width` × `height` RGB picture of uniform noise (a fixed LCG): nothing to compress.
+    static func noise(width: Int, height: Int) -> Bitmap {
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        let samples = (0..<(width * height * 3)).map { _ -> UInt8 in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return UInt8(truncatingIfNeeded: state >> 56)
+        }
+        return Bitmap(width: width, height: height, channels: 3, pixels: samples)
+    }
+
     /// `bitmap` with its grey samples repeated into RGB.
     static func greyAsRGB(_ bitmap: Bitmap) -> Bitmap {
         Bitmap(width: bitmap.width, height: bitmap.height, channels: 3, pixels: bitmap.pixels.flatMap { [$0, $0, $0] })
@@ -121,15 +131,10 @@ struct KittyTransmission {
     /// Compression only where it pays: a 160×160 noise picture (75 KB, more than twice the 32 KB
     /// sample) goes raw; a 192×192 upscaled digit (108 KB) goes deflated, to a small fraction.
     @Test func compressionWhereItPays() throws {
-        var state: UInt64 = 0x2545F4914F6CDD1D
-        let noise = (0..<(160 * 160 * 3)).map { _ -> UInt8 in
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return UInt8(truncatingIfNeeded: state >> 56)
-        }
-        let noisy = Bitmap(width: 160, height: 160, channels: 3, pixels: noise)
+        let noisy = Pictures.noise(width: 160, height: 160)
         let raw = try #require(KittyTransmission(KittyGraphics.place(noisy, imageID: 1, columns: 16, rows: 8)))
         #expect(raw.first["o"] == nil)
-        #expect(raw.pixels == noise)
+        #expect(raw.pixels == noisy.pixels)
 
         let digit = PixelFit.scaled(Pictures.grey(width: 32, height: 32), width: 192, height: 192)
         let bytes = KittyGraphics.place(digit, imageID: 2, columns: 20, rows: 10)
@@ -273,6 +278,16 @@ func sampleError(_ a: [UInt8], _ b: [UInt8]) -> (mean: Double, max: Int) {
         let image = try PNGReader().read(bytes: png, name: "inline image")
         #expect(image.width == 33 && image.height == 21 && image.channels == 3)
         #expect(image.pixels == picture.pixels)
+    }
+
+    /// A noise picture over 64 KB goes as a stored PNG (deflating would not pay), still exact.
+    @Test func incompressibleInline() throws {
+        let noisy = Pictures.noise(width: 160, height: 160)
+        let body = try #require(Decoders.osc(try ITermImage.inline(noisy, columns: 16, rows: 8)))
+        let colon = try #require(body.firstIndex(of: UInt8(ascii: ":")))
+        let png = try #require(Decoders.base64(Array(body[(colon + 1)...])))
+        #expect(png.count > noisy.pixels.count)
+        #expect(try PNGReader().read(bytes: png, name: "inline image").pixels == noisy.pixels)
     }
 
     /// A grey bitmap goes as a grey PNG with the same samples.
