@@ -46,8 +46,8 @@ public struct PixelEncoder: Sendable {
         return (width, height)
     }
 
-    /// The size in pixels `bitmap` is sent at for a `columns` × `rows` tile (see the type's notes);
-    /// nil for ``GraphicsProtocol/blocks``.
+    /// The size in pixels a `width` × `height` picture is sent at for a `columns` × `rows` tile
+    /// (see the type's notes); nil for ``GraphicsProtocol/blocks``.
     public func sentSize(
         width: Int, height: Int, columns: Int, rows: Int
     ) throws(GraphicsError) -> (width: Int, height: Int)? {
