@@ -55,6 +55,20 @@ public enum TmuxGraphics {
         }
     }
 
+    /// Inside tmux: the top-left cell of this pane (`$TMUX_PANE`) in the outer terminal, where a
+    /// picture passed through is placed (the outer terminal's cursor is not the pane's); nil
+    /// outside tmux or when tmux does not say.
+    public static func paneOffset(environment: [String: String]) -> (row: Int, column: Int)? {
+        guard let tmux = environment["TMUX"], !tmux.isEmpty,
+              let socket = tmux.split(separator: ",", omittingEmptySubsequences: false).first.map(String.init), !socket.isEmpty
+        else { return nil }
+        let target = environment["TMUX_PANE"].map { ["-t", $0] } ?? []
+        let answer = run(["-S", socket, "display-message", "-p"] + target + ["#{pane_top} #{pane_left}"])
+        let numbers = answer.output.split(separator: " ").compactMap { Int($0) }
+        guard answer.status == 0, numbers.count == 2, numbers.allSatisfy({ (0...100_000).contains($0) }) else { return nil }
+        return (numbers[0], numbers[1])
+    }
+
     /// tmux does not know `allow-passthrough`: before 3.3 passthrough needed no option.
     private static func olderTmux(socket: String) -> TmuxPassthrough {
         let version = run(["-S", socket, "-V"]).output  // "tmux 3.2a"

@@ -217,4 +217,9 @@ public enum StandardOutput {
         let failure = AtomicFile.writeAll(Array((line + "\n").utf8), to: diverted ? 2 : 1)
         if let failure { throw .cannotWrite(path: diverted ? "standard error" : "standard output", reason: failure) }
     }
+
+    /// Writes `bytes` as they are to standard output (an inline picture), checked as ``print(_:)``.
+    public static func write(_ bytes: [UInt8]) throws(WriteError) {
+        if let failure = AtomicFile.writeAll(bytes, to: 1) { throw .cannotWrite(path: "standard output", reason: failure) }
+    }
 }

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Graphics
 import Preview
 
 /// The frame around the pictures: border, title, state, key line, progress line and the
@@ -42,7 +43,7 @@ extension App {
             .init(model.name, priority: 2),
             .init("(\(shape[0]) ch, \(shape[1])×\(shape[2]), \(params) params)", priority: 5),
             .init(state.colorMode.label, priority: 3),
-            .init(state.blitter.rawValue, priority: 4),
+            .init(state.graphics == .blocks ? state.blitter.rawValue : state.graphics.rawValue + " pixels", priority: 4),
         ]
         return fields.map { .init(text($0.text), priority: $0.priority) }
     }

@@ -1,6 +1,7 @@
 import CNCurses
 import Engine
 import Foundation
+import Graphics
 import Imaging
 import Preview
 import Sampling
@@ -78,7 +79,7 @@ extension App {
     /// queued; else a whole frame is drawn.
     func drawPictures(_ snap: LiveSnapshot, on term: Terminal) {
         let layout = layout(snap, on: term)
-        guard layout == fullFrameLayout, !layout.tooSmall, drawsDirectCells, state.prompt == nil else {
+        guard layout == fullFrameLayout, !layout.tooSmall, drawsDirectCells || term.drawsPixels, state.prompt == nil else {
             draw(snap, on: term)
             return
         }
@@ -126,6 +127,9 @@ extension App {
         let direct: Bool
         /// Truecolour cells through ncurses' pairs take 6 bits a channel (``App/sixBits(_:)``).
         let sixBits: Bool
+        /// Tiles are pictures of a pixel protocol (``Terminal/place(picture:id:rect:colormap:)``),
+        /// not cells.
+        let pixels: Bool
     }
 
     /// A frame's tiles as they reach the terminal: each cell a direct cell, or an ncurses cell
@@ -156,7 +160,20 @@ extension App {
         let colours = state.colorMode == .palette16 ? 16 : state.colorMode == .palette256 ? 256 : 1 << 24
         let foregroundOnly = state.colorMode != .mono && term.pairCapacity < min(colours * colours, 1 << 14)
         return TilePen(renderer: BlockTileRenderer(renderer), ramp: ramp, foregroundOnly: foregroundOnly,
-                       direct: drawsDirectCells, sixBits: state.colorMode == .truecolor)
+                       direct: drawsDirectCells, sixBits: state.colorMode == .truecolor, pixels: term.drawsPixels)
+    }
+
+    /// The protocol tiles are drawn in now: the state's, but blocks under the help overlay
+    /// (which must stay on top of them).
+    var shownGraphics: GraphicsProtocol { state.showHelp ? .blocks : state.graphics }
+
+    /// Has the terminal draw tiles in ``shownGraphics`` (the old protocol's pictures are cleaned
+    /// up at its next refresh).
+    func syncPixels(on term: Terminal) {
+        guard term.pixelGraphics != shownGraphics else { return }
+        let decision = graphicsDecision
+        term.usePixels(shownGraphics, cellSize: decision?.cellSize ?? GraphicsDecision.defaultCellSize,
+                       passthrough: decision?.passthrough == true ? paneOffset : nil)
     }
 
     /// Whether tiles and the progress line are direct cells (``Terminal/put(directCell:row:column:fg:bg:)``):
@@ -166,13 +183,19 @@ extension App {
     /// One boxed tile: `label` in the top edge, `caption` in the bottom edge, sample `index` of `source` inside.
     /// `picturesOnly`: the box is on screen already (a paced picture frame): only the picture's
     /// direct cells are queued.
-    func drawTile(_ tile: Layout.Tile, source: Tensor?, index: Int, label: String, caption: String, pen: TilePen,
+    /// `id`: the tile's number in the frame (its picture's id in a pixel protocol).
+    func drawTile(_ tile: Layout.Tile, id: Int, source: Tensor?, index: Int, label: String, caption: String, pen: TilePen,
                   picturesOnly: Bool = false, on term: Terminal) {
         let g = tile.geometry
         if !picturesOnly { drawBox(tile, label: label, caption: caption, on: term) }
         guard let source, source.rank == 4, index < source.shape[0], let bitmap = Self.bitmap(source, index) else { return }
+        let rect = CellRect(row: tile.row + 1, column: tile.column + 1, columns: g.columns, rows: g.rows)
+        if pen.pixels {
+            term.place(picture: bitmap, id: UInt32(id + 1), rect: rect, colormap: state.colormap)
+            return
+        }
         var cells = TileCells(term: term, pen: pen)
-        pen.renderer.draw(bitmap, in: CellRect(row: tile.row + 1, column: tile.column + 1, columns: g.columns, rows: g.rows), on: &cells)
+        pen.renderer.draw(bitmap, in: rect, on: &cells)
     }
 
     /// A tile's box, with `label` in its top edge and `caption` in its bottom edge.
@@ -199,7 +222,7 @@ extension App {
             let source = noisy ? snap.sample : (snap.predictedX0 ?? snap.sample)
             let name = state.view == .both ? (noisy ? "x_t" : "x̂₀") : (i == 0 ? (noisy ? "x_t" : "x̂₀") + (state.zoom == nil ? "" : " (z: next)") : "")
             let caption = sample < seeds.count && (!noisy || state.view != .both) ? "seed \(seeds[sample])" : ""
-            drawTile(tile, source: source, index: sample, label: name, caption: caption, pen: pen, picturesOnly: picturesOnly, on: term)
+            drawTile(tile, id: i, source: source, index: sample, label: name, caption: caption, pen: pen, picturesOnly: picturesOnly, on: term)
         }
     }
 

@@ -53,9 +53,9 @@ extension App {
         let shown: LiveState = snap.failure.map { .failed($0) } ?? (snap.isDone ? .done : state.paused ? .paused : .running)
         drawFrame(state: shown, on: term)
         let pen = tilePen(on: term)
-        for (tile, item) in zip(layout.tiles, snap.tiles) {
+        for (i, (tile, item)) in zip(layout.tiles, snap.tiles).enumerated() {
             let caption = !item.caption.isEmpty ? item.caption : item.stepCount > 0 ? "\(item.stepsDone)/\(item.stepCount)" : ""
-            drawTile(tile, source: item.image, index: 0, label: item.label, caption: caption, pen: pen, on: term)
+            drawTile(tile, id: i, source: item.image, index: 0, label: item.label, caption: caption, pen: pen, on: term)
         }
         // progress over all tiles
         let (done, count) = snap.progress

@@ -1,6 +1,7 @@
 import CNCurses
 import Engine
 import Foundation
+import Graphics
 import Imaging
 import Preview
 import Sampling
@@ -24,6 +25,8 @@ public struct AppOptions: Sendable {
     /// `--measure-ui N`: every run alternates blocks of N steps drawn live with blocks not drawn at
     /// all, and reports both kinds' mean step time when done.
     public var measureBlock: Int?
+    /// `--graphics`: how tiles are drawn (a pixel protocol, blocks, or ask the terminal).
+    public var graphics: GraphicsChoice = .auto
 
     /// Options for a live run.
     public init(settings: LiveSettings, theme: String? = nil, colorMode: ColorMode? = nil, blitter: Blitter? = nil, paused: Bool = false) {
@@ -64,11 +67,19 @@ public final class App {
     private let stopRequest = StopFlag()
     /// The blitter `--blitter` asked for (nil: the one the terminal suits).
     private let blitterChosen: Blitter?
+    /// `--graphics`.
+    private let graphicsChoice: GraphicsChoice
+    /// How pictures go to this terminal (decided at the start of ``run()``).
+    var graphicsDecision: GraphicsDecision?
+    /// Inside tmux: the pane's top-left cell in the outer terminal (pictures passed through are
+    /// placed there).
+    var paneOffset = (row: 0, column: 0)
 
     /// Prepares the app (nothing is drawn until `run`).
     public init(model: LoadedModel, options: AppOptions, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.model = model
         blitterChosen = options.blitter
+        graphicsChoice = options.graphics
         capabilities = TerminalCapabilities.detect(environment: environment)
         var loaded = Theme.plain
         var warning: String?
@@ -126,7 +137,11 @@ public final class App {
 
     /// Runs until quit; the terminal is restored on every way out.
     public func run() throws {
-        let term = try Terminal(environment: ProcessInfo.processInfo.environment)
+        let environment = ProcessInfo.processInfo.environment
+        // asked before ncurses takes the terminal: the probe reads the answers itself
+        let decision = Self.decideGraphics(graphicsChoice, environment: environment)
+        if decision.passthrough, let offset = TmuxGraphics.paneOffset(environment: environment) { paneOffset = offset }
+        let term = try Terminal(environment: environment)
         terminal = term
         defer {
             term.restore()
@@ -142,6 +157,7 @@ public final class App {
         state.maxColorMode = term.capabilities.maxColorMode
         state.colorMode = state.colorMode.capped(at: state.maxColorMode)
         programGreyRamp(on: term)
+        useGraphics(decision)
         installSignalHandlers()
         live.start()
         showStudio()
@@ -163,6 +179,7 @@ public final class App {
             let plan = frames.plan(input, now: start)
             if plan.content != .nothing {
                 draw(plan, snapshot, studioSnapshot, on: term)
+                if let failure = term.takePixelFailure() { pixelsFailed(failure) }
                 frames.drew(plan, generation: snapshot.generation, at: start, seconds: Date().timeIntervalSince(start))
                 (shown, dirty, input.changed) = (version, false, false)
             }
@@ -171,6 +188,7 @@ public final class App {
             guard let key = term.key(timeout: frames.wait(input, busy: busy, now: Date())) else { continue }
             dirty = true
             term.repaintDirectCells()
+            if key == .resize { term.screenRepainted() }
             let timeline = { AppState.Timeline(steps: snapshot.history.frames.map(\.step), latest: snapshot.stepsDone,
                                                stopped: snapshot.state == .done || snapshot.state == .paused) }
             let reaction = state.handle(stateInput(key, snapshot), current: { Self.currentPicture(snapshot) }, timeline: timeline)
@@ -180,10 +198,45 @@ public final class App {
         }
     }
 
+    /// How `choice` comes out on the terminal of `environment`, read from `input` and written to
+    /// `output` (standard input and output by default): tmux's passthrough asked of tmux, the
+    /// terminal asked with the probe when `auto`.
+    public static func decideGraphics(_ choice: GraphicsChoice, environment: [String: String],
+                                      input: Int32 = STDIN_FILENO, output: Int32 = STDOUT_FILENO) -> GraphicsDecision {
+        let window = TerminalProbe.windowSize(output)
+        let windowCell = window.flatMap { w in
+            w.pixels.map { PixelSize(width: $0.width / max(1, w.cells.columns), height: $0.height / max(1, w.cells.rows)) }
+        }.flatMap { $0.width > 0 && $0.height > 0 ? $0 : nil }
+        let tmux: TmuxPassthrough = choice == .forced(.blocks) ? .notTmux : TmuxGraphics.passthrough(environment: environment)
+        return GraphicsDecision.decide(choice, tmux: tmux, windowCellSize: windowCell) { passthrough in
+            TerminalProbe.probe(input: input, output: output, environment: environment, passthrough: passthrough)
+        }
+    }
+
+    /// Takes `decision`: the state's protocol and what `g` cycles through, the terminal's
+    /// encoder, and its note in the status line.
+    private func useGraphics(_ decision: GraphicsDecision) {
+        graphicsDecision = decision
+        state.graphics = decision.graphics
+        state.limits.graphicsChoices = decision.choices
+        state.limits.graphicsNote = decision.note
+        // a forced protocol that cannot work is said at once; auto's reason for blocks when `g` asks
+        if let note = decision.note, graphicsChoice != .auto { state.flash(note, warning: true) }
+    }
+
+    /// A picture could not be encoded: blocks from now on, and why.
+    private func pixelsFailed(_ failure: String) {
+        state.graphics = .blocks
+        state.limits.graphicsChoices = [.blocks]
+        state.limits.graphicsNote = "blocks: \(failure)"
+        state.flash("blocks: \(failure)", warning: true)
+    }
+
     /// Draws what `plan` says.
     private func draw(_ plan: FramePlan, _ snapshot: LiveSnapshot, _ studioSnapshot: StudioSnapshot, on term: Terminal) {
         term.directTolerance = plan.tolerance
         term.directBudget = plan.budget
+        syncPixels(on: term)
         switch plan.content {
         case .nothing: break
         case .progress: drawProgressOnly(snapshot, on: term)

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Graphics
 import Preview
 import Sampling
 import Tensors
@@ -22,6 +23,10 @@ public struct AppState {
         public var themes: [String]
         /// Why `<` and `>` may not change the pace (nil: they may): `--measure-ui` times unpaced steps.
         public var paceFixed: String?
+        /// The ways of drawing pictures `g` cycles through (``GraphicsDecision/choices``).
+        public var graphicsChoices: [GraphicsProtocol] = [.blocks]
+        /// Why pictures are blocks only (said when `g` has nothing to switch to).
+        public var graphicsNote: String?
 
         /// What the state is told.
         public init(trainTimesteps: Int, largestEta: @escaping (Int, TimestepSpacing) -> Float, batchProblem: @escaping (Int) -> String?,
@@ -70,6 +75,8 @@ public struct AppState {
     public var openRequest: String?
     public var status: Status?
     public var blitter: Blitter
+    /// How tiles are drawn: a pixel protocol or blocks (``blitter``, ``colorMode``).
+    public var graphics: GraphicsProtocol = .blocks
     public var colorMode: ColorMode
     /// The deepest colour mode the terminal shows (`c` stops there).
     public var maxColorMode: ColorMode = .truecolor
@@ -226,7 +233,16 @@ public struct AppState {
             zoom = next < settings.batch ? next : nil
         case .blitter:
             blitter = blitter.next
-            if !limits.unicode && blitter != .ascii { flash("this terminal's locale is not UTF-8: block glyphs may not show", now: now) }
+            if graphics != .blocks { flash("the blitter draws blocks; tiles are \(graphics.rawValue) pixels now (g switches)", now: now) }
+            else if !limits.unicode && blitter != .ascii { flash("this terminal's locale is not UTF-8: block glyphs may not show", now: now) }
+        case .graphics:
+            let choices = limits.graphicsChoices
+            guard choices.count > 1 else {
+                flash(limits.graphicsNote ?? "no pixel protocol on this terminal: tiles are blocks (ddim --graphics kitty|sixel|iterm forces one)", now: now)
+                return []
+            }
+            graphics = choices[((choices.firstIndex(of: graphics) ?? -1) + 1) % choices.count]
+            flash("tiles: " + (graphics == .blocks ? "blocks (\(blitter.rawValue))" : "\(graphics.rawValue) pixels"), now: now)
         case .colorMode:
             repeat { colorMode = colorMode.next } while colorMode.depth > maxColorMode.depth
         case .theme:

@@ -2,7 +2,7 @@
 public enum Action: String, CaseIterable, Sendable {
     case etaDown, etaUp, sigmaHat, stepsDown, stepsUp, stepsPreset, spacing
     case nextSeed, previousSeed, batchUp, batchDown
-    case pause, stepOnce, restart, view, zoom, blitter, colorMode, theme, colormap, save, help, quit
+    case pause, stepOnce, restart, view, zoom, graphics, blitter, colorMode, theme, colormap, save, help, quit
     case compareSteps, compareEta, interpolate, invert, alphaDown, alphaUp, open, paceDown, paceUp, scrub
 }
 
@@ -55,6 +55,7 @@ public enum KeyBindings {
         KeyBinding(["r"], "r", "restart from the same x_T", .restart, footer: "restart", priority: 6),
         KeyBinding(["v"], "v", "view: x̂₀ → x_t → both", .view, footer: "view", priority: 6),
         KeyBinding(["z"], "z", "zoom: one tile full-screen (z again: the next tile, then all)", .zoom),
+        KeyBinding(["g"], "g", "tiles: pixels (kitty / sixel / iTerm2, as the terminal speaks) ↔ blocks", .graphics),
         KeyBinding(["b"], "b", "blitter: half → quadrant → sextant → braille → ascii", .blitter),
         KeyBinding(["c"], "c", "colours: truecolor → 256 → 16 → mono", .colorMode),
         KeyBinding(["t"], "t", "theme: dusk → paper → contrast", .theme),

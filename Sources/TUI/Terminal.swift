@@ -1,5 +1,6 @@
 import CNCurses
 import Foundation
+import Graphics
 import Imaging
 import Preview
 import Output
@@ -25,6 +26,14 @@ final class Terminal {
     private var direct = DirectCellLayer()
     /// The bytes of the last frame's direct cells (kept to reuse its capacity).
     private var directBytes: [UInt8] = []
+    /// The pictures of a pixel protocol over the text layer (``place(picture:id:rect:colormap:)``).
+    private var pixels = PixelLayer()
+    /// How pictures are encoded (nil: blocks only).
+    private var encoder: PixelEncoder?
+    /// Wrap pictures in tmux's passthrough, placed at this pane's offset in the outer terminal.
+    private var passthrough: (row: Int, column: Int)?
+    /// The last picture that could not be encoded, once (the app says it and falls back to blocks).
+    private(set) var pixelFailure: String?
     private var screen: OpaquePointer?
     private var pairs: [PairKey: Int32] = [:]
     private var nextPair: Int32 = 1
@@ -93,6 +102,11 @@ final class Terminal {
         guard active else { return }
         active = false
         TerminalRescue.disarm()
+        // no picture outlives the screen: kitty's are deleted, sixel's cleared with the screen
+        if pixels.hasPictures {
+            pixels.removeAll()
+            writePixels(pixels.plan(partial: false), clearing: true)
+        }
         endwin()
         if let screen { delscreen(screen) }
         screen = nil
@@ -128,13 +142,25 @@ final class Terminal {
         var ch: wint_t = 0
         guard wget_wch(ddim_stdscr(), &ch) != ERR else { return nil }
         let introducer = UInt32(ch)
+        // a terminal's late answer to the graphics probe (APC `ESC _`, DCS `ESC P`, OSC `ESC ]`,
+        // ended by ST `ESC \` or BEL): swallowed whole, never typed
+        if introducer == 0x5F || introducer == 0x50 || introducer == 0x5D {
+            var previous: UInt32 = 0
+            for _ in 0..<65_536 {
+                guard wget_wch(ddim_stdscr(), &ch) != ERR else { break }
+                let c = UInt32(ch)
+                if c == 0x07 || (previous == 0x1B && c == 0x5C) { break }
+                previous = c
+            }
+            return .special(0)
+        }
         // ESC [ … final or ESC O final; any other key after ESC is a key of its own (Escape, then q)
         guard introducer == 0x5B || introducer == 0x4F else {
             unget_wch(wchar_t(bitPattern: introducer))
             return nil
         }
         var body = ""
-        for _ in 0..<8 {
+        for _ in 0..<64 {  // long enough for a late DA1 answer (ESC [ ? 63;1;2;…c)
             guard wget_wch(ddim_stdscr(), &ch) != ERR, let s = Unicode.Scalar(UInt32(ch)) else { break }
             body.unicodeScalars.append(s)
             if (0x40...0x7E).contains(s.value) { break }
@@ -185,14 +211,85 @@ final class Terminal {
 
     /// Sends the frame: ncurses' cells, then the direct cells (``put(directCell:row:column:fg:bg:)``).
     /// A `partial` frame redrew only some rows: direct cells on the rows it queued none for stay.
+    /// Then the pictures (``place(picture:id:rect:colormap:)``): a plan that clears the screen has
+    /// ncurses clear and repaint it first.
     func refresh(partial: Bool = false) {
         syncDirectSize()
+        let plan = pixels.plan(partial: partial)
+        if plan.clearScreen {
+            clearok(ddim_stdscr(), true)
+            direct.repaintAll()
+        }
         // rows where a direct cell on screen is not one of this frame: ncurses repaints them whole
         for row in direct.rowsToRepaint(partial: partial) { wredrawln(ddim_stdscr(), Int32(row), 1) }
         holdForDirectCells()
         wrefresh(ddim_stdscr())
         direct.encode(into: &directBytes)
         if !directBytes.isEmpty { Self.writeAll(directBytes) }
+        writePixels(plan, clearing: false)
+    }
+
+    // MARK: - Pictures
+
+    /// Draws pictures in `graphics` from now on, `cellSize` pixels a cell, through tmux's
+    /// passthrough at the pane's offset `passthrough` (nil: not in tmux). The old protocol's
+    /// pictures are cleaned up at the next refresh.
+    func usePixels(_ graphics: GraphicsProtocol, cellSize: PixelSize, passthrough: (row: Int, column: Int)?) {
+        pixels.switchTo(graphics)
+        self.passthrough = passthrough
+        encoder = graphics == .blocks ? nil
+            : PixelEncoder(graphics: graphics, cellWidth: cellSize.width, cellHeight: cellSize.height, passthrough: false)
+    }
+
+    /// Whether tiles are pictures now.
+    var drawsPixels: Bool { pixels.drawsPixels }
+    /// The protocol tiles are drawn in.
+    var pixelGraphics: GraphicsProtocol { pixels.graphics }
+
+    /// Queues picture `id` (a tile) for the next ``refresh(partial:)``: `bitmap` fitted to `rect`.
+    /// The text layer is to keep the cells beneath unchanged (they are the tile's background).
+    func place(picture bitmap: Bitmap, id: UInt32, rect: CellRect, colormap: Colormap) {
+        pixels.place(id: id, rect: rect, bitmap: bitmap, colormap: colormap)
+    }
+
+    /// Every picture goes at the next refresh (the help overlay covers the tiles).
+    func removePictures() { pixels.removeAll() }
+
+    /// ncurses repaints the whole screen (a resize): pictures are sent again after it.
+    func screenRepainted() { pixels.forgetScreen() }
+
+    /// Writes a plan's deletes and pictures, each picture between DECSC and DECRC with the cursor
+    /// at its rectangle's top-left cell. `clearing`: the plan's clear is written here too (when
+    /// no ncurses frame follows, as at the end). An encoding failure stops the pictures: it is kept
+    /// in ``pixelFailure`` for the app to say.
+    private func writePixels(_ plan: PixelLayer.Plan, clearing: Bool) {
+        guard !plan.isEmpty else { return }
+        var bytes: [UInt8] = []
+        if plan.deleteAll { bytes += KittyGraphics.deleteAll }
+        for id in plan.deletes { bytes += KittyGraphics.delete(imageID: id) }
+        if clearing && plan.clearScreen { bytes += Array("\u{1B}[H\u{1B}[2J".utf8) }
+        if passthrough != nil, !bytes.isEmpty { bytes = Passthrough.tmux(bytes) }
+        if !bytes.isEmpty { Self.writeAll(bytes) }
+        guard let encoder else { return }
+        for (id, placement) in plan.draws {
+            let r = placement.rect
+            var picture = Escape.saveCursor
+            Escape.appendCursorPosition(row: (passthrough?.row ?? 0) + r.row + 1, column: (passthrough?.column ?? 0) + r.column + 1, to: &picture)
+            do {
+                picture += try encoder.encode(placement.bitmap, colormap: placement.colormap, columns: r.columns, rows: r.rows, id: id)
+            } catch {
+                pixelFailure = "\(error)"
+                return
+            }
+            picture += Escape.restoreCursor
+            Self.writeAll(passthrough == nil ? picture : Passthrough.tmux(picture))
+        }
+    }
+
+    /// The failure ``pixelFailure`` holds, taken (said once).
+    func takePixelFailure() -> String? {
+        defer { pixelFailure = nil }
+        return pixelFailure
     }
 
     // MARK: - Direct cells
@@ -224,7 +321,10 @@ final class Terminal {
     /// Sizes the direct cells' grid to the screen; a new size forgets the direct cells on screen
     /// and has ncurses clear and repaint it all.
     private func syncDirectSize() {
-        if direct.resize(rows: rows, columns: columns) { clearok(ddim_stdscr(), true) }
+        if direct.resize(rows: rows, columns: columns) {
+            clearok(ddim_stdscr(), true)
+            pixels.forgetScreen()
+        }
     }
 
     /// Has ncurses hold blanks (default colours) where direct cells go and it holds none yet:

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Graphics
 import Imaging
 import Preview
 import TUI
@@ -59,6 +60,11 @@ struct Live: ParsableCommand {
 
     @Option(name: .long, help: "Preview glyphs: half, quadrant, sextant, braille or ascii (default: half, ascii without a UTF-8 locale).")
     var blitter: Blitter?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Tiles as real pixels: auto (ask the terminal: kitty graphics, then iTerm2, then sixel), kitty, sixel, iterm, or blocks (character cells). g switches live.",
+        valueName: "auto|kitty|sixel|iterm|blocks"))
+    var graphics: GraphicsChoice = .auto
 
     @Flag(name: .long, help: "Start paused, showing x_T (space runs, . steps).")
     var paused = false
@@ -121,6 +127,7 @@ struct Live: ParsableCommand {
                                     seed: sampling.seed, batch: sampling.batch, paceMilliseconds: paceMilliseconds)
         var options = AppOptions(settings: settings, theme: theme, colorMode: color, blitter: blitter, paused: paused)
         options.measureBlock = measureUi
+        options.graphics = graphics
         if let image { options.invert = (try m.image(at: image), OutputPath.split(image).name) }
         let app = App(model: m, options: options)
         try app.run()
@@ -130,6 +137,17 @@ struct Live: ParsableCommand {
 }
 
 extension ColorMode: ExpressibleByArgument {}
+
+extension GraphicsChoice: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+    public static var allValueStrings: [String] { ["auto"] + GraphicsProtocol.allCases.map(\.rawValue) }
+    public var defaultValueDescription: String {
+        switch self {
+        case .auto: "auto"
+        case .forced(let p): p.rawValue
+        }
+    }
+}
 extension Blitter: ExpressibleByArgument {}
 
 /// The first command-line argument that is not valid UTF-8, with its bytes shown as `\xFF`.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Graphics
 import Imaging
 import Sampling
 import Output
@@ -42,9 +43,23 @@ struct Sample: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress bar and no closing line with the sampling time.")
     var quiet = false
 
+    @Flag(name: .long, help: "Also draw the grid on the terminal when done, in real pixels where it speaks a graphics protocol (--graphics), else in blocks.")
+    var preview = false
+
+    @Option(name: .long, help: ArgumentHelp(
+        "How --preview draws: auto (ask the terminal), kitty, sixel, iterm or blocks; a forced protocol draws even when standard output is not a terminal.",
+        valueName: "auto|kitty|sixel|iterm|blocks"))
+    var graphics: GraphicsChoice = .auto
+
     func validate() throws {
         guard (output.out == nil) != (output.outDir == nil) else {
             throw ValidationError("give exactly one of --out PNG or --out-dir DIR")
+        }
+        if graphics != .auto && !preview {
+            throw ValidationError("--graphics says how --preview draws; add --preview")
+        }
+        if preview && output.out == "-" {
+            throw ValidationError("--preview draws on standard output, which --out - fills with the PNG; write the PNG to a file")
         }
         // every file this run writes, checked before any sampling
         let seedList = try self.seedList()
@@ -100,6 +115,10 @@ struct Sample: ParsableCommand {
             try ImageExport.writeGrid(outcome.sample, to: out, text: text)
         } else if let outDir = output.outDir {
             try ImageExport.writeEach(outcome.sample, to: outDir, text: text)
+        }
+        if preview {
+            let pictures = try ImageExport.images(outcome.sample)
+            try InlinePreview.show(try ImageGrid.compose(pictures, padding: pictures.count == 1 ? 0 : 2), choice: graphics, quiet: quiet)
         }
         if let trajectory {
             // the trajectory's pictures are not what Command draws

@@ -1,0 +1,67 @@
+import Graphics
+
+/// How the live sampler (and `ddim sample --preview`) draws pictures on this terminal: the
+/// protocol, the others `g` may switch to, the cell size in pixels, whether to go through tmux,
+/// and a line saying why when it fell back to blocks. Decided from `--graphics`, tmux's answer and
+/// the terminal's answers, by a pure function that tests drive with made-up answers.
+public struct GraphicsDecision: Equatable, Sendable {
+    /// The protocol to start with.
+    public var graphics: GraphicsProtocol
+    /// What `g` cycles through, in order (always ending in ``GraphicsProtocol/blocks``).
+    public var choices: [GraphicsProtocol]
+    /// Pixels of one cell: the terminal's answer, else the window's pixel size over its cells,
+    /// else ``defaultCellSize``.
+    public var cellSize: PixelSize
+    /// Wrap every picture in tmux's passthrough (inside tmux, where it allows it).
+    public var passthrough: Bool
+    /// Why pictures are blocks, or a warning about the forced protocol (nil: nothing to say).
+    public var note: String?
+
+    /// The cell size assumed when nothing says it: 10 × 20 pixels, a common monospace cell at
+    /// 11–12 pt. Only a forced protocol on a terminal that reports no pixel size uses it.
+    public static let defaultCellSize = PixelSize(width: 10, height: 20)
+
+    /// A decision given explicitly.
+    public init(graphics: GraphicsProtocol, choices: [GraphicsProtocol], cellSize: PixelSize, passthrough: Bool, note: String?) {
+        (self.graphics, self.choices, self.cellSize, self.passthrough, self.note) = (graphics, choices, cellSize, passthrough, note)
+    }
+
+    /// The decision for `choice`:
+    /// - a forced protocol is used without asking (so it can be tested under a plain pseudo-terminal);
+    ///   inside tmux it goes through passthrough where tmux allows it, and where tmux refuses, the
+    ///   note says that tmux will drop the pictures;
+    /// - `auto` inside tmux with passthrough refused is blocks, saying why;
+    /// - else `auto` asks the terminal (`probe`, called at most once, with whether to wrap the
+    ///   queries in passthrough) and takes its best protocol; `g` cycles through every protocol
+    ///   it answered to.
+    ///
+    /// `windowPixels` is the window's size in pixels and cells (`TIOCGWINSZ`) where known.
+    public static func decide(_ choice: GraphicsChoice, tmux: TmuxPassthrough, windowCellSize: PixelSize?,
+                              probe: (_ passthrough: Bool) -> GraphicsSupport) -> GraphicsDecision {
+        let passthrough = tmux == .allowed
+        let fallbackCell = windowCellSize ?? defaultCellSize
+        switch choice {
+        case .forced(let graphics):
+            var note: String?
+            if case .refused(let reason) = tmux, graphics != .blocks {
+                note = "--graphics \(graphics.rawValue) inside tmux, which drops the pictures: \(reason)"
+            }
+            return GraphicsDecision(graphics: graphics, choices: graphics == .blocks ? [.blocks] : [graphics, .blocks],
+                                    cellSize: fallbackCell, passthrough: passthrough, note: note)
+        case .auto:
+            if case .refused(let reason) = tmux {
+                return GraphicsDecision(graphics: .blocks, choices: [.blocks], cellSize: fallbackCell, passthrough: false,
+                                        note: "blocks: inside tmux, \(reason)")
+            }
+            let support = probe(passthrough)
+            let offered: [GraphicsProtocol] = [
+                support.kitty ? .kitty : nil, support.iterm ? .iterm : nil, support.sixel ? .sixel : nil,
+            ].compactMap { $0 }
+            var choices = [support.best] + offered.filter { $0 != support.best }
+            if !choices.contains(.blocks) { choices.append(.blocks) }
+            let note = support.best == .blocks ? support.reason.map { "blocks: \($0)" } : nil
+            return GraphicsDecision(graphics: support.best, choices: choices, cellSize: support.cellSize ?? fallbackCell,
+                                    passthrough: passthrough, note: note)
+        }
+    }
+}
