@@ -23,6 +23,10 @@ public struct PixelEncoder: Sendable {
     /// Sixel colour registers to use, 2…256 (XTSMGRAPHICS tells; 256 until then). A grey
     /// picture with no more levels than this is sent exactly; others get a median-cut palette.
     public var sixelColors = 256
+    /// The largest sixel picture the terminal shows (XTSMGRAPHICS tells; xterm's default is
+    /// 1000 × 1000, a bigger one is clipped): a tile bigger than this gets a picture scaled down
+    /// to fit it, in proportion, from its top-left cell. nil: no limit known.
+    public var sixelMaxSize: PixelSize?
 
     /// An encoder for `graphics` with cells of `cellWidth` × `cellHeight` pixels (values below 1
     /// are taken as 1 when encoding).
@@ -56,7 +60,11 @@ public struct PixelEncoder: Sendable {
         case .kitty, .iterm:
             return PixelFit.fittedSize(width: width, height: height, maxWidth: tile.width, maxHeight: tile.height)
         case .sixel:
-            return tile
+            guard let limit = sixelMaxSize, limit.width > 0, limit.height > 0,
+                  tile.width > limit.width || tile.height > limit.height else { return tile }
+            // s = min(W_max / W, H_max / H) < 1, the same factor on both sides
+            let s = min(Double(limit.width) / Double(tile.width), Double(limit.height) / Double(tile.height))
+            return (max(1, Int(Double(tile.width) * s)), max(1, Int(Double(tile.height) * s)))
         case .blocks:
             return nil
         }

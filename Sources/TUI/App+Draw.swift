@@ -171,9 +171,9 @@ extension App {
     /// up at its next refresh).
     func syncPixels(on term: Terminal) {
         guard term.pixelGraphics != shownGraphics else { return }
-        let decision = graphicsDecision
-        term.usePixels(shownGraphics, cellSize: decision?.cellSize ?? GraphicsDecision.defaultCellSize,
-                       passthrough: decision?.passthrough == true ? paneOffset : nil)
+        let decision = graphicsDecision ?? GraphicsDecision(graphics: .blocks, choices: [.blocks], cellSize: GraphicsDecision.defaultCellSize,
+                                                            passthrough: false, note: nil)
+        term.usePixels(shownGraphics, decision: decision, passthrough: decision.passthrough ? paneOffset : nil)
     }
 
     /// Whether tiles and the progress line are direct cells (``Terminal/put(directCell:row:column:fg:bg:)``):

@@ -188,7 +188,7 @@ public final class App {
             guard let key = term.key(timeout: frames.wait(input, busy: busy, now: Date())) else { continue }
             dirty = true
             term.repaintDirectCells()
-            if key == .resize { term.screenRepainted() }
+            if key == .resize { term.screenResized() }
             let timeline = { AppState.Timeline(steps: snapshot.history.frames.map(\.step), latest: snapshot.stepsDone,
                                                stopped: snapshot.state == .done || snapshot.state == .paused) }
             let reaction = state.handle(stateInput(key, snapshot), current: { Self.currentPicture(snapshot) }, timeline: timeline)

@@ -16,6 +16,8 @@ public struct GraphicsDecision: Equatable, Sendable {
     public var passthrough: Bool
     /// Why pictures are blocks, or a warning about the forced protocol (nil: nothing to say).
     public var note: String?
+    /// The terminal's sixel colour registers and largest sixel picture, where it said.
+    public var sixelColors: Int?, sixelMaxSize: PixelSize?
 
     /// The cell size assumed when nothing says it: 10 × 20 pixels, a common monospace cell at
     /// 11–12 pt. Only a forced protocol on a terminal that reports no pixel size uses it.
@@ -24,6 +26,14 @@ public struct GraphicsDecision: Equatable, Sendable {
     /// A decision given explicitly.
     public init(graphics: GraphicsProtocol, choices: [GraphicsProtocol], cellSize: PixelSize, passthrough: Bool, note: String?) {
         (self.graphics, self.choices, self.cellSize, self.passthrough, self.note) = (graphics, choices, cellSize, passthrough, note)
+    }
+
+    /// The encoder for this decision's `graphics` (its cell size, sixel registers and size limit).
+    public func encoder(for graphics: GraphicsProtocol) -> PixelEncoder {
+        var encoder = PixelEncoder(graphics: graphics, cellWidth: cellSize.width, cellHeight: cellSize.height)
+        if let colors = sixelColors { encoder.sixelColors = min(256, max(2, colors)) }
+        encoder.sixelMaxSize = sixelMaxSize
+        return encoder
     }
 
     /// The decision for `choice`:
@@ -60,8 +70,10 @@ public struct GraphicsDecision: Equatable, Sendable {
             var choices = [support.best] + offered.filter { $0 != support.best }
             if !choices.contains(.blocks) { choices.append(.blocks) }
             let note = support.best == .blocks ? support.reason.map { "blocks: \($0)" } : nil
-            return GraphicsDecision(graphics: support.best, choices: choices, cellSize: support.cellSize ?? fallbackCell,
-                                    passthrough: passthrough, note: note)
+            var decision = GraphicsDecision(graphics: support.best, choices: choices, cellSize: support.cellSize ?? fallbackCell,
+                                            passthrough: passthrough, note: note)
+            (decision.sixelColors, decision.sixelMaxSize) = (support.colorRegisters, support.sixelMaxSize)
+            return decision
         }
     }
 }

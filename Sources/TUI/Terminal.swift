@@ -231,14 +231,13 @@ final class Terminal {
 
     // MARK: - Pictures
 
-    /// Draws pictures in `graphics` from now on, `cellSize` pixels a cell, through tmux's
+    /// Draws pictures in `graphics` from now on, encoded as `decision` says, through tmux's
     /// passthrough at the pane's offset `passthrough` (nil: not in tmux). The old protocol's
     /// pictures are cleaned up at the next refresh.
-    func usePixels(_ graphics: GraphicsProtocol, cellSize: PixelSize, passthrough: (row: Int, column: Int)?) {
+    func usePixels(_ graphics: GraphicsProtocol, decision: GraphicsDecision, passthrough: (row: Int, column: Int)?) {
         pixels.switchTo(graphics)
         self.passthrough = passthrough
-        encoder = graphics == .blocks ? nil
-            : PixelEncoder(graphics: graphics, cellWidth: cellSize.width, cellHeight: cellSize.height, passthrough: false)
+        encoder = graphics == .blocks ? nil : decision.encoder(for: graphics)
     }
 
     /// Whether tiles are pictures now.
@@ -255,8 +254,12 @@ final class Terminal {
     /// Every picture goes at the next refresh (the help overlay covers the tiles).
     func removePictures() { pixels.removeAll() }
 
-    /// ncurses repaints the whole screen (a resize): pictures are sent again after it.
-    func screenRepainted() { pixels.forgetScreen() }
+    /// The screen changed size: ncurses clears it (sixel and iTerm2 pictures go with the text)
+    /// and repaints it, and every picture is sent again after that.
+    func screenResized() {
+        if pixels.drawsPixels || pixels.hasPictures { clearok(ddim_stdscr(), true) }
+        pixels.forgetScreen()
+    }
 
     /// Writes a plan's deletes and pictures, each picture between DECSC and DECRC with the cursor
     /// at its rectangle's top-left cell. `clearing`: the plan's clear is written here too (when

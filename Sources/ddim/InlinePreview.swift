@@ -50,7 +50,7 @@ enum InlinePreview {
             let cells = CellRenderer(blitter: caps.blitter, colorMode: caps.colorMode == .mono ? .palette256 : caps.colorMode, colormap: .grey)
             return Array(cells.render(bitmap, columns: columns, rows: rows).ansiLines().map { $0 + "\n" }.joined().utf8)
         }
-        let encoder = PixelEncoder(graphics: decision.graphics, cellWidth: decision.cellSize.width, cellHeight: decision.cellSize.height)
+        let encoder = decision.encoder(for: decision.graphics)
         var picture = Escape.saveCursor
         picture += try encoder.encode(bitmap, colormap: .grey, columns: columns, rows: rows, id: 1)
         picture += Escape.restoreCursor
