@@ -3,6 +3,9 @@
 #
 #   scripts/tui_interleaved.sh [SLICES (30)] [SLICE_SECONDS (0.3)] [BATCH (4)] [MODEL_DIR]    (DDIM=PATH: another binary)
 #
+# GRAPHICS=kitty|sixel|iterm|blocks: the live sampler's tiles in that protocol (--graphics; tmux
+# drops the pictures after parsing them, so what is measured is ddim's encoding and writing).
+#
 # Comparing separate runs of the two cannot resolve a 5 % difference on a shared machine whose
 # speed drifts by 10–30 % over seconds. Here both programs run at once in one tmux server — the
 # live sampler (160×48, truecolour) in one window, `ddim sample` with its progress bar in another —
@@ -25,6 +28,7 @@ model=()
 ddim=${DDIM:-$PWD/.build/release/ddim}
 # the live sampler unpaced, as fast as headless can be (a binary from before --pace is unpaced anyway)
 pace=""; "$ddim" live --help 2>/dev/null | grep -q -- "--pace" && pace="--pace 0"
+[ -n "${GRAPHICS:-}" ] && pace="$pace --graphics $GRAPHICS"
 sock=ddim-interleaved-$$
 steps=1000  # the most a DDPM schedule of 1000 timesteps allows; SLICES × SLICE_SECONDS must stay below its run
 live_pid=""; headless_pid=""
