@@ -51,7 +51,7 @@ extension LoadedModel {
         var generator = TorchRandom(seed: seed)
         let xT = generator.normal(shape: shape)
         return try columns.enumerated().map { k, column in
-            var sampler = try Sampler(model: unet, scheduler: ddim, initialSample: xT, steps: column.steps,
+            var sampler = try Sampler(model: denoiser, scheduler: ddim, initialSample: xT, steps: column.steps,
                                       noise: column.noise, spacing: spacing, source: generator)
             return try sampler.run { p in
                 try progress(k, p)

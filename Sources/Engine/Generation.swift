@@ -44,6 +44,7 @@ public struct SampleRequest: Sendable {
             ("Seed", "\(seed)"), ("Batch", "\(batch)"),
         ]
         if let seeds { text.append(("Seeds", Self.list(seeds))) }
+        if let label = model.classLabel { text.append(("Class", "\(label)")) }
         text += [
             ("Spacing", (spacing ?? model.scheduler.timestepSpacing).rawValue),
             ("Clip", model.scheduler.clipSample ? String(format: "%g", model.scheduler.clipSampleRange) : "off"),
@@ -91,7 +92,7 @@ extension LoadedModel {
         // one sample per seed, whatever `batch` was set to since
         let shape = [r.seeds?.count ?? r.batch] + sampleShape()
         try unet.checkInput(shape: shape)
-        return try Sampler(model: unet, scheduler: ddim, shape: shape, steps: r.steps,
+        return try Sampler(model: denoiser, scheduler: ddim, shape: shape, steps: r.steps,
                            noise: r.noise, spacing: r.spacing, source: r.noiseSource)
     }
 

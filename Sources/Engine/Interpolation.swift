@@ -18,7 +18,7 @@ extension LoadedModel {
         progress: (StepProgress) throws -> SamplerControl = { _ in .continue }
     ) throws -> SamplerOutcome {
         try unet.checkInput(shape: xT.shape)
-        var sampler = try Sampler(model: unet, scheduler: ddim, initialSample: xT, steps: steps, noise: .deterministic,
+        var sampler = try Sampler(model: denoiser, scheduler: ddim, initialSample: xT, steps: steps, noise: .deterministic,
                                   spacing: spacing, source: TorchRandom(seed: 0))
         return try sampler.run(progress: progress)
     }

@@ -42,11 +42,11 @@ extension LoadedModel {
     ) throws -> InversionResult {
         try unet.checkInput(shape: x0.shape)
         let plan = try ddim.timesteps(steps: steps, spacing: spacing)
-        let encoded = try Inverter(model: unet, scheduler: unclippedDDIM).encode(x0, timesteps: plan) { p in
+        let encoded = try Inverter(model: denoiser, scheduler: unclippedDDIM).encode(x0, timesteps: plan) { p in
             try progress(0, p.index, p.count)
             return true
         }
-        var sampler = try Sampler(model: unet, scheduler: unclippedDDIM, initialSample: encoded.sample, timesteps: plan,
+        var sampler = try Sampler(model: denoiser, scheduler: unclippedDDIM, initialSample: encoded.sample, timesteps: plan,
                                   noise: .deterministic, source: TorchRandom(seed: 0))
         let decoded = try sampler.run { p in
             try progress(1, p.index, p.count)

@@ -122,7 +122,7 @@ public struct LiveRun: LiveWork {
     private mutating func fresh() {
         do {
             let source = PerSampleNoise(firstSeed: settings.seed, count: settings.batch)
-            let s = try Sampler(model: model.unet, scheduler: model.ddim, shape: [settings.batch] + model.sampleShape(),
+            let s = try Sampler(model: model.denoiser, scheduler: model.ddim, shape: [settings.batch] + model.sampleShape(),
                                 steps: settings.steps, noise: settings.noise, spacing: settings.spacing, source: source)
             sampler = s
             failed = false

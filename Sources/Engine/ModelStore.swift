@@ -18,6 +18,9 @@ public struct LoadedModel: Sendable {
     public let schedule: NoiseSchedule
     /// The files the model was read from (config, weights, scheduler config), for ``fingerprint()``.
     public var files: [URL] = []
+    /// The class every sample is drawn as, for a class-conditional model (`--class-label`;
+    /// ``checkClassLabel()``); nil for an unconditional one.
+    public var classLabel: Int?
 
     /// (channels, height, width) of one sample: the config's sample_size, or `fallbackSize`.
     public func sampleShape(fallbackSize: Int = 32) -> [Int] {
@@ -64,6 +67,10 @@ public enum ModelStore {
             throw SchedulerConfigError.inFile(schedulerURL.path, error)
         }
         let unetConfig = try UNetConfig.load(from: config)
+        // DDIM needs the output in the sample's channels: ε, x₀ or v (plus a learned variance)
+        guard unetConfig.outChannels == unetConfig.inChannels || unetConfig.predictsVariance else {
+            throw ModelError(file: config.path, "out_channels = \(unetConfig.outChannels) with in_channels = \(unetConfig.inChannels): DDIM samples a model whose output has the sample's channels (ε, x₀ or v) or twice them (ε and a learned variance)")
+        }
         // a model whose weights, or one sample at its size, cannot fit is refused before a weight is read
         let shape = [unetConfig.inChannels] + (unetConfig.sampleSize ?? [32, 32])
         try MemoryBudget.check(RunMemory("one sample of \(name ?? folder.lastPathComponent) (\(shape.map(String.init).joined(separator: "×")))", batch: 1),

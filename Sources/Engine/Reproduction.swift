@@ -15,6 +15,7 @@ extension SampleRequest {
     public func command(model: LoadedModel, latent: String? = nil, folder: Bool = false) -> String {
         var args = ["ddim", "sample"]
         if !model.isEmbedded { args += ["--model", model.folder.path] }
+        if let label = model.classLabel { args += ["--class-label", "\(label)"] }
         args += ["--steps", "\(steps)"]
         if noise != .eta(0) { args += ["--eta", noise.label] }
         if let spacing, spacing != model.scheduler.timestepSpacing { args += ["--spacing", spacing.rawValue] }

@@ -70,7 +70,7 @@ struct StudioLane {
             tiles[1].image = p.sample
             if inverter.isFinished {
                 tiles[1].caption = String(format: "t=%d", p.timestep)
-                work = .sampling(try Sampler(model: model.unet, scheduler: model.unclippedDDIM, initialSample: p.sample,
+                work = .sampling(try Sampler(model: model.denoiser, scheduler: model.unclippedDDIM, initialSample: p.sample,
                                              timesteps: plan, noise: .deterministic, source: TorchRandom(seed: 0)))
             }
         }
@@ -188,7 +188,7 @@ public struct StudioRun: LiveWork {
                 let key = LaneKey.compare(seed: seed, column: column, spacing: spacing)
                 return try lane(key) {
                     sampling(key, label: column.label, try Sampler(
-                        model: model.unet, scheduler: model.ddim, initialSample: xT, steps: column.steps,
+                        model: model.denoiser, scheduler: model.ddim, initialSample: xT, steps: column.steps,
                         noise: column.noise, spacing: spacing, source: source))
                 }
             }
@@ -201,7 +201,7 @@ public struct StudioRun: LiveWork {
                 let key = LaneKey.interpolate(seedA: a, seedB: b, point: point, steps: steps, spacing: spacing)
                 return try lane(key) {
                     sampling(key, label: label, try Sampler(
-                        model: model.unet, scheduler: model.ddim, initialSample: z, steps: steps, noise: .deterministic,
+                        model: model.denoiser, scheduler: model.ddim, initialSample: z, steps: steps, noise: .deterministic,
                         spacing: spacing, source: TorchRandom(seed: 0)))
                 }
             }
@@ -209,7 +209,7 @@ public struct StudioRun: LiveWork {
             let plan = try model.ddim.timesteps(steps: steps, spacing: spacing)
             let key = LaneKey.invert(image: image, name: name, steps: steps, spacing: spacing)
             return [try lane(key) {
-                let inverter = try Inverter(model: model.unet, scheduler: model.unclippedDDIM, initialSample: image, timesteps: plan)
+                let inverter = try Inverter(model: model.denoiser, scheduler: model.unclippedDDIM, initialSample: image, timesteps: plan)
                 return StudioLane(key: key, tiles: [
                     StudioTile(label: "x₀ (\(name))", image: image),
                     StudioTile(label: "x_T", image: image, stepCount: plan.count),

@@ -38,9 +38,11 @@ struct SweepSettings: Sendable, Codable, Equatable {
     var firstSeed: UInt64
     /// Timestep spacing and x̂₀ clipping ("off" or the range).
     var spacing: String, clip: String
+    /// The class label of a class-conditional model (absent from the record for others).
+    var classLabel: Int? = nil
 
     enum CodingKeys: String, CodingKey {
-        case model, modelFingerprint = "model_fingerprint", firstSeed = "first_seed", spacing, clip
+        case model, modelFingerprint = "model_fingerprint", firstSeed = "first_seed", spacing, clip, classLabel = "class_label"
     }
 
     /// The settings that differ from `other`, as "seed 0 → 1" phrases.
@@ -51,6 +53,9 @@ struct SweepSettings: Sendable, Codable, Equatable {
         if firstSeed != other.firstSeed { out.append("seed \(other.firstSeed) → \(firstSeed)") }
         if spacing != other.spacing { out.append("spacing \(other.spacing) → \(spacing)") }
         if clip != other.clip { out.append("clip \(other.clip) → \(clip)") }
+        if classLabel != other.classLabel {
+            out.append("class \(other.classLabel.map(String.init) ?? "none") → \(classLabel.map(String.init) ?? "none")")
+        }
         return out
     }
 }
@@ -79,7 +84,7 @@ extension LoadedModel {
         let settings = SweepSettings(
             model: name, modelFingerprint: try fingerprint(), firstSeed: firstSeed,
             spacing: (spacing ?? scheduler.timestepSpacing).rawValue,
-            clip: scheduler.clipSample ? String(format: "%g", scheduler.clipSampleRange) : "off")
+            clip: scheduler.clipSample ? String(format: "%g", scheduler.clipSampleRange) : "off", classLabel: classLabel)
         let recordPath = OutputPath.join(folder, "sweep.json")
         var record = try SweepManifest.read(recordPath)
         if let old = record, old.settings != settings {
@@ -118,7 +123,7 @@ extension LoadedModel {
                 }
                 let shape = [n] + sampleShape()
                 try unet.checkInput(shape: shape)
-                var sampler = try Sampler(model: unet, scheduler: ddim, shape: shape, steps: cell.steps, noise: cell.noise,
+                var sampler = try Sampler(model: denoiser, scheduler: ddim, shape: shape, steps: cell.steps, noise: cell.noise,
                                           spacing: spacing, source: PerSampleNoise(firstSeed: firstSeed &+ UInt64(first), count: n))
                 let x0 = try sampler.run().sample
                 try ImageExport.writeEach(x0, to: cellFolder, first: first, text: text)

@@ -24,8 +24,9 @@ import Tensors
 /// **Cancellation** is not an error: ``run(progress:)`` returns ``SamplerOutcome/cancelled(sample:stepsDone:)``.
 /// Errors from the model are rethrown, leaving the state as it was before the failing step.
 public struct Sampler {
-    /// The denoising model (its output: ε_θ, x̂₀ or v).
-    public let model: any DenoisingModel
+    /// The denoising model (its output: ε_θ, x̂₀ or v). It may be replaced between steps (the
+    /// live sampler's class label takes effect at the next step, as η does).
+    public var model: any DenoisingModel
     /// The schedule and the update.
     public let scheduler: DDIMScheduler
     /// Where z comes from.

@@ -19,6 +19,33 @@ public func upsampleNearest2x(_ x: Tensor) -> Tensor {
     return out
 }
 
+/// 2×2 average pooling with stride 2 (torch's `AvgPool2d(2, 2)`, diffusers' `Downsample2D`
+/// without a conv): (B, C, H, W) → (B, C, ⌊H/2⌋, ⌊W/2⌋), y = (x₀₀ + x₀₁ + x₁₀ + x₁₁) / 4 in
+/// that order of additions, as torch sums its window.
+public func averagePool2x2(_ x: Tensor) -> Tensor {
+    let (planes, h, w) = (x.shape[0] * x.shape[1], x.shape[2], x.shape[3])
+    let (ho, wo) = (h / 2, w / 2)
+    var out = Tensor(uninitializedShape: [x.shape[0], x.shape[1], ho, wo])
+    guard ho > 0, wo > 0 else { return out }
+    x.data.withUnsafeBufferPointer { xp in
+        out.data.withUnsafeMutableBufferPointer { op in
+            let (source, target) = (xp.start, op.start)
+            parallelChunks(planes * ho, grain: max(1, elementwiseGrain / (4 * wo))) { rows in
+                for r in rows {
+                    let (plane, y) = r.quotientAndRemainder(dividingBy: ho)
+                    let top = source + plane * h * w + 2 * y * w, bottom = top + w
+                    let dst = target + r * wo
+                    for xx in 0..<wo {
+                        let sum = top[2 * xx] + top[2 * xx + 1] + bottom[2 * xx] + bottom[2 * xx + 1]
+                        dst[xx] = sum / 4
+                    }
+                }
+            }
+        }
+    }
+    return out
+}
+
 /// Channel concatenation: (B, C1, H, W) ‖ (B, C2, H, W) → (B, C1 + C2, H, W).
 public func concatChannels(_ a: Tensor, _ b: Tensor) -> Tensor {
     precondition(a.shape[0] == b.shape[0] && a.shape[2...] == b.shape[2...], "concatChannels: \(a.shape) ‖ \(b.shape)")

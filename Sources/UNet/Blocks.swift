@@ -12,9 +12,17 @@ struct ResnetBlock: Sendable {
     let shortcut: ConvWeight?  // 1×1 when in ≠ out
     let scaleShift: Bool
     let outputScale: Float
+    /// A resampling resnet (`down=True` / `up=True`): silu(norm₁(x)) and x itself are average
+    /// pooled 2×2 or upsampled nearest ×2 before conv₁ and the shortcut.
+    let resample: Resample?
 
-    init(_ w: WeightReader, _ p: String, in cin: Int, out: Int, temb: Int, config c: UNetConfig, outputScale: Float = 1) throws {
+    /// The resolution change inside a resampling resnet.
+    enum Resample: Sendable { case down, up }
+
+    init(_ w: WeightReader, _ p: String, in cin: Int, out: Int, temb: Int, config c: UNetConfig, outputScale: Float = 1,
+         resample: Resample? = nil) throws {
         self.outputScale = outputScale
+        self.resample = resample
         norm1 = try w.norm("\(p).norm1", channels: cin, groups: c.normNumGroups, eps: c.normEps)
         conv1 = try w.conv("\(p).conv1", out: out, in: cin, kernel: 3)
         scaleShift = c.resnetTimeScaleShift == "scale_shift"
@@ -30,6 +38,7 @@ struct ResnetBlock: Sendable {
     /// projection rides in conv₁'s bias (one per image) and the shortcut in conv₂'s residual,
     /// both added as the convolutions write their outputs.
     func callAsFunction(_ x: Tensor, _ embedding: Tensor, _ run: inout RunContext) -> Tensor {
+        if let resample { return resampling(x, embedding, resample, &run) }
         let n1 = run.op(.norm) { norm1.affine(x, silu: true) }
         let t = run.op(.linear) { linear(embedding, timeProjection) }  // (B, out) or (B, 2·out)
         let out = conv1.outChannels
@@ -48,6 +57,35 @@ struct ResnetBlock: Sendable {
         }
         let skip = shortcut.map { s in run.conv(.conv1x1, x, s, padding: Padding(0)) } ?? x
         // conv₂(silu(norm₂(h))) + shortcut(x)
+        h = run.conv(.conv3x3, h, conv2, padding: Padding(1), prologue: n2, residual: skip)
+        if outputScale != 1 { h.scale(by: 1 / outputScale) }
+        return h
+    }
+}
+
+extension ResnetBlock {
+    /// The resampling resnet: h = R(silu(norm₁(x))), x' = R(x) with R the 2×2 average or nearest
+    /// ×2 (so norm₁'s map cannot ride in conv₁ here: it is applied first), then as the plain one:
+    /// conv₁, the time embedding, norm₂, conv₂, + shortcut(x').
+    func resampling(_ x: Tensor, _ embedding: Tensor, _ resample: Resample, _ run: inout RunContext) -> Tensor {
+        let activated = run.op(.norm) { norm1.affine(x, silu: true).apply(to: x) }
+        let down = resample == .down
+        let (hIn, xIn) = run.op(.elementwise) {
+            down ? (averagePool2x2(activated), averagePool2x2(x)) : (upsampleNearest2x(activated), upsampleNearest2x(x))
+        }
+        let t = run.op(.linear) { linear(embedding, timeProjection) }
+        let out = conv1.outChannels
+        var h: Tensor
+        var n2: ChannelAffine
+        if scaleShift {
+            h = run.conv(.conv3x3, hIn, conv1, padding: Padding(1))
+            n2 = run.op(.norm) { norm2.affine(h, silu: true) }
+            modulate(&n2, t, channels: out)
+        } else {
+            h = run.conv(.conv3x3, hIn, conv1, padding: Padding(1), imageBias: t)
+            n2 = run.op(.norm) { norm2.affine(h, silu: true) }
+        }
+        let skip = shortcut.map { s in run.conv(.conv1x1, xIn, s, padding: Padding(0)) } ?? xIn
         h = run.conv(.conv3x3, h, conv2, padding: Padding(1), prologue: n2, residual: skip)
         if outputScale != 1 { h.scale(by: 1 / outputScale) }
         return h

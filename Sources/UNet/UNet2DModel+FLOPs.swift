@@ -21,6 +21,14 @@ extension AttentionBlock {
     }
 }
 
+extension Resampler {
+    /// How the summary names it: "" for a conv, " by a resnet" otherwise.
+    var kind: String {
+        if case .resnet = self { return " by a resnet" }
+        return ""
+    }
+}
+
 extension UNet2DModel {
     /// Floating-point operations of one forward pass of one h×w image (multiply-adds count 2;
     /// element-wise work and the time embedding are left out: they are under 1 %).
@@ -30,7 +38,7 @@ extension UNet2DModel {
         for block in down {
             total += block.resnets.reduce(0) { $0 + $1.flops(pixels: n) }
             total += block.attentions.reduce(0) { $0 + $1.flops(pixels: n) }
-            if let d = block.downsample { n /= 4; total += d.conv.flops(outputPixels: n) }
+            if let d = block.downsample { n /= 4; total += d.flops(outputPixels: n) }
         }
         if let mid {
             total += mid.first.flops(pixels: n) + mid.second.flops(pixels: n) + (mid.attention?.flops(pixels: n) ?? 0)
@@ -38,7 +46,7 @@ extension UNet2DModel {
         for block in up {
             total += block.resnets.reduce(0) { $0 + $1.flops(pixels: n) }
             total += block.attentions.reduce(0) { $0 + $1.flops(pixels: n) }
-            if let u = block.upsample { n *= 4; total += u.conv.flops(outputPixels: n) }
+            if let u = block.upsample { n *= 4; total += u.flops(outputPixels: n) }
         }
         return total
     }
@@ -49,13 +57,19 @@ extension UNet2DModel {
         for (i, block) in down.enumerated() {
             let c = block.resnets.last?.conv2.outChannels ?? 0
             let attn = block.attentions.isEmpty ? "" : " + attention (\(block.attentions[0].weights.heads) head\(block.attentions[0].weights.heads == 1 ? "" : "s"))"
-            lines.append("down \(i): \(block.resnets.count) resnet\(block.resnets.count == 1 ? "" : "s") × \(c) ch\(attn)\(block.downsample == nil ? "" : ", ↓2")")
+            lines.append("down \(i): \(block.resnets.count) resnet\(block.resnets.count == 1 ? "" : "s") × \(c) ch\(attn)\(block.downsample.map { ", ↓2" + $0.kind } ?? "")")
+        }
+        if let classes = config.classCount, let kind = config.classConditioning {
+            lines.insert("classes: \(classes) (\(kind == .timestep ? "the label's sinusoid through an MLP" : "an embedding table")) added to the time embedding", at: 0)
+        }
+        if config.predictsVariance {
+            lines.append("output: \(config.outChannels) channels, ε and a learned variance (DDIM takes ε, the first \(config.inChannels))")
         }
         if let mid { lines.append("mid: 2 resnets × \(mid.first.conv2.outChannels) ch\(mid.attention == nil ? "" : " + attention")") }
         for (i, block) in up.enumerated() {
             let c = block.resnets.last?.conv2.outChannels ?? 0
             let attn = block.attentions.isEmpty ? "" : " + attention"
-            lines.append("up \(i): \(block.resnets.count) resnets × \(c) ch\(attn)\(block.upsample == nil ? "" : ", ↑2")")
+            lines.append("up \(i): \(block.resnets.count) resnets × \(c) ch\(attn)\(block.upsample.map { ", ↑2" + $0.kind } ?? "")")
         }
         return lines
     }

@@ -1,13 +1,57 @@
 import Tensors
 
-/// `DownBlock2D` / `AttnDownBlock2D`: resnets (each followed by attention in the Attn variant),
-/// then an optional stride-2 downsample. Every intermediate output is kept for the skips.
+/// How a block changes the resolution: a conv (`Downsample2D` / `Upsample2D`) or a resampling
+/// resnet (`ResnetBlock2D(down=True)` / `(up=True)`).
+enum Resampler: Sendable {
+    case downConv(Downsample), upConv(Upsample), resnet(ResnetBlock)
+
+    func callAsFunction(_ x: Tensor, _ emb: Tensor, _ run: inout RunContext) -> Tensor {
+        switch self {
+        case .downConv(let d): d(x, &run)
+        case .upConv(let u): u(x, &run)
+        case .resnet(let r): r(x, emb, &run)
+        }
+    }
+
+    /// Its convolutions' cost at `pixels` output pixels (one image).
+    func flops(outputPixels n: Int) -> Double {
+        switch self {
+        case .downConv(let d): d.conv.flops(outputPixels: n)
+        case .upConv(let u): u.conv.flops(outputPixels: n)
+        case .resnet(let r): r.flops(pixels: n)
+        }
+    }
+
+    /// The down-block resampler of level `i` of `c`, from `p.downsamplers.0` (nil: none).
+    static func down(_ w: WeightReader, _ p: String, level i: Int, channels: Int, temb: Int, config c: UNetConfig) throws -> Resampler? {
+        switch c.downsampling(level: i) {
+        case nil: return nil
+        case .conv: return .downConv(try Downsample(w, "\(p).downsamplers.0", channels: channels, padding: c.downsamplePadding))
+        case .resnet:
+            return .resnet(try ResnetBlock(w, "\(p).downsamplers.0", in: channels, out: channels, temb: temb, config: c, resample: .down))
+        }
+    }
+
+    /// The up-block resampler of level `i` (deepest first) of `c`, from `p.upsamplers.0`.
+    static func up(_ w: WeightReader, _ p: String, level i: Int, channels: Int, temb: Int, config c: UNetConfig) throws -> Resampler? {
+        switch c.upsampling(level: i) {
+        case nil: return nil
+        case .conv: return .upConv(try Upsample(w, "\(p).upsamplers.0", channels: channels))
+        case .resnet:
+            return .resnet(try ResnetBlock(w, "\(p).upsamplers.0", in: channels, out: channels, temb: temb, config: c, resample: .up))
+        }
+    }
+}
+
+/// `DownBlock2D` / `AttnDownBlock2D` / `ResnetDownsampleBlock2D`: resnets (each followed by
+/// attention in the Attn variant), then an optional halving (``Resampler``). Every
+/// intermediate output is kept for the skips.
 struct DownBlock: Sendable {
     let resnets: [ResnetBlock]
     let attentions: [AttentionBlock]
-    let downsample: Downsample?
+    let downsample: Resampler?
 
-    init(_ w: WeightReader, index i: Int, in cin: Int, out: Int, temb: Int, attention: Bool, last: Bool, config c: UNetConfig) throws {
+    init(_ w: WeightReader, index i: Int, in cin: Int, out: Int, temb: Int, attention: Bool, config c: UNetConfig) throws {
         let p = "down_blocks.\(i)"
         resnets = try (0..<c.layersPerBlock).map {
             try ResnetBlock(w, "\(p).resnets.\($0)", in: $0 == 0 ? cin : out, out: out, temb: temb, config: c)
@@ -17,7 +61,7 @@ struct DownBlock: Sendable {
                 try AttentionBlock(w, "\(p).attentions.\($0)", channels: out, headDim: c.attentionHeadDim,
                                    groups: c.normNumGroups, eps: c.normEps, rescale: 1)
             } : []
-        downsample = last ? nil : try Downsample(w, "\(p).downsamplers.0", channels: out, padding: c.downsamplePadding)
+        downsample = try Resampler.down(w, p, level: i, channels: out, temb: temb, config: c)
     }
 
     func callAsFunction(_ x: Tensor, _ emb: Tensor, skips: inout [Tensor], _ run: inout RunContext) -> Tensor {
@@ -28,21 +72,22 @@ struct DownBlock: Sendable {
             skips.append(h)
         }
         if let downsample {
-            h = downsample(h, &run)
+            h = downsample(h, emb, &run)
             skips.append(h)
         }
         return h
     }
 }
 
-/// `UpBlock2D` / `AttnUpBlock2D`: layers_per_block + 1 resnets, each on [h ‖ skip], each followed
-/// by attention in the Attn variant, then an optional nearest ×2 upsample + conv.
+/// `UpBlock2D` / `AttnUpBlock2D` / `ResnetUpsampleBlock2D`: layers_per_block + 1 resnets, each
+/// on [h ‖ skip], each followed by attention in the Attn variant, then an optional doubling
+/// (``Resampler``: nearest ×2 + conv, or a resampling resnet).
 struct UpBlock: Sendable {
     let resnets: [ResnetBlock]
     let attentions: [AttentionBlock]
-    let upsample: Upsample?
+    let upsample: Resampler?
 
-    init(_ w: WeightReader, index i: Int, in cin: Int, prev: Int, out: Int, temb: Int, attention: Bool, last: Bool,
+    init(_ w: WeightReader, index i: Int, in cin: Int, prev: Int, out: Int, temb: Int, attention: Bool,
          config c: UNetConfig) throws {
         let p = "up_blocks.\(i)"
         let layers = c.layersPerBlock + 1
@@ -57,7 +102,7 @@ struct UpBlock: Sendable {
                 try AttentionBlock(w, "\(p).attentions.\($0)", channels: out, headDim: c.attentionHeadDim,
                                    groups: c.normNumGroups, eps: c.normEps, rescale: 1)
             } : []
-        upsample = last ? nil : try Upsample(w, "\(p).upsamplers.0", channels: out)
+        upsample = try Resampler.up(w, p, level: i, channels: out, temb: temb, config: c)
     }
 
     func callAsFunction(_ x: Tensor, _ emb: Tensor, skips: inout [Tensor], _ run: inout RunContext) -> Tensor {
@@ -68,7 +113,7 @@ struct UpBlock: Sendable {
             h = resnet(joined, emb, &run)
             if !attentions.isEmpty { h = attentions[j](h, &run) }
         }
-        if let upsample { h = upsample(h, &run) }
+        if let upsample { h = upsample(h, emb, &run) }
         return h
     }
 }

@@ -29,12 +29,23 @@ extension UNetConfig {
         conv("conv_in", ch[0], inChannels, 3)
         linear("time_embedding.linear_1", temb, ch[0])
         linear("time_embedding.linear_2", temb, temb)
+        switch classConditioning {
+        case .table(let classes)?: list.append(("class_embedding.weight", [classes, temb]))
+        case .timestep?:
+            linear("class_embedding.linear_1", temb, ch[0])
+            linear("class_embedding.linear_2", temb, temb)
+        case nil: break
+        }
         for (i, type) in downBlockTypes.enumerated() {
             for j in 0..<layersPerBlock {
                 resnet("down_blocks.\(i).resnets.\(j)", j == 0 ? (i == 0 ? ch[0] : ch[i - 1]) : ch[i], ch[i])
                 if type == "AttnDownBlock2D" { attention("down_blocks.\(i).attentions.\(j)", ch[i], groupNorm: true) }
             }
-            if i < levels - 1 { conv("down_blocks.\(i).downsamplers.0.conv", ch[i], ch[i], 3) }
+            switch downsampling(level: i) {
+            case .conv?: conv("down_blocks.\(i).downsamplers.0.conv", ch[i], ch[i], 3)
+            case .resnet?: resnet("down_blocks.\(i).downsamplers.0", ch[i], ch[i])
+            case nil: break
+            }
         }
         if midBlockType != nil {
             let c = ch[levels - 1]
@@ -50,7 +61,11 @@ extension UNetConfig {
                 resnet("up_blocks.\(i).resnets.\(j)", (j == 0 ? prev : out) + (j == layersPerBlock ? cin : out), out)
                 if type == "AttnUpBlock2D" { attention("up_blocks.\(i).attentions.\(j)", out, groupNorm: true) }
             }
-            if i < levels - 1 { conv("up_blocks.\(i).upsamplers.0.conv", out, out, 3) }
+            switch upsampling(level: i) {
+            case .conv?: conv("up_blocks.\(i).upsamplers.0.conv", out, out, 3)
+            case .resnet?: resnet("up_blocks.\(i).upsamplers.0", out, out)
+            case nil: break
+            }
         }
         norm("conv_norm_out", ch[0])
         conv("conv_out", outChannels, ch[0], 3)
@@ -204,9 +219,19 @@ private struct ForwardWalk {
                 skips.append(current)
                 ledger.retain(current.id)
             }
-            if i < levels - 1 {
-                let down = conv(in: ch[i], out: ch[i], h, w, resolution: side >> i, prologue: false, stride: 2)
-                (h, w) = (h / 2, w / 2)
+            if let kind = c.downsampling(level: i) {
+                // a stride-2 conv; or a resnet on the pooled maps (the activated copy and both
+                // pooled maps alive while it runs, counted as one more map at full size)
+                let down: Held
+                if kind == .resnet {
+                    let copies = ledger.hold(batch * ch[i] * h * w * 3 / 2)
+                    (h, w) = (h / 2, w / 2)
+                    down = resnet(Held(id: copies, channels: ch[i]), out: ch[i], h, w, resolution: side >> i)
+                    ledger.release(copies)
+                } else {
+                    down = conv(in: ch[i], out: ch[i], h, w, resolution: side >> i, prologue: false, stride: 2)
+                    (h, w) = (h / 2, w / 2)
+                }
                 ledger.release(current.id)
                 current = down
                 skips.append(current)
@@ -238,11 +263,13 @@ private struct ForwardWalk {
                 current = next
                 if type == "AttnUpBlock2D" { current = attention(current, h, w, groupNorm: true) }
             }
-            if i < levels - 1 {
-                // nearest ×2, then a 3×3 conv whose planes were chosen for the smaller maps
-                let up = Held(id: ledger.hold(batch * current.channels * 4 * h * w), channels: current.channels)
+            if let kind = c.upsampling(level: i) {
+                // nearest ×2, then a 3×3 conv whose planes were chosen for the smaller maps; or a
+                // resnet on the upsampled maps (the activated copy too: two maps at the new size)
+                let up = Held(id: ledger.hold(batch * current.channels * (kind == .resnet ? 8 : 4) * h * w), channels: current.channels)
                 (h, w) = (2 * h, 2 * w)
-                let next = conv(in: up.channels, out: up.channels, h, w, resolution: resolution, prologue: false)
+                let next = kind == .resnet ? resnet(up, out: up.channels, h, w, resolution: resolution)
+                    : conv(in: up.channels, out: up.channels, h, w, resolution: resolution, prologue: false)
                 ledger.release(up.id)
                 ledger.release(current.id)
                 current = next

@@ -4,9 +4,12 @@ import Foundation
 /// The `config.json` of a diffusers `UNet2DModel`, with diffusers' defaults for absent keys.
 ///
 /// Supported: positional time embedding, SiLU, DownBlock2D / AttnDownBlock2D /
-/// UpBlock2D / AttnUpBlock2D, UNetMidBlock2D (with or without attention) or none,
-/// conv down/upsampling, "default" and "scale_shift" time conditioning, no class embedding.
-/// Anything else is refused by `validate` with the field's name and the supported values.
+/// ResnetDownsampleBlock2D, UpBlock2D / AttnUpBlock2D / ResnetUpsampleBlock2D, UNetMidBlock2D
+/// (with or without attention) or none, conv or resnet down/upsampling, "default" and
+/// "scale_shift" time conditioning, class conditioning by an embedding table
+/// (`num_class_embeds`) or by the label's sinusoid (`class_embed_type` "timestep"), any
+/// `out_channels` (learned variance: 2 × in_channels, of which DDIM takes ε). Anything else is
+/// refused by `validate` with the field's name, the supported values and, where it helps, why.
 public struct UNetConfig: Sendable, Equatable {
     /// [height, width] of the samples the model was trained on (`sample_size`: one integer for
     /// square samples, or [height, width] as diffusers allows); what `ddim` samples.
@@ -39,9 +42,12 @@ public struct UNetConfig: Sendable, Equatable {
     public var midBlockScaleFactor: Float = 1
     /// 0: pad (0, 1, 0, 1) then a stride-2 conv; 1: pad 1 on every side.
     public var downsamplePadding = 1
-    /// "conv" only.
+    /// How AttnDownBlock2D halves the resolution: "conv" (a stride-2 conv) or "resnet" (a
+    /// ResnetBlock2D with 2×2 average pooling). DownBlock2D always uses a conv,
+    /// ResnetDownsampleBlock2D always a resnet.
     public var downsampleType = "conv"
-    /// "conv" only.
+    /// How AttnUpBlock2D doubles it: "conv" (nearest ×2, then a conv) or "resnet" (a ResnetBlock2D
+    /// with nearest ×2 inside). UpBlock2D always uses a conv, ResnetUpsampleBlock2D a resnet.
     public var upsampleType = "conv"
     /// "silu" only.
     public var actFn = "silu"
@@ -57,9 +63,10 @@ public struct UNetConfig: Sendable, Equatable {
     public var resnetTimeScaleShift = "default"
     /// Whether the mid block has attention.
     public var addAttention = true
-    /// Must be nil (class-conditional models are not supported).
+    /// nil (a table of `num_class_embeds` rows, when that is set) or "timestep" (the label's
+    /// sinusoid through its own two-layer MLP).
     public var classEmbedType: String?
-    /// Must be nil (class-conditional models are not supported).
+    /// Rows of the class embedding table: the labels are 0 ..< num_class_embeds.
     public var numClassEmbeds: Int?
 
     /// diffusers' defaults.
@@ -148,26 +155,37 @@ public struct UNetConfig: Sendable, Equatable {
         guard upBlockTypes.count == levels else {
             throw ModelError(file: file, "up_block_types has \(upBlockTypes.count) entries but block_out_channels has \(levels)")
         }
-        for t in downBlockTypes where !["DownBlock2D", "AttnDownBlock2D"].contains(t) {
-            throw fail("down_block_types", t, "DownBlock2D, AttnDownBlock2D")
+        for t in downBlockTypes where !["DownBlock2D", "AttnDownBlock2D", "ResnetDownsampleBlock2D"].contains(t) {
+            throw fail("down_block_types", t, "DownBlock2D, AttnDownBlock2D, ResnetDownsampleBlock2D")
         }
-        for t in upBlockTypes where !["UpBlock2D", "AttnUpBlock2D"].contains(t) {
-            throw fail("up_block_types", t, "UpBlock2D, AttnUpBlock2D")
+        for t in upBlockTypes where !["UpBlock2D", "AttnUpBlock2D", "ResnetUpsampleBlock2D"].contains(t) {
+            throw fail("up_block_types", t, "UpBlock2D, AttnUpBlock2D, ResnetUpsampleBlock2D")
         }
         if let m = midBlockType, m != "UNetMidBlock2D" { throw fail("mid_block_type", m, "UNetMidBlock2D, null") }
         guard inChannels > 0 else { throw fail("in_channels", inChannels, "a positive count") }
         guard outChannels > 0 else { throw fail("out_channels", outChannels, "a positive count") }
         guard layersPerBlock >= 1 else { throw fail("layers_per_block", layersPerBlock, "1 or more") }
-        guard timeEmbeddingType == "positional" else { throw fail("time_embedding_type", timeEmbeddingType, "positional") }
+        guard timeEmbeddingType == "positional" else {
+            if timeEmbeddingType == "fourier" {
+                throw ModelError(file: file, "time_embedding_type = fourier is not supported: it is the Gaussian-Fourier embedding of score-SDE (NCSN++) models, which take σ rather than a DDPM timestep and are sampled by an SDE solver, not DDIM (supported: positional)")
+            }
+            throw fail("time_embedding_type", timeEmbeddingType, "positional")
+        }
         guard actFn == "silu" || actFn == "swish" else { throw fail("act_fn", actFn, "silu") }
-        guard downsampleType == "conv" else { throw fail("downsample_type", downsampleType, "conv") }
-        guard upsampleType == "conv" else { throw fail("upsample_type", upsampleType, "conv") }
+        guard ["conv", "resnet"].contains(downsampleType) else { throw fail("downsample_type", downsampleType, "conv, resnet") }
+        guard ["conv", "resnet"].contains(upsampleType) else { throw fail("upsample_type", upsampleType, "conv, resnet") }
         guard [0, 1].contains(downsamplePadding) else { throw fail("downsample_padding", downsamplePadding, "0, 1") }
         guard ["default", "scale_shift"].contains(resnetTimeScaleShift) else {
             throw fail("resnet_time_scale_shift", resnetTimeScaleShift, "default, scale_shift")
         }
-        guard classEmbedType == nil else { throw fail("class_embed_type", classEmbedType ?? "", "null") }
-        guard numClassEmbeds == nil else { throw fail("num_class_embeds", numClassEmbeds ?? 0, "null") }
+        if let t = classEmbedType, t != "timestep" {
+            let why = t == "identity" ? ": it takes a class vector of the time embedding's width, not a label, and no public UNet2DModel checkpoint uses it"
+                : t == "projection" || t == "simple_projection" ? ": it projects a class vector, not a label (Stable Diffusion's upscalers)" : ""
+            throw ModelError(file: file, "class_embed_type = \(t) is not supported\(why) (supported: null with num_class_embeds, timestep)")
+        }
+        if let n = numClassEmbeds, !(1...Self.maxClasses).contains(n) {
+            throw fail("num_class_embeds", n, "1…\(Self.maxClasses) classes")
+        }
         guard normNumGroups > 0 else { throw fail("norm_num_groups", normNumGroups, "a positive count") }
         for c in blockOutChannels where c % normNumGroups != 0 {
             throw ModelError(file: file, "norm_num_groups = \(normNumGroups) does not divide block_out_channels entry \(c)")
@@ -177,8 +195,10 @@ public struct UNetConfig: Sendable, Equatable {
         }
         if let a = attentionHeadDim {
             guard a > 0 else { throw fail("attention_head_dim", a, "a positive head size or null") }
-            for c in blockOutChannels where c / a < 1 {
-                throw ModelError(file: file, "attention_head_dim = \(a) is larger than a level's \(c) channels")
+            // only the levels with attention (and the mid block's) split their channels into heads
+            let attended = blockOutChannels.indices.filter { downBlockTypes[$0] == "AttnDownBlock2D" || upBlockTypes[levels - 1 - $0] == "AttnUpBlock2D" }
+            for c in attended.map({ blockOutChannels[$0] }) + (midBlockType != nil && addAttention ? [blockOutChannels[levels - 1]] : []) where c / a < 1 {
+                throw ModelError(file: file, "attention_head_dim = \(a) is larger than an attention level's \(c) channels")
             }
         }
         guard normEps > 0, normEps.isFinite else { throw fail("norm_eps", normEps, "a positive number") }
@@ -206,6 +226,8 @@ public struct UNetConfig: Sendable, Equatable {
     /// Caps on a config's sizes: far above any real UNet2DModel (google/ddpm-* use ≤ 6 levels of
     /// ≤ 512 channels), far below what would exhaust memory before a weight is read.
     static let maxLevels = 8, maxChannels = 8192, maxSampleSize = 4096
+    /// The most classes a class embedding may have (ImageNet-22k has 21,841).
+    static let maxClasses = 100_000
 
     /// "swish" is diffusers' other name for SiLU.
     private mutating func normalise() { if actFn == "swish" { actFn = "silu" } }
@@ -215,6 +237,66 @@ public struct UNetConfig: Sendable, Equatable {
 
     /// How many times the blocks halve the resolution.
     var downsamplings: Int { blockOutChannels.count - 1 }
+
+    /// How a block changes the resolution.
+    public enum Resampling: String, Sendable {
+        /// A (strided or upsampled) 3×3 convolution: `downsamplers.0.conv` / `upsamplers.0.conv`.
+        case conv
+        /// A ResnetBlock2D with 2×2 average pooling or nearest ×2 inside: `downsamplers.0` /
+        /// `upsamplers.0` are resnets.
+        case resnet
+    }
+
+    /// How down block `i` halves the resolution (nil: the deepest level does not), as diffusers'
+    /// `get_down_block` builds it: DownBlock2D a conv, ResnetDownsampleBlock2D a resnet,
+    /// AttnDownBlock2D as `downsample_type` says.
+    public func downsampling(level i: Int) -> Resampling? {
+        guard i < blockOutChannels.count - 1 else { return nil }
+        switch downBlockTypes[i] {
+        case "ResnetDownsampleBlock2D": return .resnet
+        case "AttnDownBlock2D": return Resampling(rawValue: downsampleType) ?? .conv
+        default: return .conv
+        }
+    }
+
+    /// How up block `i` (deepest first) doubles the resolution (nil: the last does not).
+    public func upsampling(level i: Int) -> Resampling? {
+        guard i < blockOutChannels.count - 1 else { return nil }
+        switch upBlockTypes[i] {
+        case "ResnetUpsampleBlock2D": return .resnet
+        case "AttnUpBlock2D": return Resampling(rawValue: upsampleType) ?? .conv
+        default: return .conv
+        }
+    }
+
+    /// How the model is told a class.
+    public enum ClassConditioning: Equatable, Sendable {
+        /// `class_embedding.weight`, one row of the time embedding's width per class.
+        case table(classes: Int)
+        /// `class_embedding.linear_1/2`: the label's sinusoid (as a timestep's) through an MLP.
+        case timestep
+    }
+
+    /// How the model takes a class label; nil: unconditional.
+    public var classConditioning: ClassConditioning? {
+        if classEmbedType == "timestep" { return .timestep }
+        return numClassEmbeds.map { .table(classes: $0) }
+    }
+
+    /// The labels a class-conditional model takes: 0 ..< num_class_embeds for a table; for the
+    /// sinusoid, 0 ..< num_class_embeds when set, else any label up to ``maxClasses``.
+    public var classCount: Int? {
+        switch classConditioning {
+        case .table(let n): n
+        case .timestep: numClassEmbeds ?? Self.maxClasses
+        case nil: nil
+        }
+    }
+
+    /// Whether the model predicts a variance beside ε (`out_channels` = 2 × `in_channels`, as
+    /// improved-DDPM models with `variance_type` learned or learned_range do): DDIM takes the
+    /// first `in_channels` channels, ε, and leaves the variance.
+    public var predictsVariance: Bool { outChannels == 2 * inChannels }
 }
 
 /// Reads typed values from a JSON dictionary; a wrong type is an error naming the key.

@@ -35,7 +35,8 @@ struct Bench: ParsableCommand {
     func run() throws {
         var policy = ConvPolicy(environment: ProcessInfo.processInfo.environment)
         if let conv { policy.algorithm = conv == .winograd ? .winograd : .im2col }
-        let m = try model.load(policy: policy)
+        let m = try model.load(policy: policy, defaultClass: true)
+        let labels = m.classLabel.map { [Int](repeating: $0, count: batch) }
         try checkMemory(m)
         let shape = [batch] + m.sampleShape()
         var x = Tensor(shape: shape)
@@ -43,15 +44,15 @@ struct Bench: ParsableCommand {
         let t = [Float](repeating: 500, count: batch)
         // the other algorithm's output once, for the numerical difference of the fast path
         let chosen = policy.algorithm
-        let other = try m.unet.forward(x, timesteps: t, algorithm: chosen == .winograd ? .im2col : .winograd)
-        let output = try m.unet(x, timesteps: t)
+        let other = try m.unet.forward(x, timesteps: t, classLabels: labels, algorithm: chosen == .winograd ? .im2col : .winograd)
+        let output = try m.unet(x, timesteps: t, classLabels: labels)
         let difference = output.maxAbsDifference(other)
         let scale = output.data.reduce(0) { max($0, abs($1)) }
         var times: [Double] = []
         var ops = OpProfile()
         for _ in 0..<runs {
             let start = DispatchTime.now().uptimeNanoseconds
-            if profile { _ = try m.unet.forward(x, timesteps: t, profile: &ops) } else { _ = try m.unet(x, timesteps: t) }
+            if profile { _ = try m.unet.forward(x, timesteps: t, classLabels: labels, profile: &ops) } else { _ = try m.unet(x, timesteps: t, classLabels: labels) }
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         }
         times.sort()

@@ -116,7 +116,7 @@ struct Live: ParsableCommand {
             throw ValidationError("the live sampler needs a terminal on standard input and output; for scripts use `ddim sample`")
         }
         if let refusal = App.terminalRefusal(environment: ProcessInfo.processInfo.environment) { throw TUIError.terminal(refusal) }
-        var m = try model.load()
+        var m = try model.load(defaultClass: true)
         clip.apply(to: &m)
         try ImageExport.checkPicture(channels: m.unet.config.inChannels)
         guard sampling.steps <= m.schedule.trainTimesteps else {

@@ -12,7 +12,7 @@ struct Info: ParsableCommand {
     @OptionGroup var model: ModelOptions
 
     func run() throws {
-        let m = try model.load()
+        let m = try model.load(defaultClass: true)
         let c = m.unet.config
         let shape = m.sampleShape()
         let flops = m.unet.flops(height: shape[1], width: shape[2])

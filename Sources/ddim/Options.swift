@@ -16,6 +16,11 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Threads of each forward pass (default: all cores).")
     var threads: Int?
 
+    @Option(name: .customLong("class-label"), help: ArgumentHelp(
+        "The class to draw, for a class-conditional model (num_class_embeds): 0…classes − 1. Required by the headless commands for such a model; the live sampler starts at 0.",
+        valueName: "n"))
+    var classLabel: Int?
+
     func validate() throws {
         if let threads, !(1...64).contains(threads) {
             throw ValidationError("--threads must be between 1 and 64, the most ddim's pool runs (got \(threads))")
@@ -23,11 +28,15 @@ struct ModelOptions: ParsableArguments {
     }
 
     /// Loads the chosen model (and sets the thread count), its convolutions under `policy`
-    /// (by default the environment's: `DDIM_CONV`, `DDIM_WINOGRAD`).
-    func load(policy: ConvPolicy = ConvPolicy(environment: ProcessInfo.processInfo.environment)) throws -> LoadedModel {
+    /// (by default the environment's: `DDIM_CONV`, `DDIM_WINOGRAD`), with `--class-label`
+    /// checked against it. `defaultClass`: a class-conditional model without `--class-label`
+    /// draws class 0 (the live sampler, `ddim bench`) rather than being refused.
+    func load(policy: ConvPolicy = ConvPolicy(environment: ProcessInfo.processInfo.environment), defaultClass: Bool = false) throws -> LoadedModel {
         if let threads { setThreads(threads) }
-        guard let model else { return try ModelStore.loadDefault(policy: policy) }
-        return try ModelStore.load(URL(fileURLWithPath: model), policy: policy)
+        var m = try model.map { try ModelStore.load(URL(fileURLWithPath: $0), policy: policy) } ?? ModelStore.loadDefault(policy: policy)
+        m.classLabel = classLabel ?? (defaultClass && m.classCount != nil ? 0 : nil)
+        try m.checkClassLabel()
+        return m
     }
 }
 

@@ -91,7 +91,7 @@ struct Sample: ParsableCommand {
             }
             request.batch = xT.shape[0]
             try m.unet.checkInput(shape: xT.shape)
-            sampler = try Sampler(model: m.unet, scheduler: m.ddim, initialSample: xT, steps: request.steps, noise: request.noise,
+            sampler = try Sampler(model: m.denoiser, scheduler: m.ddim, initialSample: xT, steps: request.steps, noise: request.noise,
                                   spacing: request.spacing, source: TorchRandom(seed: request.seed))
         } else {
             sampler = try m.sampler(for: request)

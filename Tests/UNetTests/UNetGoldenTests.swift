@@ -8,7 +8,9 @@ let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
     .appendingPathComponent("Fixtures")
 
 /// The UNet fixture cases written by scripts/make_fixtures.py (random weights, PyTorch outputs).
-let unetCases = ["ddpm_style", "diffusers_defaults", "scale_shift", "legacy_attention", "misc"]
+let unetCases = ["ddpm_style", "diffusers_defaults", "scale_shift", "legacy_attention", "misc",
+                 // the variants in public use (issue #20; docs/models.md)
+                 "training_example", "resnet_updown_classes", "class_timestep", "learned_variance", "non_square"]
 
 func loadCase(_ name: String) throws -> UNet2DModel {
     let dir = fixtures.appendingPathComponent("unet/\(name)")
@@ -24,7 +26,8 @@ struct UNetGoldenTests {
         let model = try loadCase(name)
         let io = try SafeTensorsFile(url: fixtures.appendingPathComponent("unet/\(name)/io.safetensors"))
         let sample = try io.tensor("sample"), want = try io.tensor("output")
-        let got = try model(sample, timesteps: try io.tensor("timestep").data)
+        let labels = io.entries["class_labels"] == nil ? nil : try io.tensor("class_labels").data.map { Int($0) }
+        let got = try model(sample, timesteps: try io.tensor("timestep").data, classLabels: labels)
         #expect(got.shape == want.shape)
         let err = got.maxAbsDifference(want)
         let scale = want.data.map(abs).max() ?? 0
@@ -71,8 +74,12 @@ struct UNetErrorTests {
     @Test("unsupported config values name the field and what is supported", arguments: [
         ("down_block_types", #"["CrossAttnDownBlock2D", "DownBlock2D"]"#, "down_block_types = CrossAttnDownBlock2D is not supported"),
         ("resnet_time_scale_shift", #""spatial""#, "resnet_time_scale_shift = spatial is not supported (supported: default, scale_shift)"),
-        ("time_embedding_type", #""fourier""#, "time_embedding_type = fourier"),
-        ("num_class_embeds", "10", "num_class_embeds = 10"),
+        ("time_embedding_type", #""fourier""#, "time_embedding_type = fourier is not supported: it is the Gaussian-Fourier embedding of score-SDE"),
+        ("num_class_embeds", "0", "num_class_embeds = 0 is not supported (supported: 1…100000 classes)"),
+        ("class_embed_type", #""identity""#, "class_embed_type = identity is not supported: it takes a class vector"),
+        ("class_embed_type", #""projection""#, "class_embed_type = projection is not supported: it projects a class vector"),
+        ("downsample_type", #""fir""#, "downsample_type = fir is not supported (supported: conv, resnet)"),
+        ("up_block_types", #"["UpBlock2D", "SkipUpBlock2D"]"#, "up_block_types = SkipUpBlock2D is not supported (supported: UpBlock2D, AttnUpBlock2D, ResnetUpsampleBlock2D)"),
         ("norm_num_groups", #""eight""#, "field norm_num_groups has the wrong type"),
         ("block_out_channels", "[16]", "down_block_types has 2 entries but block_out_channels has 1"),
         ("sample_size", "[8, 16, 4]", "sample_size = [8, 16, 4] is not supported (an integer or [height, width])"),
@@ -88,6 +95,24 @@ struct UNetErrorTests {
         let e = #expect(throws: ModelError.self) { try UNetConfig.load(from: url) }
         #expect(e?.file == url.path)
         #expect(e?.reason.contains(message) == true, "\(e?.reason ?? "no error")")
+    }
+
+    @Test("class labels: a class-conditional model needs one per sample, within its classes; an unconditional one takes none")
+    func classLabels() throws {
+        let conditional = try loadCase("resnet_updown_classes")
+        let x = Tensor(shape: [2, 3, 16, 16])
+        for (labels, message) in [(nil, "class-conditional (10 classes): give a class label 0…9"), ([1], "1 class labels for a batch of 2"),
+                                  ([0, 10], "class label 10 is not one of the model's 10 classes (0…9)"),
+                                  ([-1, 0], "class label -1 is not one of the model's 10 classes")] as [([Int]?, String)] {
+            let e = #expect(throws: ModelError.self) { try conditional(x, timesteps: [1, 1], classLabels: labels) }
+            #expect(e?.reason.contains(message) == true, "\(e?.reason ?? "no error")")
+        }
+        let plain = try loadCase("ddpm_style")
+        let e = #expect(throws: ModelError.self) { try plain(Tensor(shape: [1, 3, 16, 16]), timesteps: [1], classLabels: [0]) }
+        #expect(e?.reason.contains("not class-conditional") == true)
+        // the label matters: two labels, two outputs
+        let one = try conditional(x, timesteps: [500, 500], classLabels: [1, 2])
+        #expect(one.slice(0).maxAbsDifference(one.slice(1)) > 1e-3)
     }
 
     @Test("sample_size: an integer is square, [height, width] is kept as given")
