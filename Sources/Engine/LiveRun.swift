@@ -24,7 +24,7 @@ import Tensors
 public struct LiveRun: LiveWork {
     /// What the UI sees: the settings in force, the state, the latest x_t and x̂₀, the times.
     public private(set) var snapshot: LiveSnapshot
-    private let model: LoadedModel
+    private var model: LoadedModel
     private let timingBlock: Int?
     private let clock: () -> Double
     /// The settings asked for; they differ from the snapshot's after a new run that failed.
@@ -48,8 +48,11 @@ public struct LiveRun: LiveWork {
         clock: @escaping () -> Double = LiveRun.monotonicSeconds()
     ) {
         (self.model, self.settings, self.paused, self.clock) = (model, settings, paused, clock)
+        // the class: the settings', else the model's (`--class-label`)
+        self.settings.classLabel = settings.classLabel ?? model.classLabel
+        self.model.classLabel = self.settings.classLabel
         self.timingBlock = timingBlock.map { max(1, $0) }
-        snapshot = .before(settings: settings, paused: paused)
+        snapshot = .before(settings: self.settings, paused: paused)
         fresh()
     }
 
@@ -111,6 +114,14 @@ public struct LiveRun: LiveWork {
             if snapshot.state == .running || snapshot.state == .paused { snapshot.state = p ? .paused : .running }
         case .stepOnce:
             stepsOwed += 1
+        case .setClass(let label):
+            settings.classLabel = label
+            model.classLabel = label
+            snapshot.settings.classLabel = label
+            guard var s = sampler, !s.isFinished, !failed else { fresh(); break }
+            s.model = model.denoiser
+            sampler = s
+            if s.stepsDone > 0 && snapshot.planChanges.last != s.stepsDone { snapshot.planChanges.append(s.stepsDone) }
         case .setPace(let milliseconds):
             settings.paceMilliseconds = max(0, milliseconds)
             snapshot.settings.paceMilliseconds = settings.paceMilliseconds

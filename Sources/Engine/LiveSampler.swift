@@ -18,6 +18,9 @@ public struct LiveSettings: Sendable, Equatable {
     /// it, so that a fast model can be watched; 0: as fast as possible. Only the live sampler
     /// paces (``LiveRun``); headless commands and the studio views never do.
     public var paceMilliseconds: Double
+    /// The class every tile is drawn as, for a class-conditional model (nil: unconditional);
+    /// ``LiveCommand/setClass(_:)`` changes it from the next step.
+    public var classLabel: Int?
 
     /// Settings for a live run (unpaced unless `paceMilliseconds` is given).
     public init(steps: Int, noise: NoiseLevel, spacing: TimestepSpacing, seed: UInt64, batch: Int, paceMilliseconds: Double = 0) {
@@ -106,6 +109,9 @@ public enum LiveCommand: Sendable, Equatable {
     /// A new pace (``LiveSettings/paceMilliseconds``, 0: as fast as possible); it applies from the
     /// next step, at once if that step is waiting for the old pace.
     case setPace(milliseconds: Double)
+    /// Another class label (``LiveSettings/classLabel``): the run goes on from its x_t with the
+    /// model told the new class from the next step, as a change of η does (marked on the bar).
+    case setClass(Int?)
 }
 
 /// Runs a ``LiveRun`` on a background Dispatch queue, one step at a time, and talks to the UI

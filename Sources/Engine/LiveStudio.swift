@@ -57,6 +57,8 @@ public enum StudioCommand: Sendable, Equatable {
     case setPaused(Bool)
     /// Run exactly one step even while paused (each command is one step).
     case stepOnce
+    /// Draw every tile as this class from now on (every lane starts again).
+    case setClass(Int?)
 }
 
 /// A background worker for the studio views (compare, interpolate, invert): like ``LiveSampler``,
@@ -84,6 +86,9 @@ public final class LiveStudio: Sendable {
 
     /// While paused: one step.
     public func stepOnce() { mailbox.send(.stepOnce) }
+
+    /// Another class label for the views (their lanes start again at the next show).
+    public func setClass(_ label: Int?) { mailbox.send(.setClass(label)) }
 
     /// The latest snapshot and its version.
     public func latest() -> (snapshot: StudioSnapshot, version: Int) { mailbox.latest() }

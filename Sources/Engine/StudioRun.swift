@@ -86,7 +86,7 @@ struct StudioLane {
 public struct StudioRun: LiveWork {
     /// What the UI sees.
     public private(set) var snapshot = StudioSnapshot()
-    private let model: LoadedModel
+    private var model: LoadedModel
     private var lanes: [StudioLane] = []
     private var paused = false
     private var failed = false
@@ -125,6 +125,9 @@ public struct StudioRun: LiveWork {
             snapshot.paused = p
         case .stepOnce:
             stepsOwed += 1
+        case .setClass(let label):
+            model.classLabel = label
+            lanes = []
         }
         settle()
     }

@@ -253,7 +253,9 @@ extension App {
         let items: [(String, String)] = [
             ("η", eta), ("steps", "\(state.settings.steps)"), ("pace", AppState.milliseconds(state.settings.paceMilliseconds)), ("spacing", state.settings.spacing.rawValue),
             ("clip", s.clipSample ? String(format: "±%g", s.clipSampleRange) : "off"), ("batch", "\(state.settings.batch)"),
-            ("seed", "\(state.settings.seed)"), ("view", state.view.rawValue), ("theme", state.themeName),
+            ("seed", "\(state.settings.seed)"),
+        ] + (state.settings.classLabel.map { [("class", "\($0)")] } ?? []) + [
+            ("view", state.view.rawValue), ("theme", state.themeName),
         ] + (model.sampleShape()[0] == 1 ? [("map", state.colormap.rawValue)] : [])
         var column = 2
         for (name, value) in items.map({ (text($0.0), text($0.1)) }) {

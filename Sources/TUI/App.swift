@@ -98,6 +98,7 @@ public final class App {
                 } catch { return "\(error)" }
             },
             unicode: capabilities.unicode, themes: ThemeFiles.names)
+        limits.classCount = model.classCount
         if options.measureBlock != nil { limits.paceFixed = "--measure-ui times unpaced steps: the pace stays 0" }
         state = AppState(limits: limits, settings: options.settings, paused: options.paused,
                          blitter: options.blitter ?? capabilities.blitter, colorMode: options.colorMode ?? capabilities.colorMode,
@@ -348,6 +349,11 @@ public final class App {
         let s = state.settings
         if reaction.contains(.newRun) { live.send(.newRun(seed: s.seed, batch: s.batch)) }
         if reaction.contains(.sendPace) { live.send(.setPace(milliseconds: s.paceMilliseconds)) }
+        if reaction.contains(.sendClass) {
+            live.send(.setClass(s.classLabel))
+            studio.setClass(s.classLabel)
+            if !sampling { showStudio(fresh: true) }
+        }
         if reaction.contains(.sendSettings) { live.send(.setSettings(steps: s.steps, noise: s.noise, spacing: s.spacing)) }
         if reaction.contains(.switchWorker) {
             // one worker at a time: the sampler waits while a studio view computes
@@ -378,7 +384,9 @@ public final class App {
             "ddim-\(snapshot.settings.seed)-s\(snapshot.settings.steps)-e\(eta)-\(snapshot.stepsDone)\(n == 1 ? "" : "-\(n)").png"
         }
         do {
-            try snapshot.writeGrid(picture, model: model, to: name)
+            var drawn = model
+            drawn.classLabel = snapshot.settings.classLabel
+            try snapshot.writeGrid(picture, model: drawn, to: name)
             // the history holds previews, not pictures: a save is always the newest step's
             state.flash("saved \(name)" + (state.scrub == nil ? "" : " (step \(snapshot.stepsDone), the newest)"))
         } catch {

@@ -23,6 +23,8 @@ public struct AppState {
         public var themes: [String]
         /// Why `<` and `>` may not change the pace (nil: they may): `--measure-ui` times unpaced steps.
         public var paceFixed: String?
+        /// The classes `l` cycles through (nil: the model is unconditional).
+        public var classCount: Int?
         /// The ways of drawing pictures `g` cycles through (``GraphicsDecision/choices``).
         public var graphicsChoices: [GraphicsProtocol] = [.blocks]
         /// Why pictures are blocks only (said when `g` has nothing to switch to).
@@ -235,6 +237,14 @@ public struct AppState {
             blitter = blitter.next
             if graphics != .blocks { flash("the blitter draws blocks; tiles are \(graphics.rawValue) pixels now (g switches)", now: now) }
             else if !limits.unicode && blitter != .ascii { flash("this terminal's locale is not UTF-8: block glyphs may not show", now: now) }
+        case .classLabel:
+            guard let count = limits.classCount, count > 0 else {
+                flash("this model is unconditional: it has no classes to choose (l is for class-conditional models)", now: now)
+                return []
+            }
+            settings.classLabel = ((settings.classLabel ?? -1) + 1) % count
+            flash("class \(settings.classLabel ?? 0) of \(count), from the next step", now: now)
+            return .sendClass
         case .graphics:
             let choices = limits.graphicsChoices
             guard choices.count > 1 else {

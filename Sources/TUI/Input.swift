@@ -52,6 +52,8 @@ public struct Reaction: OptionSet, Sendable {
     public static let open = Reaction(rawValue: 1 << 10)
     /// The pace changed (``LiveSettings/paceMilliseconds``): tell the sampler.
     public static let sendPace = Reaction(rawValue: 1 << 13)
+    /// Send the new class label (``LiveSettings/classLabel``) to the workers.
+    public static let sendClass = Reaction(rawValue: 1 << 14)
     /// End the live sampler.
     public static let quit = Reaction(rawValue: 1 << 11)
     /// End it as SIGINT would (Ctrl-C, a key in raw mode): exit 130.

@@ -123,8 +123,9 @@ struct Live: ParsableCommand {
             throw ValidationError("--steps \(sampling.steps) is more than the model's \(m.schedule.trainTimesteps) training timesteps")
         }
         try checkMemory(m)
-        let settings = LiveSettings(steps: sampling.steps, noise: sampling.eta.level, spacing: sampling.spacing ?? m.scheduler.timestepSpacing,
+        var settings = LiveSettings(steps: sampling.steps, noise: sampling.eta.level, spacing: sampling.spacing ?? m.scheduler.timestepSpacing,
                                     seed: sampling.seed, batch: sampling.batch, paceMilliseconds: paceMilliseconds)
+        settings.classLabel = m.classLabel
         var options = AppOptions(settings: settings, theme: theme, colorMode: color, blitter: blitter, paused: paused)
         options.measureBlock = measureUi
         options.graphics = graphics

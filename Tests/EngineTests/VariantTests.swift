@@ -1,4 +1,5 @@
 import Engine
+import Sampling
 import Foundation
 import Imaging
 import Tensors
@@ -78,5 +79,31 @@ struct VariantTests {
         #expect(classes.stdout.contains("↓2 by a resnet") && classes.stdout.contains("↑2 by a resnet"))
         let variance = try Run(["info", "--model", Self.fixtureRoot.appendingPathComponent("learned_variance").path])
         #expect(variance.status == 0 && variance.stdout.contains("learned variance"), "\(variance.stdout)")
+    }
+
+    @Test("the live sampler's class: set mid-run it takes effect from the next step (x_t kept, marked on the bar); the result is the headless run's for a class switched at that step")
+    func liveClass() throws {
+        var model = try ModelStore.load(Self.fixtureRoot.appendingPathComponent("resnet_updown_classes"))
+        model.classLabel = 2
+        var run = LiveRun(model: model, settings: LiveSettings(steps: 6, noise: .eta(0), spacing: .leading, seed: 5, batch: 1))
+        #expect(run.snapshot.settings.classLabel == 2)
+        for _ in 0..<3 { _ = run.step() }
+        let xt = run.snapshot.sample
+        run.apply(.setClass(7))
+        #expect(run.snapshot.sample == xt && run.snapshot.stepsDone == 3 && run.snapshot.planChanges == [3])
+        drain(&run)
+        // the same by hand: 3 steps as class 2, then 3 as class 7
+        model.classLabel = 2
+        var sampler = try Sampler(model: model.denoiser, scheduler: model.ddim, shape: [1] + model.sampleShape(), steps: 6,
+                                  noise: .eta(0), spacing: .leading, source: PerSampleNoise(firstSeed: 5, count: 1))
+        for _ in 0..<3 { _ = try sampler.step() }
+        model.classLabel = 7
+        sampler.model = model.denoiser
+        while try sampler.step() != nil {}
+        #expect(run.snapshot.sample.maxAbsDifference(sampler.sample) == 0)
+        // and a run of class 7 throughout differs
+        model.classLabel = 7
+        let whole = try model.sample(SampleRequest(steps: 6, noise: .eta(0), seeds: [5]))
+        #expect(whole.sample.maxAbsDifference(sampler.sample) > 1e-4)
     }
 }

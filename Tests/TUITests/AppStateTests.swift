@@ -290,7 +290,23 @@ struct AppStateTests {
         type("c", into: &s)
         #expect(s.colorMode == .palette256)
     }
+    @Test("l cycles the class of a class-conditional model and sends it; an unconditional model says it has none")
+    func classKey() {
+        var s = state()
+        #expect(s.handle(.character("l")) == .redraw)
+        #expect(s.status?.text.contains("unconditional") == true && s.settings.classLabel == nil)
+        s.limits.classCount = 3
+        s.settings.classLabel = 0
+        var seen: [Int?] = []
+        for _ in 0..<3 {
+            let r = s.handle(.character("l"))
+            #expect(r.contains(.sendClass))
+            seen.append(s.settings.classLabel)
+        }
+        #expect(seen == [1, 2, 0])
+    }
 }
+
 
 @Suite("FramePlan: what a pass of the UI loop draws")
 struct FramePlanTests {
