@@ -304,4 +304,24 @@ struct TorchCheckpointTests {
         let noKeys = pickle { $0.op(0x5D) }
         #expect(refusal(head + info(true) + sd + noKeys)?.contains("storage '0' (of tensor 't') is not in the data") == true)
     }
+
+    @Test("each bad- seed of the pickle fuzz corpus is refused for the rule it breaks", arguments: [
+        ("bad-big-endian.bin", "byteorder is 'big'"),
+        ("bad-deflated.bin", "is compressed (method 8)"),
+        ("bad-global-eval.bin", "global builtins.eval is not allowed"),
+        ("bad-global-os-system.bin", "global os.system is not allowed"),
+        ("bad-huge-shape.bin", "a tensor of size [2147483647, 2147483647] with strides [3, 1] from offset 0 reaches element 8589934584 of storage"),
+        ("bad-int64-storage.bin", "global torch.LongStorage: only float32"),
+        ("bad-legacy-magic.bin", "magic number is wrong"),
+        ("bad-legacy-short-data.bin", "run past the end of the file"),
+        ("bad-missing-storage.bin", "storage '0' (of tensor 'a') is not in the archive"),
+        ("bad-opcode-inst.bin", "opcode INST (0x69)"),
+        ("bad-tensor-past-storage.bin", "reaches element 8 of storage '0', which has 6"),
+        ("bad-truncated.bin", "no zip end-of-central-directory record"),
+    ])
+    func badSeeds(seed: String, message: String) throws {
+        let url = pickleFixtures.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fuzz/corpus/pickle/\(seed)")
+        let text = try #require(refusal([UInt8](try Data(contentsOf: url)), name: seed))
+        #expect(text.hasPrefix("\(seed): ") && text.contains(message), "\(text)")
+    }
 }
