@@ -442,8 +442,9 @@ struct Unpickler {
         }
     }
 
-    /// A strided view, checked: rank ≤ 64, sizes and strides ≥ 0, offset ≥ 0, and every element it
-    /// reaches inside the storage: offset + Σ (sizeᵢ − 1)·strideᵢ < numel (computed without overflow).
+    /// A strided view, checked: rank ≤ 64, sizes and strides ≥ 0, offset ≥ 0, no more elements
+    /// than the storage has, and every element it reaches inside the storage:
+    /// offset + Σ (sizeᵢ − 1)·strideᵢ < numel (computed without overflow).
     private func tensor(storage: PickleValue, offset: PickleValue, size: PickleValue, stride: PickleValue) throws -> TensorReference {
         guard case .storage(let s) = storage else { throw fail("a tensor whose storage is \(storage.kind)") }
         guard case .int(let start) = offset, start >= 0 else { throw fail("a tensor whose storage offset is \(offset.kind)") }
@@ -457,6 +458,11 @@ struct Unpickler {
             let (p, overflow) = elements.multipliedReportingOverflow(by: d)
             guard !overflow else { throw fail("a tensor of size \(shape): the element count overflows") }
             elements = p
+        }
+        // distinct elements of a storage number at most its numel: more means a broadcast (stride 0)
+        // or overlapping view, which a state dict never holds, and whose Floats the file would not bound
+        guard elements <= s.numel else {
+            throw fail("a tensor of size \(shape) has \(elements) elements, more than its storage '\(PickleText.shown(s.key))' holds (\(s.numel)): a broadcast or overlapping view")
         }
         if elements > 0 {
             var last = start
