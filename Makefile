@@ -40,7 +40,7 @@ test: build
 # only the last -sanitize option, so SwiftPM's two --sanitize flags would drop the coverage.
 # detect_leaks=0: Foundation's Data(contentsOf:) leaks 4 KB on an empty file (not ours).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS  = safetensors latent json config scheduler png theme
+FUZZ_TARGETS ?= safetensors latent json config scheduler png theme pickle
 fuzz: deps
 	$(SWIFT) build -c release --sanitize fuzzer -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=address \
 	  -Xswiftc -DDDIM_FUZZ --product ddim-fuzz --scratch-path .build-fuzz

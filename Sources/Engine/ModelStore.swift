@@ -21,6 +21,8 @@ public struct LoadedModel: Sendable {
     /// The class every sample is drawn as, for a class-conditional model (`--class-label`;
     /// ``checkClassLabel()``); nil for an unconditional one.
     public var classLabel: Int?
+    /// The weights file read, and its format ("safetensors", "PyTorch zip checkpoint", …).
+    public var weights: (file: URL, format: String)?
 
     /// (channels, height, width) of one sample: the config's sample_size, or `fallbackSize`.
     public func sampleShape(fallbackSize: Int = 32) -> [Int] {
@@ -32,7 +34,8 @@ public struct LoadedModel: Sendable {
 /// Reads diffusers model folders.
 ///
 /// Two layouts are understood:
-/// - a model folder: `config.json` + `diffusion_pytorch_model.safetensors` (+ `scheduler_config.json`);
+/// - a model folder: `config.json` + `diffusion_pytorch_model.safetensors` (or the PyTorch checkpoint
+///   `diffusion_pytorch_model.bin`) (+ `scheduler_config.json`);
 /// - a pipeline folder: `model_index.json`, `unet/` (the above) and `scheduler/scheduler_config.json`.
 /// Without a scheduler config, DDPM's defaults apply (linear βₜ 1e-4…0.02, T = 1000, clip_sample).
 public enum ModelStore {
@@ -75,24 +78,25 @@ public enum ModelStore {
         let shape = [unetConfig.inChannels] + (unetConfig.sampleSize ?? [32, 32])
         try MemoryBudget.check(RunMemory("one sample of \(name ?? folder.lastPathComponent) (\(shape.map(String.init).joined(separator: "×")))", batch: 1),
                                config: unetConfig, policy: policy, sampleShape: shape, loading: true)
-        let unet = try UNet2DModel(config: unetConfig, weights: try SafeTensorsFile(url: weights), policy: policy)
+        let source = try WeightFile.open(weights)
+        let unet = try UNet2DModel(config: unetConfig, weights: source, policy: policy)
         var model = LoadedModel(name: name ?? folder.lastPathComponent, folder: folder, unet: unet, scheduler: scheduler, schedule: schedule)
         model.files = [config, weights] + (hasSchedulerFile ? [schedulerURL] : [])
+        model.weights = (weights, source.formatName)
         return model
     }
 
-    /// The safetensors weights of a UNet folder (the fp16 variant when it is the only one).
+    /// The weights of a UNet folder, in this order: safetensors, its fp16 variant, the PyTorch
+    /// checkpoint `diffusion_pytorch_model.bin` (and its fp16 variant).
     static func weightsFile(in dir: URL) throws -> URL {
         let fm = FileManager.default
-        for name in ["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"] {
+        for name in ["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors",
+                     "diffusion_pytorch_model.bin", "diffusion_pytorch_model.fp16.bin"] {
             let url = dir.appendingPathComponent(name)
             if fm.fileExists(atPath: url.path) { return url }
         }
-        let bin = dir.appendingPathComponent("diffusion_pytorch_model.bin")
-        if fm.fileExists(atPath: bin.path) {
-            throw ModelError(file: bin.path, "PyTorch pickle weights are not read; convert them to diffusion_pytorch_model.safetensors")
-        }
-        throw ModelError(file: dir.appendingPathComponent("diffusion_pytorch_model.safetensors").path, "no such file")
+        throw ModelError(file: dir.appendingPathComponent("diffusion_pytorch_model.safetensors").path,
+                         "no such file (nor diffusion_pytorch_model.bin)")
     }
 }
 

@@ -11,7 +11,7 @@ import UNet
 /// libFuzzer harness (`make fuzz`) and the corpus replay test run. A thrown error is the expected
 /// answer to a bad file; a trap, a crash or a runaway allocation is a bug.
 public enum FuzzTarget: String, CaseIterable, Sendable {
-    case safetensors, config, scheduler, png, theme, latent, json
+    case safetensors, config, scheduler, png, theme, latent, json, pickle
 
     /// The file name the bytes are written to (some readers look at the extension).
     var fileName: String {
@@ -23,6 +23,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .theme: "input.theme"
         case .latent: "x.safetensors"
         case .json: "input.json"
+        case .pickle: "diffusion_pytorch_model.bin"
         }
     }
 
@@ -68,6 +69,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             _ = try Self.latent(try SafeTensorsFile(bytes: data, path: name))
         case .json:
             try Self.readJSON([UInt8](data), name: name)
+        case .pickle:
+            try Self.readAll(try TorchCheckpointFile(bytes: [UInt8](data), path: name))
         case .config:
             _ = try UNetConfig.decode(data, file: name).blockOutChannels.count
         case .scheduler:
@@ -99,6 +102,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             _ = try Self.latent(try SafeTensorsFile(url: url))
         case .json:
             try Self.readJSON(try InputFile.contents(of: url.path, limit: ReadLimit(bytes: 1 << 20, what: "a fuzz input")), name: url.path)
+        case .pickle:
+            try Self.readAll(try TorchCheckpointFile(url: url))
         case .config:
             let config = try UNetConfig.load(from: url)
             _ = config.blockOutChannels.count
@@ -122,6 +127,14 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         for (name, t) in tensors {
             let u = try again.tensor(name)
             precondition(u.shape == t.shape && u.data.map(\.bitPattern) == t.data.map(\.bitPattern), "round trip changed tensor '\(name)'")
+        }
+    }
+
+    /// Every tensor of an accepted checkpoint, which must have its entry's shape.
+    private static func readAll(_ file: TorchCheckpointFile) throws {
+        for name in file.names {
+            let t = try file.tensor(name)
+            precondition(t.shape == file.shape(of: name) && t.data.count == t.shape.reduce(1, *), "tensor '\(name)' read with another shape")
         }
     }
 

@@ -23,7 +23,7 @@ public struct SafeTensorsError: Error, CustomStringConvertible, Equatable {
 /// a scratch buffer (F16, BF16), so nothing is memory-mapped: a file cut short while it is read
 /// is an error naming the tensor, not a SIGBUS, and the file's pages never count in the
 /// process's resident memory. Files are read as little-endian, as the format stores them.
-public final class SafeTensorsFile: Sendable {
+public final class SafeTensorsFile: WeightSource, Sendable {
     /// Element types this reader converts to Float.
     public enum DType: String, Sendable {
         case f32 = "F32", f16 = "F16", bf16 = "BF16"
@@ -105,6 +105,12 @@ public final class SafeTensorsFile: Sendable {
     /// The names of all tensors, sorted.
     public var names: [String] { entries.keys.sorted() }
 
+    /// "safetensors".
+    public var formatName: String { "safetensors" }
+
+    /// The shape of tensor `name`, nil if absent.
+    public func shape(of name: String) -> [Int]? { entries[name]?.shape }
+
     /// The tensor `name` converted to Float; throws if absent, or if the file now ends before
     /// its bytes ("file ended at byte N while reading tensor 'x'").
     public func tensor(_ name: String) throws -> Tensor {
@@ -127,7 +133,7 @@ public final class SafeTensorsFile: Sendable {
     }
 
     /// `count` values of `T` read straight into their array from byte `offset` of `source`.
-    private static func read<T: BitwiseCopyable>(_: T.Type, count: Int, from source: any RandomAccessBytes, at offset: Int) throws(FileError) -> [T] {
+    static func read<T: BitwiseCopyable>(_: T.Type, count: Int, from source: any RandomAccessBytes, at offset: Int) throws(FileError) -> [T] {
         var failure: FileError?
         let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             do throws(FileError) {
@@ -144,7 +150,7 @@ public final class SafeTensorsFile: Sendable {
 
     /// `count` 16-bit values from byte `offset` of `source`, converted by `convert` a chunk at a
     /// time through a small scratch buffer (so a tensor costs its Floats and 512 KB, not 1.5×).
-    private static func readHalves(count: Int, from source: any RandomAccessBytes, at offset: Int,
+    static func readHalves(count: Int, from source: any RandomAccessBytes, at offset: Int,
                                    _ convert: (UInt16) -> Float) throws(FileError) -> [Float] {
         var scratch = [UInt16](repeating: 0, count: min(count, 1 << 18))
         var failure: FileError?

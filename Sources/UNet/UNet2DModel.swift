@@ -24,18 +24,19 @@ public final class UNet2DModel: Sendable {
     let normOut: GroupNormWeight
     let convOut: ConvWeight  // C₀ → out_channels
 
-    /// Loads `config.json` and the safetensors weights. Every expected tensor must be present with
+    /// Loads `config.json` and the weights (safetensors, or a PyTorch checkpoint when the name
+    /// ends in `.bin`; ``WeightFile/open(_:)``). Every expected tensor must be present with
     /// its exact shape; a tensor the architecture does not use is an error too (it means the
     /// config and the weights disagree). Its convolutions follow `policy`.
     public convenience init(configURL: URL, weightsURL: URL, policy: ConvPolicy = ConvPolicy()) throws {
         let config = try UNetConfig.load(from: configURL)
-        let file = try SafeTensorsFile(url: weightsURL)
+        let file = try WeightFile.open(weightsURL)
         try self.init(config: config, weights: file, policy: policy)
     }
 
     /// Builds the model from a validated config and an opened weights file; its convolutions
     /// follow `policy` (the Winograd planes packed here, the algorithm of its forward passes).
-    public init(config c: UNetConfig, weights file: SafeTensorsFile, policy: ConvPolicy = ConvPolicy()) throws {
+    public init(config c: UNetConfig, weights file: any WeightSource, policy: ConvPolicy = ConvPolicy()) throws {
         config = c
         weightsPath = file.path
         convPolicy = policy
@@ -78,7 +79,7 @@ public final class UNet2DModel: Sendable {
             let more = w.unused.count > 1 ? " (and \(w.unused.count - 1) more)" : ""
             throw SafeTensorsError(file: file.path, "unexpected tensor '\(extra)'\(more) for this config")
         }
-        parameterCount = w.used.reduce(0) { $0 + (file.entries[$1]?.shape.reduce(1, *) ?? 0) }
+        parameterCount = w.used.reduce(0) { $0 + (file.shape(of: $1)?.reduce(1, *) ?? 0) }
     }
 
     /// The factor that height and width must be divisible by.

@@ -6,7 +6,7 @@ import Tensors
 /// UNet reads through its own reader (``at(resolution:)``), which knows the side of its maps;
 /// all of them share the record of names used.
 struct WeightReader {
-    let file: SafeTensorsFile
+    let file: any WeightSource
     /// The convolutions' policy: which Winograd planes the layers get (``ConvPolicy/tiles``).
     let policy: ConvPolicy
     /// The side (pixels) of the maps this reader's convolutions will see, from the config's
@@ -23,11 +23,11 @@ struct WeightReader {
     var used: Set<String> { record.set }
 
     /// A reader of `file` whose convolutions follow `policy`, for maps `resolution` pixels wide.
-    init(_ file: SafeTensorsFile, policy: ConvPolicy, resolution: Int = 0) {
+    init(_ file: any WeightSource, policy: ConvPolicy, resolution: Int = 0) {
         self.file = file
         self.policy = policy
         self.resolution = resolution
-        largeModel = file.entries.values.reduce(0) { $0 + $1.shape.reduce(1, *) } > Self.largeModelParameters
+        largeModel = file.names.reduce(0) { $0 + (file.shape(of: $1)?.reduce(1, *) ?? 0) } > Self.largeModelParameters
         record = UsedNames()
     }
 
@@ -47,9 +47,9 @@ struct WeightReader {
 
     /// The first of `names` that the file has, with `shape` (also accepting trailing 1×1 dims).
     func tensor(anyOf names: [String], _ shape: [Int]) throws -> Tensor {
-        for name in names where file.entries[name] != nil {
+        for name in names where file.shape(of: name) != nil {
             record.set.insert(name)
-            if let e = file.entries[name], e.shape == shape + [1, 1] {
+            if file.shape(of: name) == shape + [1, 1] {
                 return try file.tensor(name).reshaped(shape)
             }
             return try file.tensor(name, shape: shape)

@@ -15,10 +15,10 @@ struct DDIM: ParsableCommand {
         abstract: "Watch a diffusion model draw, live, in the terminal — and steer it while it draws.",
         discussion: """
             Without a subcommand, opens the live sampler on the embedded digits model (or --model DIR).
-            Models are diffusers UNet2DModel folders (config.json + safetensors), e.g. google/ddpm-cifar10-32.
+            Models are diffusers UNet2DModel folders (config.json + safetensors or a PyTorch .bin), e.g. google/ddpm-cifar10-32.
             The live sampler's keys: `ddim live --help`, or ? while it runs (docs/keys.md).
             """,
-        subcommands: [Live.self, Sample.self, Compare.self, Interpolate.self, Invert.self, Sweep.self, Info.self, Bench.self],
+        subcommands: [Live.self, Sample.self, Compare.self, Interpolate.self, Invert.self, Sweep.self, Info.self, Bench.self, Convert.self],
         defaultSubcommand: Live.self)
 
     /// Parses and runs the command (after re-executing once if OpenBLAS chose pre-AVX2 kernels

@@ -17,6 +17,9 @@ struct Info: ParsableCommand {
         let shape = m.sampleShape()
         let flops = m.unet.flops(height: shape[1], width: shape[2])
         try StandardOutput.print("model       \(m.name)  (\(m.folder.path))")
+        if let weights = m.weights {
+            try StandardOutput.print("weights     \(weights.file.lastPathComponent)  (\(weights.format))")
+        }
         try StandardOutput.print("sample      \(shape[0]) channel\(shape[0] == 1 ? "" : "s"), \(shape[1])×\(shape[2])")
         try StandardOutput.print("parameters  \(formatCount(m.unet.parameterCount))")
         try StandardOutput.print("per step    \(String(format: "%.2f", flops / 1e9)) GFLOP (batch 1)")

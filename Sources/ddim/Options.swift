@@ -9,7 +9,7 @@ import Output
 /// `--model DIR`: which model to run (the embedded digits model when absent).
 struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "A diffusers model folder (config.json + diffusion_pytorch_model.safetensors) or pipeline folder (model_index.json, unet/, scheduler/). Default: the embedded digits model.",
+        "A diffusers model folder (config.json + diffusion_pytorch_model.safetensors or .bin) or pipeline folder (model_index.json, unet/, scheduler/). Default: the embedded digits model.",
         valueName: "dir"))
     var model: String?
 
