@@ -10,7 +10,10 @@ BIN         = .build/release/ddim
 APT_PACKAGES = pkg-config libopenblas-dev libncursesw5-dev libpng-dev zlib1g-dev libsixel-dev tmux ncurses-term
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all run test deps build unit-tests clean fuzz
+# The version is written once, in Sources/BuildInfo/include/build_info.h.
+VERSION := $(shell sed -n 's/^\#define DDIM_VERSION "\(.*\)"$$/\1/p' Sources/BuildInfo/include/build_info.h)
+
+.PHONY: all run test deps build build-info unit-tests clean fuzz
 
 all: build
 
@@ -23,7 +26,17 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-build: deps
+# The commit `ddim --version` names, from the build: written into a git-ignored header before each
+# build (rewritten only when it changes; build_info.c touched so a new header is seen). "unknown"
+# without git; "-modified" when tracked files differ from the commit.
+build-info:
+	@commit=$$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown); \
+	if [ "$$commit" != unknown ] && ! git diff --quiet HEAD -- 2>/dev/null; then commit="$$commit-modified"; fi; \
+	line="#define DDIM_COMMIT \"$$commit\""; \
+	if [ "$$(cat Sources/BuildInfo/build_commit.h 2>/dev/null)" != "$$line" ]; then \
+	  echo "$$line" > Sources/BuildInfo/build_commit.h; touch Sources/BuildInfo/build_info.c; fi
+
+build: deps build-info
 	$(SWIFT) build $(BUILD_FLAGS) --product ddim
 
 run: build

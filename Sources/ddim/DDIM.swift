@@ -1,4 +1,5 @@
 import ArgumentParser
+import BuildInfo
 import Engine
 import Foundation
 import Graphics
@@ -18,8 +19,15 @@ struct DDIM: ParsableCommand {
             Models are diffusers UNet2DModel folders (config.json + safetensors), e.g. google/ddpm-cifar10-32.
             The live sampler's keys: `ddim live --help`, or ? while it runs (docs/keys.md).
             """,
+        version: versionText,
         subcommands: [Live.self, Sample.self, Compare.self, Interpolate.self, Invert.self, Sweep.self, Info.self, Bench.self],
         defaultSubcommand: Live.self)
+
+    /// What `ddim --version` prints: `ddim 0.11.0 (commit 249a050c1f2e)`. The commit is the one
+    /// `make` found when it built this binary ("unknown" for a plain `swift build`).
+    static var versionText: String {
+        "ddim \(String(cString: ddim_version())) (commit \(String(cString: ddim_build_commit())))"
+    }
 
     /// Parses and runs the command (after re-executing once if OpenBLAS chose pre-AVX2 kernels
     /// on an AVX2 CPU it did not recognise). Headless runs first get ``Interrupts``: SIGINT, SIGTERM and
