@@ -1,6 +1,8 @@
 # ddim — two commands do everything on a fresh Debian machine:
 #   make run    install what is missing, build, open the live sampler on the embedded model
-#   make test   the same, then every test (unit, golden, command line, terminal)
+#   make test   the same, then every test (unit, golden, command line, terminal, install and .deb)
+# and three install it (docs/install.md):
+#   make install [PREFIX=/usr/local] [DESTDIR=…]   make uninstall   make deb
 
 SWIFT      ?= swift
 BUILD_FLAGS = -c release
@@ -10,7 +12,28 @@ BIN         = .build/release/ddim
 APT_PACKAGES = pkg-config libopenblas-dev libncursesw5-dev libpng-dev zlib1g-dev libsixel-dev tmux ncurses-term
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all run test deps build unit-tests clean fuzz
+# The version is written once, in Sources/BuildInfo/include/build_info.h.
+VERSION := $(shell sed -n 's/^\#define DDIM_VERSION "\(.*\)"$$/\1/p' Sources/BuildInfo/include/build_info.h)
+
+# Installing: the real binary lives in $(PREFIX)/lib/ddim/ beside its resource bundles (the
+# embedded model, the themes), which it finds next to itself through /proc/self/exe; bin/ddim is
+# a relative symbolic link to it, so a moved or copied tree keeps working.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR   = $(PREFIX)/bin
+LIBDIR   = $(PREFIX)/lib/ddim
+MANDIR   = $(PREFIX)/share/man/man1
+BASHDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHDIR  ?= $(PREFIX)/share/zsh/site-functions
+FISHDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+# The installed binary: Swift's runtime linked in (-static-stdlib), no $ORIGIN run path, built in
+# its own folder so that it and the test build do not rebuild each other.
+STATIC_FLAGS = -c release --static-swift-stdlib --disable-local-rpath --scratch-path .build-static
+STATIC_BIN   = .build-static/release/ddim
+STAGE        = .build-static/stage
+RESOURCES    = ddim_DefaultModel.resources ddim_Themes.resources
+
+.PHONY: all run test deps build build-info static install uninstall deb package-test unit-tests clean fuzz
 
 all: build
 
@@ -23,7 +46,17 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-build: deps
+# The commit `ddim --version` names, from the build: written into a git-ignored header before each
+# build (rewritten only when it changes; build_info.c touched so a new header is seen). "unknown"
+# without git; "-modified" when tracked files differ from the commit.
+build-info:
+	@commit=$$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown); \
+	if [ "$$commit" != unknown ] && ! git diff --quiet HEAD -- 2>/dev/null; then commit="$$commit-modified"; fi; \
+	line="#define DDIM_COMMIT \"$$commit\""; \
+	if [ "$$(cat Sources/BuildInfo/build_commit.h 2>/dev/null)" != "$$line" ]; then \
+	  echo "$$line" > Sources/BuildInfo/build_commit.h; touch Sources/BuildInfo/build_info.c; fi
+
+build: deps build-info
 	$(SWIFT) build $(BUILD_FLAGS) --product ddim
 
 run: build
@@ -33,6 +66,7 @@ run: build
 # Tests use public API only, so without testable imports the modules built above are reused.
 test: build
 	$(SWIFT) test $(BUILD_FLAGS) --disable-xctest --disable-testable-imports
+	$(MAKE) package-test
 
 # Coverage-guided fuzzing (libFuzzer + AddressSanitizer) of every parser of outside files, each
 # for FUZZ_SECONDS; crashes land in .build-fuzz/crashes/TARGET/ (copy them to
@@ -55,5 +89,43 @@ fuzz: deps
 	  if [ $$rc != 0 ]; then tail -40 .build-fuzz/$$t.log; exit 1; fi; \
 	done
 
+# The binary to install, its man page (from its own --help: scripts/manpage.sh) and completions.
+static: deps build-info
+	$(SWIFT) build $(STATIC_FLAGS) --product ddim
+	rm -rf $(STAGE) && mkdir -p $(STAGE)
+	scripts/manpage.sh $(STATIC_BIN) $(VERSION) "$$(git log -1 --format=%cs 2>/dev/null || date +%F)" > $(STAGE)/ddim.1
+	for sh in bash zsh fish; do $(STATIC_BIN) --generate-completion-script $$sh > $(STAGE)/ddim.$$sh; done
+	sed -i '1{/^#!/d}' $(STAGE)/ddim.bash   # sourced by bash-completion, not run
+
+install: static
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(BASHDIR) $(DESTDIR)$(ZSHDIR) $(DESTDIR)$(FISHDIR)
+	install -m 755 -s $(STATIC_BIN) $(DESTDIR)$(LIBDIR)/ddim
+	for r in $(RESOURCES); do \
+	  rm -rf $(DESTDIR)$(LIBDIR)/$$r && cp -R .build-static/release/$$r $(DESTDIR)$(LIBDIR)/ && \
+	  chmod -R u=rwX,go=rX $(DESTDIR)$(LIBDIR)/$$r || exit 1; done
+	ln -sfn ../lib/ddim/ddim $(DESTDIR)$(BINDIR)/ddim
+	install -m 644 $(STAGE)/ddim.1 $(DESTDIR)$(MANDIR)/ddim.1
+	install -m 644 $(STAGE)/ddim.bash $(DESTDIR)$(BASHDIR)/ddim
+	install -m 644 $(STAGE)/ddim.zsh $(DESTDIR)$(ZSHDIR)/_ddim
+	install -m 644 $(STAGE)/ddim.fish $(DESTDIR)$(FISHDIR)/ddim.fish
+
+# Removes exactly what install wrote (the folders it shares with other programs stay).
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/ddim $(DESTDIR)$(MANDIR)/ddim.1 $(DESTDIR)$(BASHDIR)/ddim \
+	  $(DESTDIR)$(ZSHDIR)/_ddim $(DESTDIR)$(FISHDIR)/ddim.fish
+	rm -rf $(DESTDIR)$(LIBDIR)
+
+# dist/ddim_VERSION_ARCH.deb, with dpkg-deb alone (scripts/make_deb.sh).
+DEBROOT = .build-static/deb
+deb: static
+	rm -rf $(DEBROOT)
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DEBROOT) PREFIX=/usr ZSHDIR=/usr/share/zsh/vendor-completions
+	scripts/make_deb.sh $(VERSION) $(DEBROOT)
+
+# Install into a temporary PREFIX and run from elsewhere (also moved), uninstall; then, as root,
+# the .deb's round trip through dpkg (scripts/package_test.sh). `make test` runs it.
+package-test: static
+	scripts/package_test.sh $(VERSION)
+
 clean:
-	rm -rf .build .build-fuzz
+	rm -rf .build .build-fuzz .build-static dist

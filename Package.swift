@@ -30,6 +30,9 @@ let package = Package(
 
         // MARK: - Libraries
         .target(name: "CKernels"),
+        // The version and the commit the binary was built from (`ddim --version`; the Makefile
+        // writes the commit into a git-ignored header before each build).
+        .target(name: "BuildInfo"),
         // Reading outside files (bounded, regular files only) and strict JSON.
         .target(name: "Files"),
         // Writing outside files (OutputPath, AtomicFile) and the process's signals (Interrupts).
@@ -55,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "ddim",
             dependencies: [
-                "Engine", "TUI", "Output", "Graphics", "Preview",
+                "Engine", "TUI", "Output", "Graphics", "Preview", "BuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

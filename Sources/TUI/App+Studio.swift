@@ -134,7 +134,7 @@ extension App {
         guard !images.isEmpty else { state.flash("nothing to save yet", warning: true); return }
         let kind = state.mode.title.dropLast(3).replacingOccurrences(of: " ", with: "-").replacingOccurrences(of: "η", with: "eta")
         let seed = state.settings.seed
-        let name = Self.freeName { n in "ddim-\(kind)-\(seed)\(n == 1 ? "" : "-\(n)").png" }
+        let name = freeName { n in "ddim-\(kind)-\(seed)\(n == 1 ? "" : "-\(n)").png" }
         do {
             let tiles = try images.map { try ImageExport.images($0)[0] }
             let text = [("Software", "ddim"), ("Model", model.name), ("View", String(kind)),

@@ -27,6 +27,13 @@ public struct AppOptions: Sendable {
     public var measureBlock: Int?
     /// `--graphics`: how tiles are drawn (a pixel protocol, blocks, or ask the terminal).
     public var graphics: GraphicsChoice = .auto
+    /// The folder of the user's themes (``UserConfig/themesFolder``): `--theme NAME` and `t`
+    /// find `NAME.theme` there too.
+    public var userThemes: String?
+    /// Where `w` writes PNGs (the config's `save-dir`); nil: the current folder.
+    public var saveFolder: String?
+    /// A line for the status line at the start (the config file's problems).
+    public var startWarning: String?
 
     /// Options for a live run.
     public init(settings: LiveSettings, theme: String? = nil, colorMode: ColorMode? = nil, blitter: Blitter? = nil, paused: Bool = false) {
@@ -69,6 +76,10 @@ public final class App {
     private let blitterChosen: Blitter?
     /// `--graphics`.
     private let graphicsChoice: GraphicsChoice
+    /// ``AppOptions/userThemes``.
+    let userThemes: String?
+    /// ``AppOptions/saveFolder``.
+    let saveFolder: String?
     /// How pictures go to this terminal (decided at the start of ``run()``).
     var graphicsDecision: GraphicsDecision?
     /// Inside tmux: the pane's top-left cell in the outer terminal (pictures passed through are
@@ -80,10 +91,11 @@ public final class App {
         self.model = model
         blitterChosen = options.blitter
         graphicsChoice = options.graphics
+        (userThemes, saveFolder) = (options.userThemes, options.saveFolder)
         capabilities = TerminalCapabilities.detect(environment: environment)
         var loaded = Theme.plain
         var warning: String?
-        do { loaded = try Theme.load(options.theme ?? ThemeFiles.names[0]) } catch {
+        do { loaded = try Theme.load(options.theme ?? ThemeFiles.names[0], userThemes: options.userThemes) } catch {
             warning = "\(error)"
             if let fallback = try? Theme.load(ThemeFiles.names[0]) { loaded = fallback }
         }
@@ -97,7 +109,7 @@ public final class App {
                     return nil
                 } catch { return "\(error)" }
             },
-            unicode: capabilities.unicode, themes: ThemeFiles.names)
+            unicode: capabilities.unicode, themes: Theme.names(userThemes: options.userThemes))
         limits.classCount = model.classCount
         if options.measureBlock != nil { limits.paceFixed = "--measure-ui times unpaced steps: the pace stays 0" }
         state = AppState(limits: limits, settings: options.settings, paused: options.paused,
@@ -115,7 +127,8 @@ public final class App {
             state.samplerPaused = options.paused
             state.paused = false
         }
-        if let warning { state.flash(warning + " — using \(loaded.name)", warning: true, now: Date().addingTimeInterval(2)) }
+        let warnings = [options.startWarning, warning.map { $0 + " — using \(loaded.name)" }].compactMap { $0 }
+        if !warnings.isEmpty { state.flash(warnings.joined(separator: " · "), warning: true, now: Date().addingTimeInterval(2)) }
     }
 
     /// Why the live sampler cannot run on the terminal `environment` names (nil: it can), decided
@@ -330,7 +343,7 @@ public final class App {
         let sampling = state.mode == .sample
         if reaction.contains(.loadTheme) {
             do {
-                theme = try Theme.load(state.themeName)
+                theme = try Theme.load(state.themeName, userThemes: userThemes)
                 state.colormap = theme.colormap
             } catch {
                 state.themeName = theme.name
@@ -380,7 +393,7 @@ public final class App {
         let picture: LivePicture = state.view == .noisy ? .sample : .predicted
         guard snapshot.tensor(picture) != nil else { state.flash("nothing to save yet", warning: true); return }
         let eta = state.settings.noise.label
-        let name = Self.freeName { n in
+        let name = freeName { n in
             "ddim-\(snapshot.settings.seed)-s\(snapshot.settings.steps)-e\(eta)-\(snapshot.stepsDone)\(n == 1 ? "" : "-\(n)").png"
         }
         do {
@@ -394,10 +407,12 @@ public final class App {
         }
     }
 
-    /// The first of `name(1)`, `name(2)`, … that names no file in the current folder.
-    static func freeName(_ name: (Int) -> String) -> String {
+    /// The first of `name(1)`, `name(2)`, … that names no file in the save folder (the config's
+    /// `save-dir`, else the current folder), as a path to it.
+    func freeName(_ name: (Int) -> String) -> String {
+        func path(_ n: Int) -> String { saveFolder.map { ($0.hasSuffix("/") ? $0 : $0 + "/") + name(n) } ?? name(n) }
         var n = 1
-        while FileManager.default.fileExists(atPath: name(n)) { n += 1 }
-        return name(n)
+        while FileManager.default.fileExists(atPath: path(n)) { n += 1 }
+        return path(n)
     }
 }

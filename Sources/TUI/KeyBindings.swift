@@ -59,7 +59,7 @@ public enum KeyBindings {
         KeyBinding(["g"], "g", "tiles: pixels (kitty / sixel / iTerm2, as the terminal speaks) ↔ blocks", .graphics),
         KeyBinding(["b"], "b", "blitter: half → quadrant → sextant → braille → ascii", .blitter),
         KeyBinding(["c"], "c", "colours: truecolor → 256 → 16 → mono", .colorMode),
-        KeyBinding(["t"], "t", "theme: dusk → paper → contrast", .theme),
+        KeyBinding(["t"], "t", "theme: dusk → paper → contrast → your own (config)", .theme),
         KeyBinding(["m"], "m", "colormap of one-channel models: grey → viridis → magma", .colormap),
         KeyBinding(["k"], "k", "compare: one x_T at 10 / 20 / 50 / 100 steps (k again: back)", .compareSteps, footer: "compare", priority: 3),
         KeyBinding(["K"], "K", "compare: one x_T at η 0 / 0.2 / 0.5 / 1 (K again: back)", .compareEta),
@@ -68,7 +68,7 @@ public enum KeyBindings {
         KeyBinding(["]"], "]", "interpolate: α + 0.1 (→ too, in that view)", .alphaUp),
         KeyBinding(["u"], "u", "invert the picture: x₀ → x_T → x₀, with the MSE (u again: back)", .invert, footer: "invert", priority: 5),
         KeyBinding(["o"], "o", "open a PNG (type its path, Enter) and invert it", .open),
-        KeyBinding(["w"], "w", "save the grid as PNG in the current folder", .save, footer: "save", priority: 4),
+        KeyBinding(["w"], "w", "save the grid as PNG in the current folder (or the config's save-dir)", .save, footer: "save", priority: 4),
         KeyBinding(["?"], "?", "this help", .help, footer: "help", priority: 0),
         KeyBinding(["q", "\u{3}"], "q", "quit (also Ctrl-C)", .quit, footer: "quit", priority: 0),
     ]

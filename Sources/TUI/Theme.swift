@@ -126,12 +126,38 @@ public struct Theme: Sendable, Equatable {
         return try parse(text, name: url.deletingPathExtension().lastPathComponent, file: url.path)
     }
 
-    /// A bundled theme by name (dusk, paper, contrast) or a theme file by path.
-    public static func load(_ nameOrPath: String) throws -> Theme {
+    /// A theme by name or a theme file by path: a name is looked up first among the user's
+    /// themes (`userThemes/NAME.theme`, so a user's `dusk.theme` replaces the bundled one), then
+    /// among the bundled ones (dusk, paper, contrast); a value with a `/` or ending in `.theme`
+    /// is a path.
+    public static func load(_ nameOrPath: String, userThemes: String? = nil) throws -> Theme {
         if nameOrPath.contains("/") || nameOrPath.hasSuffix(".theme") { return try load(file: URL(fileURLWithPath: nameOrPath)) }
+        if let userThemes {
+            let path = userThemes + "/\(nameOrPath).theme"
+            var status = stat()
+            // anything at that path is the user's (a FIFO or folder there is refused, not skipped)
+            if lstat(path, &status) == 0 { return try load(file: URL(fileURLWithPath: path)) }
+        }
         guard ThemeFiles.names.contains(nameOrPath) else {
-            throw ThemeError(file: nameOrPath, line: 0, reason: "no such theme (bundled: \(ThemeFiles.names.joined(separator: ", ")); or give a path to a .theme file)")
+            let user = userNames(in: userThemes)
+            let known = "bundled: \(ThemeFiles.names.joined(separator: ", "))" + (user.isEmpty ? "" : "; yours: \(user.joined(separator: ", "))")
+            throw ThemeError(file: nameOrPath, line: 0, reason: "no such theme (\(known); or give a path to a .theme file)")
         }
         return try load(file: ThemeFiles.folder.appendingPathComponent("\(nameOrPath).theme"))
+    }
+
+    /// The themes `t` cycles through: the bundled ones, then the user's others in name order.
+    public static func names(userThemes: String?) -> [String] {
+        ThemeFiles.names + userNames(in: userThemes).filter { !ThemeFiles.names.contains($0) }
+    }
+
+    /// The most user themes listed (a folder of thousands is not a theme collection).
+    static let largestUserThemeCount = 100
+
+    /// The names of the `NAME.theme` files in `folder`, sorted; none if it cannot be listed.
+    static func userNames(in folder: String?) -> [String] {
+        guard let folder, let files = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
+        let names = files.filter { $0.hasSuffix(".theme") && $0.count > 6 && !$0.hasPrefix(".") }.map { String($0.dropLast(6)) }
+        return Array(names.sorted().prefix(largestUserThemeCount))
     }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
+import BuildInfo
 import Engine
+import Files
 import Foundation
 import Graphics
 import Imaging
@@ -18,8 +20,15 @@ struct DDIM: ParsableCommand {
             Models are diffusers UNet2DModel folders (config.json + safetensors or a PyTorch .bin), e.g. google/ddpm-cifar10-32.
             The live sampler's keys: `ddim live --help`, or ? while it runs (docs/keys.md).
             """,
+        version: versionText,
         subcommands: [Live.self, Sample.self, Compare.self, Interpolate.self, Invert.self, Sweep.self, Info.self, Bench.self, Convert.self],
         defaultSubcommand: Live.self)
+
+    /// What `ddim --version` prints: `ddim 0.11.0 (commit 249a050c1f2e)`. The commit is the one
+    /// `make` found when it built this binary ("unknown" for a plain `swift build`).
+    static var versionText: String {
+        "ddim \(String(cString: ddim_version())) (commit \(String(cString: ddim_build_commit())))"
+    }
 
     /// Parses and runs the command (after re-executing once if OpenBLAS chose pre-AVX2 kernels
     /// on an AVX2 CPU it did not recognise). Headless runs first get ``Interrupts``: SIGINT, SIGTERM and
@@ -52,7 +61,7 @@ struct Live: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup var sampling: SamplingOptions
 
-    @Option(name: .long, help: ArgumentHelp("Theme: dusk, paper, contrast, or a path to a .theme file.", valueName: "name|path"))
+    @Option(name: .long, help: ArgumentHelp("Theme: dusk, paper, contrast, one of yours in ~/.config/ddim/themes/, or a path to a .theme file.", valueName: "name|path"))
     var theme: String?
 
     @Option(name: .long, help: "Colours: truecolor, palette256, palette16 or mono (default: detected from TERM, COLORTERM, NO_COLOR).")
@@ -62,9 +71,9 @@ struct Live: ParsableCommand {
     var blitter: Blitter?
 
     @Option(name: .long, help: ArgumentHelp(
-        "Tiles as real pixels: auto (ask the terminal: kitty graphics, then iTerm2, then sixel), kitty, sixel, iterm, or blocks (character cells). g switches live.",
+        "Tiles as real pixels: auto (ask the terminal: kitty graphics, then iTerm2, then sixel), kitty, sixel, iterm, or blocks (character cells). g switches live. (default: auto)",
         valueName: "auto|kitty|sixel|iterm|blocks"))
-    var graphics: GraphicsChoice = .auto
+    var graphics: GraphicsChoice?
 
     @Flag(name: .long, help: "Start paused, showing x_T (space runs, . steps).")
     var paused = false
@@ -88,7 +97,7 @@ struct Live: ParsableCommand {
     /// The default run's length at the default pace, in seconds (for the help).
     static var defaultPaceSeconds: String { (50 * defaultPaceMilliseconds / 1e3).compactText }
     /// The largest `--pace`: 10 s a step.
-    static let largestPaceMilliseconds = 10_000.0
+    static let largestPaceMilliseconds = UserConfig.largestPaceMilliseconds
 
     @Option(name: .long, help: ArgumentHelp(
         "Measure what drawing costs sampling: runs alternate blocks of N steps drawn live with N steps not drawn at all, and show both mean step times when done.",
@@ -108,10 +117,21 @@ struct Live: ParsableCommand {
         }
     }
 
-    /// The pace in force: `--pace`, else 0 with `--measure-ui` (it measures unpaced steps), else the default.
-    var paceMilliseconds: Double { pace ?? (measureUi == nil ? Self.defaultPaceMilliseconds : 0) }
+    /// The pace in force: `--pace`, else 0 with `--measure-ui` (it measures unpaced steps), else
+    /// the config's `pace`, else the default.
+    func paceMilliseconds(config: UserConfig) -> Double {
+        pace ?? (measureUi == nil ? config.paceMilliseconds ?? Self.defaultPaceMilliseconds : 0)
+    }
 
     func run() throws {
+        // the config first: its problems reach standard error even when the terminal is refused
+        var warnings: [String] = []
+        func warn(_ line: String) {
+            warnings.append(line)
+            FileHandle.standardError.write(Data("Warning: \(line)\n".utf8))
+        }
+        var config = UserConfig.load(environment: ProcessInfo.processInfo.environment)
+        config.warnings.forEach(warn)
         guard isatty(0) == 1, isatty(1) == 1 else {
             throw ValidationError("the live sampler needs a terminal on standard input and output; for scripts use `ddim sample`")
         }
@@ -119,16 +139,51 @@ struct Live: ParsableCommand {
         var m = try model.load(defaultClass: true)
         clip.apply(to: &m)
         try ImageExport.checkPicture(channels: m.unet.config.inChannels)
-        guard sampling.steps <= m.schedule.trainTimesteps else {
-            throw ValidationError("--steps \(sampling.steps) is more than the model's \(m.schedule.trainTimesteps) training timesteps")
+        let spacing = sampling.spacing ?? m.scheduler.timestepSpacing
+        let configFile = UserConfig.file(environment: ProcessInfo.processInfo.environment).map(PathText.display) ?? "the config"
+        // the config's values are checked against the model as the flags are, but only warned about
+        if sampling.givenSteps == nil, let steps = config.steps, steps > m.schedule.trainTimesteps {
+            warn("\(configFile): steps \(steps) is more than the model's \(m.schedule.trainTimesteps) training timesteps; using \(min(50, m.schedule.trainTimesteps))")
+            config.steps = min(50, m.schedule.trainTimesteps)
         }
-        try checkMemory(m)
-        var settings = LiveSettings(steps: sampling.steps, noise: sampling.eta.level, spacing: sampling.spacing ?? m.scheduler.timestepSpacing,
-                                    seed: sampling.seed, batch: sampling.batch, paceMilliseconds: paceMilliseconds)
+        let steps = sampling.givenSteps ?? config.steps ?? sampling.steps
+        guard steps <= m.schedule.trainTimesteps else {
+            throw ValidationError("--steps \(steps) is more than the model's \(m.schedule.trainTimesteps) training timesteps")
+        }
+        if sampling.givenEta == nil, let noise = config.noise {
+            do { try m.check(noise: noise, steps: steps, spacing: spacing) } catch {
+                warn("\(configFile): eta: \(error); using 0")
+                config.noise = nil
+            }
+        }
+        let noise = sampling.givenEta?.level ?? config.noise ?? sampling.eta.level
+        if sampling.givenBatch == nil, let batch = config.batch {
+            do { try checkMemory(m, batch: batch) } catch {
+                warn("\(configFile): batch \(batch): \(error); using 1")
+                config.batch = nil
+            }
+        }
+        let batch = sampling.givenBatch ?? config.batch ?? sampling.batch
+        try checkMemory(m, batch: batch)
+        if let folder = config.saveFolder {
+            var isFolder: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) || !isFolder.boolValue {
+                warn("\(configFile): save-dir \(PathText.display(folder)) is not a folder; w saves in the current folder")
+                config.saveFolder = nil
+            }
+        }
+        var settings = LiveSettings(steps: steps, noise: noise, spacing: spacing,
+                                    seed: sampling.seed, batch: batch, paceMilliseconds: paceMilliseconds(config: config))
         settings.classLabel = m.classLabel
-        var options = AppOptions(settings: settings, theme: theme, colorMode: color, blitter: blitter, paused: paused)
+        var options = AppOptions(settings: settings, theme: theme ?? config.theme, colorMode: color ?? config.colorMode,
+                                 blitter: blitter ?? config.blitter, paused: paused)
         options.measureBlock = measureUi
-        options.graphics = graphics
+        options.graphics = graphics ?? config.graphics ?? .auto
+        options.userThemes = config.themesFolder
+        options.saveFolder = config.saveFolder
+        if let first = warnings.first {
+            options.startWarning = first + (warnings.count > 1 ? " (and \(warnings.count - 1) more on standard error, seen after you quit)" : "")
+        }
         if let image { options.invert = (try m.image(at: image), OutputPath.split(image).name) }
         let app = App(model: m, options: options)
         try app.run()

@@ -63,8 +63,8 @@ extension Bench {
 }
 
 extension Live {
-    /// The starting batch, on the sampler's and the studio's threads.
-    func checkMemory(_ m: LoadedModel) throws {
-        try m.checkMemory(RunMemory(m.describe(batch: sampling.batch), batch: sampling.batch, live: true))
+    /// The starting batch (`--batch`, else the config's), on the sampler's and the studio's threads.
+    func checkMemory(_ m: LoadedModel, batch: Int) throws {
+        try m.checkMemory(RunMemory(m.describe(batch: batch), batch: batch, live: true))
     }
 }

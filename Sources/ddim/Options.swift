@@ -42,14 +42,20 @@ struct ModelOptions: ParsableArguments {
 
 /// The parameters of one DDIM run.
 struct SamplingOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "Number of DDIM steps S (1…T).")
-    var steps = 50
+    // optional, so that a command can tell a flag given from its default (`sample --seeds`, and
+    // the live sampler's config file, which flags override)
+    @Option(name: [.customShort("s"), .customLong("steps")], help: ArgumentHelp("Number of DDIM steps S (1…T). (default: 50)", valueName: "steps"))
+    var givenSteps: Int?
 
-    @Option(name: .shortAndLong, help: ArgumentHelp(
-        "Noise per step: η ≥ 0 (0 = deterministic DDIM, 1 = DDPM-like; at most where σ_t reaches √(1 − ᾱ_{t−1}), ≥ 1), or 'hat' for the paper's σ̂.", valueName: "eta"))
-    var eta: EtaArgument = EtaArgument(level: .eta(0))
+    @Option(name: [.customShort("e"), .customLong("eta")], help: ArgumentHelp(
+        "Noise per step: η ≥ 0 (0 = deterministic DDIM, 1 = DDPM-like; at most where σ_t reaches √(1 − ᾱ_{t−1}), ≥ 1), or 'hat' for the paper's σ̂. (default: 0)", valueName: "eta"))
+    var givenEta: EtaArgument?
 
-    // optional, so that a command can tell a flag given from its default (`sample --seeds`)
+    /// `--steps`, 50 when not given.
+    var steps: Int { givenSteps ?? 50 }
+    /// `--eta`, 0 when not given.
+    var eta: EtaArgument { givenEta ?? EtaArgument(level: .eta(0)) }
+
     @Option(name: .customLong("seed"), help: ArgumentHelp("Seed of the torch-compatible noise (x_T and the η-noise). (default: 0)", valueName: "seed"))
     var givenSeed: UInt64?
 
