@@ -21,6 +21,9 @@ public struct LoadedModel: Sendable {
     /// The class every sample is drawn as, for a class-conditional model (`--class-label`;
     /// ``checkClassLabel()``); nil for an unconditional one.
     public var classLabel: Int?
+    /// For a model from the hub, `org/name@COMMIT`: what `--model` names in a command line that
+    /// reproduces a run (the folder is a snapshot in the cache); nil for a local folder.
+    public var reference: String?
 
     /// (channels, height, width) of one sample: the config's sample_size, or `fallbackSize`.
     public func sampleShape(fallbackSize: Int = 32) -> [Int] {
