@@ -79,13 +79,15 @@ final class DownloadProgress: @unchecked Sendable {
                 if name != file { file = name; started = now; firstByte = done; drawn = false }
                 guard now - lastDrawn >= .milliseconds(100) || done == total else { return }
                 lastDrawn = now
-                let mb = { (bytes: Int64) in String(format: "%.1f", Double(bytes) / 1e6) }
+                // kB for the small files (configs), MB for the weights
+                let (scale, unit) = (total ?? done) < 1_000_000 ? (1e3, "kB") : (1e6, "MB")
+                let mb = { (bytes: Int64) in String(format: "%.1f", Double(bytes) / scale) }
                 let width = 24
                 let filled = total.map { $0 > 0 ? Int(min(done, $0) * Int64(width) / $0) : width } ?? 0
                 let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
                 let seconds = max((now - started).milliseconds / 1e3, 1e-3)
                 let rate = Double(done - firstByte) / 1e6 / seconds
-                let line = "\(name) \(bar) \(mb(done))/\(total.map(mb) ?? "?") MB  " + String(format: "%.1f MB/s ", rate)
+                let line = "\(name) \(bar) \(mb(done))/\(total.map(mb) ?? "?") \(unit)  " + String(format: "%.1f MB/s ", rate)
                 FileHandle.standardError.write(Data(("\r" + line).utf8))
                 drawn = true
             case .finished:
