@@ -2,7 +2,7 @@
 import PackageDescription
 
 /// ddim: watch a diffusion model draw, live, in a terminal.
-/// Layers (arrows point down only): ddim → TUI → Engine → {Sampling, UNet, Imaging, Preview} → Tensors → C shims;
+/// Layers (arrows point down only): ddim → TUI → Engine → {Sampling, UNet, Imaging, Preview, Hub} → Tensors → C shims;
 /// Graphics (pixel protocols: kitty, sixel, iTerm2) sits on Preview and Imaging, under TUI and ddim.
 let package = Package(
     name: "ddim",
@@ -46,8 +46,11 @@ let package = Package(
         // terminal's answers to the detection queries, tmux passthrough. zlib comes with CPNG.
         .target(name: "Graphics", dependencies: ["Preview", "Imaging", "CPNG", "CSixel"]),
         .target(name: "DefaultModel", resources: [.copy("digits")]),
+        // Hub names (org/name[@revision]) through the Hugging Face cache, downloads into it
+        // (URLSession: FoundationNetworking, libcurl on Linux), our own SHA-256.
+        .target(name: "Hub"),
         .target(
-            name: "Engine", dependencies: ["Tensors", "UNet", "Sampling", "Imaging", "DefaultModel", "Files", "Output"]),
+            name: "Engine", dependencies: ["Tensors", "UNet", "Sampling", "Imaging", "DefaultModel", "Files", "Output", "Hub"]),
         .target(
             name: "Themes", path: "themes",
             resources: [.copy("dusk.theme"), .copy("paper.theme"), .copy("contrast.theme")]),
@@ -58,7 +61,7 @@ let package = Package(
         .executableTarget(
             name: "ddim",
             dependencies: [
-                "Engine", "TUI", "Output", "Graphics", "Preview", "BuildInfo",
+                "Engine", "TUI", "Output", "Graphics", "Preview", "BuildInfo", "Hub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -77,6 +80,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "ddim", "Output"]),
         .testTarget(name: "TUITests", dependencies: ["TUI", "Preview", "ddim"]),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"]),
+        .testTarget(name: "HubTests", dependencies: ["Hub", "Engine", "ddim", "Imaging"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -23,6 +23,9 @@ public struct LoadedModel: Sendable {
     public var classLabel: Int?
     /// The weights file read, and its format ("safetensors", "PyTorch zip checkpoint", …).
     public var weights: (file: URL, format: String)?
+    /// For a model from the hub, `org/name@COMMIT`: what `--model` names in a command line that
+    /// reproduces a run (the folder is a snapshot in the cache); nil for a local folder.
+    public var reference: String?
 
     /// (channels, height, width) of one sample: the config's sample_size, or `fallbackSize`.
     public func sampleShape(fallbackSize: Int = 32) -> [Int] {

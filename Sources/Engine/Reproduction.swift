@@ -8,13 +8,14 @@ extension SampleRequest {
     /// `--out sample.png` (with `folder`, `--out-dir samples`, one PNG per sample):
     /// `ddim sample --steps 20 --eta 0.5 --seeds 3,4 --out sample.png`.
     ///
-    /// It names what is not the default: `--model` (the folder, unless it is the embedded model),
+    /// It names what is not the default: `--model` (the folder, or `org/name@COMMIT` for a hub model;
+    /// not the embedded model),
     /// `--eta`, `--spacing` (when not the scheduler config's), `--seeds` or `--seed`/`--batch`,
     /// `--latent` (a run from a saved x_T), and `--no-clip` when the model's x̂₀ is not clipped.
     /// Arguments other than plain words are single-quoted for a POSIX shell.
     public func command(model: LoadedModel, latent: String? = nil, folder: Bool = false) -> String {
         var args = ["ddim", "sample"]
-        if !model.isEmbedded { args += ["--model", model.folder.path] }
+        if !model.isEmbedded { args += ["--model", model.reference ?? model.folder.path] }
         if let label = model.classLabel { args += ["--class-label", "\(label)"] }
         args += ["--steps", "\(steps)"]
         if noise != .eta(0) { args += ["--eta", noise.label] }

@@ -1,16 +1,17 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Hub
 import Imaging
 import Sampling
 import Tensors
 import Output
 
-/// `--model DIR`: which model to run (the embedded digits model when absent).
+/// `--model DIR|org/name[@revision]`: which model to run (the embedded digits model when absent).
 struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "A diffusers model folder (config.json + diffusion_pytorch_model.safetensors or .bin) or pipeline folder (model_index.json, unet/, scheduler/). Default: the embedded digits model.",
-        valueName: "dir"))
+        "A diffusers model folder (config.json + diffusion_pytorch_model.safetensors or .bin) or pipeline folder (model_index.json, unet/, scheduler/), or a Hugging Face hub name org/name[@revision] (google/ddpm-cifar10-32), read from the hub cache diffusers uses (HF_HUB_CACHE, HF_HOME) and downloaded into it when missing (HF_HUB_OFFLINE=1: never; HF_TOKEN, HF_ENDPOINT honoured). A path that exists is always a folder. Default: the embedded digits model.",
+        valueName: "dir|org/name"))
     var model: String?
 
     @Option(name: .long, help: "Threads of each forward pass (default: all cores).")
@@ -33,7 +34,18 @@ struct ModelOptions: ParsableArguments {
     /// draws class 0 (the live sampler, `ddim bench`) rather than being refused.
     func load(policy: ConvPolicy = ConvPolicy(environment: ProcessInfo.processInfo.environment), defaultClass: Bool = false) throws -> LoadedModel {
         if let threads { setThreads(threads) }
-        var m = try model.map { try ModelStore.load(URL(fileURLWithPath: $0), policy: policy) } ?? ModelStore.loadDefault(policy: policy)
+        var m: LoadedModel
+        if let model {
+            var progress: (@Sendable (HubProgress) -> Void)?
+            if isatty(2) == 1 {
+                let bar = DownloadProgress()
+                progress = { event in bar.report(event) }
+            }
+            m = try ModelStore.load(model: model, environment: ProcessInfo.processInfo.environment,
+                                    progress: progress, policy: policy)
+        } else {
+            m = try ModelStore.loadDefault(policy: policy)
+        }
         m.classLabel = classLabel ?? (defaultClass && m.classCount != nil ? 0 : nil)
         try m.checkClassLabel()
         return m

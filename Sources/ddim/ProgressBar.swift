@@ -1,4 +1,5 @@
 import Foundation
+import Hub
 
 /// The one progress line of the headless commands, on stderr, redrawn in place at most 10 times
 /// a second (and at the last unit): each redraw is a write the terminal must parse on the cores
@@ -58,5 +59,42 @@ final class ProgressBar {
         previous = ContinuousClock.now
         lastDrawn = ContinuousClock.now - .seconds(1)
         lastWidth = 0
+    }
+}
+
+/// The download line of a hub model (`--model org/name` not yet in the cache), on stderr when it
+/// is a terminal: `unet/diffusion_pytorch_model.safetensors ████░░░ 12.3/143.0 MB  4.5 MB/s`,
+/// redrawn at most 10 times a second. Called from the download's thread.
+final class DownloadProgress: @unchecked Sendable {
+    private let lock = NSLock()
+    private var started = ContinuousClock.now, lastDrawn = ContinuousClock.now - .seconds(1)
+    private var file = "", firstByte: Int64 = 0, drawn = false
+
+    /// Updates the line (`event` from ``Hub``).
+    func report(_ event: HubProgress) {
+        lock.withLock {
+            switch event {
+            case .received(let name, let done, let total):
+                let now = ContinuousClock.now
+                if name != file { file = name; started = now; firstByte = done; drawn = false }
+                guard now - lastDrawn >= .milliseconds(100) || done == total else { return }
+                lastDrawn = now
+                // kB for the small files (configs), MB for the weights
+                let (scale, unit) = (total ?? done) < 1_000_000 ? (1e3, "kB") : (1e6, "MB")
+                let mb = { (bytes: Int64) in String(format: "%.1f", Double(bytes) / scale) }
+                let width = 24
+                let filled = total.map { $0 > 0 ? Int(min(done, $0) * Int64(width) / $0) : width } ?? 0
+                let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+                let seconds = max((now - started).milliseconds / 1e3, 1e-3)
+                let rate = Double(done - firstByte) / 1e6 / seconds
+                let line = "\(name) \(bar) \(mb(done))/\(total.map(mb) ?? "?") \(unit)  " + String(format: "%.1f MB/s ", rate)
+                FileHandle.standardError.write(Data(("\r" + line).utf8))
+                drawn = true
+            case .finished:
+                if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
+                drawn = false
+                file = ""
+            }
+        }
     }
 }
