@@ -27,6 +27,9 @@ public struct PixelEncoder: Sendable {
     /// 1000 × 1000, a bigger one is clipped): a tile bigger than this gets a picture scaled down
     /// to fit it, in proportion, from its top-left cell. nil: no limit known.
     public var sixelMaxSize: PixelSize?
+    /// How a colour picture's sixel palette is chosen (``SixelPalette``): from the picture by
+    /// default; the live sampler takes the fixed cube, fast enough for every frame.
+    public var sixelPalette: SixelPalette = .fromPicture
 
     /// An encoder for `graphics` with cells of `cellWidth` × `cellHeight` pixels (values below 1
     /// are taken as 1 when encoding).
@@ -90,7 +93,9 @@ public struct PixelEncoder: Sendable {
             bytes = KittyGraphics.place(rgb, imageID: id, columns: columns, rows: rows)
         case .sixel:
             // A grey picture keeps its levels: SixelImage indexes them with the map's colours.
-            bytes = try SixelImage.encode(scaled, colormap: colormap, colors: sixelColors)
+            bytes = scaled.channels == 3
+                ? try SixelImage.encode(scaled, colors: sixelColors, palette: sixelPalette)
+                : try SixelImage.encode(scaled, colormap: colormap, colors: sixelColors)
         case .iterm:
             let rgb = PixelFit.rgb(scaled, colormap: colormap)
             bytes = try ITermImage.inline(rgb, columns: columns, rows: rows)

@@ -1,6 +1,16 @@
 import CSixel
 import Preview
 
+/// How a colour picture's sixel palette is chosen.
+public enum SixelPalette: Sendable {
+    /// libsixel's median cut of the picture's own colours, with error diffusion: the best
+    /// picture, at ~0.3 s for 800 × 800 pixels (`ddim sample --preview`).
+    case fromPicture
+    /// A fixed 6 × 7 × 6 colour cube with ordered dithering: ~50× faster, a little grainier (the
+    /// live sampler's frames of colour tiles).
+    case fixed
+}
+
 /// DEC sixel through libsixel: a palette of at most 256 colours, the picture at its own size in
 /// pixels (the terminal does not scale sixel, so the caller sizes it to the tile).
 ///
@@ -25,7 +35,8 @@ public enum SixelImage {
     /// with libsixel's automatic error diffusion when `dither`), P2 = 1 (background untouched).
     /// A 1-channel bitmap is taken as grey. libsixel's failures are thrown as
     /// ``GraphicsError/sixel(status:message:)``.
-    public static func encode(_ rgb: Bitmap, colors: Int = 256, dither: Bool = true) throws(GraphicsError) -> [UInt8] {
+    public static func encode(_ rgb: Bitmap, colors: Int = 256, dither: Bool = true,
+                              palette: SixelPalette = .fromPicture) throws(GraphicsError) -> [UInt8] {
         if rgb.channels == 1 { return try encode(rgb, colormap: .grey, colors: colors, dither: dither) }
         try PixelFit.checkSize(width: rgb.width, height: rgb.height)
         if let grey = greyLevels(rgb) {
@@ -33,7 +44,9 @@ public enum SixelImage {
             return try encode(levels, colormap: .grey, colors: colors, dither: dither)
         }
         var sink = Sink()
-        let status = encodeMedianCut(rgb, colors: min(max(colors, 2), 256), dither: dither, into: &sink)
+        let status = palette == .fixed && colors >= Indexed.cubeColors
+            ? encodeIndexed(Indexed(cube: rgb), width: rgb.width, height: rgb.height, into: &sink)
+            : encodeMedianCut(rgb, colors: min(max(colors, 2), 256), dither: dither, into: &sink)
         return try finished(sink, status: status, height: rgb.height)
     }
 
@@ -64,8 +77,68 @@ public enum SixelImage {
         return repaired(sink.bytes, height: height)
     }
 
-    /// A grey picture as palette indices: the levels it uses, in order, coloured by a map.
+    /// A grey picture as palette indices: the levels it uses, in order, coloured by a map; or
+    /// any picture in the fixed colour cube (``init(cube:)``).
     struct Indexed {
+        /// Levels of red, green and blue in the fixed cube: 6 × 7 × 6 = 252 colours (green, to
+        /// which the eye is most sensitive, gets the extra level).
+        static let cubeLevels = (r: 6, g: 7, b: 6)
+        static let cubeColors = 6 * 7 * 6
+
+        /// `rgb` in the fixed 6 × 7 × 6 cube with 4 × 4 ordered (Bayer) dithering: no histogram
+        /// and no search, a few operations a pixel — for live frames of big colour tiles, where
+        /// libsixel's median cut and error diffusion took ~0.3 s for 800 × 800 pixels.
+        init(cube rgb: Bitmap) {
+            let (lr, lg, lb) = Self.cubeLevels
+            var palette: [UInt8] = []
+            palette.reserveCapacity(3 * Self.cubeColors)
+            for r in 0..<lr {
+                for g in 0..<lg {
+                    for b in 0..<lb {
+                        palette += [UInt8(r * 255 / (lr - 1)), UInt8(g * 255 / (lg - 1)), UInt8(b * 255 / (lb - 1))]
+                    }
+                }
+            }
+            self.palette = palette
+            // Bayer's 4×4 matrix m; a channel of L levels at threshold t = (m + 0.5)/16 is
+            // q = ⌊v·(L − 1)/255 + t⌋, tabulated per (m, v) with the index weight of the channel
+            // folded in, so a pixel is three lookups and two additions
+            let bayer: [Int] = [0, 8, 2, 10, 12, 4, 14, 6, 3, 11, 1, 9, 15, 7, 13, 5]
+            func table(_ l: Int, weight: Int) -> [UInt8] {
+                var t = [UInt8](repeating: 0, count: 16 * 256)
+                for m in 0..<16 {
+                    for v in 0..<256 {
+                        let q = min(l - 1, (v * (l - 1) * 32 + (2 * m + 1) * 255) / (255 * 32))
+                        t[m * 256 + v] = UInt8(q * weight)
+                    }
+                }
+                return t
+            }
+            let (tr, tg, tb) = (table(lr, weight: lg * lb), table(lg, weight: lb), table(lb, weight: 1))
+            var indices = [UInt8](repeating: 0, count: rgb.width * rgb.height)
+            let (w, h) = (rgb.width, rgb.height)
+            tr.withUnsafeBufferPointer { r in
+                tg.withUnsafeBufferPointer { g in
+                    tb.withUnsafeBufferPointer { b in
+                        rgb.pixels.withUnsafeBufferPointer { src in
+                            indices.withUnsafeMutableBufferPointer { dst in
+                                for y in 0..<h {
+                                    let row = (y & 3) * 4
+                                    var p = 3 * y * w
+                                    for x in 0..<w {
+                                        let m = bayer[row + (x & 3)] << 8
+                                        dst[y * w + x] = r[m + Int(src[p])] &+ g[m + Int(src[p + 1])] &+ b[m + Int(src[p + 2])]
+                                        p += 3
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            self.indices = indices
+        }
+
         /// One palette index per pixel.
         var indices: [UInt8]
         /// r, g, b of each palette entry.

@@ -1,3 +1,4 @@
+import Foundation
 import Graphics
 import Imaging
 import Preview
@@ -218,6 +219,29 @@ func sampleError(_ a: [UInt8], _ b: [UInt8]) -> (mean: Double, max: Int) {
         let plain = try #require(Decoders.sixel(try SixelImage.encode(picture, dither: false)))
         let plainError = sampleError(plain.rgb, picture.pixels)
         #expect(plainError.mean <= 6.5 && plainError.max <= 28, "undithered: mean \(plainError.mean), max \(plainError.max)")
+    }
+
+    /// The fixed cube (the live sampler's colour frames): size exact, at most 252 colours, no
+    /// pixel further than one cube step plus sixel's rounding (51 levels + 2), and 4×4-block means —
+    /// what ordered dithering keeps — within a few levels. `DDIM_SIXEL_TIMING=1` prints both
+    /// paths' time on an 800×800 picture (docs/performance.md).
+    @Test func fixedCubePalette() throws {
+        let picture = Pictures.smooth(width: 97, height: 61)
+        let decoded = try #require(Decoders.sixel(try SixelImage.encode(picture, palette: .fixed)))
+        #expect(decoded.width == 97 && decoded.height == 61 && decoded.colors <= 252)
+        let error = sampleError(decoded.rgb, picture.pixels)
+        #expect(error.max <= 53, "fixed: max \(error.max)")
+        let blocks = sampleError(blockMeans(decoded.rgb, width: 97, height: 61), blockMeans(picture.pixels, width: 97, height: 61))
+        #expect(blocks.mean <= 6, "fixed 4×4 blocks: mean \(blocks.mean)")
+        if ProcessInfo.processInfo.environment["DDIM_SIXEL_TIMING"] != nil {
+            // not a timed test: the figures for docs/performance.md, printed on request
+            for (name, big) in [("smooth", Pictures.smooth(width: 800, height: 800)), ("noise", Pictures.noise(width: 800, height: 800))] {
+                let clock = ContinuousClock()
+                let fast = try clock.measure { _ = try SixelImage.encode(big, palette: .fixed) }
+                let slow = try clock.measure { _ = try SixelImage.encode(big) }
+                print("sixel 800×800 \(name): fixed cube \(fast), median cut \(slow)")
+            }
+        }
     }
 
     /// 16 colours: the palette holds at most 16 and 4×4-block means stay within 11 levels on
