@@ -53,7 +53,11 @@ public enum ModelStore {
         guard isDir.boolValue else { throw ModelError(file: folder.path, "not a folder (pass the model's folder, not a file)") }
         var unetDir = folder
         var schedulerURL = folder.appendingPathComponent("scheduler_config.json")
-        if fm.fileExists(atPath: folder.appendingPathComponent("model_index.json").path) {
+        // a pipeline's model_index.json with unet/ beside it; the google/ddpm-* repositories' first
+        // revisions had model_index.json beside a top-level config.json: read as a model folder
+        if fm.fileExists(atPath: folder.appendingPathComponent("model_index.json").path),
+           fm.fileExists(atPath: folder.appendingPathComponent("unet").path)
+            || !fm.fileExists(atPath: folder.appendingPathComponent("config.json").path) {
             unetDir = folder.appendingPathComponent("unet")
             schedulerURL = folder.appendingPathComponent("scheduler/scheduler_config.json")
         }

@@ -106,4 +106,19 @@ struct VariantTests {
         let whole = try model.sample(SampleRequest(steps: 6, noise: .eta(0), seeds: [5]))
         #expect(whole.sample.maxAbsDifference(sampler.sample) > 1e-4)
     }
+
+    @Test("a folder with model_index.json beside a top-level config.json (google/ddpm-*'s first layout) is read as a model folder")
+    func indexBesideConfig() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-index-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: Self.fixtureRoot.appendingPathComponent("ddpm_style"), to: work)
+        defer { try? FileManager.default.removeItem(at: work) }
+        try Data(#"{"_class_name": "DDPMPipeline", "unet": ["diffusers", "UNet2DModel"], "scheduler": ["diffusers", "DDPMScheduler"]}"#.utf8)
+            .write(to: work.appendingPathComponent("model_index.json"))
+        let model = try ModelStore.load(work)
+        #expect(model.unet.config.blockOutChannels == [8, 16])
+        // with a unet/ folder it is a pipeline again, and a missing unet/config.json is named
+        try FileManager.default.createDirectory(at: work.appendingPathComponent("unet"), withIntermediateDirectories: true)
+        let e = #expect(throws: (any Error).self) { try ModelStore.load(work) }
+        #expect("\(e.map { "\($0)" } ?? "")".contains("unet/config.json"))
+    }
 }
