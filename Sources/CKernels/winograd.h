@@ -3,7 +3,7 @@
 //
 //   winograd_transforms_portable.c  row-wise C transforms of F(2×2) and F(4×4) (any CPU)
 //   winograd_transforms_avx2.c      the same, 8 tiles at a time in AVX2 registers (x86-64)
-//   winograd_transforms_avx512.c    the input rows' copy and prologue in AVX-512 (x86-64)
+//   winograd_transforms_avx512.c    the same, 16 tiles at a time in AVX-512 registers (x86-64)
 //   winograd_gemm.c                 the portable and AVX2 GEMM kernels, the weights' transform and packing
 //   microkernel_avx512.c            the AVX-512 GEMM kernel (24 × 16)
 //   winograd_driver.c               the table, the settings, and whole convolutions on the pool
@@ -130,8 +130,11 @@ WG_TARGET_AVX2 void wg_output_avx2(const wg_variant *v, const float *m, ptrdiff_
 #endif
 
 #if DDIM_HAVE_AVX512
-// winograd_transforms_avx512.c: wg_input_rows_avx2 with the rows' copy and prologue 16 lanes at
-// a time.
+// winograd_transforms_avx512.c: wg_input_rows_avx2 and wg_output_avx2 16 tiles at a time.
+DDIM_TARGET_AVX512 void wg_output_avx512(const wg_variant *v, const float *m, ptrdiff_t ldm, ptrdiff_t cout,
+                                         ptrdiff_t o_begin, ptrdiff_t o_end, ptrdiff_t col0, const float *bias,
+                                         const float *res, float *y, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
+                                         ptrdiff_t tile_rows);
 DDIM_TARGET_AVX512 void wg_input_rows_avx512(const wg_variant *v, const float *xc, ptrdiff_t h, ptrdiff_t w,
                                              ptrdiff_t tile_row0, ptrdiff_t tile_rows, const channel_act *act,
                                              float *scratch, float *const out[]);

@@ -110,6 +110,12 @@ static float *activation_buffer(const ddim_conv_prologue *pro, int path, ptrdiff
 static void output_tiles(const wg_variant *v, int path, const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin,
                          ptrdiff_t o_end, ptrdiff_t col0, const float *bias, const float *res, float *y, ptrdiff_t h,
                          ptrdiff_t w, ptrdiff_t tile_row0, ptrdiff_t tile_rows) {
+#if DDIM_HAVE_AVX512
+    if (path >= DDIM_KERNELS_AVX512 && h % v->tile == 0 && w % v->tile == 0) {
+        wg_output_avx512(v, m, ldm, cout, o_begin, o_end, col0, bias, res, y, h, w, tile_row0, tile_rows);
+        return;
+    }
+#endif
 #if WG_AVX2
     if (path >= DDIM_KERNELS_AVX2 && h % v->tile == 0 && w % v->tile == 0) {  // whole tiles only; else the row-wise code
         wg_output_avx2(v, m, ldm, cout, o_begin, o_end, col0, bias, res, y, h, w, tile_row0, tile_rows);
