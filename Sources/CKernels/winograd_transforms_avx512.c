@@ -166,6 +166,43 @@ AVX512 static void input16_4(const float *const p[16], ptrdiff_t pw, float *cons
     input16(p, pw, out, at, n, 6, bt6_16);
 }
 
+// F(4×4) on maps 8 tiles wide (32 px), where a group of 16 is two whole tile rows: the same as
+// input16_4 with each window column gathered by permutes instead of transposes. Tile q of a tile
+// row reads columns 4q … 4q + 5 of a block row, so column j of its 8 tiles is block row[4q + j]:
+// for j < 4 a VPERMT2PS of row[0, 32), for j = 4, 5 one of row[4, 36) (pw is 36: both inside
+// the row); the second tile row, 4 block rows down, fills lanes 8…15. `row` is the group's
+// first window row (block row 4·(g / 8)); n is 8 (one tile row) or 16.
+AVX512 static void input16_4_rows8(const float *row, ptrdiff_t pw, float *const out[], ptrdiff_t at, int n) {
+    const __mmask16 mask = lanes16(n);
+    // idx_j[q] = idx_j[8 + q] = 4q + j
+    const __m512i base = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
+    const __m512i idx[4] = {base, _mm512_add_epi32(base, _mm512_set1_epi32(1)),
+                            _mm512_add_epi32(base, _mm512_set1_epi32(2)), _mm512_add_epi32(base, _mm512_set1_epi32(3))};
+    const ptrdiff_t second = n > 8 ? 4 * pw : 0;  // the second tile row's block rows (n = 8: the first again)
+    __m512 h[6][6];  // h[r] = the window's row r after Bᵀ over its columns
+    for (int r = 0; r < 6; r++) {
+        const float *a = row + r * pw, *b = a + second;
+        const __m512 a0 = _mm512_loadu_ps(a), a1 = _mm512_loadu_ps(a + 16);
+        const __m512 a4 = _mm512_loadu_ps(a + 4), a5 = _mm512_loadu_ps(a + 20);
+        const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+        const __m512 b4 = _mm512_loadu_ps(b + 4), b5 = _mm512_loadu_ps(b + 20);
+        __m512 d[6];
+        for (int j = 0; j < 6; j++) {
+            // lanes 0…7 from the first tile row, 8…15 from the second
+            const __m512 lo = j < 4 ? _mm512_permutex2var_ps(a0, idx[j], a1) : _mm512_permutex2var_ps(a4, idx[j - 4], a5);
+            const __m512 hi = j < 4 ? _mm512_permutex2var_ps(b0, idx[j], b1) : _mm512_permutex2var_ps(b4, idx[j - 4], b5);
+            d[j] = _mm512_mask_blend_ps((__mmask16)0xFF00, lo, hi);
+        }
+        bt6_16(d, h[r]);
+    }
+    for (int b = 0; b < 6; b++) {
+        __m512 col[6], v[6];
+        for (int r = 0; r < 6; r++) col[r] = h[r][b];
+        bt6_16(col, v);
+        for (int a = 0; a < 6; a++) _mm512_mask_storeu_ps(out[6 * a + b] + at, mask, v[a]);
+    }
+}
+
 // Y = Aᵀ M A + bias (+ R) of 16 tiles, F(mm×mm) with s = mm + 2: lane L of m + k·plane is tile
 // L's M_k; y + at[L] its output's top-left (row stride w), r + at[L] the residual's (r may be
 // NULL). Lanes [0, n) only. Aᵀ over the rows of M for each of its s columns, then for each
@@ -274,6 +311,11 @@ AVX512 void wg_input_rows_avx512(const wg_variant *v, const float *xc, ptrdiff_t
     const ptrdiff_t m = v->tile, tw = (w + m - 1) / m, pw = wg_pad_width(m, tw);
     pad_window_rows16(xc, h, w, m, tile_row0, tile_rows, pw, act, scratch);
     const ptrdiff_t lanes = tile_rows * tw;
+    if (m == 4 && tw == 8) {  // groups of whole tile rows
+        for (ptrdiff_t g = 0; g < lanes; g += 16)
+            input16_4_rows8(scratch + 4 * (g / 8) * pw, pw, out, g, lanes - g < 16 ? (int)(lanes - g) : 16);
+        return;
+    }
     for (ptrdiff_t g = 0; g < lanes; g += 16) {
         const int n = lanes - g < 16 ? (int)(lanes - g) : 16;
         const float *p[16];
