@@ -1,6 +1,7 @@
 // Whole Winograd convolutions, F(2×2, 3×3) and F(4×4, 3×3), in packed layouts on ddim's thread
 // pool (ddim_winograd_conv): the input tiles transformed to V_k = (Bᵀ d B)_k, the products
-// M_k = U_k · V_k by the 6 × 16 kernel (winograd_gemm.c), and M folded back into output tiles
+// M_k = U_k · V_k by the GEMM kernel of the path dispatch.c picked (6 × 16 portable or AVX2 in
+// winograd_gemm.c, 24 × 16 AVX-512 in microkernel_avx512.c), and M folded back into output tiles
 // (Aᵀ M A) with the epilogue — in one task per panel of 16 tiles (the fused path) or in three
 // parallel loops over chunks of tiles, one of them covering all planes × panels (at batch 1 each
 // plane's GEMM is only 64–256 tiles wide, too small for OpenBLAS to split across threads). Also
