@@ -277,6 +277,48 @@ AVX512 static void output16_4(const float *m, ptrdiff_t plane, float bias, float
     output16(m, plane, bias, y, r, at, w, n, 6, 4, at6_16);
 }
 
+// output16_4 on maps 8 tiles wide (32 px), where a group of 16 is two whole tile rows: each
+// output row of a tile row is 32 contiguous floats, so after the transpose within 128-bit lanes
+// (q[k]'s lane L: tile 4L + k) two shuffles of 128-bit lanes put tiles 0…3 and 4…7 of a tile
+// row side by side, stored as two registers (the residual added the same way) instead of 8
+// stores of 4 floats. y and r: the group's first output row (r may be NULL); the second tile
+// row (lanes 8…15, when n is 16) 4 rows below.
+AVX512 static void output16_4_rows8(const float *m, ptrdiff_t plane, float bias, float *y, const float *r, int n) {
+    const ptrdiff_t w = 32;
+    const __mmask16 mask = lanes16(n);
+    __m512 t[6 * 4];  // t[b·4 + i] = (Aᵀ M)[i][b]
+    for (int b = 0; b < 6; b++) {
+        __m512 c[6];
+        for (int a = 0; a < 6; a++) c[a] = _mm512_maskz_loadu_ps(mask, m + (6 * a + b) * plane);
+        at6_16(c, t + b * 4);
+    }
+    const __m512 bv = _mm512_set1_ps(bias);
+    for (int i = 0; i < 4; i++) {
+        // A over the columns, then the bias
+        __m512 row[6], o[4], q[4];
+        for (int b = 0; b < 6; b++) row[b] = t[b * 4 + i];
+        at6_16(row, o);
+        for (int j = 0; j < 4; j++) o[j] = _mm512_add_ps(o[j], bv);
+        transpose_4x16(o[0], o[1], o[2], o[3], q);
+        for (int half = 0; half < (n > 8 ? 2 : 1); half++) {
+            // [q0, q1 | q2, q3] lanes 2·half and 2·half + 1, then tiles 0…3 and 4…7 of the tile row
+            const __m512 s01 = half ? _mm512_shuffle_f32x4(q[0], q[1], _MM_SHUFFLE(3, 2, 3, 2))
+                                    : _mm512_shuffle_f32x4(q[0], q[1], _MM_SHUFFLE(1, 0, 1, 0));
+            const __m512 s23 = half ? _mm512_shuffle_f32x4(q[2], q[3], _MM_SHUFFLE(3, 2, 3, 2))
+                                    : _mm512_shuffle_f32x4(q[2], q[3], _MM_SHUFFLE(1, 0, 1, 0));
+            __m512 left = _mm512_shuffle_f32x4(s01, s23, _MM_SHUFFLE(2, 0, 2, 0));
+            __m512 right = _mm512_shuffle_f32x4(s01, s23, _MM_SHUFFLE(3, 1, 3, 1));
+            const ptrdiff_t at = (4 * half + i) * w;
+            if (r) {
+                left = _mm512_add_ps(left, _mm512_loadu_ps(r + at));
+                right = _mm512_add_ps(right, _mm512_loadu_ps(r + at + 16));
+            }
+            _mm512_storeu_ps(y + at, left);
+            _mm512_storeu_ps(y + at + 16, right);
+        }
+    }
+}
+
 // Output channels [o_begin, o_end), tile rows [tile_row0, tile_row0 + tile_rows) (lanes col0 +
 // r·tw + q of each plane row), as wg_output_fn; h and w multiples of the tile.
 AVX512 void wg_output_avx512(const wg_variant *v, const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin,
@@ -288,6 +330,13 @@ AVX512 void wg_output_avx512(const wg_variant *v, const float *m, ptrdiff_t ldm,
         const float *src = m + oc * ldm + col0;
         float *yo = y + oc * h * w;
         const float *ro = res ? res + oc * h * w : NULL;
+        if (tile == 4 && tw == 8) {  // groups of whole tile rows
+            for (ptrdiff_t g = 0; g < lanes; g += 16) {
+                const ptrdiff_t first = 4 * (tile_row0 + g / 8) * w;  // the group's first output row
+                output16_4_rows8(src + g, plane, b, yo + first, ro ? ro + first : NULL, lanes - g < 16 ? (int)(lanes - g) : 16);
+            }
+            continue;
+        }
         for (ptrdiff_t g = 0; g < lanes; g += 16) {
             const int n = lanes - g < 16 ? (int)(lanes - g) : 16;
             ptrdiff_t at[16];  // each tile's top-left in its channel
