@@ -109,7 +109,9 @@ def main() -> None:
                 slot["ort"].append(p["onnxruntime_ms"])
                 slot["ddim_rss"].append(rss)
                 slot["peers_rss"].append(prss)
-                meta = {"blas": d["blas"], "torch": p["torch_version"], "onnxruntime": p["onnxruntime_version"],
+                # the kernel path is the row's (--kernels), not the header's
+                blas = d["blas"].replace(f", {d['kernels']} kernels", "") if len(kernels) > 1 and "kernels" in d else d["blas"]
+                meta = {"blas": blas, "torch": p["torch_version"], "onnxruntime": p["onnxruntime_version"],
                         "conv": d.get("conv"), "params": meta.get("params", {})}
                 meta["params"][name] = p["params"]
                 print(f"round {r + 1}: {name} b{batch} ({d.get('kernels', kernel)} kernels): ddim {d['median_ms']:.1f}, "
