@@ -203,6 +203,44 @@ AVX512 static void input16_4_rows8(const float *row, ptrdiff_t pw, float *const 
     }
 }
 
+// The same on maps 4 tiles wide (16 px), where a group of 16 is four whole tile rows (pw is 20):
+// column j of a tile row's 4 tiles is block row[4q + j], j < 4 from row[0, 16), j = 4, 5 from
+// row[4, 20); one VPERMT2PS gathers two tile rows (lanes 0…7 from rows a and b, 4 block rows
+// apart), a second the next two (lanes 8…15), and a blend joins them. n: 4, 8, 12 or 16.
+AVX512 static void input16_4_rows4(const float *row, ptrdiff_t pw, float *const out[], ptrdiff_t at, int n) {
+    const __mmask16 mask = lanes16(n);
+    // idx_j[4k + q] = 4q + j from the first table for k = 0 and 2, 16 + 4q + j from the second for k = 1 and 3
+    const __m512i base = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
+    const __m512i idx[4] = {base, _mm512_add_epi32(base, _mm512_set1_epi32(1)),
+                            _mm512_add_epi32(base, _mm512_set1_epi32(2)), _mm512_add_epi32(base, _mm512_set1_epi32(3))};
+    // the block rows of tile rows 0…3 of the group (rows past the group: the first again)
+    ptrdiff_t down[4];
+    for (int k = 0; k < 4; k++) down[k] = 4 * k < n ? 4 * k * pw : 0;
+    __m512 h[6][6];  // h[r] = the window's row r after Bᵀ over its columns
+    for (int r = 0; r < 6; r++) {
+        const float *t[4];
+        for (int k = 0; k < 4; k++) t[k] = row + r * pw + down[k];
+        const __m512 z0 = _mm512_loadu_ps(t[0]), z1 = _mm512_loadu_ps(t[1]);
+        const __m512 z2 = _mm512_loadu_ps(t[2]), z3 = _mm512_loadu_ps(t[3]);
+        const __m512 s0 = _mm512_loadu_ps(t[0] + 4), s1 = _mm512_loadu_ps(t[1] + 4);
+        const __m512 s2 = _mm512_loadu_ps(t[2] + 4), s3 = _mm512_loadu_ps(t[3] + 4);
+        __m512 d[6];
+        for (int j = 0; j < 6; j++) {
+            // lanes 0…7: tile rows 0 and 1; 8…15: tile rows 2 and 3
+            const __m512 lo = j < 4 ? _mm512_permutex2var_ps(z0, idx[j], z1) : _mm512_permutex2var_ps(s0, idx[j - 4], s1);
+            const __m512 hi = j < 4 ? _mm512_permutex2var_ps(z2, idx[j], z3) : _mm512_permutex2var_ps(s2, idx[j - 4], s3);
+            d[j] = _mm512_mask_blend_ps((__mmask16)0xFF00, lo, hi);
+        }
+        bt6_16(d, h[r]);
+    }
+    for (int b = 0; b < 6; b++) {
+        __m512 col[6], v[6];
+        for (int r = 0; r < 6; r++) col[r] = h[r][b];
+        bt6_16(col, v);
+        for (int a = 0; a < 6; a++) _mm512_mask_storeu_ps(out[6 * a + b] + at, mask, v[a]);
+    }
+}
+
 // Y = Aᵀ M A + bias (+ R) of 16 tiles, F(mm×mm) with s = mm + 2: lane L of m + k·plane is tile
 // L's M_k; y + at[L] its output's top-left (row stride w), r + at[L] the residual's (r may be
 // NULL). Lanes [0, n) only. Aᵀ over the rows of M for each of its s columns, then for each
@@ -283,8 +321,11 @@ AVX512 static void output16_4(const float *m, ptrdiff_t plane, float bias, float
 // row side by side, stored as two registers (the residual added the same way) instead of 8
 // stores of 4 floats. y and r: the group's first output row (r may be NULL); the second tile
 // row (lanes 8…15, when n is 16) 4 rows below.
-AVX512 static void output16_4_rows8(const float *m, ptrdiff_t plane, float bias, float *y, const float *r, int n) {
-    const ptrdiff_t w = 32;
+// On maps 4 tiles wide (16 px, tw 4) the same shuffles give whole output rows of tile rows 0…3
+// of the group, 16 floats each: `left` and `right` are then tile rows 2·half and 2·half + 1.
+AVX512 static void output16_4_rows(const float *m, ptrdiff_t plane, float bias, float *y, const float *r, int n,
+                                   ptrdiff_t tw) {
+    const ptrdiff_t w = 4 * tw;
     const __mmask16 mask = lanes16(n);
     __m512 t[6 * 4];  // t[b·4 + i] = (Aᵀ M)[i][b]
     for (int b = 0; b < 6; b++) {
@@ -301,6 +342,8 @@ AVX512 static void output16_4_rows8(const float *m, ptrdiff_t plane, float bias,
         for (int j = 0; j < 4; j++) o[j] = _mm512_add_ps(o[j], bv);
         transpose_4x16(o[0], o[1], o[2], o[3], q);
         for (int half = 0; half < (n > 8 ? 2 : 1); half++) {
+            // tw 4: tile rows 2·half (left) and 2·half + 1 (right, when n reaches it)
+            const int right_valid = tw == 8 || 4 * (2 * half + 1) < n;
             // [q0, q1 | q2, q3] lanes 2·half and 2·half + 1, then tiles 0…3 and 4…7 of the tile row
             const __m512 s01 = half ? _mm512_shuffle_f32x4(q[0], q[1], _MM_SHUFFLE(3, 2, 3, 2))
                                     : _mm512_shuffle_f32x4(q[0], q[1], _MM_SHUFFLE(1, 0, 1, 0));
@@ -308,13 +351,15 @@ AVX512 static void output16_4_rows8(const float *m, ptrdiff_t plane, float bias,
                                     : _mm512_shuffle_f32x4(q[2], q[3], _MM_SHUFFLE(1, 0, 1, 0));
             __m512 left = _mm512_shuffle_f32x4(s01, s23, _MM_SHUFFLE(2, 0, 2, 0));
             __m512 right = _mm512_shuffle_f32x4(s01, s23, _MM_SHUFFLE(3, 1, 3, 1));
-            const ptrdiff_t at = (4 * half + i) * w;
+            // tw 8: one tile row, its output row i in two halves; tw 4: two tile rows, 4 output rows apart
+            const ptrdiff_t at = tw == 8 ? (4 * half + i) * w : (8 * half + i) * w;
+            const ptrdiff_t at_right = tw == 8 ? at + 16 : at + 4 * w;
             if (r) {
                 left = _mm512_add_ps(left, _mm512_loadu_ps(r + at));
-                right = _mm512_add_ps(right, _mm512_loadu_ps(r + at + 16));
+                if (right_valid) right = _mm512_add_ps(right, _mm512_loadu_ps(r + at_right));
             }
             _mm512_storeu_ps(y + at, left);
-            _mm512_storeu_ps(y + at + 16, right);
+            if (right_valid) _mm512_storeu_ps(y + at_right, right);
         }
     }
 }
@@ -330,10 +375,10 @@ AVX512 void wg_output_avx512(const wg_variant *v, const float *m, ptrdiff_t ldm,
         const float *src = m + oc * ldm + col0;
         float *yo = y + oc * h * w;
         const float *ro = res ? res + oc * h * w : NULL;
-        if (tile == 4 && tw == 8) {  // groups of whole tile rows
+        if (tile == 4 && (tw == 8 || tw == 4)) {  // groups of whole tile rows
             for (ptrdiff_t g = 0; g < lanes; g += 16) {
-                const ptrdiff_t first = 4 * (tile_row0 + g / 8) * w;  // the group's first output row
-                output16_4_rows8(src + g, plane, b, yo + first, ro ? ro + first : NULL, lanes - g < 16 ? (int)(lanes - g) : 16);
+                const ptrdiff_t first = 4 * (tile_row0 + g / tw) * w;  // the group's first output row
+                output16_4_rows(src + g, plane, b, yo + first, ro ? ro + first : NULL, lanes - g < 16 ? (int)(lanes - g) : 16, tw);
             }
             continue;
         }
@@ -360,9 +405,15 @@ AVX512 void wg_input_rows_avx512(const wg_variant *v, const float *xc, ptrdiff_t
     const ptrdiff_t m = v->tile, tw = (w + m - 1) / m, pw = wg_pad_width(m, tw);
     pad_window_rows16(xc, h, w, m, tile_row0, tile_rows, pw, act, scratch);
     const ptrdiff_t lanes = tile_rows * tw;
-    if (m == 4 && tw == 8) {  // groups of whole tile rows
-        for (ptrdiff_t g = 0; g < lanes; g += 16)
-            input16_4_rows8(scratch + 4 * (g / 8) * pw, pw, out, g, lanes - g < 16 ? (int)(lanes - g) : 16);
+    if (m == 4 && (tw == 8 || tw == 4)) {  // groups of whole tile rows
+        for (ptrdiff_t g = 0; g < lanes; g += 16) {
+            const int n = lanes - g < 16 ? (int)(lanes - g) : 16;
+            if (tw == 8) {
+                input16_4_rows8(scratch + 4 * (g / 8) * pw, pw, out, g, n);
+            } else {
+                input16_4_rows4(scratch + 4 * (g / 4) * pw, pw, out, g, n);
+            }
+        }
         return;
     }
     for (ptrdiff_t g = 0; g < lanes; g += 16) {

@@ -45,9 +45,12 @@ let winogradPathShapes = [
     (tile: 4, batch: 2, cin: 12, cout: 40, h: 32, w: 32),  // fused, 7 blocks: 4 + 3
     (tile: 4, batch: 1, cin: 33, cout: 64, h: 16, w: 16),  // 11 blocks: 4 + 4 + 3
     (tile: 2, batch: 1, cin: 2, cout: 24, h: 6, w: 7),  // 4 blocks, kc 2
-    // 8 tiles a row (AVX-512: F(4×4) window columns by permutes, two tile rows a group)
+    // 8 tiles a row (AVX-512: F(4×4) window columns by permutes and whole output rows, two tile rows a group)
     (tile: 4, batch: 3, cin: 5, cout: 9, h: 28, w: 32),  // 7 tile rows: three loops, groups of one tile row
     (tile: 4, batch: 1, cin: 4, cout: 6, h: 13, w: 30),  // partial tiles at both edges
+    // 4 tiles a row (AVX-512: four tile rows a group)
+    (tile: 4, batch: 3, cin: 5, cout: 7, h: 12, w: 16),  // 3 tile rows: groups of 1–4 tile rows
+    (tile: 4, batch: 2, cin: 3, cout: 8, h: 10, w: 14),  // partial tiles at both edges
 ]
 
 /// Each implementation of the Winograd transforms and GEMM kernel — AVX-512 (the input rows'
