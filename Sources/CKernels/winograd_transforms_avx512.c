@@ -13,11 +13,15 @@
 // (x·scale + shift, then SiLU) applied 16 lanes at a time — a 32-px row is two registers, a
 // 16-px one one, shorter rows and tails one masked register — and the SiLU's division done by a
 // 14-bit reciprocal estimate and one Newton step (VRCP14PS; VDIVPS of a ZMM register takes as
-// long per lane as a YMM one): that copy was ~16 % of a digits forward on the AVX2 path. Each
-// 16-tile group's window rows are loaded four columns at a time for four tiles ([tile i | i + 4
-// | i + 8 | i + 12], one 128-bit lane each) and transposed within the 128-bit lanes, so that
-// lane L holds tile L's value; Bᵀ runs over the window's rows and columns, and the 16 or 36
-// results go to 16 lanes of their planes. The output transform mirrors it.
+// long per lane as a YMM one). Each 16-tile group's window rows are loaded four columns at a
+// time for four tiles ([tile i | i + 4 | i + 8 | i + 12], one 128-bit lane each) and transposed
+// within the 128-bit lanes, so that lane L holds tile L's value; Bᵀ runs over the window's rows
+// and columns, and the 16 or 36 results go to 16 lanes of their planes. The output transform
+// mirrors it. F(4×4) on maps 8 or 4 tiles wide (32 and 16 px, most of the tiles of the models
+// this project runs) takes whole tile rows a group instead: window columns gathered by
+// VPERMT2PS from plain loads of the block rows, output rows stored whole (input16_4_rows8,
+// input16_4_rows4, output16_4_rows). On the AVX2 path the input rows' function (copy, prologue,
+// transform) was ~16 % of a digits forward at one thread.
 
 #if DDIM_HAVE_AVX512
 #define AVX512 DDIM_TARGET_AVX512
