@@ -4,7 +4,7 @@ same machine, same thread count, interleaved in one run.
 
     /work/pyenv/bin/python scripts/bench_table.py --cifar /tmp/bench/cifar10-32 \
         [--celebahq /tmp/bench/celebahq-256] [--threads 2] [--rounds 5] [--celebahq-rounds 3] [--runs 10] \
-        [--digits-runs 40] [--tui 5] [--json OUT.json]
+        [--digits-runs 40] [--kernels avx512,avx2] [--tui 5] [--json OUT.json]
 
 Each round runs every case once in every engine (`ddim bench --json`, then
 `scripts/bench_peers.py --json`, which times PyTorch and the same model exported to
@@ -13,7 +13,10 @@ onnxruntime), back to back; the celebahq case runs in the first `--celebahq-roun
 over `--digits-runs` forwards a round instead of `--runs`. The table gives, per engine, the
 median over rounds of each run's median, and as ratios the median over rounds of each round's
 own ratio, with their range, and the same for the fastest forward of each engine in a round
-(what the machine allows each engine when nothing interrupts it):
+(what the machine allows each engine when nothing interrupts it). With `--kernels`, ddim runs
+once per listed kernel path in every round (DDIM_KERNELS=avx512, avx2 or portable: e.g. the
+AVX2 path on an AVX-512 machine, to stand for an AVX2 one), each a row of its own, each against
+the same round's peers:
 a round's engines ran seconds apart, under the same load from other tenants, so a round's ratio
 is the like-for-like comparison; the ratio of medians can pair one engine's quiet round with
 another's loaded one (on the 2-vCPU VM the same command's median moves by 30 % and more between
@@ -41,9 +44,9 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run_with_rss(cmd: list[str]) -> tuple[dict, float]:
+def run_with_rss(cmd: list[str], env: dict | None = None) -> tuple[dict, float]:
     """The JSON a command prints, and its own peak RSS in MB (from wait4)."""
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     out = p.stdout.read() if p.stdout else ""
     err = p.stderr.read() if p.stderr else ""
     _, status, usage = os.wait4(p.pid, 0)
@@ -67,6 +70,8 @@ def main() -> None:
     ap.add_argument("--tui-batch", type=int, default=4, help="the live sampler's default batch")
     ap.add_argument("--tui", type=int, default=0, metavar="N",
                     help="also N runs of scripts/tui_interleaved.sh: the live sampler against ddim sample")
+    ap.add_argument("--kernels", default="",
+                    help="comma-separated ddim kernel paths (DDIM_KERNELS values), each its own rows; default: ddim as it picks")
     ap.add_argument("--json", help="also write every measurement here")
     args = ap.parse_args()
 
@@ -77,32 +82,40 @@ def main() -> None:
         cases += [("google/ddpm-celebahq-256 architecture", args.celebahq, 1)]
 
     peers = [sys.executable, os.path.join(ROOT, "scripts/bench_peers.py")]
-    results: dict[tuple[str, int], dict[str, list[float]]] = {}
+    kernels = [k for k in args.kernels.split(",") if k] or [None]
+    results: dict[tuple[str, int, str | None], dict[str, list[float]]] = {}
     meta: dict = {}
     for r in range(args.rounds):
         for name, folder, batch in cases:
             if "celebahq" in name and r >= args.celebahq_rounds:
                 continue
             runs = max(2, args.runs // 4) if "celebahq" in name else args.digits_runs if folder == args.digits else args.runs
-            d, rss = run_with_rss([args.ddim, "bench", "--model", folder, "--batch", str(batch), "--threads",
-                                   str(args.threads), "--runs", str(runs), "--json"])
+            ours = []
+            for kernel in kernels:
+                env = {**os.environ, "DDIM_KERNELS": kernel} if kernel else None
+                ours.append((kernel, *run_with_rss([args.ddim, "bench", "--model", folder, "--batch", str(batch), "--threads",
+                                                    str(args.threads), "--runs", str(runs), "--json"], env)))
             p, prss = run_with_rss(peers + [folder, "--batch", str(batch), "--threads", str(args.threads),
                                            "--runs", str(runs), "--warmup", "2", "--json"])
-            slot = results.setdefault((name, batch), {"ddim": [], "torch": [], "ort": [], "ddim_rss": [], "peers_rss": [],
-                                                      "ratio_torch": [], "ratio_ort": [], "ratio_ort_fastest": []})
-            slot["ratio_ort_fastest"].append(d["min_ms"] / p["onnxruntime_min_ms"])
-            slot["ratio_torch"].append(d["median_ms"] / p["torch_ms"])
-            slot["ratio_ort"].append(d["median_ms"] / p["onnxruntime_ms"])
-            slot["ddim"].append(d["median_ms"])
-            slot["torch"].append(p["torch_ms"])
-            slot["ort"].append(p["onnxruntime_ms"])
-            slot["ddim_rss"].append(rss)
-            slot["peers_rss"].append(prss)
-            meta = {"blas": d["blas"], "torch": p["torch_version"], "onnxruntime": p["onnxruntime_version"],
-                    "conv": d.get("conv"), "params": meta.get("params", {})}
-            meta["params"][name] = p["params"]
-            print(f"round {r + 1}: {name} b{batch}: ddim {d['median_ms']:.1f}, torch {p['torch_ms']:.1f}, "
-                  f"ort {p['onnxruntime_ms']:.1f} ms; ddim RSS {rss:.0f} MB", file=sys.stderr)
+            for kernel, d, rss in ours:
+                slot = results.setdefault((name, batch, d.get("kernels", kernel)),
+                                          {"ddim": [], "torch": [], "ort": [], "ddim_rss": [], "peers_rss": [],
+                                           "ratio_torch": [], "ratio_ort": [], "ratio_ort_fastest": []})
+                slot["ratio_ort_fastest"].append(d["min_ms"] / p["onnxruntime_min_ms"])
+                slot["ratio_torch"].append(d["median_ms"] / p["torch_ms"])
+                slot["ratio_ort"].append(d["median_ms"] / p["onnxruntime_ms"])
+                slot["ddim"].append(d["median_ms"])
+                slot["torch"].append(p["torch_ms"])
+                slot["ort"].append(p["onnxruntime_ms"])
+                slot["ddim_rss"].append(rss)
+                slot["peers_rss"].append(prss)
+                # the kernel path is the row's (--kernels), not the header's
+                blas = d["blas"].replace(f", {d['kernels']} kernels", "") if len(kernels) > 1 and "kernels" in d else d["blas"]
+                meta = {"blas": blas, "torch": p["torch_version"], "onnxruntime": p["onnxruntime_version"],
+                        "conv": d.get("conv"), "params": meta.get("params", {})}
+                meta["params"][name] = p["params"]
+                print(f"round {r + 1}: {name} b{batch} ({d.get('kernels', kernel)} kernels): ddim {d['median_ms']:.1f}, "
+                      f"torch {p['torch_ms']:.1f}, ort {p['onnxruntime_ms']:.1f} ms; ddim RSS {rss:.0f} MB", file=sys.stderr)
 
     tui: list[float] = []
     for r in range(args.tui):
@@ -121,13 +134,13 @@ def main() -> None:
           f"celebahq) of each engine's median of {args.runs} forwards ({args.digits_runs} for the digits model); "
           f"ratios: median of the rounds' own ratios (range over rounds); fastest: the same for each engine's "
           f"fastest forward of a round.\n")
-    print("| model | batch | ddim (ms) | PyTorch (ms) | onnxruntime (ms) | ddim / PyTorch | ddim / ort | "
+    print("| model | batch | ddim kernels | ddim (ms) | PyTorch (ms) | onnxruntime (ms) | ddim / PyTorch | ddim / ort | "
           "ddim / ort, fastest | ddim peak RSS |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for (name, batch), s in results.items():
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for (name, batch, kernel), s in results.items():
         d, t, o = med(s["ddim"]), med(s["torch"]), med(s["ort"])
         rt, ro, rf = s["ratio_torch"], s["ratio_ort"], s["ratio_ort_fastest"]
-        print(f"| {name} ({meta['params'][name] / 1e6:.1f} M) | {batch} | {d:.1f} | {t:.1f} | {o:.1f} | "
+        print(f"| {name} ({meta['params'][name] / 1e6:.1f} M) | {batch} | {kernel or '?'} | {d:.1f} | {t:.1f} | {o:.1f} | "
               f"{med(rt):.2f} ({min(rt):.2f}–{max(rt):.2f}) | {med(ro):.2f} ({min(ro):.2f}–{max(ro):.2f}) | "
               f"{med(rf):.2f} ({min(rf):.2f}–{max(rf):.2f}) | {max(s['ddim_rss']):.0f} MB |")
     if tui:
@@ -138,7 +151,7 @@ def main() -> None:
         with open(args.json, "w") as f:
             json.dump({"meta": meta, "threads": args.threads, "rounds": args.rounds,
                        "celebahq_rounds": args.celebahq_rounds, "runs": args.runs, "digits_runs": args.digits_runs,
-                       "cases": [{"model": n, "batch": b, **s} for (n, b), s in results.items()],
+                       "cases": [{"model": n, "batch": b, "kernels": k, **s} for (n, b, k), s in results.items()],
                        "tui_live_over_headless": tui}, f, indent=2)
 
 

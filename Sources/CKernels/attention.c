@@ -1,5 +1,6 @@
-// The core of self-attention, O_h = softmax(Q_h·K_hᵀ / √d)·V_h, on ddim's pool with the 6 × 16
-// kernel of winograd_gemm.c, computed transposed, 16 queries at a time:
+// The core of self-attention, O_h = softmax(Q_h·K_hᵀ / √d)·V_h, on ddim's pool with the GEMM
+// kernels of the Winograd convolution (blocks of 6 rows × 16; microkernel.h), computed
+// transposed, 16 queries at a time:
 //   Sᵀ = K·(Q/√d)ᵀ   (keys × 16 queries: K is the kernel's A operand, packed once per head, and
 //                      the 16 queries' Qᵀ its B panel),
 //   Pᵀ = softmax of each column of Sᵀ over the keys (each query a vector lane),
@@ -27,6 +28,7 @@ typedef struct {
     ptrdiff_t n, d, heads, inner, panels_per_task, tasks_per_head, n6, d6;
     float scale;
     micro_kernel kernel;
+    void (*softmax)(float *s, ptrdiff_t n);  // ddim_softmax_columns16, or its AVX-512 version
 } attention_job;
 
 static ptrdiff_t packed_per_head(const attention_job *j) { return j->n6 * j->d + j->d6 * j->n; }
@@ -90,17 +92,19 @@ static void attend_panels(void *ctx, ptrdiff_t task) {
         for (ptrdiff_t l = 0; l < NR; l++)
             for (ptrdiff_t p = 0; p < j->d; p++) qp[p * NR + l] = l < queries ? q[(q0 + l) * width + p] * j->scale : 0.0f;
         // Sᵀ (n6 × 16) = K·(Q/√d)ᵀ
-        for (ptrdiff_t b = 0; b < j->n6 / MR; b++) j->kernel(j->d, kp + b * j->d * MR, qp, st + b * MR * NR, NR);
+        j->kernel(j->n6 / MR, j->d, kp, j->d * MR, qp, st, NR);
         // Pᵀ: each column's softmax over the n real keys
-        ddim_softmax_columns16(st, j->n);
-        // Oᵀ (d6 × 16) = Vᵀ·Pᵀ, 6 dimensions at a time
-        for (ptrdiff_t b = 0; b < j->d6 / MR; b++) {
+        j->softmax(st, j->n);
+        // Oᵀ (d6 × 16) = Vᵀ·Pᵀ: the whole blocks of 6 dimensions in one call when the panel is
+        // whole, then block by block through `edge`
+        ptrdiff_t b = 0;
+        if (queries == NR) {
+            b = j->d / MR;
+            j->kernel(b, j->n, vp, j->n * MR, st, ot + q0, j->n);
+        }
+        for (; b < j->d6 / MR; b++) {
             const ptrdiff_t c0 = b * MR, dims = j->d - c0 < MR ? j->d - c0 : MR;
-            if (dims == MR && queries == NR) {
-                j->kernel(j->n, vp + b * j->n * MR, st, ot + c0 * j->n + q0, j->n);
-                continue;
-            }
-            j->kernel(j->n, vp + b * j->n * MR, st, edge, NR);
+            j->kernel(1, j->n, vp + b * j->n * MR, j->n * MR, st, edge, NR);
             for (ptrdiff_t r = 0; r < dims; r++) memcpy(ot + (c0 + r) * j->n + q0, edge + r * NR, sizeof(float) * (size_t)queries);
         }
     }
@@ -108,13 +112,16 @@ static void attend_panels(void *ctx, ptrdiff_t task) {
 }
 
 static int attention(const float *qkv, ptrdiff_t batch, ptrdiff_t n, ptrdiff_t heads, ptrdiff_t d, ptrdiff_t rows,
-                     float *ot, micro_kernel kernel) {
+                     float *ot, int path) {
     const ptrdiff_t panels = (n + NR - 1) / NR;
     ptrdiff_t per_task = (rows + NR - 1) / NR;
     if (per_task < 1) per_task = 1;
     if (per_task > panels) per_task = panels;
     attention_job j = {qkv, ot, NULL, n, d, heads, heads * d, per_task, (panels + per_task - 1) / per_task,
-                       round_up(n, MR), round_up(d, MR), 0.0f, kernel};
+                       round_up(n, MR), round_up(d, MR), 0.0f, ddim_micro_kernel_for(path), ddim_softmax_columns16};
+#if DDIM_HAVE_AVX512
+    if (path >= DDIM_KERNELS_AVX512) j.softmax = ddim_softmax_columns16_avx512;
+#endif
     // 1/√d
     j.scale = 1.0f / sqrtf((float)d);
     j.packed = alloc_aligned((size_t)(batch * heads * packed_per_head(&j)));
@@ -126,10 +133,15 @@ static int attention(const float *qkv, ptrdiff_t batch, ptrdiff_t n, ptrdiff_t h
 }
 
 int ddim_attention(const float *qkv, ptrdiff_t batch, ptrdiff_t n, ptrdiff_t heads, ptrdiff_t d, ptrdiff_t rows, float *ot) {
-    return attention(qkv, batch, n, heads, d, rows, ot, ddim_micro_kernel());
+    return attention(qkv, batch, n, heads, d, rows, ot, ddim_kernel_path());
+}
+
+int ddim_attention_on(int path, const float *qkv, ptrdiff_t batch, ptrdiff_t n, ptrdiff_t heads, ptrdiff_t d,
+                      ptrdiff_t rows, float *ot) {
+    return attention(qkv, batch, n, heads, d, rows, ot, ddim_supported_path(path));
 }
 
 int ddim_attention_portable(const float *qkv, ptrdiff_t batch, ptrdiff_t n, ptrdiff_t heads, ptrdiff_t d, ptrdiff_t rows,
                             float *ot) {
-    return attention(qkv, batch, n, heads, d, rows, ot, ddim_micro_kernel_portable());
+    return attention(qkv, batch, n, heads, d, rows, ot, DDIM_KERNELS_PORTABLE);
 }

@@ -3,7 +3,9 @@
 //
 //   winograd_transforms_portable.c  row-wise C transforms of F(2×2) and F(4×4) (any CPU)
 //   winograd_transforms_avx2.c      the same, 8 tiles at a time in AVX2 registers (x86-64)
-//   winograd_gemm.c                 the 6 × 16 GEMM kernel, the weights' transform and packing
+//   winograd_transforms_avx512.c    the same, 16 tiles at a time in AVX-512 registers (x86-64)
+//   winograd_gemm.c                 the portable and AVX2 GEMM kernels, the weights' transform and packing
+//   microkernel_avx512.c            the AVX-512 GEMM kernel (24 × 16)
 //   winograd_driver.c               the table, the settings, and whole convolutions on the pool
 #ifndef DDIM_WINOGRAD_H
 #define DDIM_WINOGRAD_H
@@ -85,10 +87,10 @@ typedef struct {
 // F(4×4, 3×3) for tile 4, else F(2×2, 3×3).
 const wg_variant *wg_variant_of(int tile);
 
-// The environment, read once: DDIM_GENERIC_KERNEL (the portable kernel and transforms even on
-// AVX2 CPUs) and DDIM_WINOGRAD_UNFUSED (the three loops instead of the fused path).
+// The environment, read once: DDIM_WINOGRAD_UNFUSED (the three loops instead of the fused
+// path). Which kernels run (DDIM_KERNELS, DDIM_GENERIC_KERNEL) is dispatch.c's.
 typedef struct {
-    int generic_kernel, unfused;
+    int unfused;
 } wg_settings;
 const wg_settings *wg_settings_get(void);
 
@@ -127,9 +129,18 @@ WG_TARGET_AVX2 void wg_output_avx2(const wg_variant *v, const float *m, ptrdiff_
                                    ptrdiff_t tile_rows);
 #endif
 
-// winograd_gemm.c: whether `kernel` is the AVX2 one (the AVX2 transforms go with it); each
-// algorithm's packing of the weights and its G⁺, for the table.
-int wg_kernel_is_avx2(micro_kernel kernel);
+#if DDIM_HAVE_AVX512
+// winograd_transforms_avx512.c: wg_input_rows_avx2 and wg_output_avx2 16 tiles at a time.
+DDIM_TARGET_AVX512 void wg_output_avx512(const wg_variant *v, const float *m, ptrdiff_t ldm, ptrdiff_t cout,
+                                         ptrdiff_t o_begin, ptrdiff_t o_end, ptrdiff_t col0, const float *bias,
+                                         const float *res, float *y, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
+                                         ptrdiff_t tile_rows);
+DDIM_TARGET_AVX512 void wg_input_rows_avx512(const wg_variant *v, const float *xc, ptrdiff_t h, ptrdiff_t w,
+                                             ptrdiff_t tile_row0, ptrdiff_t tile_rows, const channel_act *act,
+                                             float *scratch, float *const out[]);
+#endif
+
+// winograd_gemm.c: each algorithm's packing of the weights and its G⁺, for the table.
 void wg2_pack_block(void *job, ptrdiff_t block);
 void wg4_pack_block(void *job, ptrdiff_t block);
 extern const wg_left_inverse wg2_left_inverse, wg4_left_inverse;

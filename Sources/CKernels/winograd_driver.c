@@ -1,6 +1,7 @@
 // Whole Winograd convolutions, F(2×2, 3×3) and F(4×4, 3×3), in packed layouts on ddim's thread
 // pool (ddim_winograd_conv): the input tiles transformed to V_k = (Bᵀ d B)_k, the products
-// M_k = U_k · V_k by the 6 × 16 kernel (winograd_gemm.c), and M folded back into output tiles
+// M_k = U_k · V_k by the GEMM kernel of the path dispatch.c picked (6 × 16 portable or AVX2 in
+// winograd_gemm.c, 24 × 16 AVX-512 in microkernel_avx512.c), and M folded back into output tiles
 // (Aᵀ M A) with the epilogue — in one task per panel of 16 tiles (the fused path) or in three
 // parallel loops over chunks of tiles, one of them covering all planes × panels (at batch 1 each
 // plane's GEMM is only 64–256 tiles wide, too small for OpenBLAS to split across threads). Also
@@ -38,7 +39,6 @@ const wg_variant *wg_variant_of(int tile) { return tile == 4 ? &f4x4 : &f2x2; }
 static wg_settings settings;
 static pthread_once_t settings_once = PTHREAD_ONCE_INIT;
 static void settings_read(void) {
-    settings.generic_kernel = getenv("DDIM_GENERIC_KERNEL") != NULL;
     settings.unfused = getenv("DDIM_WINOGRAD_UNFUSED") != NULL;
 }
 
@@ -48,8 +48,8 @@ const wg_settings *wg_settings_get(void) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The transforms of either algorithm, through its table; `simd`: the AVX2 versions (when the
-// AVX2 micro-kernel was picked).
+// The transforms of either algorithm, through its table, in the implementation of `path`
+// (DDIM_KERNELS_…, one the CPU supports).
 
 // Floats of scratch one call of input_rows needs for `rows` tile rows of ⌈w/m⌉ tiles.
 static ptrdiff_t input_scratch_count(const wg_variant *v, ptrdiff_t tw, ptrdiff_t rows) {
@@ -61,18 +61,24 @@ static ptrdiff_t input_scratch_count(const wg_variant *v, ptrdiff_t tw, ptrdiff_
 
 // Tile rows [tile_row0, tile_row0 + tile_rows) of act(channel xc): tile (r, q) to lane
 // r·⌈w/m⌉ + q of every out[k]. `activated` (h × w floats, from activation_buffer) is where the
-// portable code puts the activated rows it reads; the AVX2 code activates them as it copies.
-static void input_rows(const wg_variant *v, int simd, const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
+// portable code puts the activated rows it reads; the AVX2 and AVX-512 code activate them as
+// they copy.
+static void input_rows(const wg_variant *v, int path, const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
                        ptrdiff_t tile_rows, const channel_act *act, float *scratch, float *activated,
                        float *const out[]) {
+#if DDIM_HAVE_AVX512
+    if (path >= DDIM_KERNELS_AVX512) {
+        wg_input_rows_avx512(v, xc, h, w, tile_row0, tile_rows, act, scratch, out);
+        return;
+    }
+#endif
 #if WG_AVX2
-    if (simd) {
+    if (path >= DDIM_KERNELS_AVX2) {
         wg_input_rows_avx2(v, xc, h, w, tile_row0, tile_rows, act, scratch, out);
         return;
     }
-#else
-    (void)simd;
 #endif
+    (void)path;
     // the row-wise code reads the channel itself: with a prologue, the rows it reads (tile rows
     // r cover input rows m·r − 1 … m·r + m) activated into a copy of the channel first
     const ptrdiff_t m = v->tile;
@@ -93,8 +99,8 @@ static void input_rows(const wg_variant *v, int simd, const float *xc, ptrdiff_t
 
 // A task's buffer for input_rows' activated rows: h × w floats where the portable transforms
 // will apply a prologue, else NULL (free() it after the task).
-static float *activation_buffer(const ddim_conv_prologue *pro, int simd, ptrdiff_t h, ptrdiff_t w) {
-    if (!pro->scale || simd) return NULL;
+static float *activation_buffer(const ddim_conv_prologue *pro, int path, ptrdiff_t h, ptrdiff_t w) {
+    if (!pro->scale || (WG_AVX2 && path >= DDIM_KERNELS_AVX2)) return NULL;
     float *b = malloc(sizeof(float) * (size_t)(h * w));
     if (!b) abort();
     return b;
@@ -102,17 +108,22 @@ static float *activation_buffer(const ddim_conv_prologue *pro, int simd, ptrdiff
 
 // Output tiles of one image: bias (per output channel) and res (that image's residual, y's
 // shape) may be NULL.
-static void output_tiles(const wg_variant *v, int simd, const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin,
+static void output_tiles(const wg_variant *v, int path, const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin,
                          ptrdiff_t o_end, ptrdiff_t col0, const float *bias, const float *res, float *y, ptrdiff_t h,
                          ptrdiff_t w, ptrdiff_t tile_row0, ptrdiff_t tile_rows) {
+#if DDIM_HAVE_AVX512
+    if (path >= DDIM_KERNELS_AVX512 && h % v->tile == 0 && w % v->tile == 0) {
+        wg_output_avx512(v, m, ldm, cout, o_begin, o_end, col0, bias, res, y, h, w, tile_row0, tile_rows);
+        return;
+    }
+#endif
 #if WG_AVX2
-    if (simd && h % v->tile == 0 && w % v->tile == 0) {  // whole tiles only; else the row-wise code
+    if (path >= DDIM_KERNELS_AVX2 && h % v->tile == 0 && w % v->tile == 0) {  // whole tiles only; else the row-wise code
         wg_output_avx2(v, m, ldm, cout, o_begin, o_end, col0, bias, res, y, h, w, tile_row0, tile_rows);
         return;
     }
-#else
-    (void)simd;
 #endif
+    (void)path;
     v->output(m, ldm, cout, o_begin, o_end, col0, bias, res, y, h, w, tile_row0, tile_rows);
 }
 
@@ -129,7 +140,7 @@ typedef struct {
     ptrdiff_t tiles, tiles_pad, panels, blocks, channel_step;
     const wg_variant *wg;  // F(2×2, 3×3) or F(4×4, 3×3)
     micro_kernel kernel;
-    int simd;  // AVX2 transforms
+    int path;  // DDIM_KERNELS_…: the transforms' and the kernel's
 } conv_job;
 
 // The prologue of input channel c of an image.
@@ -164,7 +175,7 @@ static void input_part(void *ctx, ptrdiff_t part) {
     float *scratch = malloc(sizeof(float) * (size_t)(own + j->wg->planes * j->tw));
     if (!scratch) abort();
     float *rowbuf = scratch + own;
-    float *activated = activation_buffer(&j->pro, j->simd, j->h, j->w);
+    float *activated = activation_buffer(&j->pro, j->path, j->h, j->w);
     const ptrdiff_t plane = j->cin * NR;  // from one plane of a panel to the next
     for (ptrdiff_t i = 0; i < j->images; i++) {
         const float *xi = j->x + (j->image0 + i) * j->cin * j->h * j->w;
@@ -180,7 +191,7 @@ static void input_part(void *ctx, ptrdiff_t part) {
                 float *out[36];
                 for (int k = 0; k < j->wg->planes; k++) out[k] = whole_rows ? base + k * plane : rowbuf + k * j->tw;
                 const channel_act act = prologue_of(&j->pro, j->cin, j->image0 + i, c);
-                input_rows(j->wg, j->simd, xi + c * j->h * j->w, j->h, j->w, j->row0 + tr, rows, &act, scratch,
+                input_rows(j->wg, j->path, xi + c * j->h * j->w, j->h, j->w, j->row0 + tr, rows, &act, scratch,
                            activated, out);
                 if (whole_rows) continue;
                 for (ptrdiff_t k = 0; k < j->wg->planes; k++) {
@@ -207,14 +218,14 @@ static void input_part(void *ctx, ptrdiff_t part) {
     free(scratch);
 }
 
-// GEMM task: plane k, panel p: M_k[:, 16p…16p+15] = U_k · V_k[:, panel p], 6 rows at a time.
+// GEMM task: plane k, panel p: M_k[:, 16p…16p+15] = U_k · V_k[:, panel p], all blocks of 6
+// rows in one call of the kernel.
 static void gemm_part(void *ctx, ptrdiff_t part) {
     const conv_job *j = ctx;
     const ptrdiff_t k = part / j->panels, p = part % j->panels;
     const float *b = j->v + (p * j->wg->planes + k) * j->cin * NR;
     float *mk = j->m + k * j->cout_pad * j->tiles_pad + p * NR;
-    for (ptrdiff_t ib = 0; ib < j->blocks; ib++)
-        j->kernel(j->cin, j->u + (k * j->blocks + ib) * j->cin * MR, b, mk + ib * MR * j->tiles_pad, j->tiles_pad);
+    j->kernel(j->blocks, j->cin, j->u + k * j->blocks * j->cin * MR, j->cin * MR, b, mk, j->tiles_pad);
 }
 
 // Output task: output channels [o0, o1) of every image of the chunk, bias added.
@@ -223,7 +234,7 @@ static void output_part(void *ctx, ptrdiff_t part) {
     const ptrdiff_t o0 = part * j->channel_step, o1 = o0 + j->channel_step < j->cout ? o0 + j->channel_step : j->cout;
     const ptrdiff_t run = j->rows * j->tw;
     for (ptrdiff_t i = 0; i < j->images; i++)
-        output_tiles(j->wg, j->simd, j->m, j->tiles_pad, j->cout_pad, o0, o1, i * run,
+        output_tiles(j->wg, j->path, j->m, j->tiles_pad, j->cout_pad, o0, o1, i * run,
                      epilogue_bias(&j->ep, j->image0 + i), epilogue_residual(&j->ep, j->image0 + i, j->cout * j->h * j->w),
                      j->y + (j->image0 + i) * j->cout * j->h * j->w, j->h, j->w, j->row0, j->rows);
 }
@@ -281,7 +292,7 @@ typedef struct {
     const wg_variant *wg;  // F(2×2, 3×3) or F(4×4, 3×3)
     ptrdiff_t blocks, panels_per_image, rows_per_panel;
     micro_kernel kernel;
-    int simd;  // AVX2 transforms
+    int path;  // DDIM_KERNELS_…: the transforms' and the kernel's
 } fused_job;
 
 static void fused_part(void *ctx, ptrdiff_t p) {
@@ -291,22 +302,21 @@ static void fused_part(void *ctx, ptrdiff_t p) {
     float *v = thread_scratch((size_t)(j->wg->planes * (j->cin + j->cout_pad) * NR + own));
     float *m = v + j->wg->planes * j->cin * NR, *scratch = m + j->wg->planes * j->cout_pad * NR;
     const float *xi = j->x + image * j->cin * j->h * j->w;
-    float *activated = activation_buffer(&j->pro, j->simd, j->h, j->w);
+    float *activated = activation_buffer(&j->pro, j->path, j->h, j->w);
     // V_k (cin × 16) of this panel: tile row r of the panel in lanes r·tw…
     for (ptrdiff_t c = 0; c < j->cin; c++) {
         float *out[36];
         for (int k = 0; k < j->wg->planes; k++) out[k] = v + (k * j->cin + c) * NR;
         const channel_act act = prologue_of(&j->pro, j->cin, image, c);
-        input_rows(j->wg, j->simd, xi + c * j->h * j->w, j->h, j->w, tr0, j->rows_per_panel, &act, scratch,
+        input_rows(j->wg, j->path, xi + c * j->h * j->w, j->h, j->w, tr0, j->rows_per_panel, &act, scratch,
                    activated, out);
     }
     free(activated);
     // M_k (cout × 16) = U_k · V_k
     for (ptrdiff_t k = 0; k < j->wg->planes; k++)
-        for (ptrdiff_t ib = 0; ib < j->blocks; ib++)
-            j->kernel(j->cin, j->u + (k * j->blocks + ib) * j->cin * MR, v + k * j->cin * NR,
-                      m + (k * j->cout_pad + ib * MR) * NR, NR);
-    output_tiles(j->wg, j->simd, m, NR, j->cout_pad, 0, j->cout, 0, epilogue_bias(&j->ep, image),
+        j->kernel(j->blocks, j->cin, j->u + k * j->blocks * j->cin * MR, j->cin * MR, v + k * j->cin * NR,
+                  m + k * j->cout_pad * NR, NR);
+    output_tiles(j->wg, j->path, m, NR, j->cout_pad, 0, j->cout, 0, epilogue_bias(&j->ep, image),
                  epilogue_residual(&j->ep, image, j->cout * j->h * j->w), j->y + image * j->cout * j->h * j->w, j->h,
                  j->w, tr0, j->rows_per_panel);
 }
@@ -320,25 +330,31 @@ static ptrdiff_t steps_for(ptrdiff_t channels, int threads) {
 
 static int winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
                          int tile, ptrdiff_t cout, const ddim_conv_prologue *pro, const ddim_conv_epilogue *ep, float *y,
-                         micro_kernel kernel);
+                         int path);
 
 int ddim_winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
                        int tile, ptrdiff_t cout, const ddim_conv_prologue *pro, const ddim_conv_epilogue *ep, float *y) {
-    return winograd_conv(x, batch, cin, h, w, packed_u, tile, cout, pro, ep, y, ddim_micro_kernel());
+    return winograd_conv(x, batch, cin, h, w, packed_u, tile, cout, pro, ep, y, ddim_kernel_path());
+}
+
+int ddim_winograd_conv_on(int path, const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w,
+                          const float *packed_u, int tile, ptrdiff_t cout, const ddim_conv_prologue *pro,
+                          const ddim_conv_epilogue *ep, float *y) {
+    return winograd_conv(x, batch, cin, h, w, packed_u, tile, cout, pro, ep, y, ddim_supported_path(path));
 }
 
 int ddim_winograd_conv_portable(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w,
                                 const float *packed_u, int tile, ptrdiff_t cout, const ddim_conv_prologue *pro,
                                 const ddim_conv_epilogue *ep, float *y) {
-    return winograd_conv(x, batch, cin, h, w, packed_u, tile, cout, pro, ep, y, ddim_micro_kernel_portable());
+    return winograd_conv(x, batch, cin, h, w, packed_u, tile, cout, pro, ep, y, DDIM_KERNELS_PORTABLE);
 }
 
 static int winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
                          int tile, ptrdiff_t cout, const ddim_conv_prologue *prologue, const ddim_conv_epilogue *epilogue,
-                         float *y, micro_kernel kernel) {
+                         float *y, int path) {
     const ddim_conv_prologue pro = prologue ? *prologue : (ddim_conv_prologue){NULL, NULL, 0};
     const ddim_conv_epilogue ep = epilogue ? *epilogue : (ddim_conv_epilogue){NULL, 0, NULL};
-    const int simd = wg_kernel_is_avx2(kernel);  // DDIM_GENERIC_KERNEL=1: the portable transforms too
+    const micro_kernel kernel = ddim_micro_kernel_for(path);  // and the transforms of the same path
     const wg_variant *wg = wg_variant_of(tile);
     const ptrdiff_t planes = wg->planes;
     const ptrdiff_t th = (h + tile - 1) / tile, tw = (w + tile - 1) / tile, per_image = th * tw;
@@ -346,7 +362,7 @@ static int winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff
     const int threads = ddim_pool_threads();
     if (NR % tw == 0 && th % (NR / tw) == 0 && batch * per_image / NR >= 2 * threads && !wg_settings_get()->unfused) {
         fused_job f = {x, packed_u, pro, ep, y, cin, cout, cout_pad, h, w, tw, wg, cout_pad / MR,
-                       per_image / NR, NR / tw, kernel, simd};
+                       per_image / NR, NR / tw, kernel, path};
         ddim_parallel_for(batch * f.panels_per_image, fused_part, &f);
         return 0;
     }
@@ -368,7 +384,7 @@ static int winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff
     j.blocks = cout_pad / MR;
     j.wg = wg;
     j.kernel = kernel;
-    j.simd = simd;
+    j.path = path;
     for (ptrdiff_t image = 0; image < batch;) {
         for (ptrdiff_t row0 = 0; row0 < th;) {
             j.image0 = image;

@@ -3,11 +3,11 @@
 // is packed once at load in blocks of 6 output channels (here, with the way back for im2col),
 // and the input transform writes V_k straight into panels of 16 tiles, so neither operand is
 // packed again per call (OpenBLAS's copies and its β pass were ~15 % of a cifar10-32 forward at
-// batch 1). The kernel: AVX2 + FMA where the CPU has them, else portable C; attention.c shares it.
+// batch 1). The kernels here: AVX2 + FMA, and portable C (the AVX-512 one is in
+// microkernel_avx512.c); dispatch.c picks the path, and attention.c shares them.
 
 #include "winograd.h"
 
-#include <stdatomic.h>
 #include <string.h>
 #if WG_AVX2
 #include <immintrin.h>
@@ -131,20 +131,25 @@ void ddim_winograd_unpack_weights(const float *packed, int tile, ptrdiff_t cout,
 }
 
 // ---------------------------------------------------------------------------------------------
-// C (6 × 16, row stride ldc) = A (kc × 6, packed) · B (kc × 16, packed)
+// C (6·blocks × 16, row stride ldc) = A (blocks of kc × 6, packed) · B (kc × 16, packed), a
+// block at a time; the AVX-512 kernel (microkernel_avx512.c) takes up to 4 blocks at once.
 
-static void kernel_generic(ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc) {
-    float acc[MR][NR] = {{0}};
-    for (ptrdiff_t p = 0; p < kc; p++, a += MR, b += NR)
-        for (int r = 0; r < MR; r++)
-            for (int j = 0; j < NR; j++) acc[r][j] += a[r] * b[j];
-    for (int r = 0; r < MR; r++) memcpy(c + r * ldc, acc[r], sizeof acc[r]);
+static void kernel_generic(ptrdiff_t blocks, ptrdiff_t kc, const float *a, ptrdiff_t lda, const float *b, float *c,
+                           ptrdiff_t ldc) {
+    for (ptrdiff_t ib = 0; ib < blocks; ib++, a += lda, c += MR * ldc) {
+        float acc[MR][NR] = {{0}};
+        const float *ap = a, *bp = b;
+        for (ptrdiff_t p = 0; p < kc; p++, ap += MR, bp += NR)
+            for (int r = 0; r < MR; r++)
+                for (int j = 0; j < NR; j++) acc[r][j] += ap[r] * bp[j];
+        for (int r = 0; r < MR; r++) memcpy(c + r * ldc, acc[r], sizeof acc[r]);
+    }
 }
 
 #if WG_AVX2
-// 12 accumulators (6 rows × two 8-lane halves), two loads of B and six broadcasts of A per step:
-// 24 multiply-adds for 8 loads, which the two FMA pipes of a core keep busy.
-WG_TARGET_AVX2 static void kernel_avx2(ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc) {
+// One block: 12 accumulators (6 rows × two 8-lane halves), two loads of B and six broadcasts
+// of A per step: 24 multiply-adds for 8 loads, which the two FMA pipes of a core keep busy.
+WG_TARGET_AVX2 static void block_avx2(ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc) {
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
 // row r of A (one broadcast) times both halves of B, into c<r>0 and c<r>1
@@ -171,34 +176,20 @@ WG_TARGET_AVX2 static void kernel_avx2(ptrdiff_t kc, const float *a, const float
     STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5)
 #undef STORE
 }
+
+WG_TARGET_AVX2 static void kernel_avx2(ptrdiff_t blocks, ptrdiff_t kc, const float *a, ptrdiff_t lda, const float *b,
+                                       float *c, ptrdiff_t ldc) {
+    for (ptrdiff_t ib = 0; ib < blocks; ib++) block_avx2(kc, a + ib * lda, b, c + ib * MR * ldc, ldc);
+}
 #endif
 
-static micro_kernel pick_kernel(void) {
-#if WG_AVX2
-    if (!wg_settings_get()->generic_kernel && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return kernel_avx2;
+micro_kernel ddim_micro_kernel_for(int path) {
+#if DDIM_HAVE_AVX512
+    if (path >= DDIM_KERNELS_AVX512) return ddim_kernel_avx512;
 #endif
+#if WG_AVX2
+    if (path >= DDIM_KERNELS_AVX2) return kernel_avx2;
+#endif
+    (void)path;
     return kernel_generic;
-}
-
-micro_kernel ddim_micro_kernel(void) {
-    // picked once; callers on several threads may race to pick it, all picking the same one
-    static _Atomic(micro_kernel) picked;
-    micro_kernel kernel = atomic_load(&picked);
-    if (!kernel) {
-        kernel = pick_kernel();
-        atomic_store(&picked, kernel);
-    }
-    return kernel;
-}
-
-micro_kernel ddim_micro_kernel_portable(void) { return kernel_generic; }
-
-int wg_kernel_is_avx2(micro_kernel kernel) {
-#if WG_AVX2
-    return kernel == kernel_avx2;
-#else
-    (void)kernel;
-    return 0;
-#endif
 }

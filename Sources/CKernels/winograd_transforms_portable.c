@@ -1,8 +1,8 @@
 // The Winograd transforms in portable C, row-wise: F(2×2, 3×3) and F(4×4, 3×3) — the input
 // tiles' V = Bᵀ d B and the output tiles' Y = Aᵀ M A (the kernels' U = G g Gᵀ is made at load
 // in winograd_gemm.c, with their packing) — for any
-// CPU, and for x86-64 ones without AVX2 + FMA or under DDIM_GENERIC_KERNEL=1 (the AVX2 versions
-// are in winograd_transforms_avx2.c). Tiles lie in the lanes of whole tile rows, so that every
+// CPU, and for x86-64 ones without AVX2 + FMA or under DDIM_KERNELS=portable (the AVX2 and
+// AVX-512 versions are in winograd_transforms_avx2.c and winograd_transforms_avx512.c). Tiles lie in the lanes of whole tile rows, so that every
 // loop is contiguous and vectorises (target_clones builds each for x86-64-v3 and the baseline).
 
 #include "winograd.h"

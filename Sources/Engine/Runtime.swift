@@ -11,9 +11,10 @@ public func setThreads(_ n: Int) { Threads.set(n) }
 /// RLIMIT_AS (``Threads/upgradeUnrecognisedCPU()``). First in `main`.
 public func upgradeBLASForUnrecognisedCPU() { Threads.upgradeUnrecognisedCPU() }
 
-/// What the forward runs on: "2 threads (ddim's pool; OpenBLAS Haswell inside, 1 thread a call)".
+/// What the forward runs on: "2 threads (ddim's pool, avx2 kernels; OpenBLAS Haswell inside, 1 thread a call)".
 public var blasDescription: String {
-    "\(Threads.current) thread\(Threads.current == 1 ? "" : "s") (ddim's pool; OpenBLAS \(Threads.coreName) inside, 1 thread a call)"
+    "\(Threads.current) thread\(Threads.current == 1 ? "" : "s") (ddim's pool, \(Threads.kernelPath) kernels; "
+        + "OpenBLAS \(Threads.coreName) inside, 1 thread a call)"
 }
 
 extension ModelStore {

@@ -65,6 +65,11 @@ public enum Threads {
     /// keeps: BUFFER_SIZE (32 << 22 on x86_64, common_x86_64.h) plus a page.
     public static let blasBufferBytes = (32 << 22) + 4096
 
+    /// The implementation of ddim's own kernels (Winograd GEMM and transforms, attention core)
+    /// this process runs: "avx512", "avx2" or "portable" — the best the CPU has, unless
+    /// DDIM_KERNELS (or DDIM_GENERIC_KERNEL=1) asked for a lower one.
+    public static var kernelPath: String { String(cString: ddim_kernel_path_name(ddim_kernel_path())) }
+
     /// The kernel family OpenBLAS chose for this CPU (e.g. "Haswell").
     public static var coreName: String {
         guard let name = openblas_get_corename() else { return "unknown" }

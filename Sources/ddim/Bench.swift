@@ -62,7 +62,7 @@ struct Bench: ParsableCommand {
         if report.json {
             var object: [String: Any] = [
                 "model": m.name, "batch": batch, "runs": runs, "median_ms": median, "min_ms": times[0],
-                "gflop_per_forward": flops / 1e9, "gflops": gflops, "blas": blasDescription,
+                "gflop_per_forward": flops / 1e9, "gflops": gflops, "blas": blasDescription, "kernels": Threads.kernelPath,
                 "conv": "\(chosen)", "conv_max_abs_difference": Double(difference), "output_max_abs": Double(scale),
             ]
             if profile { object["profile_ms"] = Dictionary(uniqueKeysWithValues: ops.seconds.map { ($0.key.rawValue, $0.value * 1e3 / Double(runs)) }) }

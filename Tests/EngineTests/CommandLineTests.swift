@@ -216,13 +216,20 @@ struct CommandLineTests {
         #expect(object?["conv"] as? String == "winograd")
         #expect((object?["conv_max_abs_difference"] as? Double ?? 1) <= 5e-5)
         #expect((object?["output_max_abs"] as? Double ?? 0) > 0.1)
-        // the portable C kernel (what a CPU without AVX2 + FMA runs), F(2×2) only, 1 and 3 threads:
-        // each still agrees with the im2col path
-        for (env, threads) in [(["DDIM_GENERIC_KERNEL": "1"], "2"), (["DDIM_WINOGRAD": "2x2"], "1"), ([:], "3")] {
+        // the portable C kernel (what a CPU without AVX2 + FMA runs; DDIM_GENERIC_KERNEL=1 is the older
+        // spelling of DDIM_KERNELS=portable), the AVX2 path forced (what an AVX2 CPU runs; the portable one
+        // where the CPU lacks AVX2), F(2×2) only, 1 and 3 threads: each still agrees with the im2col path
+        let cases: [([String: String], String, Set<String>)] = [
+            (["DDIM_GENERIC_KERNEL": "1"], "2", ["portable"]), (["DDIM_KERNELS": "portable"], "2", ["portable"]),
+            (["DDIM_KERNELS": "avx2"], "2", ["avx2", "portable"]), (["DDIM_WINOGRAD": "2x2"], "1", ["avx512", "avx2", "portable"]),
+            ([:], "3", ["avx512", "avx2", "portable"]),
+        ]
+        for (env, threads, kernels) in cases {
             let run = try Run(["bench", "--model", tiny, "--runs", "1", "--json", "--threads", threads], environment: env)
             let o = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
             #expect((o?["conv_max_abs_difference"] as? Double ?? 1) <= 5e-5, "\(env) \(threads): \(run.stdout)")
             #expect((o?["blas"] as? String ?? "").contains("\(threads) thread"), "\(run.stdout)")
+            #expect(kernels.contains(o?["kernels"] as? String ?? ""), "\(env): \(run.stdout)")
         }
         let plain = try Run(["bench", "--model", tiny, "--runs", "1", "--conv", "im2col"])
         #expect(plain.status == 0 && plain.stdout.contains("by im2col"), "\(plain.stdout)")

@@ -32,6 +32,21 @@ void ddim_im2col(const float *x, ptrdiff_t channels, ptrdiff_t height, ptrdiff_t
                  ptrdiff_t pad_top, ptrdiff_t pad_left, ptrdiff_t row0, ptrdiff_t rows, ptrdiff_t wo, float *col, ptrdiff_t ld);
 
 // ---------------------------------------------------------------------------------------------
+// Which implementation of ddim's own kernels runs (dispatch.c): the Winograd GEMM kernel and
+// transforms, the attention core and its softmax. Chosen once per process from CPUID: AVX-512
+// where the CPU has F, BW, DQ and VL and the OS saves ZMM state (XGETBV), else AVX2 + FMA, else
+// portable C. DDIM_KERNELS=portable|avx2|avx512 asks for one (a path the CPU lacks gives the
+// best one below it); DDIM_GENERIC_KERNEL=1, the older switch, is DDIM_KERNELS=portable.
+
+enum { DDIM_KERNELS_PORTABLE = 0, DDIM_KERNELS_AVX2 = 1, DDIM_KERNELS_AVX512 = 2 };
+/// Whether this CPU and its OS can run `path` (portable: always).
+int ddim_kernel_path_supported(int path);
+/// The path forward passes use (read from the CPU and the environment once).
+int ddim_kernel_path(void);
+/// "portable", "avx2" or "avx512".
+const char *ddim_kernel_path_name(int path);
+
+// ---------------------------------------------------------------------------------------------
 // ddim's thread pool (pool.c): the caller and N − 1 spinning workers share a loop's tasks.
 
 /// One task of a parallel loop: `index` in [0, count).
@@ -62,6 +77,9 @@ void ddim_sgemm_batched(ptrdiff_t count, int trans_a, int trans_b, ptrdiff_t m, 
 /// Oᵀ, heads·d rows of n (head h's rows h·d…), the layout the output projection W_o·Oᵀ reads.
 /// Tasks of `rows` query rows (rounded up to 16). Returns 0, or −1 when out of memory.
 int ddim_attention(const float *qkv, ptrdiff_t batch, ptrdiff_t n, ptrdiff_t heads, ptrdiff_t d, ptrdiff_t rows, float *ot);
+/// The same with the kernels of `path` (tests, A/B runs): a path the CPU lacks gives the best one below it.
+int ddim_attention_on(int path, const float *qkv, ptrdiff_t batch, ptrdiff_t n, ptrdiff_t heads, ptrdiff_t d,
+                      ptrdiff_t rows, float *ot);
 /// The same with the portable C kernel whatever the CPU (tests).
 int ddim_attention_portable(const float *qkv, ptrdiff_t batch, ptrdiff_t n, ptrdiff_t heads, ptrdiff_t d, ptrdiff_t rows,
                             float *ot);
@@ -100,7 +118,8 @@ int ddim_blas_warm(void);
 // ---------------------------------------------------------------------------------------------
 // Whole Winograd convolutions, F(2×2, 3×3) and F(4×4, 3×3), on the pool (winograd_*.c).
 
-/// The register block of the Winograd GEMM: 6 output channels × 16 tiles.
+/// The packing of the Winograd GEMM's operands: blocks of 6 output channels × panels of 16
+/// tiles (the AVX-512 kernel takes up to 4 blocks at once: 24 × 16).
 #define DDIM_WG_MR 6
 #define DDIM_WG_NR 16
 /// Floats of the packed planes of a (cout, cin) kernel for output tiles of `tile` (2 or 4):
@@ -134,8 +153,13 @@ typedef struct {
 /// Returns 0, or −1 when its scratch could not be allocated.
 int ddim_winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
                        int tile, ptrdiff_t cout, const ddim_conv_prologue *pro, const ddim_conv_epilogue *ep, float *y);
+/// The same with the transforms and GEMM kernel of `path` (DDIM_KERNELS_…; a path the CPU lacks
+/// gives the best one below it): for tests of each path on any machine, and A/B runs.
+int ddim_winograd_conv_on(int path, const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w,
+                          const float *packed_u, int tile, ptrdiff_t cout, const ddim_conv_prologue *pro,
+                          const ddim_conv_epilogue *ep, float *y);
 /// The same with the portable C transforms and micro-kernel whatever the CPU (what runs where
-/// AVX2 + FMA are missing, or under DDIM_GENERIC_KERNEL=1): for tests of that code on any machine.
+/// AVX2 + FMA are missing, or under DDIM_KERNELS=portable): for tests of that code on any machine.
 int ddim_winograd_conv_portable(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w,
                                 const float *packed_u, int tile, ptrdiff_t cout, const ddim_conv_prologue *pro,
                                 const ddim_conv_epilogue *ep, float *y);
