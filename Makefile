@@ -9,7 +9,7 @@ BUILD_FLAGS = -c release
 BIN         = .build/release/ddim
 # System packages: OpenBLAS (cblas), ncursesw, libpng + zlib, libsixel (pixel previews), pkg-config for SwiftPM,
 # tmux and ncurses-term (xterm-direct, tmux-direct) for the terminal tests.
-APT_PACKAGES = pkg-config libopenblas-dev libncursesw5-dev libpng-dev zlib1g-dev libsixel-dev tmux ncurses-term
+APT_PACKAGES = pkg-config libopenblas-dev libncursesw5-dev libpng-dev zlib1g-dev libsixel-dev libcurl4-openssl-dev tmux ncurses-term
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # The version is written once, in Sources/BuildInfo/include/build_info.h.
@@ -28,7 +28,9 @@ ZSHDIR  ?= $(PREFIX)/share/zsh/site-functions
 FISHDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 # The installed binary: Swift's runtime linked in (-static-stdlib), no $ORIGIN run path, built in
 # its own folder so that it and the test build do not rebuild each other.
-STATIC_FLAGS = -c release --static-swift-stdlib --disable-local-rpath --scratch-path .build-static
+# FoundationNetworking (the hub downloads, over URLSession) linked in statically needs the
+# system's libcurl at link time (libcurl4-openssl-dev; the package depends on libcurl4).
+STATIC_FLAGS = -c release --static-swift-stdlib --disable-local-rpath --scratch-path .build-static -Xlinker -lcurl
 STATIC_BIN   = .build-static/release/ddim
 STAGE        = .build-static/stage
 RESOURCES    = ddim_DefaultModel.resources ddim_Themes.resources

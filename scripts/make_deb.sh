@@ -36,14 +36,15 @@ chmod 644 "$doc/changelog.gz"
 
 install -d -m 755 "$root/DEBIAN"
 # Depends: the binary's NEEDED libraries (readelf -d), as dpkg-shlibdeps names their packages on
-# Debian 12; libstdc++ and libgcc-s come with Foundation's ICU, linked in statically.
+# Debian 12; libstdc++ and libgcc-s come with Foundation's ICU, linked in statically, libcurl with
+# FoundationNetworking (the hub downloads).
 cat > "$root/DEBIAN/control" <<CONTROL
 Package: ddim
 Version: $version
 Architecture: $arch
 Maintainer: $maintainer
 Installed-Size: $(du -sk --exclude=DEBIAN "$root" | cut -f1)
-Depends: libc6 (>= 2.35), libgcc-s1 (>= 3.3.1), libncursesw6 (>= 6.1), libopenblas0 | libopenblas0-pthread | libopenblas0-openmp | libopenblas0-serial, libpng16-16 (>= 1.6.2-1), libsixel1 (>= 1.10.3), libstdc++6 (>= 12), libtinfo6 (>= 6), zlib1g (>= 1:1.2.0)
+Depends: libc6 (>= 2.35), libcurl4 (>= 7.16.2), libgcc-s1 (>= 3.3.1), libncursesw6 (>= 6.1), libopenblas0 | libopenblas0-pthread | libopenblas0-openmp | libopenblas0-serial, libpng16-16 (>= 1.6.2-1), libsixel1 (>= 1.10.3), libstdc++6 (>= 12), libtinfo6 (>= 6), zlib1g (>= 1:1.2.0)
 Section: graphics
 Priority: optional
 Description: watch a diffusion model draw, live, in a terminal
