@@ -75,7 +75,7 @@ public final class App {
     /// The blitter `--blitter` asked for (nil: the one the terminal suits).
     private let blitterChosen: Blitter?
     /// `--graphics`.
-    private let graphicsChoice: GraphicsChoice
+    let graphicsChoice: GraphicsChoice
     /// ``AppOptions/userThemes``.
     let userThemes: String?
     /// ``AppOptions/saveFolder``.
@@ -210,40 +210,6 @@ public final class App {
             syncGreyRamp(on: term)
             if reaction.contains(.quit) { break }
         }
-    }
-
-    /// How `choice` comes out on the terminal of `environment`, read from `input` and written to
-    /// `output` (standard input and output by default): tmux's passthrough asked of tmux, the
-    /// terminal asked with the probe when `auto`.
-    public static func decideGraphics(_ choice: GraphicsChoice, environment: [String: String],
-                                      input: Int32 = STDIN_FILENO, output: Int32 = STDOUT_FILENO) -> GraphicsDecision {
-        let window = TerminalProbe.windowSize(output)
-        let windowCell = window.flatMap { w in
-            w.pixels.map { PixelSize(width: $0.width / max(1, w.cells.columns), height: $0.height / max(1, w.cells.rows)) }
-        }.flatMap { $0.width > 0 && $0.height > 0 ? $0 : nil }
-        let tmux: TmuxPassthrough = choice == .forced(.blocks) ? .notTmux : TmuxGraphics.passthrough(environment: environment)
-        return GraphicsDecision.decide(choice, tmux: tmux, windowCellSize: windowCell) { passthrough in
-            TerminalProbe.probe(input: input, output: output, environment: environment, passthrough: passthrough)
-        }
-    }
-
-    /// Takes `decision`: the state's protocol and what `g` cycles through, the terminal's
-    /// encoder, and its note in the status line.
-    private func useGraphics(_ decision: GraphicsDecision) {
-        graphicsDecision = decision
-        state.graphics = decision.graphics
-        state.limits.graphicsChoices = decision.choices
-        state.limits.graphicsNote = decision.note
-        // a forced protocol that cannot work is said at once; auto's reason for blocks when `g` asks
-        if let note = decision.note, graphicsChoice != .auto { state.flash(note, warning: true) }
-    }
-
-    /// A picture could not be encoded: blocks from now on, and why.
-    private func pixelsFailed(_ failure: String) {
-        state.graphics = .blocks
-        state.limits.graphicsChoices = [.blocks]
-        state.limits.graphicsNote = "blocks: \(failure)"
-        state.flash("blocks: \(failure)", warning: true)
     }
 
     /// Draws what `plan` says.
