@@ -28,70 +28,54 @@ public struct SweepReport: Sendable, Codable, Equatable {
     public var seconds: Double
 }
 
-/// What made a sweep folder: the settings every image of it depends on besides its cell (S, η)
-/// and index. A rerun into the folder must have the same, or it would mix pictures of two sweeps
-/// under one record.
-struct SweepSettings: Sendable, Codable, Equatable {
-    /// The model's name and content (``LoadedModel/fingerprint()``).
-    var model: String, modelFingerprint: String
-    /// Sample i's seed is firstSeed + i.
-    var firstSeed: UInt64
-    /// Timestep spacing and x̂₀ clipping ("off" or the range).
-    var spacing: String, clip: String
-    /// The class label of a class-conditional model (absent from the record for others).
-    var classLabel: Int? = nil
-
-    enum CodingKeys: String, CodingKey {
-        case model, modelFingerprint = "model_fingerprint", firstSeed = "first_seed", spacing, clip, classLabel = "class_label"
-    }
-
-    /// The settings that differ from `other`, as "seed 0 → 1" phrases.
-    func differences(from other: SweepSettings) -> [String] {
-        var out: [String] = []
-        if model != other.model { out.append("model \(other.model) → \(model)") }
-        if modelFingerprint != other.modelFingerprint { out.append("model content \(other.modelFingerprint) → \(modelFingerprint)") }
-        if firstSeed != other.firstSeed { out.append("seed \(other.firstSeed) → \(firstSeed)") }
-        if spacing != other.spacing { out.append("spacing \(other.spacing) → \(spacing)") }
-        if clip != other.clip { out.append("clip \(other.clip) → \(clip)") }
-        if classLabel != other.classLabel {
-            out.append("class \(other.classLabel.map(String.init) ?? "none") → \(classLabel.map(String.init) ?? "none")")
-        }
-        return out
-    }
-}
-
 /// A sweep folder that another sweep made, refused before anything is sampled into it.
 struct SweepFolderError: Error, CustomStringConvertible {
     /// One line naming the folder and what differs.
     let description: String
 }
 
+/// What a sweep did: a report per cell, and warnings for the user (a merge's notes on the
+/// shards it found).
+public struct SweepOutcome: Sendable {
+    /// One per cell, in the order of the command's cells.
+    public var reports: [SweepReport]
+    /// Lines worth saying (shards that did not finish, shards on other kernels, unreadable records).
+    public var warnings: [String]
+}
+
 extension LoadedModel {
     /// Samples `count` images in every cell into `folder/<cell>/00000.png…`. Sample i of every cell
     /// starts from the same x_T: its own torch generator seeded `firstSeed + i` (x_T, then its
-    /// η-noise), so a cell is reproducible on its own and independent of `batch`. Batches whose
-    /// files all exist are skipped, so an interrupted sweep resumes.
+    /// η-noise), and is drawn in batch ⌊i / `batch`⌋ of its cell, so a cell is reproducible on its
+    /// own, byte for byte. Only the samples whose files are missing are drawn (a batch with any
+    /// missing is drawn whole, its missing files written), so an interrupted sweep resumes.
     ///
     /// `folder/sweep.json` records the settings (``SweepSettings``) before the first image and
     /// every cell as it completes. A folder recording other settings, or holding cell images with
     /// no record, is refused (``SweepFolderError``) unless `redo`, which deletes the images of the
     /// cells it recorded and samples everything again.
+    ///
+    /// With a `shard`, only its batches are drawn (``SweepShard``); sweep.json is created if
+    /// missing (by one shard only) and never rewritten, and the shard records itself in
+    /// `folder/shards/`. Without one, the run is the merge: it draws whatever is missing and
+    /// writes the summary, listing the shard records it found.
     public func sweep(
         cells: [SweepCell], count: Int, firstSeed: UInt64, batch: Int, into folder: String, spacing: TimestepSpacing? = nil,
-        redo: Bool = false, progress: (_ cell: Int, _ done: Int) throws -> Void = { _, _ in }
-    ) throws -> [SweepReport] {
+        redo: Bool = false, shard: SweepShard? = nil,
+        progress: (_ done: Int, _ total: Int, _ cell: Int) throws -> Void = { _, _, _ in }
+    ) throws -> SweepOutcome {
         try ImageExport.checkPicture(channels: sampleShape()[0])
+        if shard != nil, redo {
+            throw SweepFolderError(description: "--redo deletes every shard's images: run it once without --shard, then start the shards")
+        }
         let settings = SweepSettings(
             model: name, modelFingerprint: try fingerprint(), firstSeed: firstSeed,
             spacing: (spacing ?? scheduler.timestepSpacing).rawValue,
-            clip: scheduler.clipSample ? String(format: "%g", scheduler.clipSampleRange) : "off", classLabel: classLabel)
+            clip: scheduler.clipSample ? String(format: "%g", scheduler.clipSampleRange) : "off", classLabel: classLabel,
+            batch: batch)
         let recordPath = OutputPath.join(folder, "sweep.json")
         var record = try SweepManifest.read(recordPath)
-        if let old = record, old.settings != settings {
-            guard redo else {
-                throw SweepFolderError(description: "\(OutputPath.display(folder)) holds a sweep of other settings (\(settings.differences(from: old.settings).joined(separator: ", "))); give another --out-dir, or --redo to replace it")
-            }
-        }
+        if let old = record, !settings.matches(old.settings), !redo { throw Self.otherSweep(folder, settings, old.settings) }
         if record == nil, !redo, let stray = cells.first(where: { !Self.images(in: OutputPath.join(folder, $0.folderName)).isEmpty }) {
             throw SweepFolderError(description: "\(OutputPath.display(OutputPath.join(folder, stray.folderName))) holds images but \(OutputPath.display(folder)) has no sweep.json saying what made them; give another --out-dir, or --redo to replace them")
         }
@@ -100,11 +84,33 @@ extension LoadedModel {
             for cell in stale.sorted() { try Self.removeImages(in: OutputPath.join(folder, cell)) }
             record = nil
         }
-        var manifest = record ?? SweepManifest(settings: settings, count: count, cells: [])
-        manifest.count = count
         // the record first: an interrupted sweep's folder already says what it holds
-        try manifest.write(to: recordPath)
+        var manifest = record ?? SweepManifest(settings: settings, count: count, cells: [])
+        var shardRecord: SweepShardRecord?
+        let shardFolder = OutputPath.join(folder, "shards")
+        if let shard {
+            // of shards starting at once one creates sweep.json; the others check theirs against it
+            if record == nil {
+                let created = try manifest.create(at: recordPath)
+                if !created, let first = try SweepManifest.read(recordPath), !settings.matches(first.settings) {
+                    throw Self.otherSweep(folder, settings, first.settings)
+                }
+            }
+            try Self.makeFolder(shardFolder)
+            shardRecord = SweepShardRecord(shard: shard.description, settings: settings, count: count, host: Self.hostName(),
+                                           kernels: Threads.kernelPath, finished: false, cells: [])
+            try shardRecord?.write(to: OutputPath.join(shardFolder, shard.recordName))
+        } else {
+            manifest.settings = settings
+            manifest.count = count
+            try manifest.write(to: recordPath)
+        }
 
+        // the batches to draw: every batch of every cell, or this shard's
+        let batches = (count + batch - 1) / batch
+        let mine = cells.map { cell in (0..<batches).filter { shard?.owns(batch: $0, cell: cell.folderName) ?? true } }
+        let total = mine.enumerated().reduce(0) { sum, item in sum + item.element.reduce(0) { $0 + min(batch, count - $1 * batch) } }
+        var done = 0
         var reports: [SweepReport] = []
         let clock = ContinuousClock()
         for (k, cell) in cells.enumerated() {
@@ -114,31 +120,93 @@ extension LoadedModel {
             text.append(("Seeds", "\(firstSeed)+i (one torch generator per sample)"))
             var made = 0
             let start = clock.now
-            for first in stride(from: 0, to: count, by: batch) {
+            for j in mine[k] {
+                let first = j * batch
                 let n = min(batch, count - first)
-                let names = (first..<(first + n)).map { OutputPath.join(cellFolder, String(format: "%05d.png", $0)) }
-                if names.allSatisfy({ FileManager.default.fileExists(atPath: $0) }) {
-                    try progress(k, first + n)
-                    continue
+                let paths = (first..<(first + n)).map { OutputPath.join(cellFolder, String(format: "%05d.png", $0)) }
+                let missing = paths.indices.filter { !FileManager.default.fileExists(atPath: paths[$0]) }
+                if !missing.isEmpty {
+                    let shape = [n] + sampleShape()
+                    try unet.checkInput(shape: shape)
+                    var sampler = try Sampler(model: denoiser, scheduler: ddim, shape: shape, steps: cell.steps, noise: cell.noise,
+                                              spacing: spacing, source: PerSampleNoise(firstSeed: firstSeed &+ UInt64(first), count: n))
+                    let pictures = try ImageExport.images(try sampler.run().sample)
+                    try Self.makeFolder(cellFolder)
+                    for i in missing {
+                        try PNGWriter().write(pictures[i], to: paths[i], text: text.map { PNGText($0.0, $0.1) })
+                    }
+                    made += missing.count
                 }
-                let shape = [n] + sampleShape()
-                try unet.checkInput(shape: shape)
-                var sampler = try Sampler(model: denoiser, scheduler: ddim, shape: shape, steps: cell.steps, noise: cell.noise,
-                                          spacing: spacing, source: PerSampleNoise(firstSeed: firstSeed &+ UInt64(first), count: n))
-                let x0 = try sampler.run().sample
-                try ImageExport.writeEach(x0, to: cellFolder, first: first, text: text)
-                made += n
-                try progress(k, first + n)
+                done += n
+                try progress(done, total, k)
             }
             let seconds = (clock.now - start).milliseconds / 1e3
             let report = SweepReport(steps: cell.steps, eta: cell.noise.label, folder: cell.folderName,
                                      samples: Self.images(in: cellFolder).count, made: made, seconds: seconds)
             reports.append(report)
-            manifest.cells.removeAll { $0.folder == report.folder }
-            manifest.cells.append(report)
-            try manifest.write(to: recordPath)
+            if let shard, var own = shardRecord {
+                own.cells.append(report)
+                own.finished = k == cells.count - 1
+                try own.write(to: OutputPath.join(shardFolder, shard.recordName))
+                shardRecord = own
+            } else {
+                manifest.cells.removeAll { $0.folder == report.folder }
+                manifest.cells.append(report)
+                try manifest.write(to: recordPath)
+            }
         }
-        return reports
+        if let shard, var own = shardRecord, !own.finished {
+            // a command with no cells still finishes
+            own.finished = true
+            try own.write(to: OutputPath.join(shardFolder, shard.recordName))
+        }
+        var warnings: [String] = []
+        if shard == nil {
+            let (found, unreadable) = SweepShardRecord.readAll(in: shardFolder)
+            warnings += unreadable.map { "\($0) is not a shard record this ddim can read; left out of the summary" }
+            let unfinished = found.filter { !$0.finished }.map(\.shard)
+            if !unfinished.isEmpty {
+                warnings.append("shard\(unfinished.count == 1 ? "" : "s") \(unfinished.joined(separator: ", ")) did not finish; this run drew what they left")
+            }
+            // shards of an N whose records are not all there never started (or their folder was lost)
+            let named = Set(found.map(\.shard))
+            for n in Set(found.compactMap { Int($0.shard.split(separator: "/").last ?? "") }).sorted() {
+                let absent = (0..<n).map { "\($0)/\(n)" }.filter { !named.contains($0) }
+                if !absent.isEmpty {
+                    warnings.append("shard\(absent.count == 1 ? "" : "s") \(absent.prefix(8).joined(separator: ", "))\(absent.count > 8 ? ", …" : "") left no record; this run drew their share")
+                }
+            }
+            let kernels = Set(found.map(\.kernels) + [Threads.kernelPath])
+            if kernels.count > 1 {
+                warnings.append("the shards ran on \(kernels.sorted().joined(separator: " and ")) kernels: their images can differ from one machine's in the last bit of a pixel")
+            }
+            if !found.isEmpty {
+                manifest.shards = found.map(\.summary)
+                try manifest.write(to: recordPath)
+            }
+        }
+        return SweepOutcome(reports: reports, warnings: warnings)
+    }
+
+    /// The refusal of a folder that holds a sweep of other settings.
+    private static func otherSweep(_ folder: String, _ settings: SweepSettings, _ old: SweepSettings) -> SweepFolderError {
+        SweepFolderError(description: "\(OutputPath.display(folder)) holds a sweep of other settings (\(settings.differences(from: old).joined(separator: ", "))); give another --out-dir, or --redo to replace it")
+    }
+
+    /// Creates `folder` (and its parents) if missing.
+    private static func makeFolder(_ folder: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw ImagingError.cannotWrite(path: folder, reason: "cannot create the folder")
+        }
+    }
+
+    /// This machine's name, for the shard records.
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// The sample images (`NNNNN.png`) in `folder`; none when it does not exist.
@@ -164,68 +232,3 @@ extension Character {
     var isASCIIDigit: Bool { isASCII && isNumber }
 }
 
-/// `sweep.json`: what made the folder (``SweepSettings``) and every cell it holds, for the scorer
-/// and for reruns.
-struct SweepManifest: Codable {
-    var settings: SweepSettings
-    /// Samples per cell asked for by the last run.
-    var count: Int
-    /// Every cell made in this folder, in the order made.
-    var cells: [SweepReport]
-
-    /// The largest record read back (real ones are kilobytes).
-    static let readLimit = ReadLimit(bytes: 16 << 20, what: "a sweep.json")
-
-    enum CodingKeys: String, CodingKey {
-        case settings, count, cells
-        case model, firstSeed = "first_seed", spacing
-    }
-
-    init(settings: SweepSettings, count: Int, cells: [SweepReport]) {
-        (self.settings, self.count, self.cells) = (settings, count, cells)
-    }
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        settings = try c.decode(SweepSettings.self, forKey: .settings)
-        count = try c.decode(Int.self, forKey: .count)
-        cells = try c.decode([SweepReport].self, forKey: .cells)
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(settings, forKey: .settings)
-        try c.encode(count, forKey: .count)
-        try c.encode(cells, forKey: .cells)
-        // the top-level fields the scorer (scripts/eval_digits.py) read before the settings existed
-        try c.encode(settings.model, forKey: .model)
-        try c.encode(settings.firstSeed, forKey: .firstSeed)
-        try c.encode(settings.spacing, forKey: .spacing)
-    }
-
-    /// The record at `path`; nil when there is none. One that cannot be read is an error naming it
-    /// (a record from before the settings were kept counts as other settings).
-    static func read(_ path: String) throws -> SweepManifest? {
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
-        let bytes = try InputFile.contents(of: path, limit: readLimit)
-        do {
-            return try JSONDecoder().decode(SweepManifest.self, from: Data(bytes))
-        } catch {
-            throw SweepFolderError(description: "\(OutputPath.display(path)) is not a sweep record this ddim can read (\(Self.reason(error))); give another --out-dir, or --redo to replace it")
-        }
-    }
-
-    /// The record, atomically.
-    func write(to path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let json: Data
-        do { json = try encoder.encode(self) } catch { throw ImagingError.cannotWrite(path: path, reason: "\(error)") }
-        try AtomicFile.write(Array(json), to: path)
-    }
-
-    private static func reason(_ error: any Error) -> String {
-        if case DecodingError.keyNotFound(let key, _) = error { return "no field \(key.stringValue)" }
-        return "not the JSON of a sweep record"
-    }
-}

@@ -26,8 +26,38 @@ public enum AtomicFile {
         }
     }
 
+    /// Creates `path` with `bytes` only if nothing is there yet, atomically: the whole file
+    /// appears at once (a temporary file, `fsync`, then `link(2)`, which never replaces), so of
+    /// several processes creating the same path at the same moment exactly one succeeds and the
+    /// others read a complete file. Returns false when `path` already existed (left untouched).
+    public static func create(_ bytes: [UInt8], at path: String) throws(WriteError) -> Bool {
+        var created = true
+        try viaTemporary(path, bytes: bytes, mode: 0o644, shown: path) { temporary in
+            defer { unlink(temporary) }
+            if link(temporary, path) == 0 { return nil }
+            if errno == EEXIST { created = false; return nil }
+            return lastError()
+        }
+        return created
+    }
+
     /// The temporary file, `fsync`, `rename`: `target` is whole or as it was.
     private static func replace(_ target: String, with bytes: [UInt8], shown path: String) throws(WriteError) {
+        // An existing file keeps its permissions; a new one is rw-r--r--.
+        var existing = stat()
+        let mode = stat(target, &existing) == 0 ? mode_t(existing.st_mode & 0o7777) : 0o644
+        try viaTemporary(target, bytes: bytes, mode: mode, shown: path) { temporary in
+            rename(temporary, target) == 0 ? nil : lastError()
+        }
+    }
+
+    /// Writes `bytes` to a new temporary file beside `target` (mode `mode`, synced, closed), then
+    /// calls `finish` with its path to put it in place (the error text on failure). On any failure
+    /// the temporary file is removed; a terminating signal in between removes it too (headless
+    /// commands, see ``Interrupts``).
+    private static func viaTemporary(
+        _ target: String, bytes: [UInt8], mode: mode_t, shown path: String, finish: (UnsafePointer<CChar>) -> String?
+    ) throws(WriteError) {
         let (folder, name) = OutputPath.split(target)
         var template = Array(OutputPath.join(folder, "").utf8) + OutputPath.temporaryName(for: name)
         template.append(0)
@@ -38,13 +68,9 @@ public enum AtomicFile {
         }
         if fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         guard fd >= 0 else { throw .cannotWrite(path: path, reason: lastError()) }
-        // A signal from here on removes the temporary file (headless commands, see Interrupts).
         let registered = Interrupts.register(cTemplate)
         defer { if registered { Interrupts.unregister() } }
 
-        // An existing file keeps its permissions; a new one is rw-r--r--.
-        var existing = stat()
-        let mode = stat(target, &existing) == 0 ? mode_t(existing.st_mode & 0o7777) : 0o644
         var failure: String?
         if let reason = writeAll(bytes, to: fd) {
             failure = reason
@@ -52,7 +78,12 @@ public enum AtomicFile {
             failure = lastError()
         }
         if close(fd) != 0, failure == nil { failure = lastError() }
-        if failure == nil, rename(cTemplate, target) != 0 { failure = lastError() }
+        if failure == nil {
+            failure = cTemplate.withUnsafeBufferPointer { buffer in
+                guard let base = buffer.baseAddress else { return "no temporary file name" }
+                return finish(base)
+            }
+        }
         if let failure {
             unlink(cTemplate)
             throw .cannotWrite(path: path, reason: failure)

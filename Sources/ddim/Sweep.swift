@@ -11,11 +11,18 @@ struct Sweep: ParsableCommand {
         abstract: "Sample N images for every (steps, η) cell into DIR/s<S>-e<η>/ — the paper's Table 1 grid.",
         discussion: """
             Sample i of every cell starts from the same x_T: its own torch generator seeded SEED + i \
-            (x_T first, then its η-noise), so each cell is reproducible and independent of --batch. \
-            Batches whose files already exist are skipped: rerun the same command to resume, or with \
+            (x_T first, then its η-noise), drawn in batch ⌊i / BATCH⌋, so every image is reproducible \
+            byte for byte. Only missing images are drawn: rerun the same command to resume, or with \
             more cells or a larger --n to extend. DIR/sweep.json records the settings (model and its \
-            content, seed, spacing, clipping) before the first image and every cell as it completes; a \
-            rerun with other settings is refused (--redo replaces the folder's images instead). \
+            content, seed, batch, spacing, clipping) before the first image and every cell as it \
+            completes; a rerun with other settings is refused (--redo replaces the folder's images \
+            instead).
+
+            Array jobs: --shard I/N draws only shard I's share of every cell (N copies of the command \
+            into one shared folder, in any order, at once or not); --shard auto reads I and N from \
+            Slurm's SLURM_ARRAY_TASK_* or a Kubernetes Indexed Job's JOB_COMPLETION_INDEX (auto/N). \
+            Then the same command without --shard is the merge: it draws whatever a failed shard left \
+            and writes the summary. docs/scale.md shows Slurm, Kubernetes and GNU parallel. \
             scripts/eval_digits.py --sweep DIR fills the table.
             """)
 
@@ -35,6 +42,9 @@ struct Sweep: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Output folder (created).", valueName: "dir"))
     var outDir: String
 
+    @Option(name: .long, help: ArgumentHelp("Draw only shard I of N of every cell (I from 0), or read them from the array job: auto, auto/N.", valueName: "I/N|auto"))
+    var shard: String?
+
     @Flag(name: .long, help: "Delete the images of the cells DIR/sweep.json records and sample every cell again, even when the folder holds a sweep of other settings.")
     var redo = false
 
@@ -46,6 +56,20 @@ struct Sweep: ParsableCommand {
         guard (1...4096).contains(batch) else { throw ValidationError("--batch must be between 1 and 4096 (got \(batch))") }
         var plan = OutputPlan()
         try plan.folder(outDir, flag: "--out-dir", names: ["sweep.json"])
+        if shard != nil, redo {
+            throw ValidationError("--redo deletes every shard's images: run it once without --shard, then start the shards")
+        }
+        _ = try shardSpec()
+    }
+
+    /// The `--shard` value, read against this process's environment.
+    func shardSpec() throws -> SweepShard? {
+        guard let shard else { return nil }
+        do {
+            return try SweepShard.parse(shard, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw ValidationError(error.description)
+        }
     }
 
     func run() throws {
@@ -59,12 +83,16 @@ struct Sweep: ParsableCommand {
             throw ValidationError("--out-dir \(outDir): cannot create the folder")
         }
         let bar = ProgressBar(enabled: !quiet && isatty(2) == 1, unit: "sample")
-        let reports = try m.sweep(cells: cells, count: n, firstSeed: seed, batch: batch, into: outDir, spacing: grid.timesteps.spacing, redo: redo) { k, done in
-            bar.update(k * n + done, of: cells.count * n, label: cells[k].folderName)
+        let part = try shardSpec()
+        let outcome = try m.sweep(cells: cells, count: n, firstSeed: seed, batch: batch, into: outDir, spacing: grid.timesteps.spacing,
+                                  redo: redo, shard: part) { done, total, k in
+            bar.update(done, of: total, label: cells[k].folderName)
         }
         bar.finish()
+        for line in outcome.warnings { FileHandle.standardError.write(Data("Warning: \(line)\n".utf8)) }
         if !quiet {
-            for r in reports {
+            if let part { try StandardOutput.print("shard \(part) of \(OutputPath.display(outDir))") }
+            for r in outcome.reports {
                 try StandardOutput.print(r.folder.padding(toLength: 14, withPad: " ", startingAt: 0)
                       + String(format: "%5d samples (%d new) in %.1f s", r.samples, r.made, r.seconds))
             }
