@@ -10,6 +10,8 @@ BIN         = .build/release/ddim
 # System packages: OpenBLAS (cblas), ncursesw, libpng + zlib, libsixel (pixel previews), pkg-config for SwiftPM,
 # tmux and ncurses-term (xterm-direct, tmux-direct) for the terminal tests.
 APT_PACKAGES = pkg-config libopenblas-dev libncursesw5-dev libpng-dev zlib1g-dev libsixel-dev libcurl4-openssl-dev tmux ncurses-term
+# For `make slurm-test` (part of `make test`): a one-node Slurm cluster started by the test itself.
+SLURM_PACKAGES = slurmctld slurmd slurm-client munge
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # The version is written once, in Sources/BuildInfo/include/build_info.h.
@@ -35,12 +37,18 @@ STATIC_BIN   = .build-static/release/ddim
 STAGE        = .build-static/stage
 RESOURCES    = ddim_DefaultModel.resources ddim_Themes.resources
 
-.PHONY: all run test deps build build-info static install uninstall deb package-test unit-tests clean fuzz
+.PHONY: all run test deps slurm-deps install-missing slurm-test build build-info static install uninstall deb package-test unit-tests clean fuzz
 
 all: build
 
 deps:
-	@missing=""; for p in $(APT_PACKAGES); do \
+	@$(MAKE) --no-print-directory install-missing PACKAGES="$(APT_PACKAGES)"
+
+slurm-deps:
+	@$(MAKE) --no-print-directory install-missing PACKAGES="$(SLURM_PACKAGES)"
+
+install-missing:
+	@missing=""; for p in $(PACKAGES); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
@@ -69,6 +77,12 @@ run: build
 test: build
 	$(SWIFT) test $(BUILD_FLAGS) --disable-xctest --disable-testable-imports
 	$(MAKE) package-test
+	$(MAKE) slurm-test
+
+# A 4-task Slurm array sweep on a one-node cluster this test starts and stops (root or sudo;
+# scripts/slurm/test_slurm.sh), byte-compared with an unsharded run.
+slurm-test: build slurm-deps
+	scripts/slurm/test_slurm.sh $(BIN)
 
 # Coverage-guided fuzzing (libFuzzer + AddressSanitizer) of every parser of outside files, each
 # for FUZZ_SECONDS; crashes land in .build-fuzz/crashes/TARGET/ (copy them to
