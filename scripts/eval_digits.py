@@ -264,17 +264,94 @@ PAPER_TABLE1_CIFAR10 = {
 }
 
 
-def score_sweep(net, obj, folder, as_json):
-    """Scores every cell folder of a `ddim sweep` and prints Table 1 (digit-FID and confident share)."""
+def half_samples(n, rounds, seed):
+    """`rounds` random halves of range(n), drawn without replacement (numpy, seeded). The same
+    halves serve every cell, so a paired comparison takes the same x_T from both cells.
+
+    Why halves and not the usual bootstrap: a resample with replacement repeats about a third of
+    its samples, which shrinks the feature covariance and pushes FID up by far more than its
+    spread (at n = 100, 98 became 130-240). A half drawn without replacement has no repeats, and
+    for a smooth statistic its spread across halves equals the full sample's own (the delete-d
+    jackknife with d = n/2: for a mean, Var(half) = s^2/(n/2) * (1 - 1/2) = s^2/n)."""
+    rng = np.random.default_rng(seed)
+    return [rng.permutation(n)[: n // 2] for _ in range(rounds)]
+
+
+def interval(estimate, spread, z=1.96):
+    """estimate +- z * the standard deviation of the half-sample values: a 95 % interval."""
+    sd = float(np.std(spread, ddof=1))
+    return [round(estimate - z * sd, 4), round(estimate + z * sd, 4)]
+
+
+def cell_scores(feats, conf, idx, obj):
+    """digit-FID and confident share of the samples idx (a resample) of one cell."""
+    f = feats[idx]
+    mu, cov = f.mean(0), np.cov(f, rowvar=False)
+    return frechet(mu, cov, obj["real_mu"], obj["real_cov"]), float(conf[idx].mean())
+
+
+def score_sweep(net, obj, folder, as_json, rounds=500, seed=0):
+    """Scores every cell folder of a `ddim sweep` and prints Table 1 (digit-FID and confident share),
+    each with a 95 % interval from random halves (half_samples), then paired comparisons between
+    cells: sample k of every cell starts from the same x_T, so taking the same k from two cells
+    measures their difference without the sample-to-sample noise both share."""
     manifest = json.load(open(os.path.join(folder, "sweep.json")))
+    # every cell folder of the record, in the record's order; several runs may have added cells
+    cells = list({c["folder"]: c for c in manifest["cells"]}.values())
+    data = {}
+    for cell in cells:
+        x, files = load_folder(os.path.join(folder, cell["folder"]))
+        with torch.no_grad():
+            feats = batched(net.features, x).double().numpy()
+            p = batched(net, x).softmax(1)
+        conf, cls = p.max(1)
+        data[cell["folder"]] = dict(cell=cell, names=[os.path.basename(f) for f in files], feats=feats,
+                                    conf=(conf >= CONF).double().numpy(), cls=cls.numpy())
     rows = []
-    for cell in manifest["cells"]:
-        x, _ = load_folder(os.path.join(folder, cell["folder"]))
-        r = score(net, obj, x)
-        rows.append(dict(steps=cell["steps"], eta=cell["eta"], n=r["n"], digit_fid=r["digit_fid"],
-                         confident=r["confident"], min_class_share=min(r["class_share"].values())))
-        log(f"{cell['folder']}: digit-FID {r['digit_fid']:.1f}, confident {r['confident'] * 100:.1f}%")
-    res = dict(model=manifest.get("model"), cells=rows,
+    for key, d in data.items():
+        n = len(d["names"])
+        idx = np.arange(n)
+        fid, confident = cell_scores(d["feats"], d["conf"], idx, obj)
+        boot = np.array([cell_scores(d["feats"], d["conf"], i, obj) for i in half_samples(n, rounds, seed)])
+        share = np.bincount(d["cls"], minlength=10) / n
+        rows.append(dict(steps=d["cell"]["steps"], eta=d["cell"]["eta"], folder=key, n=n,
+                         digit_fid=round(fid, 3), digit_fid_ci=interval(fid, boot[:, 0]),
+                         confident=round(confident, 4), confident_ci=interval(confident, boot[:, 1]),
+                         min_class_share=round(float(share.min()), 4)))
+        log(f"{key}: digit-FID {fid:.1f} [{rows[-1]['digit_fid_ci'][0]:.1f}, {rows[-1]['digit_fid_ci'][1]:.1f}], "
+            f"confident {confident * 100:.1f}%")
+
+    # paired comparisons: at each S, η = 0 against every other noise level; along η = 0 (and σ̂),
+    # each S against the next
+    by = {(r["eta"], r["steps"]): r for r in rows}
+    steps = sorted({r["steps"] for r in rows})
+    etas = list(dict.fromkeys(r["eta"] for r in rows))
+    pairs = [((("0", s)), (e, s)) for s in steps for e in etas if e != "0" and ("0", s) in by and (e, s) in by]
+    for e in ("0", "hat"):
+        ss = [s for s in steps if (e, s) in by]
+        pairs += [((e, a), (e, b)) for a, b in zip(ss, ss[1:])]
+    comparisons = []
+    for ka, kb in pairs:
+        a, b = data[by[ka]["folder"]], data[by[kb]["folder"]]
+        common = sorted(set(a["names"]) & set(b["names"]))
+        ia = np.array([a["names"].index(n) for n in common])
+        ib = np.array([b["names"].index(n) for n in common])
+        diffs = []
+        for i in half_samples(len(common), rounds, seed + 1):
+            fa, ca = cell_scores(a["feats"], a["conf"], ia[i], obj)
+            fb, cb = cell_scores(b["feats"], b["conf"], ib[i], obj)
+            diffs.append((fb - fa, cb - ca))
+        diffs = np.array(diffs)
+        fa, ca = cell_scores(a["feats"], a["conf"], ia, obj)
+        fb, cb = cell_scores(b["feats"], b["conf"], ib, obj)
+        fid_ci, conf_ci = interval(fb - fa, diffs[:, 0]), interval(cb - ca, diffs[:, 1])
+        comparisons.append(dict(a=by[ka]["folder"], b=by[kb]["folder"], n=len(common),
+                                digit_fid_diff=round(fb - fa, 3), digit_fid_diff_ci=fid_ci,
+                                confident_diff=round(cb - ca, 4), confident_diff_ci=conf_ci,
+                                fid_differs=bool(fid_ci[0] > 0 or fid_ci[1] < 0),
+                                confident_differs=bool(conf_ci[0] > 0 or conf_ci[1] < 0)))
+
+    res = dict(model=manifest.get("model"), cells=rows, comparisons=comparisons, interval_halves=rounds,
                classifier_heldout_acc=round(obj["heldout_acc"], 4))
     out = os.path.join(folder, "table1.json")
     with open(out, "w") as f:
@@ -282,25 +359,36 @@ def score_sweep(net, obj, folder, as_json):
     if as_json:
         print(json.dumps(res, indent=2))
         return
-    steps = sorted({r["steps"] for r in rows})
-    etas = list(dict.fromkeys(r["eta"] for r in rows))
-    cell = {(r["eta"], r["steps"]): r for r in rows}
-    # n per column: the sweep.json of the last run only knows its own count, and a table may
-    # join runs of different n (S = 1000 at fewer samples)
+    # n per column: a table may join runs of different n (S = 1000 at fewer samples)
     per_step = {s: sorted({r["n"] for r in rows if r["steps"] == s}) for s in steps}
     n_note = "samples per cell: " + ", ".join(f"{'/'.join(map(str, ns))} at S = {s}" for s, ns in per_step.items())
     if len({n for ns in per_step.values() for n in ns}) == 1:
         n_note = f"n = {rows[0]['n']} per cell"
     for key, title in (("digit_fid", "digit-FID (lower is better)"), ("confident", "confident share")):
-        print(f"\n{title}, {n_note}")
+        print(f"\n{title}, {n_note}, 95 % interval ({rounds} random halves)")
         print("| η \\ S | " + " | ".join(str(s) for s in steps) + " |")
         print("|---|" + "---|" * len(steps))
         for e in etas:
             vals = []
             for s in steps:
-                r = cell.get((e, s))
-                vals.append("—" if r is None else (f"{r[key]:.1f}" if key == "digit_fid" else f"{r[key] * 100:.1f}%"))
+                r = by.get((e, s))
+                if r is None:
+                    vals.append("—")
+                elif key == "digit_fid":
+                    lo, hi = r["digit_fid_ci"]
+                    vals.append(f"{r[key]:.1f} [{lo:.1f}, {hi:.1f}]")
+                else:
+                    lo, hi = r["confident_ci"]
+                    vals.append(f"{r[key] * 100:.1f}% [{lo * 100:.1f}, {hi * 100:.1f}]")
             print(f"| {'σ̂' if e == 'hat' else e} | " + " | ".join(vals) + " |")
+    print(f"\npaired differences (b − a, same x_T; 95 % interval; * = the interval excludes 0)")
+    print("| a | b | Δ digit-FID | Δ confident |")
+    print("|---|---|---|---|")
+    for c in comparisons:
+        lo, hi = c["digit_fid_diff_ci"]
+        clo, chi = c["confident_diff_ci"]
+        print(f"| {c['a']} | {c['b']} | {c['digit_fid_diff']:+.1f} [{lo:+.1f}, {hi:+.1f}]{' *' if c['fid_differs'] else ''} "
+              f"| {c['confident_diff'] * 100:+.1f} [{clo * 100:+.1f}, {chi * 100:+.1f}]{' *' if c['confident_differs'] else ''} |")
     print(f"\nwritten: {out}")
 
 
@@ -322,7 +410,10 @@ def main():
     ap.add_argument("--retrain", action="store_true", help="retrain the cached classifier")
     ap.add_argument("--export-digits", metavar="DIR",
                     help="write --n real digits (default 100, balanced) as PNGs for `ddim invert --images DIR`")
-    ap.add_argument("--sweep", metavar="DIR", help="score every cell of a `ddim sweep --out-dir DIR` (Table 1)")
+    ap.add_argument("--sweep", metavar="DIR", help="score every cell of a `ddim sweep --out-dir DIR` (Table 1), "
+                    "with 95 %% intervals and paired comparisons")
+    ap.add_argument("--halves", type=int, default=300, metavar="R",
+                    help="random halves behind --sweep's intervals (default 300)")
     args = ap.parse_args()
     if args.export_digits:
         export_digits(args.export_digits, args.n or 100, args.seed)
@@ -353,7 +444,7 @@ def main():
         return
 
     if args.sweep:
-        score_sweep(net, obj, args.sweep, args.json)
+        score_sweep(net, obj, args.sweep, args.json, rounds=args.halves, seed=args.seed)
         return
 
     if args.samples_from_model:
