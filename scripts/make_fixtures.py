@@ -224,6 +224,14 @@ UNET_CASES += [
             downsample_type="resnet", upsample_type="resnet",
             class_embed_type="timestep", norm_num_groups=4),
     ),
+    dict(  # trained for classifier-free guidance (issue #23): 3 classes and the null class 3,
+           # named by this project's config key _ddim_null_class (diffusers skips keys with "_")
+        name="guided", seed=1111, dtype=torch.float32, batch=2, timesteps=[700.0, 40.0], class_labels=[1, 3], null_class=3,
+        config=dict(
+            sample_size=8, in_channels=1, out_channels=1, layers_per_block=1, block_out_channels=(8, 16),
+            down_block_types=("DownBlock2D", "AttnDownBlock2D"), up_block_types=("AttnUpBlock2D", "UpBlock2D"),
+            num_class_embeds=4, norm_num_groups=4),
+    ),
     dict(  # learned variance (improved DDPM): out_channels = 2 × in_channels
         name="learned_variance", seed=909, dtype=torch.float32, batch=1, timesteps=[250.0],
         config=dict(
@@ -298,6 +306,13 @@ def make_unet_cases(only: list | None = None) -> None:
         with torch.no_grad():
             out = model(sample, timestep, class_labels=class_labels).sample
         save_unet_folder(model, folder, case["dtype"], case.get("legacy", False))
+        if case.get("null_class") is not None:
+            path = os.path.join(folder, "config.json")
+            cfg_json = json.load(open(path))
+            cfg_json["_ddim_null_class"] = case["null_class"]
+            with open(path, "w") as f:
+                json.dump(cfg_json, f, indent=2, sort_keys=True)
+                f.write("\n")
         io = {"sample": sample, "timestep": timestep, "output": out}
         if labels is not None:
             io["class_labels"] = torch.tensor(labels, dtype=torch.float32)  # ddim's reader takes floats
@@ -317,6 +332,33 @@ def make_unet_cases(only: list | None = None) -> None:
               f"mean {out.mean():.3f}, diffusers reload diff {reload_diff:.1e}")
         if case["name"] in VARIANT_DDIM:
             make_variant_ddim(case["name"], VARIANT_DDIM[case["name"]])
+        if case.get("null_class") is not None:
+            make_guided_ddim(case["name"], label=1, null=case["null_class"], w=2.5)
+
+
+def make_guided_ddim(name: str, label: int, null: int, w: float) -> None:
+    """Classifier-free guidance as ddim does it, written out with diffusers' UNet2DModel and
+    DDIMScheduler: eps = eps(x, null) + w * (eps(x, c) - eps(x, null)), the two as one batch of
+    2B (conditional half first); seed 0, batch 2, 10 steps, eta 0.5 (the golden of
+    `ddim sample --class-label 1 --guidance 2.5`)."""
+    folder = os.path.join(FIX, "unet", name)
+    unet = UNet2DModel.from_pretrained(folder).eval()
+    sched = DDIMScheduler()
+    sched.save_config(folder)
+    sched.set_timesteps(10)
+    size = unet.config.sample_size
+    g = torch.manual_seed(0)
+    x = torch.randn(2, unet.config.in_channels, size, size, generator=g)
+    labels = torch.tensor([label, label, null, null])
+    with torch.no_grad():
+        for t in sched.timesteps:
+            both = unet(torch.cat([x, x]), t, class_labels=labels).sample
+            cond, uncond = both[:2], both[2:]
+            eps = uncond + w * (cond - uncond)
+            x = sched.step(eps, t, x, eta=0.5, generator=g).prev_sample
+    images = (x / 2 + 0.5).clamp(0, 1)
+    save_st({"images": images}, os.path.join(folder, "ddim_guided.safetensors"))
+    print(f"unet/{name}: guided DDIM golden (class {label}, w {w}), mean {images.mean():.3f}")
 
 
 # ---------------------------------------------------------------------------

@@ -45,6 +45,7 @@ public struct SampleRequest: Sendable {
         ]
         if let seeds { text.append(("Seeds", Self.list(seeds))) }
         if let label = model.classLabel { text.append(("Class", "\(label)")) }
+        if model.nullClass != nil, model.classLabel != nil { text.append(("Guidance", LoadedModel.label(guidance: model.guidance))) }
         text += [
             ("Spacing", (spacing ?? model.scheduler.timestepSpacing).rawValue),
             ("Clip", model.scheduler.clipSample ? String(format: "%g", model.scheduler.clipSampleRange) : "off"),

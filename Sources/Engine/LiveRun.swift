@@ -51,6 +51,8 @@ public struct LiveRun: LiveWork {
         // the class: the settings', else the model's (`--class-label`)
         self.settings.classLabel = settings.classLabel ?? model.classLabel
         self.model.classLabel = self.settings.classLabel
+        self.settings.guidance = settings.guidance ?? model.guidance
+        self.model.guidance = self.settings.guidance ?? 1
         self.timingBlock = timingBlock.map { max(1, $0) }
         snapshot = .before(settings: self.settings, paused: paused)
         fresh()
@@ -118,15 +120,26 @@ public struct LiveRun: LiveWork {
             settings.classLabel = label
             model.classLabel = label
             snapshot.settings.classLabel = label
-            guard var s = sampler, !s.isFinished, !failed else { fresh(); break }
-            s.model = model.denoiser
-            sampler = s
-            if s.stepsDone > 0 && snapshot.planChanges.last != s.stepsDone { snapshot.planChanges.append(s.stepsDone) }
+            conditionChanged()
+        case .setGuidance(let w):
+            settings.guidance = w
+            model.guidance = w
+            snapshot.settings.guidance = w
+            conditionChanged()
         case .setPace(let milliseconds):
             settings.paceMilliseconds = max(0, milliseconds)
             snapshot.settings.paceMilliseconds = settings.paceMilliseconds
         }
         settle()
+    }
+
+    /// The class or guidance changed: the run goes on from its x_t with the new denoiser from the
+    /// next step (marked on the bar); a finished or failed run starts again from its x_T.
+    private mutating func conditionChanged() {
+        guard var s = sampler, !s.isFinished, !failed else { fresh(); return }
+        s.model = model.denoiser
+        sampler = s
+        if s.stepsDone > 0 && snapshot.planChanges.last != s.stepsDone { snapshot.planChanges.append(s.stepsDone) }
     }
 
     /// A new run with ``settings`` from its x_T; on failure the old sampler stays, failed.

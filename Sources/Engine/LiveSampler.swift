@@ -21,6 +21,9 @@ public struct LiveSettings: Sendable, Equatable {
     /// The class every tile is drawn as, for a class-conditional model (nil: unconditional);
     /// ``LiveCommand/setClass(_:)`` changes it from the next step.
     public var classLabel: Int?
+    /// The guidance weight w for a model with a null class (nil: the model's, `--guidance`);
+    /// ``LiveCommand/setGuidance(_:)`` changes it from the next step.
+    public var guidance: Float?
 
     /// Settings for a live run (unpaced unless `paceMilliseconds` is given).
     public init(steps: Int, noise: NoiseLevel, spacing: TimestepSpacing, seed: UInt64, batch: Int, paceMilliseconds: Double = 0) {
@@ -112,6 +115,8 @@ public enum LiveCommand: Sendable, Equatable {
     /// Another class label (``LiveSettings/classLabel``): the run goes on from its x_t with the
     /// model told the new class from the next step, as a change of η does (marked on the bar).
     case setClass(Int?)
+    /// Another guidance weight w (``LiveSettings/guidance``), from the next step, as a class.
+    case setGuidance(Float)
 }
 
 /// Runs a ``LiveRun`` on a background Dispatch queue, one step at a time, and talks to the UI

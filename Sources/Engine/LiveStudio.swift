@@ -59,6 +59,8 @@ public enum StudioCommand: Sendable, Equatable {
     case stepOnce
     /// Draw every tile as this class from now on (every lane starts again).
     case setClass(Int?)
+    /// Guide by this weight from now on (every lane starts again).
+    case setGuidance(Float)
 }
 
 /// A background worker for the studio views (compare, interpolate, invert): like ``LiveSampler``,
@@ -89,6 +91,9 @@ public final class LiveStudio: Sendable {
 
     /// Another class label for the views (their lanes start again at the next show).
     public func setClass(_ label: Int?) { mailbox.send(.setClass(label)) }
+
+    /// Another guidance weight for the views (their lanes start again at the next show).
+    public func setGuidance(_ w: Float) { mailbox.send(.setGuidance(w)) }
 
     /// The latest snapshot and its version.
     public func latest() -> (snapshot: StudioSnapshot, version: Int) { mailbox.latest() }

@@ -21,6 +21,9 @@ public struct LoadedModel: Sendable {
     /// The class every sample is drawn as, for a class-conditional model (`--class-label`;
     /// ``checkClassLabel()``); nil for an unconditional one.
     public var classLabel: Int?
+    /// The classifier-free guidance weight w for a model with a null class (`--guidance`;
+    /// ``Denoiser/output(_:timestep:)``): 1 draws the class as trained, more pushes towards it.
+    public var guidance: Float = 1
     /// The weights file read, and its format ("safetensors", "PyTorch zip checkpoint", …).
     public var weights: (file: URL, format: String)?
     /// For a model from the hub, `org/name@COMMIT`: what `--model` names in a command line that

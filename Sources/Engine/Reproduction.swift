@@ -17,6 +17,7 @@ extension SampleRequest {
         var args = ["ddim", "sample"]
         if !model.isEmbedded { args += ["--model", model.reference ?? model.folder.path] }
         if let label = model.classLabel { args += ["--class-label", "\(label)"] }
+        if model.guidance != 1 { args += ["--guidance", LoadedModel.label(guidance: model.guidance)] }
         args += ["--steps", "\(steps)"]
         if noise != .eta(0) { args += ["--eta", noise.label] }
         if let spacing, spacing != model.scheduler.timestepSpacing { args += ["--spacing", spacing.rawValue] }
@@ -30,6 +31,13 @@ extension SampleRequest {
         if !model.scheduler.clipSample { args.append("--no-clip") }
         args += folder ? ["--out-dir", "samples"] : ["--out", "sample.png"]
         return args.map(shellQuoted).joined(separator: " ")
+    }
+}
+
+extension LoadedModel {
+    /// w as written in records and command lines: Swift's shortest round-trip text, integers bare ("2", "1.5").
+    public static func label(guidance w: Float) -> String {
+        w == w.rounded() && abs(w) < 1e6 ? String(Int(w)) : "\(w)"
     }
 }
 

@@ -128,6 +128,9 @@ public struct StudioRun: LiveWork {
         case .setClass(let label):
             model.classLabel = label
             lanes = []
+        case .setGuidance(let w):
+            model.guidance = w
+            lanes = []
         }
         settle()
     }

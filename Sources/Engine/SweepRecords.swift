@@ -15,13 +15,15 @@ struct SweepSettings: Sendable, Codable, Equatable {
     var spacing: String, clip: String
     /// The class label of a class-conditional model (absent from the record for others).
     var classLabel: Int? = nil
+    /// The guidance weight w of a model with a null class (absent for others).
+    var guidance: Float? = nil
     /// Samples per forward pass: a sample's last bits depend on the batch it is drawn in (BLAS
     /// blocks differ), so every image of a folder is drawn in the same batches. Absent from
     /// records made before it was kept, which take any.
     var batch: Int? = nil
 
     enum CodingKeys: String, CodingKey {
-        case model, modelFingerprint = "model_fingerprint", firstSeed = "first_seed", spacing, clip, classLabel = "class_label", batch
+        case model, modelFingerprint = "model_fingerprint", firstSeed = "first_seed", spacing, clip, classLabel = "class_label", guidance, batch
     }
 
     /// The settings that differ from `other`, as "seed 0 → 1" phrases.
@@ -34,6 +36,9 @@ struct SweepSettings: Sendable, Codable, Equatable {
         if clip != other.clip { out.append("clip \(other.clip) → \(clip)") }
         if classLabel != other.classLabel {
             out.append("class \(other.classLabel.map(String.init) ?? "none") → \(classLabel.map(String.init) ?? "none")")
+        }
+        if guidance != other.guidance {
+            out.append("guidance \(other.guidance.map(LoadedModel.label(guidance:)) ?? "none") → \(guidance.map(LoadedModel.label(guidance:)) ?? "none")")
         }
         if let batch, let old = other.batch, batch != old {
             out.append("batch \(old) → \(batch), which would change the last bits of some samples")

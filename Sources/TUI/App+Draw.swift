@@ -250,11 +250,17 @@ extension App {
         case .eta(let e): String(format: "%.2f", e)
         case .ddpmLarge: "σ̂"
         }
+        // the class of a class-conditional model; a guided one's "any" and its weight w
+        var classItems: [(String, String)] = []
+        if model.classCount != nil {
+            classItems.append(("class", state.settings.classLabel.map { "\($0)" } ?? "any"))
+            if model.nullClass != nil { classItems.append(("w", AppState.guidanceText(state.settings.guidance ?? 1))) }
+        }
         let items: [(String, String)] = [
             ("η", eta), ("steps", "\(state.settings.steps)"), ("pace", AppState.milliseconds(state.settings.paceMilliseconds)), ("spacing", state.settings.spacing.rawValue),
             ("clip", s.clipSample ? String(format: "±%g", s.clipSampleRange) : "off"), ("batch", "\(state.settings.batch)"),
             ("seed", "\(state.settings.seed)"),
-        ] + (state.settings.classLabel.map { [("class", "\($0)")] } ?? []) + [
+        ] + classItems + [
             ("view", state.view.rawValue), ("theme", state.themeName),
         ] + (model.sampleShape()[0] == 1 ? [("map", state.colormap.rawValue)] : [])
         var column = 2

@@ -111,6 +111,7 @@ public final class App {
             },
             unicode: capabilities.unicode, themes: Theme.names(userThemes: options.userThemes))
         limits.classCount = model.classCount
+        limits.nullClass = model.nullClass
         if options.measureBlock != nil { limits.paceFixed = "--measure-ui times unpaced steps: the pace stays 0" }
         state = AppState(limits: limits, settings: options.settings, paused: options.paused,
                          blitter: options.blitter ?? capabilities.blitter, colorMode: options.colorMode ?? capabilities.colorMode,
@@ -333,6 +334,11 @@ public final class App {
             studio.setClass(s.classLabel)
             if !sampling { showStudio(fresh: true) }
         }
+        if reaction.contains(.sendGuidance) {
+            live.send(.setGuidance(s.guidance ?? 1))
+            studio.setGuidance(s.guidance ?? 1)
+            if !sampling { showStudio(fresh: true) }
+        }
         if reaction.contains(.sendSettings) { live.send(.setSettings(steps: s.steps, noise: s.noise, spacing: s.spacing)) }
         if reaction.contains(.switchWorker) {
             // one worker at a time: the sampler waits while a studio view computes
@@ -365,6 +371,7 @@ public final class App {
         do {
             var drawn = model
             drawn.classLabel = snapshot.settings.classLabel
+            drawn.guidance = snapshot.settings.guidance ?? model.guidance
             try snapshot.writeGrid(picture, model: drawn, to: name)
             // the history holds previews, not pictures: a save is always the newest step's
             state.flash("saved \(name)" + (state.scrub == nil ? "" : " (step \(snapshot.stepsDone), the newest)"))

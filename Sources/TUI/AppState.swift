@@ -25,6 +25,9 @@ public struct AppState {
         public var paceFixed: String?
         /// The classes `l` cycles through (nil: the model is unconditional).
         public var classCount: Int?
+        /// A guided model's null class: `l` then cycles through "any" (unconditional) too, and
+        /// `{` / `}` change the guidance weight (nil: no guidance).
+        public var nullClass: Int?
         /// The ways of drawing pictures `g` cycles through (``GraphicsDecision/choices``).
         public var graphicsChoices: [GraphicsProtocol] = [.blocks]
         /// Why pictures are blocks only (said when `g` has nothing to switch to).
@@ -49,6 +52,11 @@ public struct AppState {
     public var zoom: Int?
     /// The step the sampler's tiles show from the run's history (nil: the newest).
     public var scrub: Int?
+
+    /// w as the status line shows it: "2", "1.5".
+    static func guidanceText(_ w: Float) -> String {
+        w == w.rounded() ? String(format: "%.0f", w) : String(format: "%g", w)
+    }
 
     /// The steps a paused or finished run recorded (``LiveHistory``), as scrubbing sees them.
     public struct Timeline: Sendable {
@@ -242,9 +250,26 @@ public struct AppState {
                 flash("this model is unconditional: it has no classes to choose (l is for class-conditional models)", now: now)
                 return []
             }
-            settings.classLabel = ((settings.classLabel ?? -1) + 1) % count
-            flash("class \(settings.classLabel ?? 0) of \(count), from the next step", now: now)
+            // the classes in turn; a guided model's "any" (unconditional) after the last
+            let cycle: [Int?] = (0..<count).filter { $0 != limits.nullClass }.map { $0 } + (limits.nullClass == nil ? [] : [nil])
+            let at = cycle.firstIndex { $0 == settings.classLabel } ?? (cycle.count - 1)
+            settings.classLabel = cycle[(at + 1) % cycle.count]
+            let classes = count - (limits.nullClass == nil ? 0 : 1)
+            flash(settings.classLabel.map { "class \($0) of \(classes), from the next step" } ?? "any class (unconditional), from the next step", now: now)
             return .sendClass
+        case .guidanceDown, .guidanceUp:
+            guard limits.nullClass != nil else {
+                let why = limits.classCount == nil ? "this model is unconditional" : "this model has no null class (it was not trained for guidance)"
+                flash("\(why): { and } set the guidance of models trained with the class dropped", now: now)
+                return []
+            }
+            let w = settings.guidance ?? 1
+            // steps of 0.5 from 0 to 10 (--guidance takes up to 30; } from above 10 goes on by 0.5)
+            let next = action == .guidanceUp ? (w * 2).rounded(.down) / 2 + 0.5 : (w * 2).rounded(.up) / 2 - 0.5
+            settings.guidance = min(max(next, 0), max(10, w))
+            let shown = AppState.guidanceText(settings.guidance ?? 1)
+            flash(settings.classLabel == nil ? "guidance w \(shown): no effect until l picks a class" : "guidance w \(shown), from the next step", now: now)
+            return .sendGuidance
         case .graphics:
             let choices = limits.graphicsChoices
             guard choices.count > 1 else {

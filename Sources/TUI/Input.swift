@@ -54,6 +54,8 @@ public struct Reaction: OptionSet, Sendable {
     public static let sendPace = Reaction(rawValue: 1 << 13)
     /// Send the new class label (``LiveSettings/classLabel``) to the workers.
     public static let sendClass = Reaction(rawValue: 1 << 14)
+    /// Send the new guidance weight (``LiveSettings/guidance``) to the workers.
+    public static let sendGuidance = Reaction(rawValue: 1 << 15)
     /// End the live sampler.
     public static let quit = Reaction(rawValue: 1 << 11)
     /// End it as SIGINT would (Ctrl-C, a key in raw mode): exit 130.

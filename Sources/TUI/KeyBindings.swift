@@ -4,6 +4,7 @@ public enum Action: String, CaseIterable, Sendable {
     case nextSeed, previousSeed, batchUp, batchDown
     case pause, stepOnce, restart, view, zoom, graphics, blitter, colorMode, theme, colormap, save, help, quit
     case compareSteps, compareEta, interpolate, invert, alphaDown, alphaUp, open, paceDown, paceUp, scrub, classLabel
+    case guidanceDown, guidanceUp
 }
 
 /// One line of the key table: the keys, what they do, and the action.
@@ -41,7 +42,9 @@ public enum KeyBindings {
         KeyBinding(["s"], "s", "one step fewer", .stepsDown, footer: "steps", priority: 1),
         KeyBinding(["S"], "S", "one step more", .stepsUp, footer: "steps", priority: 1),
         KeyBinding(["1", "2", "3", "4", "5", "6"], "1–6", "steps 10 / 20 / 50 / 100 / 250 / 1000", .stepsPreset, footer: "steps", priority: 1),
-        KeyBinding(["l"], "l", "class label of a class-conditional model: the next class (from the next step)", .classLabel),
+        KeyBinding(["l"], "l", "class label of a class-conditional model: the next class, then any (unconditional) for a guided model (from the next step)", .classLabel),
+        KeyBinding(["{"], "{", "guidance w − 0.5 (models trained with a null class; 0 = unconditional)", .guidanceDown),
+        KeyBinding(["}"], "}", "guidance w + 0.5 (1 = the class as trained; more = more like it)", .guidanceUp),
         KeyBinding(["p"], "p", "timestep spacing: leading → trailing → linspace → quad", .spacing),
         KeyBinding(["n"], "n", "new seeds (next batch of seeds)", .nextSeed, footer: "seed", priority: 4),
         KeyBinding(["N"], "N", "previous seeds", .previousSeed),

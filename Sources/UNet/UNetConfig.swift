@@ -68,6 +68,10 @@ public struct UNetConfig: Sendable, Equatable {
     public var classEmbedType: String?
     /// Rows of the class embedding table: the labels are 0 ..< num_class_embeds.
     public var numClassEmbeds: Int?
+    /// The label a model trained for classifier-free guidance was shown in place of the class
+    /// (the label dropped): `_ddim_null_class`, this project's key in config.json (diffusers
+    /// skips keys beginning with "_"). nil: the model has no unconditional ε.
+    public var nullClass: Int?
 
     /// diffusers' defaults.
     public init() {}
@@ -138,6 +142,7 @@ public struct UNetConfig: Sendable, Equatable {
         addAttention = try r.value("add_attention", default: addAttention)
         classEmbedType = try r.optional("class_embed_type")
         numClassEmbeds = try r.optional("num_class_embeds")
+        nullClass = try r.optional("_ddim_null_class")
     }
 
     /// Refuses what this engine does not implement, naming the field and the supported values.
@@ -185,6 +190,11 @@ public struct UNetConfig: Sendable, Equatable {
         }
         if let n = numClassEmbeds, !(1...Self.maxClasses).contains(n) {
             throw fail("num_class_embeds", n, "1…\(Self.maxClasses) classes")
+        }
+        if let null = nullClass {
+            guard let count = classCount, count >= 2, (0..<count).contains(null) else {
+                throw ModelError(file: file, "_ddim_null_class = \(null) is not one of the model's class labels (it needs num_class_embeds ≥ 2 and a label 0…num_class_embeds − 1)")
+            }
         }
         guard normNumGroups > 0 else { throw fail("norm_num_groups", normNumGroups, "a positive count") }
         for c in blockOutChannels where c % normNumGroups != 0 {

@@ -175,6 +175,7 @@ struct Live: ParsableCommand {
         var settings = LiveSettings(steps: steps, noise: noise, spacing: spacing,
                                     seed: sampling.seed, batch: batch, paceMilliseconds: paceMilliseconds(config: config))
         settings.classLabel = m.classLabel
+        settings.guidance = m.guidance
         var options = AppOptions(settings: settings, theme: theme ?? config.theme, colorMode: color ?? config.colorMode,
                                  blitter: blitter ?? config.blitter, paused: paused)
         options.measureBlock = measureUi

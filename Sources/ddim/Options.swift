@@ -18,13 +18,21 @@ struct ModelOptions: ParsableArguments {
     var threads: Int?
 
     @Option(name: .customLong("class-label"), help: ArgumentHelp(
-        "The class to draw, for a class-conditional model (num_class_embeds): 0…classes − 1. Required by the headless commands for such a model; the live sampler starts at 0.",
+        "The class to draw, for a class-conditional model (num_class_embeds): 0…classes − 1. Required by the headless commands for such a model, unless it was trained for guidance (a null class: then without it the samples are unconditional); the live sampler starts at 0, or unconditional.",
         valueName: "n"))
     var classLabel: Int?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Classifier-free guidance weight w for a model with a null class: ε = ε_∅ + w·(ε_c − ε_∅); 1 = the class as trained, 0 = unconditional, more = more like the class (0…30). (default: 1)",
+        valueName: "w"))
+    var guidance: Float?
 
     func validate() throws {
         if let threads, !(1...64).contains(threads) {
             throw ValidationError("--threads must be between 1 and 64, the most ddim's pool runs (got \(threads))")
+        }
+        if let guidance, !LoadedModel.guidanceRange.contains(guidance) {
+            throw ValidationError("--guidance must be between 0 and 30 (got \(guidance))")
         }
     }
 
@@ -46,8 +54,10 @@ struct ModelOptions: ParsableArguments {
         } else {
             m = try ModelStore.loadDefault(policy: policy)
         }
-        m.classLabel = classLabel ?? (defaultClass && m.classCount != nil ? 0 : nil)
-        try m.checkClassLabel()
+        // a guided model (null class) starts unconditional; another class-conditional one at class 0
+        m.classLabel = classLabel ?? (defaultClass && m.classCount != nil && m.nullClass == nil ? 0 : nil)
+        m.guidance = guidance ?? 1
+        try m.checkClassLabel(live: defaultClass)
         return m
     }
 }

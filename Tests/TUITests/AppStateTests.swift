@@ -304,6 +304,36 @@ struct AppStateTests {
             seen.append(s.settings.classLabel)
         }
         #expect(seen == [1, 2, 0])
+        // no null class: { and } refuse, saying why
+        #expect(s.handle(.character("}")) == .redraw)
+        #expect(s.status?.text.contains("no null class") == true && s.settings.guidance == nil)
+    }
+
+    @Test("a guided model (null class 3): l cycles 0 → 1 → 2 → any; { and } move w by 0.5 within 0…10 and send it")
+    func guidanceKeys() {
+        var s = state()
+        s.limits.classCount = 4
+        s.limits.nullClass = 3
+        var seen: [Int?] = []
+        for _ in 0..<5 {
+            #expect(s.handle(.character("l")).contains(.sendClass))
+            seen.append(s.settings.classLabel)
+        }
+        #expect(seen == [0, 1, 2, nil, 0])
+        s.settings.guidance = 1
+        #expect(s.handle(.character("}")).contains(.sendGuidance))
+        #expect(s.settings.guidance == 1.5 && s.status?.text == "guidance w 1.5, from the next step")
+        for _ in 0..<30 { s.handle(.character("}")) }
+        #expect(s.settings.guidance == 10)
+        for _ in 0..<30 { s.handle(.character("{")) }
+        #expect(s.settings.guidance == 0)
+        // a --guidance off the 0.5 grid moves onto it
+        s.settings.guidance = 2.3
+        s.handle(.character("{"))
+        #expect(s.settings.guidance == 2)
+        s.settings.classLabel = nil
+        s.handle(.character("}"))
+        #expect(s.status?.text.contains("no effect until l picks a class") == true)
     }
 }
 

@@ -10,7 +10,7 @@ let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
 /// The UNet fixture cases written by scripts/make_fixtures.py (random weights, PyTorch outputs).
 let unetCases = ["ddpm_style", "diffusers_defaults", "scale_shift", "legacy_attention", "misc",
                  // the variants in public use (issue #20; docs/models.md)
-                 "training_example", "resnet_updown_classes", "class_timestep", "learned_variance", "non_square"]
+                 "training_example", "resnet_updown_classes", "class_timestep", "learned_variance", "non_square", "guided"]
 
 func loadCase(_ name: String) throws -> UNet2DModel {
     let dir = fixtures.appendingPathComponent("unet/\(name)")
