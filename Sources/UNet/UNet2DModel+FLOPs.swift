@@ -60,7 +60,8 @@ extension UNet2DModel {
             lines.append("down \(i): \(block.resnets.count) resnet\(block.resnets.count == 1 ? "" : "s") × \(c) ch\(attn)\(block.downsample.map { ", ↓2" + $0.kind } ?? "")")
         }
         if let classes = config.classCount, let kind = config.classConditioning {
-            lines.insert("classes: \(classes) (\(kind == .timestep ? "the label's sinusoid through an MLP" : "an embedding table")) added to the time embedding", at: 0)
+            let guided = config.nullClass.map { "; label \($0) is the null class: trained for classifier-free guidance (--guidance)" } ?? ""
+            lines.insert("classes: \(classes) (\(kind == .timestep ? "the label's sinusoid through an MLP" : "an embedding table")) added to the time embedding\(guided)", at: 0)
         }
         if config.predictsVariance {
             lines.append("output: \(config.outChannels) channels, ε and a learned variance (DDIM takes ε, the first \(config.inChannels))")
