@@ -106,6 +106,13 @@ extension LoadedModel {
             try manifest.write(to: recordPath)
         }
 
+        // temporary files of writes cut short by SIGKILL (or a crash), which no handler could remove;
+        // only old ones: a younger one may be another shard's write in flight
+        var stale = 0
+        for f in [folder, shardFolder] + cells.map({ OutputPath.join(folder, $0.folderName) }) {
+            stale += Self.removeStaleTemporaries(in: f, olderThan: Self.staleAge)
+        }
+
         // the batches to draw: every batch of every cell, or this shard's
         let batches = (count + batch - 1) / batch
         let mine = cells.map { cell in (0..<batches).filter { shard?.owns(batch: $0, cell: cell.folderName) ?? true } }
@@ -161,6 +168,9 @@ extension LoadedModel {
             try own.write(to: OutputPath.join(shardFolder, shard.recordName))
         }
         var warnings: [String] = []
+        if stale > 0 {
+            warnings.append("removed \(stale) temporary file\(stale == 1 ? "" : "s") left by a run that was killed while writing")
+        }
         if shard == nil {
             let (found, unreadable) = SweepShardRecord.readAll(in: shardFolder)
             warnings += unreadable.map { "\($0) is not a shard record this ddim can read; left out of the summary" }
@@ -200,6 +210,26 @@ extension LoadedModel {
         } catch {
             throw ImagingError.cannotWrite(path: folder, reason: "cannot create the folder")
         }
+    }
+
+    /// How old a temporary file must be to count as left behind: no write of a sample or a
+    /// record takes that long.
+    static let staleAge: Double = 300
+
+    /// Removes the temporary files of ``AtomicFile`` (`.NAME.tmp-XXXXXX`) for sample images and
+    /// records in `folder` last changed more than `age` seconds ago; returns how many.
+    static func removeStaleTemporaries(in folder: String, olderThan age: Double) -> Int {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        var removed = 0
+        let now = Date().timeIntervalSince1970
+        for name in names where name.hasPrefix(".") && (name.contains(".png.tmp-") || name.contains(".json.tmp-")) {
+            let path = OutputPath.join(folder, name)
+            var info = stat()
+            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            guard now - Double(info.st_mtim.tv_sec) > age else { continue }
+            if unlink(path) == 0 { removed += 1 }
+        }
+        return removed
     }
 
     /// This machine's name, for the shard records.

@@ -88,8 +88,18 @@ struct ShardedSweepTests {
         #expect(killed.reason == .uncaughtSignal)
         let record = try json("split/shards/shard-0000-of-0002.json")
         #expect(record["finished"] as? Bool == false)
-        // no temporary file left by a write in flight would be a .png; only whole images are there
-        #expect(files("split").allSatisfy { $0.hasSuffix(".png") || $0.hasSuffix(".json") })
+        // SIGKILL cannot be handled: a write in flight may leave its temporary file, never a partial image
+        let temporaries = files("split").filter { !($0.hasSuffix(".png") || $0.hasSuffix(".json")) }
+        #expect(temporaries.allSatisfy { ($0 as NSString).lastPathComponent.hasPrefix(".") && $0.contains(".tmp-") }, "\(temporaries)")
+        // one more, as a killed write leaves it, aged past the time any write takes: the next run removes it
+        let cell = try #require(files("split").first { $0.hasSuffix(".png") }).split(separator: "/").first.map(String.init) ?? ""
+        let leftover = "\(root)/split/\(cell)/.00029.png.tmp-AbC123"
+        #expect(FileManager.default.createFile(atPath: leftover, contents: Data([0x89, 0x50])))
+        let young = "\(root)/split/\(cell)/.00028.png.tmp-XyZ789"
+        #expect(FileManager.default.createFile(atPath: young, contents: Data([0x89])))
+        for path in [leftover] + temporaries.map({ "\(root)/split/\($0)" }) {
+            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -600)], ofItemAtPath: path)
+        }
 
         // the grid of the reference (S = 5, 20) into another folder: the killed run's S = 200 cells differ
         let again = try sweep("again", ["--shard", "0/2"])
@@ -102,7 +112,10 @@ struct ShardedSweepTests {
         // the killed shard rerun draws only what it had not written, then the other shard: the S = 200 folder is whole
         let left = images("split").count
         let rerun = try sweep("split", ["--shard", "0/2", "--steps", "200"])
-        #expect(rerun.status == 0, "\(rerun.stderr)")
+        #expect(rerun.status == 0 && rerun.stderr.contains("temporary file"), "\(rerun.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: leftover), "an old temporary file is removed")
+        #expect(FileManager.default.fileExists(atPath: young), "a young one may be another shard's write in flight: kept")
+        try FileManager.default.removeItem(atPath: young)
         let rerunRecord = try json("split/shards/shard-0000-of-0002.json")
         #expect(rerunRecord["finished"] as? Bool == true)
         let drawn = (rerunRecord["cells"] as? [[String: Any]])?.compactMap { $0["made"] as? Int }.reduce(0, +) ?? -1
@@ -111,6 +124,7 @@ struct ShardedSweepTests {
         let whole200 = try sweep("whole200", ["--steps", "200"])
         #expect(whole200.status == 0)
         #expect(images("split") == images("whole200"))
+        #expect(files("split").allSatisfy { $0.hasSuffix(".png") || $0.hasSuffix(".json") }, "\(files("split"))")
     }
 
     @Test("refused: a shard of other settings into a sweep's folder, --redo with --shard, bad specs, auto outside an array job")
