@@ -11,8 +11,9 @@ public enum SixelPalette: Sendable {
     case fixed
 }
 
-/// DEC sixel through libsixel: a palette of at most 256 colours, the picture at its own size in
-/// pixels (the terminal does not scale sixel, so the caller sizes it to the tile).
+/// DEC sixel: a palette of at most 256 colours, the picture at its own size in pixels (the
+/// terminal does not scale sixel, so the caller sizes it to the tile). Indexed pictures (grey
+/// levels, the fixed cube) are written by ``SixelWriter``; the median cut is libsixel's.
 ///
 /// Two paths:
 /// - a picture of at most `colors` grey levels (a 1-channel bitmap through a ``Colormap``, or RGB
@@ -43,10 +44,12 @@ public enum SixelImage {
             let levels = Bitmap(width: rgb.width, height: rgb.height, channels: 1, pixels: grey)
             return try encode(levels, colormap: .grey, colors: colors, dither: dither)
         }
+        if palette == .fixed && colors >= Indexed.cubeColors {
+            let cube = Indexed(cube: rgb)
+            return SixelWriter.write(indices: cube.indices, palette: cube.palette, width: rgb.width, height: rgb.height)
+        }
         var sink = Sink()
-        let status = palette == .fixed && colors >= Indexed.cubeColors
-            ? encodeIndexed(Indexed(cube: rgb), width: rgb.width, height: rgb.height, into: &sink)
-            : encodeMedianCut(rgb, colors: min(max(colors, 2), 256), dither: dither, into: &sink)
+        let status = encodeMedianCut(rgb, colors: min(max(colors, 2), 256), dither: dither, into: &sink)
         return try finished(sink, status: status, height: rgb.height)
     }
 
@@ -60,14 +63,12 @@ public enum SixelImage {
         if levels.channels == 3 { return try encode(levels, colors: colors, dither: dither) }
         try PixelFit.checkSize(width: levels.width, height: levels.height)
         let colors = min(max(colors, 2), 256)
-        var sink = Sink()
-        let status: SIXELSTATUS
         if let indexed = Indexed(levels, colormap: colormap, colors: colors) {
-            status = encodeIndexed(indexed, width: levels.width, height: levels.height, into: &sink)
-        } else {
-            let rgb = PixelFit.rgb(levels, colormap: colormap)
-            status = encodeMedianCut(rgb, colors: colors, dither: dither, into: &sink)
+            return SixelWriter.write(indices: indexed.indices, palette: indexed.palette, width: levels.width, height: levels.height)
         }
+        var sink = Sink()
+        let rgb = PixelFit.rgb(levels, colormap: colormap)
+        let status = encodeMedianCut(rgb, colors: colors, dither: dither, into: &sink)
         return try finished(sink, status: status, height: levels.height)
     }
 
@@ -177,21 +178,6 @@ public enum SixelImage {
     /// Where libsixel's output callback appends.
     struct Sink {
         var bytes: [UInt8] = []
-    }
-
-    /// The sixel of palette indices with their palette (libsixel's PAL8 input: no quantising).
-    private static func encodeIndexed(
-        _ picture: Indexed, width: Int, height: Int, into sink: inout Sink
-    ) -> SIXELSTATUS {
-        var dither: OpaquePointer?
-        let status = sixel_dither_new(&dither, Int32(picture.palette.count / 3), nil)
-        guard !failed(status), let dither else { return failed(status) ? status : SIXEL_BAD_ALLOCATION }
-        defer { sixel_dither_unref(dither) }
-        var palette = picture.palette
-        palette.withUnsafeMutableBufferPointer { sixel_dither_set_palette(dither, $0.baseAddress) }
-        sixel_dither_set_pixelformat(dither, SIXEL_PIXELFORMAT_PAL8)
-        var pixels = picture.indices
-        return write(&pixels, width: width, height: height, dither: dither, into: &sink)
     }
 
     /// The sixel of an RGB picture with a median-cut palette of `colors` built from it.

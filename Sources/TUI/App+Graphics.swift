@@ -26,8 +26,16 @@ extension App {
         state.graphics = decision.graphics
         state.limits.graphicsChoices = decision.choices
         state.limits.graphicsNote = decision.note
-        // a forced protocol that cannot work is said at once; auto's reason for blocks when `g` asks
-        if let note = decision.note, graphicsChoice != .auto { state.flash(note, warning: true) }
+        // a forced protocol that cannot work is a warning at once; tmux holding auto to blocks is
+        // said at once too; a terminal without pixels only when `g` asks
+        // (after the start's own warnings — a bad config line — when there are some)
+        if let note = decision.note, decision.sayAtStart {
+            if let earlier = state.status, earlier.warning {
+                state.flash(earlier.text + " · " + note, warning: true, now: Date().addingTimeInterval(2))
+            } else {
+                state.flash(note, warning: graphicsChoice != .auto)
+            }
+        }
     }
 
     /// A picture could not be encoded: blocks from now on, and why.

@@ -16,6 +16,10 @@ public struct GraphicsDecision: Equatable, Sendable {
     public var passthrough: Bool
     /// Why pictures are blocks, or a warning about the forced protocol (nil: nothing to say).
     public var note: String?
+    /// Whether the note is said in the status line at start (a forced protocol tmux drops, or
+    /// `auto` held to blocks by tmux); otherwise it waits for `g` (a terminal without pixels is
+    /// the common case, not news).
+    public var sayAtStart = false
     /// The terminal's sixel colour registers and largest sixel picture, where it said.
     public var sixelColors: Int?, sixelMaxSize: PixelSize?
 
@@ -56,12 +60,16 @@ public struct GraphicsDecision: Equatable, Sendable {
             if case .refused(let reason) = tmux, graphics != .blocks {
                 note = "--graphics \(graphics.rawValue) inside tmux, which drops the pictures: \(reason)"
             }
-            return GraphicsDecision(graphics: graphics, choices: graphics == .blocks ? [.blocks] : [graphics, .blocks],
-                                    cellSize: fallbackCell, passthrough: passthrough, note: note)
+            var decision = GraphicsDecision(graphics: graphics, choices: graphics == .blocks ? [.blocks] : [graphics, .blocks],
+                                            cellSize: fallbackCell, passthrough: passthrough, note: note)
+            decision.sayAtStart = note != nil
+            return decision
         case .auto:
             if case .refused(let reason) = tmux {
-                return GraphicsDecision(graphics: .blocks, choices: [.blocks], cellSize: fallbackCell, passthrough: false,
-                                        note: "blocks: inside tmux, \(reason)")
+                var decision = GraphicsDecision(graphics: .blocks, choices: [.blocks], cellSize: fallbackCell, passthrough: false,
+                                                note: "blocks: inside tmux, \(reason)")
+                decision.sayAtStart = true
+                return decision
             }
             let support = probe(passthrough)
             let offered: [GraphicsProtocol] = [

@@ -323,16 +323,16 @@ struct AppStateTests {
         s.settings.guidance = 1
         #expect(s.handle(.character("}")).contains(.sendGuidance))
         #expect(s.settings.guidance == 1.5 && s.status?.text == "guidance w 1.5, from the next step")
-        for _ in 0..<30 { s.handle(.character("}")) }
+        for _ in 0..<30 { _ = s.handle(.character("}")) }
         #expect(s.settings.guidance == 10)
-        for _ in 0..<30 { s.handle(.character("{")) }
+        for _ in 0..<30 { _ = s.handle(.character("{")) }
         #expect(s.settings.guidance == 0)
         // a --guidance off the 0.5 grid moves onto it
         s.settings.guidance = 2.3
-        s.handle(.character("{"))
+        _ = s.handle(.character("{"))
         #expect(s.settings.guidance == 2)
         s.settings.classLabel = nil
-        s.handle(.character("}"))
+        _ = s.handle(.character("}"))
         #expect(s.status?.text.contains("no effect until l picks a class") == true)
     }
 }

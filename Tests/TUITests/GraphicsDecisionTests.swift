@@ -32,10 +32,12 @@ struct GraphicsDecisionTests {
         let refused = GraphicsDecision.decide(.auto, tmux: .refused(reason: "allow-passthrough is off"), windowCellSize: nil, probe: noProbe)
         #expect(refused.graphics == .blocks && refused.choices == [.blocks])
         #expect(refused.note == "blocks: inside tmux, allow-passthrough is off")
+        // said in the status line at start, not only when g asks; a terminal with no pixels is not news
+        #expect(refused.sayAtStart && !allowed.sayAtStart)
 
         let forced = GraphicsDecision.decide(.forced(.kitty), tmux: .refused(reason: "allow-passthrough is off"), windowCellSize: nil, probe: noProbe)
         #expect(forced.graphics == .kitty && !forced.passthrough)
-        #expect(forced.note?.contains("drops the pictures") == true)
+        #expect(forced.note?.contains("drops the pictures") == true && forced.sayAtStart)
     }
 
     @Test("auto takes the terminal's best and offers every protocol it answered to, then blocks")

@@ -18,6 +18,8 @@ struct GuidedTerminalTests {
         let t = try TmuxSession(command, directory: work.path, columns: 120, rows: 40)
         defer { t.close() }
         #expect(try t.wait { $0.contains("paused") && $0.contains("class any") && $0.contains("w 1") }, "\(t.dump())")
+        // tmux without allow-passthrough holds tiles to blocks, and the status line says so at start
+        #expect(try t.wait { $0.contains("blocks: inside tmux") && $0.contains("allow-passthrough") }, "\(t.dump())")
         try t.send("l")
         #expect(try t.wait { $0.contains("class 0 of 3, from the next step") && $0.contains("class 0") }, "\(t.dump())")
         try t.send("}")
