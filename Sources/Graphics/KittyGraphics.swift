@@ -35,9 +35,12 @@ public enum KittyGraphics {
     /// 2 × ``sampleBytes``, a sample of ``sampleBytes`` from the start deflates to under
     /// ``worthwhileRatio`` (noise-like pictures go raw without spending the full zlib pass).
     /// A grey (1-channel) bitmap is sent as grey RGB. `columns` and `rows` below 1 are sent as 1.
+    ///
+    /// `virtual`: a virtual placement for Unicode placeholders (``KittyPlaceholder``): `U=1`
+    /// instead of `C=1`, placed nowhere; the cells that show it are the caller's text.
     public static func place(
         _ rgb: Bitmap, imageID: UInt32, placementID: UInt32 = 1, columns: Int, rows: Int,
-        compress: Bool = true
+        compress: Bool = true, virtual: Bool = false
     ) -> [UInt8] {
         let picture = rgb.channels == 3 ? rgb : PixelFit.rgb(rgb, colormap: .grey)
         var keys = "a=T,f=24,s=\(picture.width),v=\(picture.height)"
@@ -48,7 +51,7 @@ public enum KittyGraphics {
             keys += ",o=z"
             payload = deflated
         }
-        keys += ",i=\(imageID),p=\(placementID),c=\(max(columns, 1)),r=\(max(rows, 1)),C=1,q=2"
+        keys += ",i=\(imageID),p=\(placementID),c=\(max(columns, 1)),r=\(max(rows, 1)),\(virtual ? "U=1" : "C=1"),q=2"
         return chunked(keys: keys, payload: payload)
     }
 

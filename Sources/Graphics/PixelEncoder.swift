@@ -30,6 +30,9 @@ public struct PixelEncoder: Sendable {
     /// How a colour picture's sixel palette is chosen (``SixelPalette``): from the picture by
     /// default; the live sampler takes the fixed cube, fast enough for every frame.
     public var sixelPalette: SixelPalette = .fromPicture
+    /// kitty pictures as virtual placements for Unicode placeholders (``KittyPlaceholder``):
+    /// inside tmux, where text cells carry the picture through tmux's own redraws.
+    public var kittyPlaceholders = false
 
     /// An encoder for `graphics` with cells of `cellWidth` × `cellHeight` pixels (values below 1
     /// are taken as 1 when encoding).
@@ -90,7 +93,7 @@ public struct PixelEncoder: Sendable {
         switch graphics {
         case .kitty:
             let rgb = PixelFit.rgb(scaled, colormap: colormap)
-            bytes = KittyGraphics.place(rgb, imageID: id, columns: columns, rows: rows)
+            bytes = KittyGraphics.place(rgb, imageID: id, columns: columns, rows: rows, virtual: kittyPlaceholders)
         case .sixel:
             // A grey picture keeps its levels: SixelImage indexes them with the map's colours.
             bytes = scaled.channels == 3

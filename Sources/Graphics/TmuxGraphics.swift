@@ -69,6 +69,18 @@ public enum TmuxGraphics {
         return (numbers[0], numbers[1])
     }
 
+    /// Inside tmux: the outer terminal as tmux knows it from its own XTVERSION query
+    /// (`#{client_termtype}`: "kitty(0.35.2)"); nil outside tmux, or when tmux does not say.
+    public static func outerTerminal(environment: [String: String]) -> String? {
+        guard let tmux = environment["TMUX"], !tmux.isEmpty,
+              let socket = tmux.split(separator: ",", omittingEmptySubsequences: false).first.map(String.init), !socket.isEmpty
+        else { return nil }
+        let target = environment["TMUX_PANE"].map { ["-t", $0] } ?? []
+        let answer = run(["-S", socket, "display-message", "-p"] + target + ["#{client_termtype}"])
+        guard answer.status == 0, !answer.output.isEmpty, answer.output.count < 200 else { return nil }
+        return answer.output
+    }
+
     /// tmux does not know `allow-passthrough`: before 3.3 passthrough needed no option.
     private static func olderTmux(socket: String) -> TmuxPassthrough {
         let version = run(["-S", socket, "-V"]).output  // "tmux 3.2a"

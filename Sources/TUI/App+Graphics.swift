@@ -14,7 +14,14 @@ extension App {
             w.pixels.map { PixelSize(width: $0.width / max(1, w.cells.columns), height: $0.height / max(1, w.cells.rows)) }
         }.flatMap { $0.width > 0 && $0.height > 0 ? $0 : nil }
         let tmux: TmuxPassthrough = choice == .forced(.blocks) ? .notTmux : TmuxGraphics.passthrough(environment: environment)
-        return GraphicsDecision.decide(choice, tmux: tmux, windowCellSize: windowCell) { passthrough in
+        // kitty's Unicode placeholders inside tmux: when the terminal tmux runs in draws them
+        // (DDIM_KITTY_PLACEHOLDERS=1 or 0 says so instead of asking tmux)
+        let placeholders: Bool = switch environment["DDIM_KITTY_PLACEHOLDERS"] {
+        case "1": true
+        case "0": false
+        default: tmux == .allowed && (TmuxGraphics.outerTerminal(environment: environment).map(KittyPlaceholder.supported(by:)) ?? false)
+        }
+        return GraphicsDecision.decide(choice, tmux: tmux, windowCellSize: windowCell, placeholders: placeholders) { passthrough in
             TerminalProbe.probe(input: input, output: output, environment: environment, passthrough: passthrough)
         }
     }

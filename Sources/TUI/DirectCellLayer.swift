@@ -1,3 +1,4 @@
+import Graphics
 import Preview
 
 /// The terminal's direct cells, without ncurses: cells in 24-bit colour that the terminal layer
@@ -24,6 +25,10 @@ public struct DirectCellLayer: Sendable {
         public var fg: Int32
         /// The colour behind the glyph, 0xRRGGBB or −1.
         public var bg: Int32
+        /// For a kitty placeholder cell (``KittyPlaceholder``): bit 31 set, the picture's id
+        /// (low 13 bits) in bits 18…30, its row in 9…17 and column in 0…8, written as the two
+        /// combining marks after the glyph. 0: a plain cell.
+        public var marks: UInt32 = 0
 
         /// A cell; the default is no cell.
         public init(glyph: UInt32 = 0, fg: Int32 = -1, bg: Int32 = -1) {
@@ -90,6 +95,17 @@ public struct DirectCellLayer: Sendable {
         queue[index] = Cell(glyph: glyph.value, fg: fg, bg: bg)
         queuedRows[row] = true
         if !held[index] { unheldRows[row] = true }
+    }
+
+    /// Queues the cell at (`pictureRow`, `pictureColumn`) of kitty picture `imageID` shown through
+    /// Unicode placeholders: U+10EEEE and its two marks in the foreground colour 0xRRGGBB = the
+    /// id's low 24 bits, on the default background. Ignored past ``KittyPlaceholder/maxSide``.
+    public mutating func putPlaceholder(row: Int, column: Int, imageID: UInt32, pictureRow: Int, pictureColumn: Int) {
+        guard (0..<KittyPlaceholder.maxSide).contains(pictureRow), (0..<KittyPlaceholder.maxSide).contains(pictureColumn)
+        else { return }
+        put(KittyPlaceholder.character, row: row, column: column, fg: Int32(imageID & 0xFF_FFFF), bg: -1)
+        guard row >= 0, row < rows, column >= 0, column < columns else { return }
+        queue[row * columns + column].marks = 1 << 31 | (imageID & 0x1FFF) << 18 | UInt32(pictureRow) << 9 | UInt32(pictureColumn)
     }
 
     /// The next frame writes every queued cell, changed or not (after a key or a resize: anything
@@ -182,6 +198,10 @@ public struct DirectCellLayer: Sendable {
                 SGR.append(foreground: !space && last.fg != cell.fg ? Int(cell.fg) : nil,
                            background: last.bg != cell.bg ? Int(cell.bg) : nil, mode: .truecolor, to: &bytes)
                 Escape.appendUTF8(space ? 0x20 : cell.glyph, to: &bytes)
+                if cell.marks != 0 {
+                    Escape.appendUTF8(KittyPlaceholder.diacritics[Int((cell.marks >> 9) & 0x1FF)], to: &bytes)
+                    Escape.appendUTF8(KittyPlaceholder.diacritics[Int(cell.marks & 0x1FF)], to: &bytes)
+                }
                 last = (index, space ? last.fg : cell.fg, cell.bg)
             }
         }
@@ -224,10 +244,11 @@ public struct DirectCellLayer: Sendable {
         return max(abs(((a >> 16) & 0xFF) - ((b >> 16) & 0xFF)), abs(((a >> 8) & 0xFF) - ((b >> 8) & 0xFF)), abs((a & 0xFF) - (b & 0xFF)))
     }
 
-    /// How much the screen changes when `cell` replaces `old`: 256 for a new glyph, else the
+    /// How much the screen changes when `cell` replaces `old`: 256 for a new glyph (or another
+    /// placeholder: a colour near an id is another picture, never "close"), else the
     /// larger distance of the two colours.
     static func change(from old: Cell, to cell: Cell) -> Int32 {
-        old.glyph != cell.glyph ? 256 : max(distance(old.fg, cell.fg), distance(old.bg, cell.bg))
+        old.glyph != cell.glyph || old.marks != cell.marks ? 256 : max(distance(old.fg, cell.fg), distance(old.bg, cell.bg))
     }
 
     /// `cell` as the screen shows it: a glyph in its own background's colour (within `tolerance`)

@@ -22,6 +22,11 @@ public struct GraphicsDecision: Equatable, Sendable {
     public var sayAtStart = false
     /// The terminal's sixel colour registers and largest sixel picture, where it said.
     public var sixelColors: Int?, sixelMaxSize: PixelSize?
+    /// kitty pictures through Unicode placeholders (``KittyPlaceholder``): inside tmux with
+    /// passthrough, when the terminal outside draws them. tmux then keeps each picture with its
+    /// text cells — across its own redraws, window switches and pane moves — where a picture
+    /// placed at the pane's offset would stay on the outer screen until deleted.
+    public var kittyPlaceholders = false
 
     /// The cell size assumed when nothing says it: 10 × 20 pixels, a common monospace cell at
     /// 11–12 pt. Only a forced protocol on a terminal that reports no pixel size uses it.
@@ -37,6 +42,7 @@ public struct GraphicsDecision: Equatable, Sendable {
         var encoder = PixelEncoder(graphics: graphics, cellWidth: cellSize.width, cellHeight: cellSize.height)
         if let colors = sixelColors { encoder.sixelColors = min(256, max(2, colors)) }
         encoder.sixelMaxSize = sixelMaxSize
+        encoder.kittyPlaceholders = kittyPlaceholders && graphics == .kitty
         return encoder
     }
 
@@ -50,8 +56,18 @@ public struct GraphicsDecision: Equatable, Sendable {
     ///   it answered to.
     ///
     /// `windowPixels` is the window's size in pixels and cells (`TIOCGWINSZ`) where known.
+    /// `placeholders`: draw kitty pictures through Unicode placeholders (the caller decides: inside
+    /// tmux with passthrough, when the terminal outside draws them, ``KittyPlaceholder/supported(by:)``).
     public static func decide(_ choice: GraphicsChoice, tmux: TmuxPassthrough, windowCellSize: PixelSize?,
+                              placeholders: Bool = false,
                               probe: (_ passthrough: Bool) -> GraphicsSupport) -> GraphicsDecision {
+        var decision = decideProtocol(choice, tmux: tmux, windowCellSize: windowCellSize, probe: probe)
+        decision.kittyPlaceholders = placeholders && decision.choices.contains(.kitty)
+        return decision
+    }
+
+    private static func decideProtocol(_ choice: GraphicsChoice, tmux: TmuxPassthrough, windowCellSize: PixelSize?,
+                                       probe: (_ passthrough: Bool) -> GraphicsSupport) -> GraphicsDecision {
         let passthrough = tmux == .allowed
         let fallbackCell = windowCellSize ?? defaultCellSize
         switch choice {

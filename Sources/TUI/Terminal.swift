@@ -249,8 +249,17 @@ final class Terminal {
 
     /// Queues picture `id` (a tile) for the next ``refresh(partial:)``: `bitmap` fitted to `rect`.
     /// The text layer is to keep the cells beneath unchanged (they are the tile's background).
+    /// With kitty's Unicode placeholders (inside tmux) the cells are the picture's placeholder
+    /// cells instead, queued as direct cells every frame (unchanged ones cost nothing).
     func place(picture bitmap: Bitmap, id: UInt32, rect: CellRect, colormap: Colormap) {
         pixels.place(id: id, rect: rect, bitmap: bitmap, colormap: colormap)
+        guard encoder?.kittyPlaceholders == true, pixels.graphics == .kitty else { return }
+        syncDirectSize()
+        for r in 0..<rect.rows {
+            for c in 0..<rect.columns {
+                direct.putPlaceholder(row: rect.row + r, column: rect.column + c, imageID: id, pictureRow: r, pictureColumn: c)
+            }
+        }
     }
 
     /// Every picture goes at the next refresh (the help overlay covers the tiles).

@@ -75,3 +75,36 @@ struct GraphicsDecisionTests {
         #expect(kitty.width == 480 && kitty.height == 480)
     }
 }
+
+@Suite("kitty's Unicode placeholders in the TUI")
+struct PlaceholderCellTests {
+    /// A placeholder cell: the id as a 24-bit foreground, U+10EEEE and the row's and column's marks;
+    /// an unchanged frame writes nothing; another picture in the same cell (another id, a colour
+    /// one level away) is written again whatever the tolerance.
+    @Test func directCells() {
+        var layer = DirectCellLayer(rows: 4, columns: 10)
+        layer.tolerance = 8
+        layer.putPlaceholder(row: 1, column: 2, imageID: 5, pictureRow: 0, pictureColumn: 1)
+        let bytes = String(decoding: layer.encode(), as: UTF8.self)
+        #expect(bytes.contains("\u{1B}[38;2;0;0;5;49m\u{10EEEE}\u{0305}\u{030D}"), "\(bytes.debugDescription)")
+        layer.putPlaceholder(row: 1, column: 2, imageID: 5, pictureRow: 0, pictureColumn: 1)
+        #expect(layer.encode().isEmpty)
+        layer.putPlaceholder(row: 1, column: 2, imageID: 6, pictureRow: 0, pictureColumn: 1)
+        #expect(String(decoding: layer.encode(), as: UTF8.self).contains("38;2;0;0;6;49m\u{10EEEE}\u{0305}\u{030D}"))
+        layer.putPlaceholder(row: 1, column: 2, imageID: 6, pictureRow: 1, pictureColumn: 1)
+        #expect(String(decoding: layer.encode(), as: UTF8.self).contains("\u{10EEEE}\u{030D}\u{030D}"))
+    }
+
+    @Test func decision() {
+        let kitty = GraphicsDecision.decide(.auto, tmux: .allowed, windowCellSize: nil, placeholders: true) { _ in
+            GraphicsSupport(kitty: true, answered: true, best: .kitty)
+        }
+        #expect(kitty.kittyPlaceholders && kitty.encoder(for: .kitty).kittyPlaceholders && !kitty.encoder(for: .sixel).kittyPlaceholders)
+        let sixel = GraphicsDecision.decide(.auto, tmux: .allowed, windowCellSize: nil, placeholders: true) { _ in
+            GraphicsSupport(sixel: true, answered: true, best: .sixel)
+        }
+        #expect(!sixel.kittyPlaceholders)
+        let plain = GraphicsDecision.decide(.forced(.kitty), tmux: .allowed, windowCellSize: nil) { _ in GraphicsSupport() }
+        #expect(!plain.kittyPlaceholders)
+    }
+}

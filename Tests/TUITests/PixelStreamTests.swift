@@ -11,10 +11,10 @@ struct PixelStreamTests {
     init() throws { try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true) }
 
     /// `ddim ARGS` on a 100×30 pseudo-terminal of 10×20-pixel cells.
-    func start(_ args: [String]) throws -> PseudoTerminal {
+    func start(_ args: [String], environment extra: [String: String] = [:]) throws -> PseudoTerminal {
         let model = fixtures.appendingPathComponent("pipeline/tiny").path
         let environment = ["TERM": "xterm-256color", "LANG": "C.UTF-8", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-                           "HOME": work.path]
+                           "HOME": work.path].merging(extra) { $1 }
         return try PseudoTerminal([ddimBinary, "--model", model] + args, environment: environment, directory: work.path)
     }
 
@@ -69,6 +69,27 @@ struct PixelStreamTests {
         } else {
             #expect(PseudoTerminal.find(Array("\u{1B}[2J".utf8), in: after) != nil, "the screen cleared of \(graphics) pixels at the end")
         }
+    }
+
+    @Test("kitty's Unicode placeholders (as inside tmux): virtual placements, and each tile's cells are U+10EEEE in its id's colour")
+    func placeholders() throws {
+        let t = try start(["--graphics", "kitty", "--steps", "20", "--pace", "0", "--batch", "2", "--seed", "3"],
+                          environment: ["DDIM_KITTY_PLACEHOLDERS": "1"])
+        defer { t.close() }
+        #expect(t.wait(for: "\u{1B}_Ga=T"))
+        #expect(t.wait(for: " steps in "), "the run ends")
+        usleep(300_000)
+        let drawn = t.bytes
+        let commands = PseudoTerminal.all("\u{1B}_Ga=T", in: drawn).map { String(decoding: drawn[$0..<min(drawn.count, $0 + 120)], as: UTF8.self) }
+        #expect(!commands.isEmpty && commands.allSatisfy { $0.contains("U=1") && !$0.contains("C=1") }, "\(commands)")
+        let text = String(decoding: drawn, as: UTF8.self)
+        // the top-left cell of tile 1 and of tile 2: the id as the colour, row 0 and column 0 as marks
+        for id in [1, 2] {
+            let first = ["38;2;0;0;\(id)m", "38;2;0;0;\(id);49m"].map { $0 + "\u{10EEEE}\u{0305}\u{0305}" }
+            #expect(first.contains { text.contains($0) }, "tile \(id)'s first placeholder cell")
+        }
+        t.send("q")
+        #expect(t.waitExit() == 0)
     }
 
     @Test("g switches kitty pictures to blocks (deleting them) and back")
