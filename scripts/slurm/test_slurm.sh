@@ -5,7 +5,8 @@
 # image is byte-identical to an unsharded run's.
 #
 # Nothing outside a temporary folder is touched: munged runs on its own key and socket, the
-# daemons on their own ports, state and logs (so a real cluster on the machine is left alone).
+# daemons on their own ports, state and logs (so a real cluster on the machine is left alone), all
+# on 127.0.0.1 (no lookup of the host name needed).
 # The daemons run as root (SlurmUser=root), so this needs root, or sudo without a password.
 #
 #   scripts/slurm/test_slurm.sh BINARY
@@ -59,7 +60,7 @@ port=$((16817 + RANDOM % 2000 * 2))
 mkdir -p "$tmp/state" "$tmp/spool"
 cat > "$tmp/slurm.conf" <<CONF
 ClusterName=ddimtest
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$port
 SlurmdPort=$((port + 1))
 SlurmUser=root
@@ -81,7 +82,7 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 MpiDefault=none
 ReturnToService=2
-NodeName=$host CPUs=$cpus RealMemory=2000 State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=2000 State=UNKNOWN
 PartitionName=test Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
 export SLURM_CONF=$tmp/slurm.conf
