@@ -36,12 +36,16 @@ struct Bench: ParsableCommand {
         var policy = ConvPolicy(environment: ProcessInfo.processInfo.environment)
         if let conv { policy.algorithm = conv == .winograd ? .winograd : .im2col }
         let m = try model.load(policy: policy, defaultClass: true)
-        let labels = m.classLabel.map { [Int](repeating: $0, count: batch) }
+        // a guided run's step is one forward of 2B: the class's half and the null class's
+        let guided = m.nullClass != nil && m.classLabel != nil && m.guidance != 0 && m.guidance != 1
+        let forwardBatch = guided ? 2 * batch : batch
+        var labels = (m.classLabel ?? m.nullClass).map { [Int](repeating: $0, count: batch) }
+        if guided, let null = m.nullClass { labels = (labels ?? []) + [Int](repeating: null, count: batch) }
         try checkMemory(m)
-        let shape = [batch] + m.sampleShape()
+        let shape = [forwardBatch] + m.sampleShape()
         var x = Tensor(shape: shape)
         for i in 0..<x.count { x.data[i] = Float(sin(Double(i) * 12.9898)) }
-        let t = [Float](repeating: 500, count: batch)
+        let t = [Float](repeating: 500, count: forwardBatch)
         // the other algorithm's output once, for the numerical difference of the fast path
         let chosen = policy.algorithm
         let other = try m.unet.forward(x, timesteps: t, classLabels: labels, algorithm: chosen == .winograd ? .im2col : .winograd)
@@ -57,11 +61,11 @@ struct Bench: ParsableCommand {
         }
         times.sort()
         let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
-        let flops = m.unet.flops(height: shape[2], width: shape[3]) * Double(batch)
+        let flops = m.unet.flops(height: shape[2], width: shape[3]) * Double(forwardBatch)
         let gflops = flops / (median / 1e3) / 1e9
         if report.json {
             var object: [String: Any] = [
-                "model": m.name, "batch": batch, "runs": runs, "median_ms": median, "min_ms": times[0],
+                "model": m.name, "batch": batch, "forward_batch": forwardBatch, "runs": runs, "median_ms": median, "min_ms": times[0],
                 "gflop_per_forward": flops / 1e9, "gflops": gflops, "blas": blasDescription, "kernels": Threads.kernelPath,
                 "conv": "\(chosen)", "conv_max_abs_difference": Double(difference), "output_max_abs": Double(scale),
             ]
@@ -70,7 +74,7 @@ struct Bench: ParsableCommand {
             try StandardOutput.print(String(decoding: data, as: UTF8.self))
             return
         }
-        try StandardOutput.print("\(m.name): batch \(batch), \(shape[1])×\(shape[2])×\(shape[3]), \(blasDescription)")
+        try StandardOutput.print("\(m.name): batch \(batch)\(guided ? " guided (w \(LoadedModel.label(guidance: m.guidance))): one forward of \(forwardBatch), the class's and the null class's" : ""), \(shape[1])×\(shape[2])×\(shape[3]), \(blasDescription)")
         try StandardOutput.print(String(format: "%.2f ms per forward (median of %d, min %.2f), %.1f GFLOP/s", median, runs, times[0], gflops))
         try StandardOutput.print(String(format: "3×3 convolutions by %@; the other algorithm's output differs by at most %.2g (outputs up to %.2g)",
                                         "\(chosen)", difference, scale))

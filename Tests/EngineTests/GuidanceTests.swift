@@ -113,6 +113,16 @@ struct GuidanceTests {
         #expect(try PNGReader().read(free).pixels != PNGReader().read(out).pixels)
     }
 
+    @Test("ddim bench times a guided step as what it is: one forward of 2B")
+    func bench() throws {
+        for (w, forward) in [("2", 6), ("1", 3)] {
+            let r = try Run(["bench", "--model", Self.folder.path, "--class-label", "1", "--guidance", w, "--batch", "3", "--runs", "1", "--json"])
+            #expect(r.status == 0, "\(r.stderr)")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            #expect(report["batch"] as? Int == 3 && report["forward_batch"] as? Int == forward, "w \(w): \(report)")
+        }
+    }
+
     @Test("a sweep records w; a sweep of another w into its folder is refused")
     func sweep() throws {
         defer { try? FileManager.default.removeItem(at: work) }
