@@ -61,6 +61,28 @@ private func convolveByGEMM(_ x: Tensor, _ w: ConvWeight, stride: Int, padding: 
                     for b in 0..<batch {
                         let xb = xp.start + b * cin * h * wd
                         let ob = op.start + b * w.outChannels * plane
+                        if let packed = w.gemmPacked {
+                            // out (Cout × plane) = W · x + bias, by ddim's kernel on weights packed at load
+                            if direct {
+                                packedGEMM(packed, w, b: xb, n: plane, ldb: plane, c: ob, ldc: plane)
+                                continue
+                            }
+                            var r0 = 0
+                            while r0 < ho {
+                                let rows = min(bandRows, ho - r0)
+                                let n = rows * wo
+                                let (col, start) = (cp.start, r0)
+                                parallelChunks(cin, grain: max(1, elementwiseGrain / (k * k * n))) { channels in
+                                    im2col(xb + channels.lowerBound * h * wd, channels: channels.count, height: h,
+                                           width: wd, kernel: k, stride: stride, padding: padding,
+                                           outRows: start..<(start + rows), outWidth: wo,
+                                           into: col + channels.lowerBound * k * k * n)
+                                }
+                                packedGEMM(packed, w, b: cp.start, n: n, ldb: n, c: ob + r0 * wo, ldc: plane)
+                                r0 += rows
+                            }
+                            continue
+                        }
                         // every output is written: the bias first (then β = 1), or β = 0
                         if let bias = w.bias { fillRows(ob, rows: w.outChannels, width: plane, with: bias) }
                         let beta: Float = w.bias == nil ? 0 : 1
@@ -161,7 +183,12 @@ private func conv2dGrouped(_ x: Tensor, _ w: ConvWeight, stride: Int, padding: P
                                        into: col + j * plane, rowStride: n)
                             }
                             // P (Cout × m·plane) = W (Cout × kk) · col (kk × m·plane)
-                            gemm(m: cout, n: n, k: kk, wp.start, lda: kk, col, ldb: n, prod, ldc: n)
+                            if let packed = w.gemmPacked {
+                                let status = packed.withUnsafeBufferPointer { a in ddim_gemm_packed(a.start, cout, kk, col, n, n, prod, n, nil) }
+                                precondition(status == 0, "conv2d: out of memory for a GEMM panel (\(kk) × 16 floats)")
+                            } else {
+                                gemm(m: cout, n: n, k: kk, wp.start, lda: kk, col, ldb: n, prod, ldc: n)
+                            }
                             parallelFor(m) { j in
                                 for o in 0..<cout {
                                     addScalar(prod + o * n + j * plane, w.bias?[o] ?? 0,
@@ -175,6 +202,22 @@ private func conv2dGrouped(_ x: Tensor, _ w: ConvWeight, stride: Int, padding: P
             }
         }
     }
+}
+
+/// C (Cout × n, row stride ldc) = W · B (K × n, row stride ldb) + the bias, by `ddim_gemm_packed`.
+@inline(__always)
+private func packedGEMM(_ packed: [Float], _ w: ConvWeight, b: UnsafePointer<Float>, n: Int, ldb: Int,
+                        c: UnsafeMutablePointer<Float>, ldc: Int) {
+    let k = w.inChannels * w.kernel * w.kernel
+    let status = packed.withUnsafeBufferPointer { a in
+        if let bias = w.bias {
+            bias.withUnsafeBufferPointer { bp in ddim_gemm_packed(a.start, w.outChannels, k, b, n, ldb, c, ldc, bp.start) }
+        } else {
+            ddim_gemm_packed(a.start, w.outChannels, k, b, n, ldb, c, ldc, nil)
+        }
+    }
+    // only its panel buffer can fail; the process is out of memory (as the Winograd scratch)
+    precondition(status == 0, "conv2d: out of memory for a GEMM panel (\(k) × 16 floats)")
 }
 
 /// Each row r of a (rows × width) matrix set to value[r].

@@ -236,3 +236,59 @@ struct AttentionCoreTests {
         #expect(worst <= 1e-5, "path \(path.map { $0 < 0 ? "portable entry" : KernelPath.name($0) } ?? "in use"), n \(n), d \(d): \(worst)")
     }
 }
+
+/// The GEMM on weights packed at load (1×1 convolutions, im2col), on every kernel path, against
+/// a double-precision product: odd sizes (rows not a multiple of 6, columns not of 16), strides,
+/// with and without a bias, and a 16-column GEMM split into row groups over the pool.
+@Suite("Packed-weight GEMM")
+struct PackedGEMMTests {
+    @Test("C = A·B + bias on every path, within 1e-6 of Σ|terms|", arguments: [
+        (13, 37, 5), (64, 16, 288), (256, 16, 2304), (7, 1, 3), (32, 1024, 64), (100, 49, 130),
+    ])
+    func matchesProduct(m: Int, n: Int, k: Int) throws {
+        let a = randomTensor([m, k], seed: UInt64(m + k)).data, b = randomTensor([k, n + 3], seed: UInt64(n)).data
+        let bias = randomTensor([m], seed: 5).data
+        var packed = [Float](repeating: .nan, count: ddim_gemm_packed_count(m, k))
+        ddim_gemm_pack_weights(a, m, k, &packed)
+        for path in [KernelPath.portable, KernelPath.avx2, KernelPath.avx512] where KernelPath.supported(path) {
+            for withBias in [false, true] {
+                // C with a row stride wider than n, its extra columns to stay as they were
+                let ldc = n + 5
+                var c = [Float](repeating: 7, count: m * ldc)
+                let status = withBias ? ddim_gemm_packed_on(path, packed, m, k, b, n, n + 3, &c, ldc, bias)
+                                      : ddim_gemm_packed_on(path, packed, m, k, b, n, n + 3, &c, ldc, nil)
+                #expect(status == 0)
+                var worst = 0.0
+                for i in 0..<m {
+                    for j in 0..<n {
+                        var want = withBias ? Double(bias[i]) : 0, size = abs(want)
+                        for p in 0..<k {
+                            let term = Double(a[i * k + p]) * Double(b[p * (n + 3) + j])
+                            want += term
+                            size += abs(term)
+                        }
+                        // float32 sums: the error relative to Σ|terms| (a few ulps times √k at worst)
+                        worst = max(worst, abs(Double(c[i * ldc + j]) - want) / max(1, size))
+                    }
+                    for j in n..<ldc { #expect(c[i * ldc + j] == 7, "column \(j) past n written") }
+                }
+                #expect(worst < 1e-6, "path \(path), \(m)×\(n)×\(k), bias \(withBias): \(worst)")
+            }
+        }
+    }
+
+    @Test("a convolution through it equals the same through OpenBLAS: 1×1 and im2col (stride 2, 5×5)")
+    func convolutions() throws {
+        for (kernel, stride, pad, size) in [(1, 1, 0, 9), (3, 2, 1, 11), (5, 1, 2, 4)] {
+            let x = randomTensor([2, 12, size, size], seed: 9), wt = randomTensor([10, 12, kernel, kernel], seed: 10)
+            let bias = randomTensor([10], seed: 11)
+            let packed = ConvWeight(weight: wt, bias: bias, winograd: nil, packGEMM: true)
+            let plain = ConvWeight(weight: wt, bias: bias, winograd: nil, packGEMM: false)
+            #expect(packed.gemmPacked != nil && plain.gemmPacked == nil)
+            let one = conv2d(x, packed, stride: stride, padding: Padding(pad))
+            let two = conv2d(x, plain, stride: stride, padding: Padding(pad))
+            #expect(one.maxAbsDifference(two) < 1e-4, "k \(kernel) s \(stride): \(one.maxAbsDifference(two))")
+            #expect(one.maxAbsDifference(naiveConv(x, wt, bias, stride: stride, padding: Padding(pad))) < 1e-4)
+        }
+    }
+}

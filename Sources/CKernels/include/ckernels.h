@@ -31,6 +31,20 @@ float ddim_exp(float x);
 void ddim_im2col(const float *x, ptrdiff_t channels, ptrdiff_t height, ptrdiff_t width, ptrdiff_t k, ptrdiff_t stride,
                  ptrdiff_t pad_top, ptrdiff_t pad_left, ptrdiff_t row0, ptrdiff_t rows, ptrdiff_t wo, float *col, ptrdiff_t ld);
 
+/// Floats of a weight matrix (M × K) packed for ddim_gemm_packed: M rounded up to 6, times K.
+ptrdiff_t ddim_gemm_packed_count(ptrdiff_t m, ptrdiff_t k);
+/// Packs the row-major M × K matrix `a` in blocks of 6 rows for ddim_gemm_packed (padded rows 0).
+void ddim_gemm_pack_weights(const float *a, ptrdiff_t m, ptrdiff_t k, float *packed);
+/// C (M × N, row stride ldc) = A · B + bias (per row; NULL: none), A packed by
+/// ddim_gemm_pack_weights, B (K × N, row stride ldb) packed here in panels of 16 columns, on the
+/// pool with the GEMM kernel of ddim_kernel_path(). C is written whole, never read. 0, or −1 when
+/// a task's panel could not be allocated (out of memory).
+int ddim_gemm_packed(const float *packed, ptrdiff_t m, ptrdiff_t k, const float *b, ptrdiff_t n, ptrdiff_t ldb, float *c,
+                     ptrdiff_t ldc, const float *bias);
+/// ddim_gemm_packed with the kernel of `path` (lowered to one the CPU supports), for tests.
+int ddim_gemm_packed_on(int path, const float *packed, ptrdiff_t m, ptrdiff_t k, const float *b, ptrdiff_t n, ptrdiff_t ldb,
+                        float *c, ptrdiff_t ldc, const float *bias);
+
 // ---------------------------------------------------------------------------------------------
 // Which implementation of ddim's own kernels runs (dispatch.c): the Winograd GEMM kernel and
 // transforms, the attention core and its softmax. Chosen once per process from CPUID: AVX-512

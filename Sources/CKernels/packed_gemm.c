@@ -1,0 +1,93 @@
+// C (M × N) = A · B (+ bias per row) with A packed once (a layer's weights, at load) for ddim's
+// register-blocked GEMM kernel, and B (K × N, row stride ldb: an input of a 1×1 convolution or
+// an im2col matrix) packed per call into panels of 16 columns — what OpenBLAS's sgemm repacks
+// from the weights on every call, megabytes for the 16 columns of a 4×4 map.
+#include "ckernels.h"
+#include "microkernel.h"
+
+#include <string.h>
+
+enum { MR = 6, NR = 16 };
+
+ptrdiff_t ddim_gemm_packed_count(ptrdiff_t m, ptrdiff_t k) { return (m + MR - 1) / MR * MR * k; }
+
+// packed[(i·K + p)·6 + r] = a[(6i + r)·K + p]; rows past M are 0.
+void ddim_gemm_pack_weights(const float *a, ptrdiff_t m, ptrdiff_t k, float *packed) {
+    const ptrdiff_t blocks = (m + MR - 1) / MR;
+    for (ptrdiff_t i = 0; i < blocks; i++) {
+        float *dst = packed + i * k * MR;
+        for (ptrdiff_t p = 0; p < k; p++) {
+            for (ptrdiff_t r = 0; r < MR; r++) {
+                const ptrdiff_t row = i * MR + r;
+                dst[p * MR + r] = row < m ? a[row * k + p] : 0.0f;
+            }
+        }
+    }
+}
+
+typedef struct {
+    micro_kernel kernel;
+    const float *a, *b, *bias;
+    float *c;
+    ptrdiff_t m, n, k, ldb, ldc, blocks, panels, groups;
+    int *failed;
+} packed_job;
+
+// Task: panel `t / groups` of 16 columns, row-block group `t % groups` (the blocks shared out so
+// that a 16-column GEMM still uses every thread).
+static void packed_part(void *ctx, ptrdiff_t task) {
+    const packed_job *j = ctx;
+    const ptrdiff_t panel = task / j->groups, group = task % j->groups;
+    const ptrdiff_t b0 = j->blocks * group / j->groups, b1 = j->blocks * (group + 1) / j->groups;
+    if (b0 >= b1) return;
+    const ptrdiff_t col = panel * NR, width = j->n - col < NR ? j->n - col : NR;
+    // the panel of B: k × 16, columns past N zero
+    float *bp = alloc_aligned((size_t)(j->k * NR + MR * NR * 4));
+    if (!bp) {
+        __atomic_store_n(j->failed, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    float *tile = bp + j->k * NR;
+    for (ptrdiff_t p = 0; p < j->k; p++) {
+        const float *src = j->b + p * j->ldb + col;
+        float *dst = bp + p * NR;
+        memcpy(dst, src, sizeof(float) * (size_t)width);
+        for (ptrdiff_t l = width; l < NR; l++) dst[l] = 0.0f;
+    }
+    // up to 4 blocks (24 rows) a call, through a 24 × 16 tile: rows past M and columns past N stay out of C
+    for (ptrdiff_t blk = b0; blk < b1; blk += 4) {
+        const ptrdiff_t nb = b1 - blk < 4 ? b1 - blk : 4;
+        j->kernel(nb, j->k, j->a + blk * j->k * MR, j->k * MR, bp, tile, NR);
+        const ptrdiff_t row0 = blk * MR, rows = (row0 + nb * MR > j->m ? j->m : row0 + nb * MR) - row0;
+        for (ptrdiff_t r = 0; r < rows; r++) {
+            float *dst = j->c + (row0 + r) * j->ldc + col;
+            const float *src = tile + r * NR;
+            const float add = j->bias ? j->bias[row0 + r] : 0.0f;
+            for (ptrdiff_t l = 0; l < width; l++) dst[l] = src[l] + add;
+        }
+    }
+    free_aligned(bp);
+}
+
+int ddim_gemm_packed(const float *packed, ptrdiff_t m, ptrdiff_t k, const float *b, ptrdiff_t n, ptrdiff_t ldb, float *c,
+                     ptrdiff_t ldc, const float *bias) {
+    return ddim_gemm_packed_on(ddim_kernel_path(), packed, m, k, b, n, ldb, c, ldc, bias);
+}
+
+int ddim_gemm_packed_on(int path, const float *packed, ptrdiff_t m, ptrdiff_t k, const float *b, ptrdiff_t n, ptrdiff_t ldb,
+                        float *c, ptrdiff_t ldc, const float *bias) {
+    packed_job j = {ddim_micro_kernel_for(ddim_supported_path(path)), packed, b, bias, c, m, n, k, ldb, ldc,
+                    (m + MR - 1) / MR, (n + NR - 1) / NR, 1, NULL};
+    int failed = 0;
+    j.failed = &failed;
+    const int threads = ddim_pool_threads();
+    // about two tasks a thread: panels first, then row groups for GEMMs of few panels
+    if (threads > 1 && j.panels < 2 * threads && (double)m * (double)n * (double)k >= 262144.0) {
+        const ptrdiff_t want = (2 * threads + j.panels - 1) / j.panels;
+        const ptrdiff_t groups = (j.blocks + 3) / 4;
+        j.groups = groups < want ? groups : want;
+        if (j.groups < 1) j.groups = 1;
+    }
+    ddim_parallel_for(j.panels * j.groups, packed_part, &j);
+    return failed ? -1 : 0;
+}
