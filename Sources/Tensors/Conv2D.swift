@@ -61,34 +61,20 @@ private func convolveByGEMM(_ x: Tensor, _ w: ConvWeight, stride: Int, padding: 
                     for b in 0..<batch {
                         let xb = xp.start + b * cin * h * wd
                         let ob = op.start + b * w.outChannels * plane
-                        if let packed = w.gemmPacked {
-                            // out (Cout × plane) = W · x + bias, by ddim's kernel on weights packed at load
-                            if direct {
-                                packedGEMM(packed, w, b: xb, n: plane, ldb: plane, c: ob, ldc: plane)
-                                continue
-                            }
-                            var r0 = 0
-                            while r0 < ho {
-                                let rows = min(bandRows, ho - r0)
-                                let n = rows * wo
-                                let (col, start) = (cp.start, r0)
-                                parallelChunks(cin, grain: max(1, elementwiseGrain / (k * k * n))) { channels in
-                                    im2col(xb + channels.lowerBound * h * wd, channels: channels.count, height: h,
-                                           width: wd, kernel: k, stride: stride, padding: padding,
-                                           outRows: start..<(start + rows), outWidth: wo,
-                                           into: col + channels.lowerBound * k * k * n)
-                                }
-                                packedGEMM(packed, w, b: cp.start, n: n, ldb: n, c: ob + r0 * wo, ldc: plane)
-                                r0 += rows
-                            }
-                            continue
-                        }
-                        // every output is written: the bias first (then β = 1), or β = 0
-                        if let bias = w.bias { fillRows(ob, rows: w.outChannels, width: plane, with: bias) }
+                        // OpenBLAS writes every output with the bias filled first (then β = 1), or
+                        // β = 0; the packed kernel writes W·B + bias itself
+                        if w.gemmPacked == nil, let bias = w.bias { fillRows(ob, rows: w.outChannels, width: plane, with: bias) }
                         let beta: Float = w.bias == nil ? 0 : 1
+                        // out[:, columns] (Cout × n, rows `plane` apart) = W (Cout × kk) · B (kk × n)
+                        func multiply(_ bp: UnsafePointer<Float>, n: Int, into c: UnsafeMutablePointer<Float>) {
+                            if let packed = w.gemmPacked {
+                                packedGEMM(packed, w, b: bp, n: n, ldb: n, c: c, ldc: plane)
+                            } else {
+                                gemm(m: w.outChannels, n: n, k: kk, wp.start, lda: kk, bp, ldb: n, c, ldc: plane, beta: beta)
+                            }
+                        }
                         if direct {
-                            gemm(m: w.outChannels, n: plane, k: kk, wp.start, lda: kk,
-                                 xb, ldb: plane, ob, ldc: plane, beta: beta)
+                            multiply(xb, n: plane, into: ob)
                             continue
                         }
                         var r0 = 0
@@ -103,9 +89,7 @@ private func convolveByGEMM(_ x: Tensor, _ w: ConvWeight, stride: Int, padding: 
                                        outRows: start..<(start + rows), outWidth: wo,
                                        into: col + channels.lowerBound * k * k * n)
                             }
-                            // out[:, band] (Cout × n) = W (Cout × kk) · col (kk × n)
-                            gemm(m: w.outChannels, n: n, k: kk, wp.start, lda: kk,
-                                 cp.start, ldb: n, ob + r0 * wo, ldc: plane, beta: beta)
+                            multiply(cp.start, n: n, into: ob + r0 * wo)
                             r0 += rows
                         }
                     }
