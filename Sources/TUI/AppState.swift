@@ -53,11 +53,6 @@ public struct AppState {
     /// The step the sampler's tiles show from the run's history (nil: the newest).
     public var scrub: Int?
 
-    /// w as the status line shows it: "2", "1.5".
-    static func guidanceText(_ w: Float) -> String {
-        w == w.rounded() ? String(format: "%.0f", w) : String(format: "%g", w)
-    }
-
     /// The steps a paused or finished run recorded (``LiveHistory``), as scrubbing sees them.
     public struct Timeline: Sendable {
         /// The recorded steps, ascending (0: x_T).
@@ -246,30 +241,9 @@ public struct AppState {
             if graphics != .blocks { flash("the blitter draws blocks; tiles are \(graphics.rawValue) pixels now (g switches)", now: now) }
             else if !limits.unicode && blitter != .ascii { flash("this terminal's locale is not UTF-8: block glyphs may not show", now: now) }
         case .classLabel:
-            guard let count = limits.classCount, count > 0 else {
-                flash("this model is unconditional: it has no classes to choose (l is for class-conditional models)", now: now)
-                return []
-            }
-            // the classes in turn; a guided model's "any" (unconditional) after the last
-            let cycle: [Int?] = (0..<count).filter { $0 != limits.nullClass }.map { $0 } + (limits.nullClass == nil ? [] : [nil])
-            let at = cycle.firstIndex { $0 == settings.classLabel } ?? (cycle.count - 1)
-            settings.classLabel = cycle[(at + 1) % cycle.count]
-            let classes = count - (limits.nullClass == nil ? 0 : 1)
-            flash(settings.classLabel.map { "class \($0) of \(classes), from the next step" } ?? "any class (unconditional), from the next step", now: now)
-            return .sendClass
+            return nextClass(now: now)
         case .guidanceDown, .guidanceUp:
-            guard limits.nullClass != nil else {
-                let why = limits.classCount == nil ? "this model is unconditional" : "this model has no null class (it was not trained for guidance)"
-                flash("\(why): { and } set the guidance of models trained with the class dropped", now: now)
-                return []
-            }
-            let w = settings.guidance ?? 1
-            // steps of 0.5 from 0 to 10 (--guidance takes up to 30; } from above 10 goes on by 0.5)
-            let next = action == .guidanceUp ? (w * 2).rounded(.down) / 2 + 0.5 : (w * 2).rounded(.up) / 2 - 0.5
-            settings.guidance = min(max(next, 0), max(10, w))
-            let shown = AppState.guidanceText(settings.guidance ?? 1)
-            flash(settings.classLabel == nil ? "guidance w \(shown): no effect until l picks a class" : "guidance w \(shown), from the next step", now: now)
-            return .sendGuidance
+            return stepGuidance(up: action == .guidanceUp, now: now)
         case .graphics:
             let choices = limits.graphicsChoices
             guard choices.count > 1 else {
