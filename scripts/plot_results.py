@@ -2,6 +2,9 @@
 """Plots of docs/results.md from the JSON that scripts/results.sh writes.
 
     python scripts/plot_results.py /tmp/ddim-results     # → docs/results-table1.png, docs/results-inversion.png
+    python scripts/plot_results.py --table1 SWEEP_DIR     # → docs/results-table1.png from SWEEP_DIR/table1.json
+
+A cell with 95 % intervals (eval_digits.py --sweep) gets them as error bars.
 """
 import json
 import os
@@ -25,8 +28,12 @@ PAPER_TABLE1 = {
 
 
 def main() -> None:
-    out = sys.argv[1]
     docs = os.path.join(REPO, "docs")
+    if sys.argv[1] == "--table1":
+        plot_table1(os.path.join(sys.argv[2], "table1.json"), docs)
+        print("written: docs/results-table1.png")
+        return
+    out = sys.argv[1]
 
     rows = json.load(open(os.path.join(out, "inversion.json")))["rows"]
     extra = os.path.join(out, "inversion-1000.json")
@@ -48,6 +55,13 @@ def main() -> None:
     if not os.path.exists(table_path):
         print("written: docs/results-inversion.png (no sweep/table1.json yet)")
         return
+    plot_table1(table_path, docs)
+    print("written: docs/results-inversion.png, docs/results-table1.png")
+
+
+def plot_table1(table_path: str, docs: str) -> None:
+    """docs/results-table1.png: digit-FID and the confident share against S for each η, beside the
+    paper's CIFAR10 FID."""
     table = json.load(open(table_path))["cells"]
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8), dpi=110)
     etas = list(dict.fromkeys(c["eta"] for c in table))
@@ -60,6 +74,13 @@ def main() -> None:
         few = [c for c in cells if c["n"] < n_main]
         line, = axes[0].plot([c["steps"] for c in full], [c["digit_fid"] for c in full], "o-", label=label)
         axes[1].plot([c["steps"] for c in full], [100 * c["confident"] for c in full], "o-", color=line.get_color(), label=label)
+        # 95 % intervals where the scorer gave them
+        if full and "digit_fid_ci" in full[0]:
+            xs = [c["steps"] for c in full]
+            fid_err = [[max(0.0, c["digit_fid"] - c["digit_fid_ci"][0]) for c in full], [c["digit_fid_ci"][1] - c["digit_fid"] for c in full]]
+            conf_err = [[100 * (c["confident"] - c["confident_ci"][0]) for c in full], [100 * (c["confident_ci"][1] - c["confident"]) for c in full]]
+            axes[0].errorbar(xs, [c["digit_fid"] for c in full], yerr=fid_err, fmt="none", ecolor=line.get_color(), capsize=3, alpha=0.7)
+            axes[1].errorbar(xs, [100 * c["confident"] for c in full], yerr=conf_err, fmt="none", ecolor=line.get_color(), capsize=3, alpha=0.7)
         if few:
             axes[0].plot([c["steps"] for c in few], [c["digit_fid"] for c in few], "o", mfc="none", color=line.get_color())
             axes[1].plot([c["steps"] for c in few], [100 * c["confident"] for c in few], "o", mfc="none", color=line.get_color())
@@ -80,7 +101,7 @@ def main() -> None:
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(os.path.join(docs, "results-table1.png"))
-    print("written: docs/results-inversion.png, docs/results-table1.png")
+
 
 
 if __name__ == "__main__":
