@@ -116,7 +116,7 @@ extension LoadedModel {
         // the batches to draw: every batch of every cell, or this shard's
         let batches = (count + batch - 1) / batch
         let mine = cells.map { cell in (0..<batches).filter { shard?.owns(batch: $0, cell: cell.folderName) ?? true } }
-        let total = mine.enumerated().reduce(0) { sum, item in sum + item.element.reduce(0) { $0 + min(batch, count - $1 * batch) } }
+        let total = mine.joined().reduce(0) { $0 + min(batch, count - $1 * batch) }
         var done = 0
         var reports: [SweepReport] = []
         let clock = ContinuousClock()
