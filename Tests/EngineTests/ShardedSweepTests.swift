@@ -52,6 +52,7 @@ struct ShardedSweepTests {
 
     @Test("three shards at once into one folder: every image byte-identical to an unsharded run, nothing stray; the merge draws nothing")
     func parallel() throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
         #expect(try sweep("whole").status == 0)
         let reference = images("whole")
         #expect(reference.count == 4 * 30)
@@ -81,6 +82,7 @@ struct ShardedSweepTests {
 
     @Test("a shard killed mid-cell: rerun, it draws only what is missing; a merge after a lost shard fills its share and says so")
     func killedShard() throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
         #expect(try sweep("whole").status == 0)
         let reference = images("whole")
 
@@ -140,6 +142,7 @@ struct ShardedSweepTests {
 
     @Test("refused: a shard of other settings into a sweep's folder, --redo with --shard, bad specs, auto outside an array job")
     func refusals() throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
         #expect(try sweep("s", ["--shard", "0/2"]).status == 0)
         let before = images("s")
         let seed = try sweep("s", ["--shard", "1/2", "--seed", "1"])
@@ -166,6 +169,7 @@ struct ShardedSweepTests {
 
     @Test("--shard auto under a Slurm array task's environment draws that task's shard")
     func autoSlurm() throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
         let env = ["SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_MIN": "2", "SLURM_ARRAY_TASK_MAX": "3", "SLURM_ARRAY_TASK_COUNT": "2"]
         let r = try Run(["sweep", "--model", tiny, "--steps", "5", "--eta", "0", "--n", "8", "--batch", "2", "--out-dir", "\(root)/auto", "--shard", "auto"],
                         environment: env)
