@@ -89,6 +89,10 @@ extension LoadedModel {
     /// The classes one can ask for: every label but the null class.
     public var drawableClasses: [Int] { (0..<(classCount ?? 0)).filter { $0 != nullClass } }
 
+    /// Whether a step runs classifier-free guidance: a null class, a class and w other than 0 and
+    /// 1, so one forward of 2B (``Denoiser/output(_:timestep:)``).
+    public var stepsGuided: Bool { nullClass != nil && classLabel != nil && guidance != 0 && guidance != 1 }
+
     /// The guidance weights taken: 0 (unconditional) to 30.
     public static let guidanceRange: ClosedRange<Float> = 0...30
 

@@ -227,7 +227,7 @@ extension LoadedModel {
         var run = run
         // classifier-free guidance runs ε_c and ε_∅ as one forward of 2B; the live sampler may
         // turn it on at any step
-        if nullClass != nil, run.live || (classLabel != nil && guidance != 0 && guidance != 1) { run.batch *= 2 }
+        if stepsGuided || (nullClass != nil && run.live) { run.batch *= 2 }
         try MemoryBudget.check(run, config: unet.config, policy: unet.convPolicy, sampleShape: sampleShape())
     }
 }

@@ -37,7 +37,7 @@ struct Bench: ParsableCommand {
         if let conv { policy.algorithm = conv == .winograd ? .winograd : .im2col }
         let m = try model.load(policy: policy, defaultClass: true)
         // a guided run's step is one forward of 2B: the class's half and the null class's
-        let guided = m.nullClass != nil && m.classLabel != nil && m.guidance != 0 && m.guidance != 1
+        let guided = m.stepsGuided
         let forwardBatch = guided ? 2 * batch : batch
         var labels = (m.classLabel ?? m.nullClass).map { [Int](repeating: $0, count: batch) }
         if guided, let null = m.nullClass { labels = (labels ?? []) + [Int](repeating: null, count: batch) }
