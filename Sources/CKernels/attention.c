@@ -9,6 +9,8 @@
 // and Oᵀ is written where the output projection reads it, y = W_o·Oᵀ. Computed the usual way
 // (S = Q·Kᵀ by blocks of 6 queries) each task repacked P into the A operand's layout, one strided
 // store per score, and copied O out; here nothing is packed per task but the 16 queries' Qᵀ.
+// The projections arrive channel-major, [Qᵀ; Kᵀ; Vᵀ] (3·inner rows of n tokens) as W_qkv·X
+// makes them: a Qᵀ panel is 16 contiguous floats a dimension, a block of K 6 a dimension.
 
 #include "ckernels.h"
 #include "microkernel.h"
@@ -22,7 +24,7 @@ enum { MR = DDIM_WG_MR, NR = DDIM_WG_NR };
 static ptrdiff_t round_up(ptrdiff_t n, ptrdiff_t m) { return (n + m - 1) / m * m; }
 
 typedef struct {
-    const float *qkv;  // per image: n rows of [Q K V], row stride 3·inner
+    const float *qkv;  // per image: 3·inner rows of n, [Qᵀ; Kᵀ; Vᵀ]
     float *ot;         // per image: inner rows of n (Oᵀ)
     float *packed;     // per (image, head): K blocks, then Vᵀ blocks
     ptrdiff_t n, d, heads, inner, panels_per_task, tasks_per_head, n6, d6;
@@ -38,37 +40,38 @@ static ptrdiff_t packed_per_head(const attention_job *j) { return j->n6 * j->d +
 enum { PACK_PARTS = 4 };
 
 // Task (image, head, part): for part < PACK_PARTS, blocks of 6 keys of
-// Kp[block][p][r] = K[6·block + r][p] (keys past n: 0), the A operand of Sᵀ = K·Qᵀ over kc = d;
-// else blocks of 6 dimensions of Vp[block][t][r] = V[t][6·block + r] (dimensions past d: 0),
-// the A operand of Oᵀ = Vᵀ·Pᵀ over kc = n.
+// Kp[block][p][r] = K[6·block + r][p] = Kᵀ[p][6·block + r] (keys past n: 0), the A operand of
+// Sᵀ = K·Qᵀ over kc = d; else blocks of 6 dimensions of Vp[block][t][r] = Vᵀ[6·block + r][t]
+// (dimensions past d: 0), the A operand of Oᵀ = Vᵀ·Pᵀ over kc = n.
 static void pack_keys_values(void *ctx, ptrdiff_t task) {
     const attention_job *j = ctx;
     const ptrdiff_t pair = task / (2 * PACK_PARTS), part = task % (2 * PACK_PARTS), s = part % PACK_PARTS;
-    const ptrdiff_t image = pair / j->heads, head = pair % j->heads, width = 3 * j->inner;
-    const float *k = j->qkv + image * j->n * width + j->inner + head * j->d, *v = k + j->inner;
+    const ptrdiff_t image = pair / j->heads, head = pair % j->heads, n = j->n;
+    const float *kt = j->qkv + (image * 3 * j->inner + j->inner + head * j->d) * n, *vt = kt + j->inner * n;
     float *kp = j->packed + pair * packed_per_head(j), *vp = kp + j->n6 * j->d;
     if (part < PACK_PARTS) {
         const ptrdiff_t blocks = j->n6 / MR;
-        for (ptrdiff_t b = blocks * s / PACK_PARTS; b < blocks * (s + 1) / PACK_PARTS; b++)
-            for (ptrdiff_t r = 0; r < MR; r++) {
-                const ptrdiff_t key = b * MR + r;
-                float *dst = kp + b * j->d * MR + r;
-                if (key < j->n) {
-                    for (ptrdiff_t p = 0; p < j->d; p++) dst[p * MR] = k[key * width + p];
-                } else {
-                    for (ptrdiff_t p = 0; p < j->d; p++) dst[p * MR] = 0.0f;
-                }
+        for (ptrdiff_t b = blocks * s / PACK_PARTS; b < blocks * (s + 1) / PACK_PARTS; b++) {
+            const ptrdiff_t key0 = b * MR, valid = n - key0 < MR ? n - key0 : MR;
+            float *dst = kp + b * j->d * MR;
+            for (ptrdiff_t p = 0; p < j->d; p++) {
+                const float *src = kt + p * n + key0;
+                for (ptrdiff_t r = 0; r < valid; r++) dst[p * MR + r] = src[r];
+                for (ptrdiff_t r = valid; r < MR; r++) dst[p * MR + r] = 0.0f;
             }
+        }
         return;
     }
     const ptrdiff_t blocks = j->d6 / MR;
     for (ptrdiff_t b = blocks * s / PACK_PARTS; b < blocks * (s + 1) / PACK_PARTS; b++) {
         const ptrdiff_t c0 = b * MR, valid = j->d - c0 < MR ? j->d - c0 : MR;
-        for (ptrdiff_t t = 0; t < j->n; t++) {
-            float *dst = vp + (b * j->n + t) * MR;
-            for (ptrdiff_t r = 0; r < valid; r++) dst[r] = v[t * width + c0 + r];
-            for (ptrdiff_t r = valid; r < MR; r++) dst[r] = 0.0f;
+        float *dst = vp + b * n * MR;
+        for (ptrdiff_t r = 0; r < valid; r++) {
+            const float *src = vt + (c0 + r) * n;
+            for (ptrdiff_t t = 0; t < n; t++) dst[t * MR + r] = src[t];
         }
+        for (ptrdiff_t r = valid; r < MR; r++)
+            for (ptrdiff_t t = 0; t < n; t++) dst[t * MR + r] = 0.0f;
     }
 }
 
@@ -78,8 +81,8 @@ static void pack_keys_values(void *ctx, ptrdiff_t task) {
 static void attend_panels(void *ctx, ptrdiff_t task) {
     const attention_job *j = ctx;
     const ptrdiff_t pair = task / j->tasks_per_head, first = (task % j->tasks_per_head) * j->panels_per_task;
-    const ptrdiff_t image = pair / j->heads, head = pair % j->heads, width = 3 * j->inner;
-    const float *q = j->qkv + image * j->n * width + head * j->d;
+    const ptrdiff_t image = pair / j->heads, head = pair % j->heads;
+    const float *qt = j->qkv + (image * 3 * j->inner + head * j->d) * j->n;
     const float *kp = j->packed + pair * packed_per_head(j), *vp = kp + j->n6 * j->d;
     float *ot = j->ot + (image * j->inner + head * j->d) * j->n;
     float *qp = alloc_aligned((size_t)(j->d * NR + j->n6 * NR + MR * NR));
@@ -88,9 +91,13 @@ static void attend_panels(void *ctx, ptrdiff_t task) {
     const ptrdiff_t panels = (j->n + NR - 1) / NR;
     for (ptrdiff_t panel = first; panel < first + j->panels_per_task && panel < panels; panel++) {
         const ptrdiff_t q0 = panel * NR, queries = j->n - q0 < NR ? j->n - q0 : NR;
-        // Qᵀ panel: qp[p][l] = Q[q0 + l][p] / √d (queries past n: 0)
-        for (ptrdiff_t l = 0; l < NR; l++)
-            for (ptrdiff_t p = 0; p < j->d; p++) qp[p * NR + l] = l < queries ? q[(q0 + l) * width + p] * j->scale : 0.0f;
+        // Qᵀ panel: qp[p][l] = Qᵀ[p][q0 + l] / √d (queries past n: 0)
+        for (ptrdiff_t p = 0; p < j->d; p++) {
+            const float *src = qt + p * j->n + q0;
+            float *dst = qp + p * NR;
+            for (ptrdiff_t l = 0; l < queries; l++) dst[l] = src[l] * j->scale;
+            for (ptrdiff_t l = queries; l < NR; l++) dst[l] = 0.0f;
+        }
         // Sᵀ (n6 × 16) = K·(Q/√d)ᵀ
         j->kernel(j->n6 / MR, j->d, kp, j->d * MR, qp, st, NR);
         // Pᵀ: each column's softmax over the n real keys

@@ -1,7 +1,8 @@
-// C (M × N) = A · B (+ bias per row) with A packed once (a layer's weights, at load) for ddim's
-// register-blocked GEMM kernel, and B (K × N, row stride ldb: an input of a 1×1 convolution or
-// an im2col matrix) packed per call into panels of 16 columns — what OpenBLAS's sgemm repacks
-// from the weights on every call, megabytes for the 16 columns of a 4×4 map.
+// C (M × N) = A · B (+ bias per row) (+ a matrix R) with A packed once (a layer's weights, at
+// load) for ddim's register-blocked GEMM kernel, and B (K × N, row stride ldb: an input of a 1×1
+// convolution, an im2col matrix, the tokens of an attention layer) packed per call into panels
+// of 16 columns — what OpenBLAS's sgemm repacks from the weights on every call, megabytes for
+// the 16 columns of a 4×4 map. A batch of such products with one A runs as one parallel loop.
 #include "ckernels.h"
 #include "microkernel.h"
 
@@ -25,21 +26,33 @@ void ddim_gemm_pack_weights(const float *a, ptrdiff_t m, ptrdiff_t k, float *pac
     }
 }
 
+// a[row·K + p] = packed[(i·K + p)·6 + r], row = 6i + r < M: the inverse of the packing.
+void ddim_gemm_unpack_weights(const float *packed, ptrdiff_t m, ptrdiff_t k, float *a) {
+    for (ptrdiff_t row = 0; row < m; row++) {
+        const float *src = packed + (row / MR) * k * MR + row % MR;
+        for (ptrdiff_t p = 0; p < k; p++) a[row * k + p] = src[p * MR];
+    }
+}
+
 typedef struct {
     micro_kernel kernel;
-    const float *a, *b, *bias;
+    const float *a, *b, *bias, *add;
     float *c;
-    ptrdiff_t m, n, k, ldb, ldc, blocks, panels, groups;
+    ptrdiff_t m, n, k, ldb, ldc, ld_add, stride_b, stride_c, stride_add, blocks, panels, groups;
     int *failed;
 } packed_job;
 
-// Task: panel `t / groups` of 16 columns, row-block group `t % groups` (the blocks shared out so
-// that a 16-column GEMM still uses every thread).
+// Task: image `t / (panels · groups)`, panel of 16 columns, row-block group (the blocks shared
+// out so that a 16-column GEMM still uses every thread).
 static void packed_part(void *ctx, ptrdiff_t task) {
     const packed_job *j = ctx;
-    const ptrdiff_t panel = task / j->groups, group = task % j->groups;
+    const ptrdiff_t per_image = j->panels * j->groups, image = task / per_image;
+    const ptrdiff_t panel = task % per_image / j->groups, group = task % j->groups;
     const ptrdiff_t b0 = j->blocks * group / j->groups, b1 = j->blocks * (group + 1) / j->groups;
     if (b0 >= b1) return;
+    const float *b = j->b + image * j->stride_b;
+    float *c = j->c + image * j->stride_c;
+    const float *add = j->add ? j->add + image * j->stride_add : NULL;
     const ptrdiff_t col = panel * NR, width = j->n - col < NR ? j->n - col : NR;
     // the panel of B: k × 16, columns past N zero
     float *bp = alloc_aligned((size_t)(j->k * NR + MR * NR * 4));
@@ -49,45 +62,67 @@ static void packed_part(void *ctx, ptrdiff_t task) {
     }
     float *tile = bp + j->k * NR;
     for (ptrdiff_t p = 0; p < j->k; p++) {
-        const float *src = j->b + p * j->ldb + col;
+        const float *src = b + p * j->ldb + col;
         float *dst = bp + p * NR;
         memcpy(dst, src, sizeof(float) * (size_t)width);
         for (ptrdiff_t l = width; l < NR; l++) dst[l] = 0.0f;
     }
-    // up to 4 blocks (24 rows) a call, through a 24 × 16 tile: rows past M and columns past N stay out of C
+    // up to 4 blocks (24 rows) a call, through a 24 × 16 tile: rows past M and columns past N
+    // stay out of C; then C = tile + bias + R (R may be C itself: read before written)
     for (ptrdiff_t blk = b0; blk < b1; blk += 4) {
         const ptrdiff_t nb = b1 - blk < 4 ? b1 - blk : 4;
         j->kernel(nb, j->k, j->a + blk * j->k * MR, j->k * MR, bp, tile, NR);
         const ptrdiff_t row0 = blk * MR, rows = (row0 + nb * MR > j->m ? j->m : row0 + nb * MR) - row0;
         for (ptrdiff_t r = 0; r < rows; r++) {
-            float *dst = j->c + (row0 + r) * j->ldc + col;
+            float *dst = c + (row0 + r) * j->ldc + col;
             const float *src = tile + r * NR;
-            const float add = j->bias ? j->bias[row0 + r] : 0.0f;
-            for (ptrdiff_t l = 0; l < width; l++) dst[l] = src[l] + add;
+            const float shift = j->bias ? j->bias[row0 + r] : 0.0f;
+            if (add) {
+                const float *extra = add + (row0 + r) * j->ld_add + col;
+                for (ptrdiff_t l = 0; l < width; l++) dst[l] = src[l] + shift + extra[l];
+            } else {
+                for (ptrdiff_t l = 0; l < width; l++) dst[l] = src[l] + shift;
+            }
         }
     }
     free_aligned(bp);
 }
 
-int ddim_gemm_packed(const float *packed, ptrdiff_t m, ptrdiff_t k, const float *b, ptrdiff_t n, ptrdiff_t ldb, float *c,
-                     ptrdiff_t ldc, const float *bias) {
-    return ddim_gemm_packed_on(ddim_kernel_path(), packed, m, k, b, n, ldb, c, ldc, bias);
-}
-
-int ddim_gemm_packed_on(int path, const float *packed, ptrdiff_t m, ptrdiff_t k, const float *b, ptrdiff_t n, ptrdiff_t ldb,
-                        float *c, ptrdiff_t ldc, const float *bias) {
-    packed_job j = {ddim_micro_kernel_for(ddim_supported_path(path)), packed, b, bias, c, m, n, k, ldb, ldc,
+int ddim_gemm_packed_batch_on(int path, const float *packed, ptrdiff_t m, ptrdiff_t k, ptrdiff_t count, const float *b,
+                              ptrdiff_t n, ptrdiff_t ldb, ptrdiff_t stride_b, float *c, ptrdiff_t ldc, ptrdiff_t stride_c,
+                              const float *bias, const float *add, ptrdiff_t ld_add, ptrdiff_t stride_add) {
+    if (count <= 0 || m <= 0 || n <= 0) return 0;
+    packed_job j = {ddim_micro_kernel_for(ddim_supported_path(path)),
+                    packed, b, bias, add, c, m, n, k, ldb, ldc, ld_add, stride_b, stride_c, stride_add,
                     (m + MR - 1) / MR, (n + NR - 1) / NR, 1, NULL};
     int failed = 0;
     j.failed = &failed;
     const int threads = ddim_pool_threads();
-    // about two tasks a thread: panels first, then row groups for GEMMs of few panels
-    if (threads > 1 && j.panels < 2 * threads && (double)m * (double)n * (double)k >= 262144.0) {
-        const ptrdiff_t want = (2 * threads + j.panels - 1) / j.panels;
+    // about two tasks a thread: images and panels first, then row groups for GEMMs of few panels
+    const ptrdiff_t panels = count * j.panels;
+    if (threads > 1 && panels < 2 * threads && (double)m * (double)n * (double)k >= 262144.0) {
+        const ptrdiff_t want = (2 * threads + panels - 1) / panels;
         const ptrdiff_t groups = (j.blocks + 3) / 4;
         j.groups = groups < want ? groups : want;
         if (j.groups < 1) j.groups = 1;
     }
-    ddim_parallel_for(j.panels * j.groups, packed_part, &j);
+    ddim_parallel_for(panels * j.groups, packed_part, &j);
     return failed ? -1 : 0;
+}
+
+int ddim_gemm_packed_batch(const float *packed, ptrdiff_t m, ptrdiff_t k, ptrdiff_t count, const float *b, ptrdiff_t n,
+                           ptrdiff_t ldb, ptrdiff_t stride_b, float *c, ptrdiff_t ldc, ptrdiff_t stride_c, const float *bias,
+                           const float *add, ptrdiff_t ld_add, ptrdiff_t stride_add) {
+    return ddim_gemm_packed_batch_on(ddim_kernel_path(), packed, m, k, count, b, n, ldb, stride_b, c, ldc, stride_c, bias,
+                                     add, ld_add, stride_add);
+}
+
+int ddim_gemm_packed(const float *packed, ptrdiff_t m, ptrdiff_t k, const float *b, ptrdiff_t n, ptrdiff_t ldb, float *c,
+                     ptrdiff_t ldc, const float *bias) {
+    return ddim_gemm_packed_batch_on(ddim_kernel_path(), packed, m, k, 1, b, n, ldb, 0, c, ldc, 0, bias, NULL, 0, 0);
+}
+
+int ddim_gemm_packed_on(int path, const float *packed, ptrdiff_t m, ptrdiff_t k, const float *b, ptrdiff_t n, ptrdiff_t ldb,
+                        float *c, ptrdiff_t ldc, const float *bias) {
+    return ddim_gemm_packed_batch_on(path, packed, m, k, 1, b, n, ldb, 0, c, ldc, 0, bias, NULL, 0, 0);
 }

@@ -31,6 +31,20 @@ public func conv2d(_ x: Tensor, _ w: ConvWeight, stride: Int = 1, padding: Paddi
         conv2dWinograd(x, w, u, tile: tile, prologue: prologue, imageBias: imageBias, residual: residual, into: &out)
         return out
     }
+    if let packed = w.gemmPacked, k == 1, stride == 1, padding == Padding(0), prologue == nil, imageBias == nil {
+        // 1×1: y_b (Cout × HW) = W · x_b (Cin × HW) + b + residual_b, the whole batch one parallel loop
+        let plane = ho * wo
+        x.data.withUnsafeBufferPointer { xp in
+            out.data.withUnsafeMutableBufferPointer { op in
+                (residual?.data ?? []).withUnsafeBufferPointer { rp in
+                    packed.multiply(count: batch, xp.start, n: plane, ldb: plane, strideB: w.inChannels * plane,
+                                    into: op.start, ldc: plane, strideC: w.outChannels * plane, bias: w.bias,
+                                    add: residual == nil ? nil : rp.baseAddress, ldAdd: plane, strideAdd: w.outChannels * plane)
+                }
+            }
+        }
+        return out
+    }
     convolveByGEMM(prologue.map { $0.apply(to: x) } ?? x, w, stride: stride, padding: padding, into: &out)
     if let imageBias { imageBias.data.withUnsafeBufferPointer { out.addPerChannel($0.start) } }
     if let residual { out.add(residual) }
@@ -57,7 +71,8 @@ private func convolveByGEMM(_ x: Tensor, _ w: ConvWeight, stride: Int, padding: 
     x.data.withUnsafeBufferPointer { xp in
         out.data.withUnsafeMutableBufferPointer { op in
             col.withUnsafeMutableBufferPointer { cp in
-                w.unpackedWeights().withUnsafeBufferPointer { wp in
+                // the row-major weights only for OpenBLAS (unpacked from the planes when dropped)
+                (w.gemmPacked == nil ? w.unpackedWeights() : []).withUnsafeBufferPointer { wp in
                     for b in 0..<batch {
                         let xb = xp.start + b * cin * h * wd
                         let ob = op.start + b * w.outChannels * plane
@@ -68,7 +83,7 @@ private func convolveByGEMM(_ x: Tensor, _ w: ConvWeight, stride: Int, padding: 
                         // out[:, columns] (Cout × n, rows `plane` apart) = W (Cout × kk) · B (kk × n)
                         func multiply(_ bp: UnsafePointer<Float>, n: Int, into c: UnsafeMutablePointer<Float>) {
                             if let packed = w.gemmPacked {
-                                packedGEMM(packed, w, b: bp, n: n, ldb: n, c: c, ldc: plane)
+                                packed.multiply(bp, n: n, ldb: n, into: c, ldc: plane, bias: w.bias)
                             } else {
                                 gemm(m: w.outChannels, n: n, k: kk, wp.start, lda: kk, bp, ldb: n, c, ldc: plane, beta: beta)
                             }
@@ -155,7 +170,7 @@ private func conv2dGrouped(_ x: Tensor, _ w: ConvWeight, stride: Int, padding: P
         out.data.withUnsafeMutableBufferPointer { op in
             col.withUnsafeMutableBufferPointer { cp in
                 product.withUnsafeMutableBufferPointer { pp in
-                    w.unpackedWeights().withUnsafeBufferPointer { wp in
+                    (w.gemmPacked == nil ? w.unpackedWeights() : []).withUnsafeBufferPointer { wp in
                         let (src, col, prod, dst) = (xp.start, cp.start, pp.start, op.start)
                         var first = 0
                         while first < batch {
@@ -168,8 +183,7 @@ private func conv2dGrouped(_ x: Tensor, _ w: ConvWeight, stride: Int, padding: P
                             }
                             // P (Cout × m·plane) = W (Cout × kk) · col (kk × m·plane)
                             if let packed = w.gemmPacked {
-                                let status = packed.withUnsafeBufferPointer { a in ddim_gemm_packed(a.start, cout, kk, col, n, n, prod, n, nil) }
-                                precondition(status == 0, "conv2d: out of memory for a GEMM panel (\(kk) × 16 floats)")
+                                packed.multiply(col, n: n, ldb: n, into: prod, ldc: n)
                             } else {
                                 gemm(m: cout, n: n, k: kk, wp.start, lda: kk, col, ldb: n, prod, ldc: n)
                             }
@@ -186,22 +200,6 @@ private func conv2dGrouped(_ x: Tensor, _ w: ConvWeight, stride: Int, padding: P
             }
         }
     }
-}
-
-/// C (Cout × n, row stride ldc) = W · B (K × n, row stride ldb) + the bias, by `ddim_gemm_packed`.
-@inline(__always)
-private func packedGEMM(_ packed: [Float], _ w: ConvWeight, b: UnsafePointer<Float>, n: Int, ldb: Int,
-                        c: UnsafeMutablePointer<Float>, ldc: Int) {
-    let k = w.inChannels * w.kernel * w.kernel
-    let status = packed.withUnsafeBufferPointer { a in
-        if let bias = w.bias {
-            bias.withUnsafeBufferPointer { bp in ddim_gemm_packed(a.start, w.outChannels, k, b, n, ldb, c, ldc, bp.start) }
-        } else {
-            ddim_gemm_packed(a.start, w.outChannels, k, b, n, ldb, c, ldc, nil)
-        }
-    }
-    // only its panel buffer can fail; the process is out of memory (as the Winograd scratch)
-    precondition(status == 0, "conv2d: out of memory for a GEMM panel (\(k) × 16 floats)")
 }
 
 /// Each row r of a (rows × width) matrix set to value[r].

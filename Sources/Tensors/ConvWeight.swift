@@ -9,8 +9,9 @@ public struct ConvWeight: Sendable {
     public let inChannels: Int
     /// Kernel height and width.
     public let kernel: Int
-    /// Whether the original weights are held beside the planes.
-    public var keepsWeights: Bool { stored != nil }
+    /// Whether the original weights are held beside the planes (row-major, or packed for the
+    /// GEMM: ``gemmPacked``).
+    public var keepsWeights: Bool { stored != nil || gemmPacked != nil }
     private let stored: [Float]?
     /// (out)
     public let bias: [Float]?
@@ -21,15 +22,16 @@ public struct ConvWeight: Sendable {
     /// The output tile those planes are for (nil without planes).
     public let winogradTile: WinogradTile?
     /// The weights as an (out × in·k·k) GEMM operand packed once in blocks of 6 rows for ddim's
-    /// own GEMM kernel (`ddim_gemm_packed`: 1×1 convolutions and im2col), where OpenBLAS's
-    /// sgemm would pack them again on every call; nil: OpenBLAS (``packsGEMMByDefault``).
-    public let gemmPacked: [Float]?
+    /// own GEMM kernel (1×1 convolutions and im2col), where OpenBLAS's sgemm would pack them
+    /// again on every call; it replaces the row-major copy. nil: OpenBLAS on the row-major
+    /// weights (``packsGEMMByDefault``).
+    public let gemmPacked: PackedMatrix?
 
-    /// Whether layers pack their GEMM weights: only with `DDIM_GEMM=packed`. Measured on the
-    /// AVX-512 machine (docs/performance.md): cifar10-32 at batch 1 ~10 % faster, batch 4 and the
-    /// digits model unchanged, and a second copy of those weights (+52 MB peak for cifar10-32) —
-    /// not yet worth being the default.
-    public static let packsGEMMByDefault = ProcessInfo.processInfo.environment["DDIM_GEMM"] == "packed"
+    /// Whether layers pack their GEMM weights: yes unless `DDIM_GEMM=blas` (OpenBLAS, for A/B
+    /// runs). Measured in docs/performance.md: on the Zen 5 EPYC, where OpenBLAS 0.3.21 runs its
+    /// AVX2 (Haswell) kernels, cifar10-32 ~10 % faster at batch 1; the same memory, as the packed
+    /// copy is the only one.
+    public static let packsGEMMByDefault = ProcessInfo.processInfo.environment["DDIM_GEMM"] != "blas"
 
     /// Wraps PyTorch-layout weights `(out, in, k, k)` and an optional bias `(out)`. A 3×3 kernel
     /// also gets the Winograd planes of `winograd` (F(2×2, 3×3) unless told; nil: none), used by
@@ -44,7 +46,10 @@ public struct ConvWeight: Sendable {
         outChannels = weight.shape[0]
         inChannels = weight.shape[1]
         kernel = weight.shape[2]
-        self.stored = keepWeights || winograd == nil || weight.shape[2] != 3 ? weight.data : nil
+        let keep = keepWeights || winograd == nil || weight.shape[2] != 3
+        gemmPacked = keep && packGEMM
+            ? PackedMatrix(weight.data, rows: weight.shape[0], columns: weight.count / weight.shape[0]) : nil
+        self.stored = keep && gemmPacked == nil ? weight.data : nil
         self.bias = bias?.data
         if let tile = winograd, kernel == 3 {
             let (cout, cin) = (outChannels, inChannels)
@@ -60,24 +65,15 @@ public struct ConvWeight: Sendable {
             self.winograd = nil
             self.winogradTile = nil
         }
-        if packGEMM, let stored {
-            let (m, k) = (outChannels, inChannels * kernel * kernel)
-            var packed = uninitializedFloats(ddim_gemm_packed_count(m, k))
-            stored.withUnsafeBufferPointer { a in
-                packed.withUnsafeMutableBufferPointer { pp in ddim_gemm_pack_weights(a.start, m, k, pp.start) }
-            }
-            gemmPacked = packed
-        } else {
-            gemmPacked = nil
-        }
     }
 
     /// The weights as an (out, in·k·k) row-major matrix, the PyTorch layout (out, in, kh, kw)
-    /// flattened: the stored ones, or, for a layer whose original weights were not kept
-    /// (``keepsWeights``), unpacked from its Winograd planes into a new array on every call
-    /// (the im2col path then; ~1e-7 relative).
+    /// flattened: the stored ones; unpacked from ``gemmPacked`` (exactly); or, for a layer whose
+    /// original weights were not kept (``keepsWeights``), from its Winograd planes (~1e-7
+    /// relative) — both into a new array on every call.
     public func unpackedWeights() -> [Float] {
         if let stored { return stored }
+        if let gemmPacked { return gemmPacked.unpacked() }
         guard let planes = winograd, let tile = winogradTile else { return [] }
         var g = uninitializedFloats(outChannels * inChannels * 9)
         planes.withUnsafeBufferPointer { up in

@@ -16,7 +16,7 @@ extension ResnetBlock {
 extension AttentionBlock {
     /// Q, K, V and output projections (2·N·C·inner each) plus QKᵀ and PV (2·N²·inner each).
     func flops(pixels n: Int) -> Double {
-        let c = Double(weights.output.outFeatures), inner = Double(weights.inner), n = Double(n)
+        let c = Double(weights.output.rows), inner = Double(weights.inner), n = Double(n)
         return 4 * 2 * n * c * inner + 2 * 2 * n * n * inner
     }
 }

@@ -125,17 +125,22 @@ extension UNetConfig {
         let large = isLargeModel
         let side = sampleSize?.min() ?? 0, levels = blockOutChannels.count
         var floats = 0
+        let packs = ConvWeight.packsGEMMByDefault
         for (name, shape) in parameterShapes {
             let count = shape.reduce(1, *)
+            // GEMM weights packed in blocks of 6 rows (``PackedMatrix``) in place of the originals:
+            // convolutions' unless DDIM_GEMM=blas, attention projections' always
+            let gemm = shape.count == 4 && packs || shape.count == 2 && name.contains("attentions")
+            let kept = gemm && shape[0] > 0 ? roundUp(shape[0], 6) * (count / shape[0]) : count
             // stride-1 3×3 weights: planes (packed in blocks of 6 outputs) and maybe the originals
             guard shape.count == 4, shape[2] == 3, !name.contains("downsamplers") else {
-                floats += count
+                floats += kept
                 continue
             }
             let resolution = side >> Self.level(ofTensor: name, levels: levels)
             let tile = policy.tile(resolution: resolution, out: shape[0], in: shape[1], largeModel: large)
             floats += tile.planes * roundUp(shape[0], 6) * shape[1]
-            if ConvPolicy.keepsWeights(resolution: resolution, tile: tile) { floats += count }
+            if ConvPolicy.keepsWeights(resolution: resolution, tile: tile) { floats += kept }
         }
         return floats * 4
     }

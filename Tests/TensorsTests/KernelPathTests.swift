@@ -221,8 +221,13 @@ struct AttentionCoreTests {
                 want[(b * inner + h * d + c) * n + i] = Float(value)
             }
         } } }
+        // the core reads them channel-major: per image [Qᵀ; Kᵀ; Vᵀ], 3·inner rows of n
+        var channelMajor = [Float](repeating: .nan, count: qkv.count)
+        for b in 0..<batch { for i in 0..<n { for c in 0..<width {
+            channelMajor[(b * width + c) * n + i] = qkv[(b * n + i) * width + c]
+        } } }
         var o = [Float](repeating: .nan, count: want.count)
-        let status = qkv.withUnsafeBufferPointer { q in
+        let status = channelMajor.withUnsafeBufferPointer { q in
             o.withUnsafeMutableBufferPointer { op in
                 switch path {
                 case nil: ddim_attention(q.baseAddress, batch, n, heads, d, rows, op.baseAddress)

@@ -44,6 +44,18 @@ int ddim_gemm_packed(const float *packed, ptrdiff_t m, ptrdiff_t k, const float 
 /// ddim_gemm_packed with the kernel of `path` (lowered to one the CPU supports), for tests.
 int ddim_gemm_packed_on(int path, const float *packed, ptrdiff_t m, ptrdiff_t k, const float *b, ptrdiff_t n, ptrdiff_t ldb,
                         float *c, ptrdiff_t ldc, const float *bias);
+/// `count` products with one A in one parallel loop: C_i = A · B_i + bias + R_i, B_i = b + i·stride_b,
+/// C_i = c + i·stride_c, R_i = add + i·stride_add (row stride ld_add; NULL: none). R_i may be C_i
+/// itself (C += A·B): each value is read before it is written. 0, or −1 when out of memory.
+int ddim_gemm_packed_batch(const float *packed, ptrdiff_t m, ptrdiff_t k, ptrdiff_t count, const float *b, ptrdiff_t n,
+                           ptrdiff_t ldb, ptrdiff_t stride_b, float *c, ptrdiff_t ldc, ptrdiff_t stride_c, const float *bias,
+                           const float *add, ptrdiff_t ld_add, ptrdiff_t stride_add);
+/// ddim_gemm_packed_batch with the kernel of `path` (lowered to one the CPU supports), for tests.
+int ddim_gemm_packed_batch_on(int path, const float *packed, ptrdiff_t m, ptrdiff_t k, ptrdiff_t count, const float *b,
+                              ptrdiff_t n, ptrdiff_t ldb, ptrdiff_t stride_b, float *c, ptrdiff_t ldc, ptrdiff_t stride_c,
+                              const float *bias, const float *add, ptrdiff_t ld_add, ptrdiff_t stride_add);
+/// The row-major M × K matrix back from its packing by ddim_gemm_pack_weights.
+void ddim_gemm_unpack_weights(const float *packed, ptrdiff_t m, ptrdiff_t k, float *a);
 
 // ---------------------------------------------------------------------------------------------
 // Which implementation of ddim's own kernels runs (dispatch.c): the Winograd GEMM kernel and
@@ -86,8 +98,8 @@ void ddim_sgemm_batched(ptrdiff_t count, int trans_a, int trans_b, ptrdiff_t m, 
 // ---------------------------------------------------------------------------------------------
 // The core of multi-head self-attention (attention.c).
 
-/// O_h = softmax(Q_h·K_hᵀ / √d)·V_h for every image and head, on the pool: qkv holds per image n
-/// rows of [Q K V] (3·heads·d floats a row, head h's columns h·d… of each); ot receives per image
+/// O_h = softmax(Q_h·K_hᵀ / √d)·V_h for every image and head, on the pool: qkv holds per image
+/// [Qᵀ; Kᵀ; Vᵀ], 3·heads·d rows of n (head h's rows h·d… of each); ot receives per image
 /// Oᵀ, heads·d rows of n (head h's rows h·d…), the layout the output projection W_o·Oᵀ reads.
 /// Tasks of `rows` query rows (rounded up to 16). Returns 0, or −1 when out of memory.
 int ddim_attention(const float *qkv, ptrdiff_t batch, ptrdiff_t n, ptrdiff_t heads, ptrdiff_t d, ptrdiff_t rows, float *ot);
