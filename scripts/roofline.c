@@ -5,8 +5,8 @@
 //   (or scripts/roofline.sh, which builds and runs it)
 //
 // Each path runs a loop of independent FMAs into as many accumulators as hide the FMA latency
-// (scalar 8, AVX2 12 YMM, AVX-512 24 ZMM), on 1 thread and then on 2 at once; GFLOP/s = 2 ·
-// lanes · FMAs / seconds. Paths the CPU lacks are skipped. Not a test: run by hand.
+// (scalar 8, AVX2 12 YMM, AVX-512 24 ZMM; AVX-512 BF16's dot products likewise), on 1 thread
+// and then on 2 at once; GFLOP/s = 2 · lanes · FMAs / seconds (a bf16 pair counts as 2 lanes). Paths the CPU lacks are skipped. Not a test: run by hand.
 
 #include <cpuid.h>
 #include <immintrin.h>
@@ -68,6 +68,24 @@ __attribute__((target("avx512f"))) static double avx512_fmas(long iters) {
                                    _mm512_add_ps(SUM4(_mm512_add_ps, f), SUM4(_mm512_add_ps, g)));
     sink = _mm512_reduce_add_ps(s);
     return 24.0 * 16 * iters;
+}
+
+// AVX-512 BF16: VDPBF16PS, each lane a dot product of 2 bf16 pairs added to an fp32 accumulator
+// (2 multiplies and 2 adds a lane: counted as 2 FMAs), 24 independent ZMM chains as above.
+__attribute__((target("avx512f,avx512bf16"))) static double bf16_dots(long iters) {
+    const __m512bh m = (__m512bh)_mm512_set1_epi32(0x3f7f3f7f), c = (__m512bh)_mm512_set1_epi32(0x33d633d6);
+    DECL4(__m512, a, _mm512_set1_ps, 1) DECL4(__m512, b, _mm512_set1_ps, 2) DECL4(__m512, d, _mm512_set1_ps, 3)
+    DECL4(__m512, e, _mm512_set1_ps, 4) DECL4(__m512, f, _mm512_set1_ps, 5) DECL4(__m512, g, _mm512_set1_ps, 6)
+#define DOT4(x) x##0 = _mm512_dpbf16_ps(x##0, m, c); x##1 = _mm512_dpbf16_ps(x##1, m, c); \
+    x##2 = _mm512_dpbf16_ps(x##2, m, c); x##3 = _mm512_dpbf16_ps(x##3, m, c);
+    for (long i = 0; i < iters; i++) {
+        DOT4(a) DOT4(b) DOT4(d) DOT4(e) DOT4(f) DOT4(g)
+    }
+    const __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(SUM4(_mm512_add_ps, a), SUM4(_mm512_add_ps, b)),
+                                                 _mm512_add_ps(SUM4(_mm512_add_ps, d), SUM4(_mm512_add_ps, e))),
+                                   _mm512_add_ps(SUM4(_mm512_add_ps, f), SUM4(_mm512_add_ps, g)));
+    sink = _mm512_reduce_add_ps(s);
+    return 24.0 * 32 * iters;
 }
 
 typedef double (*fma_loop)(long);
@@ -134,5 +152,10 @@ int main(int argc, char **argv) {
         printf("| AVX-512 | 16 | %.1f | %.1f |\n", measure(avx512_fmas, 1, seconds), measure(avx512_fmas, 2, seconds));
     else
         printf("| AVX-512 | 16 | (not on this CPU) | |\n");
+    if (__builtin_cpu_supports("avx512bf16"))
+        printf("| AVX-512 BF16 (VDPBF16PS; bf16 products, fp32 sums) | 32 | %.1f | %.1f |\n", measure(bf16_dots, 1, seconds),
+               measure(bf16_dots, 2, seconds));
+    else
+        printf("| AVX-512 BF16 | 32 | (not on this CPU) | |\n");
     return 0;
 }

@@ -33,6 +33,10 @@ DDIM_TARGET_AVX512 void ddim_kernel_avx512(ptrdiff_t blocks, ptrdiff_t kc, const
                                            const float *b, float *c, ptrdiff_t ldc);
 /// ddim_softmax_columns16 with the 16 columns in one ZMM register.
 DDIM_TARGET_AVX512 void ddim_softmax_columns16_avx512(float *s, ptrdiff_t n);
+// bf16_gemm.c: micro_kernel's contract with A in bf16 pairs (lda in floats' worth: 6·⌈kc/2⌉ a
+// block) and B a float panel, converted to bf16 pairs per call. Only where ddim_bf16_supported().
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx2,fma"))) void
+ddim_kernel_bf16(ptrdiff_t blocks, ptrdiff_t kc, const float *a, ptrdiff_t lda, const float *b, float *c, ptrdiff_t ldc);
 #else
 #define DDIM_HAVE_AVX512 0
 #endif

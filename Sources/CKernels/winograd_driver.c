@@ -138,6 +138,7 @@ typedef struct {
     ptrdiff_t cin, cout, cout_pad, h, w, tw;
     ptrdiff_t image0, images, row0, rows;  // the chunk
     ptrdiff_t tiles, tiles_pad, panels, blocks, channel_step;
+    ptrdiff_t u_lda;  // floats' worth from one block of U to the next: cin·6, or 6·⌈cin/2⌉ in bf16
     const wg_variant *wg;  // F(2×2, 3×3) or F(4×4, 3×3)
     micro_kernel kernel;
     int path;  // DDIM_KERNELS_…: the transforms' and the kernel's
@@ -225,7 +226,7 @@ static void gemm_part(void *ctx, ptrdiff_t part) {
     const ptrdiff_t k = part / j->panels, p = part % j->panels;
     const float *b = j->v + (p * j->wg->planes + k) * j->cin * NR;
     float *mk = j->m + k * j->cout_pad * j->tiles_pad + p * NR;
-    j->kernel(j->blocks, j->cin, j->u + k * j->blocks * j->cin * MR, j->cin * MR, b, mk, j->tiles_pad);
+    j->kernel(j->blocks, j->cin, j->u + k * j->blocks * j->u_lda, j->u_lda, b, mk, j->tiles_pad);
 }
 
 // Output task: output channels [o0, o1) of every image of the chunk, bias added.
@@ -290,7 +291,7 @@ typedef struct {
     float *y;
     ptrdiff_t cin, cout, cout_pad, h, w, tw;
     const wg_variant *wg;  // F(2×2, 3×3) or F(4×4, 3×3)
-    ptrdiff_t blocks, panels_per_image, rows_per_panel;
+    ptrdiff_t blocks, panels_per_image, rows_per_panel, u_lda;
     micro_kernel kernel;
     int path;  // DDIM_KERNELS_…: the transforms' and the kernel's
 } fused_job;
@@ -314,7 +315,7 @@ static void fused_part(void *ctx, ptrdiff_t p) {
     free(activated);
     // M_k (cout × 16) = U_k · V_k
     for (ptrdiff_t k = 0; k < j->wg->planes; k++)
-        j->kernel(j->blocks, j->cin, j->u + k * j->blocks * j->cin * MR, j->cin * MR, v + k * j->cin * NR,
+        j->kernel(j->blocks, j->cin, j->u + k * j->blocks * j->u_lda, j->u_lda, v + k * j->cin * NR,
                   m + k * j->cout_pad * NR, NR);
     output_tiles(j->wg, j->path, m, NR, j->cout_pad, 0, j->cout, 0, epilogue_bias(&j->ep, image),
                  epilogue_residual(&j->ep, image, j->cout * j->h * j->w), j->y + image * j->cout * j->h * j->w, j->h,
@@ -330,31 +331,43 @@ static ptrdiff_t steps_for(ptrdiff_t channels, int threads) {
 
 static int winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
                          int tile, ptrdiff_t cout, const ddim_conv_prologue *pro, const ddim_conv_epilogue *ep, float *y,
-                         int path);
+                         int path, int bf16);
 
 int ddim_winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
                        int tile, ptrdiff_t cout, const ddim_conv_prologue *pro, const ddim_conv_epilogue *ep, float *y) {
-    return winograd_conv(x, batch, cin, h, w, packed_u, tile, cout, pro, ep, y, ddim_kernel_path());
+    return winograd_conv(x, batch, cin, h, w, packed_u, tile, cout, pro, ep, y, ddim_kernel_path(), 0);
+}
+
+int ddim_winograd_conv_bf16(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *bf16_u,
+                            int tile, ptrdiff_t cout, const ddim_conv_prologue *pro, const ddim_conv_epilogue *ep, float *y) {
+    if (!ddim_bf16_supported()) return -2;
+    return winograd_conv(x, batch, cin, h, w, bf16_u, tile, cout, pro, ep, y, DDIM_KERNELS_AVX512, 1);
 }
 
 int ddim_winograd_conv_on(int path, const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w,
                           const float *packed_u, int tile, ptrdiff_t cout, const ddim_conv_prologue *pro,
                           const ddim_conv_epilogue *ep, float *y) {
-    return winograd_conv(x, batch, cin, h, w, packed_u, tile, cout, pro, ep, y, ddim_supported_path(path));
+    return winograd_conv(x, batch, cin, h, w, packed_u, tile, cout, pro, ep, y, ddim_supported_path(path), 0);
 }
 
 int ddim_winograd_conv_portable(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w,
                                 const float *packed_u, int tile, ptrdiff_t cout, const ddim_conv_prologue *pro,
                                 const ddim_conv_epilogue *ep, float *y) {
-    return winograd_conv(x, batch, cin, h, w, packed_u, tile, cout, pro, ep, y, DDIM_KERNELS_PORTABLE);
+    return winograd_conv(x, batch, cin, h, w, packed_u, tile, cout, pro, ep, y, DDIM_KERNELS_PORTABLE, 0);
 }
 
 static int winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
                          int tile, ptrdiff_t cout, const ddim_conv_prologue *prologue, const ddim_conv_epilogue *epilogue,
-                         float *y, int path) {
+                         float *y, int path, int bf16) {
     const ddim_conv_prologue pro = prologue ? *prologue : (ddim_conv_prologue){NULL, NULL, 0};
     const ddim_conv_epilogue ep = epilogue ? *epilogue : (ddim_conv_epilogue){NULL, 0, NULL};
-    const micro_kernel kernel = ddim_micro_kernel_for(path);  // and the transforms of the same path
+    // the transforms of the path, and its kernel or the bf16 one (AVX-512 BF16; U in pairs)
+#if DDIM_HAVE_AVX512
+    const micro_kernel kernel = bf16 ? ddim_kernel_bf16 : ddim_micro_kernel_for(path);
+#else
+    const micro_kernel kernel = ddim_micro_kernel_for(path);
+#endif
+    const ptrdiff_t u_lda = bf16 ? ddim_bf16_pairs(cin) * MR : cin * MR;
     const wg_variant *wg = wg_variant_of(tile);
     const ptrdiff_t planes = wg->planes;
     const ptrdiff_t th = (h + tile - 1) / tile, tw = (w + tile - 1) / tile, per_image = th * tw;
@@ -362,7 +375,7 @@ static int winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff
     const int threads = ddim_pool_threads();
     if (NR % tw == 0 && th % (NR / tw) == 0 && batch * per_image / NR >= 2 * threads && !wg_settings_get()->unfused) {
         fused_job f = {x, packed_u, pro, ep, y, cin, cout, cout_pad, h, w, tw, wg, cout_pad / MR,
-                       per_image / NR, NR / tw, kernel, path};
+                       per_image / NR, NR / tw, u_lda, kernel, path};
         ddim_parallel_for(batch * f.panels_per_image, fused_part, &f);
         return 0;
     }
@@ -382,6 +395,7 @@ static int winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff
     }
     conv_job j = {x, packed_u, pro, ep, y, v, m, cin, cout, cout_pad, h, w, tw};
     j.blocks = cout_pad / MR;
+    j.u_lda = u_lda;
     j.wg = wg;
     j.kernel = kernel;
     j.path = path;

@@ -37,7 +37,7 @@ public struct SampleRequest: Sendable {
     }
 
     /// The parameters as PNG text: Software, Model, Steps, Eta, Seed, Batch (and Seeds, one per
-    /// sample, with ``seeds``), Spacing, Clip.
+    /// sample, with ``seeds``; Class, Guidance and Precision where they apply), Spacing, Clip.
     public func parameterText(model: LoadedModel) -> [(String, String)] {
         var text = [
             ("Software", "ddim"), ("Model", model.name), ("Steps", "\(steps)"), ("Eta", noise.label),
@@ -46,6 +46,7 @@ public struct SampleRequest: Sendable {
         if let seeds { text.append(("Seeds", Self.list(seeds))) }
         if let label = model.classLabel { text.append(("Class", "\(label)")) }
         if model.nullClass != nil, model.classLabel != nil { text.append(("Guidance", LoadedModel.label(guidance: model.guidance))) }
+        if model.precision != .float32 { text.append(("Precision", model.precision.rawValue)) }
         text += [
             ("Spacing", (spacing ?? model.scheduler.timestepSpacing).rawValue),
             ("Clip", model.scheduler.clipSample ? String(format: "%g", model.scheduler.clipSampleRange) : "off"),

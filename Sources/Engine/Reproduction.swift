@@ -18,6 +18,7 @@ extension SampleRequest {
         if !model.isEmbedded { args += ["--model", model.reference ?? model.folder.path] }
         if let label = model.classLabel { args += ["--class-label", "\(label)"] }
         if model.guidance != 1 { args += ["--guidance", LoadedModel.label(guidance: model.guidance)] }
+        if model.precision != .float32 { args += ["--precision", model.precision.rawValue] }
         args += ["--steps", "\(steps)"]
         if noise != .eta(0) { args += ["--eta", noise.label] }
         if let spacing, spacing != model.scheduler.timestepSpacing { args += ["--spacing", spacing.rawValue] }
@@ -35,6 +36,9 @@ extension SampleRequest {
 }
 
 extension LoadedModel {
+    /// The arithmetic of its Winograd products (``ConvPolicy/Precision``): what `--precision` asked for.
+    public var precision: ConvPolicy.Precision { unet.convPolicy.precision }
+
     /// w as written in records and command lines: Swift's shortest round-trip text, integers bare ("2", "1.5").
     public static func label(guidance w: Float) -> String {
         w == w.rounded() && abs(w) < 1e6 ? String(Int(w)) : "\(w)"

@@ -72,7 +72,8 @@ extension LoadedModel {
             model: name, modelFingerprint: try fingerprint(), firstSeed: firstSeed,
             spacing: (spacing ?? scheduler.timestepSpacing).rawValue,
             clip: scheduler.clipSample ? String(format: "%g", scheduler.clipSampleRange) : "off", classLabel: classLabel,
-            guidance: nullClass == nil ? nil : guidance, batch: batch)
+            guidance: nullClass == nil ? nil : guidance, batch: batch,
+            precision: precision == .float32 ? nil : precision.rawValue)
         let recordPath = OutputPath.join(folder, "sweep.json")
         var record = try SweepManifest.read(recordPath)
         if let old = record, !settings.matches(old.settings), !redo { throw Self.otherSweep(folder, settings, old.settings) }

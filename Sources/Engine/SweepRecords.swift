@@ -21,9 +21,13 @@ struct SweepSettings: Sendable, Codable, Equatable {
     /// blocks differ), so every image of a folder is drawn in the same batches. Absent from
     /// records made before it was kept, which take any.
     var batch: Int? = nil
+    /// The Winograd products' arithmetic when not fp32 ("bf16"; absent for fp32, and from
+    /// records made before it was kept).
+    var precision: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case model, modelFingerprint = "model_fingerprint", firstSeed = "first_seed", spacing, clip, classLabel = "class_label", guidance, batch
+        case precision
     }
 
     /// The settings that differ from `other`, as "seed 0 → 1" phrases.
@@ -40,6 +44,7 @@ struct SweepSettings: Sendable, Codable, Equatable {
         if guidance != other.guidance {
             out.append("guidance \(other.guidance.map(LoadedModel.label(guidance:)) ?? "none") → \(guidance.map(LoadedModel.label(guidance:)) ?? "none")")
         }
+        if precision != other.precision { out.append("precision \(other.precision ?? "fp32") → \(precision ?? "fp32")") }
         if let batch, let old = other.batch, batch != old {
             out.append("batch \(old) → \(batch), which would change the last bits of some samples")
         }

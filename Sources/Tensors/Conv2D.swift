@@ -25,10 +25,9 @@ public func conv2d(_ x: Tensor, _ w: ConvWeight, stride: Int = 1, padding: Paddi
                  "conv2d: image bias for \(batch)×\(w.outChannels)")
     precondition(residual.map { $0.shape == out.shape } ?? true,
                  "conv2d: residual \(residual?.shape ?? []) for \(out.shape)")
-    if k == 3, stride == 1, padding == Padding(1), algorithm == .winograd, let u = w.winograd,
-       let tile = w.winogradTile?.rawValue,
+    if k == 3, stride == 1, padding == Padding(1), algorithm == .winograd, let tile = w.winogradTile?.rawValue,
        batch * ((ho + tile - 1) / tile) * ((wo + tile - 1) / tile) >= ConvolutionAlgorithm.winogradMinTiles {
-        conv2dWinograd(x, w, u, tile: tile, prologue: prologue, imageBias: imageBias, residual: residual, into: &out)
+        conv2dWinograd(x, w, tile: tile, prologue: prologue, imageBias: imageBias, residual: residual, into: &out)
         return out
     }
     if let packed = w.gemmPacked, k == 1, stride == 1, padding == Padding(0), prologue == nil, imageBias == nil {
@@ -119,7 +118,7 @@ private func convolveByGEMM(_ x: Tensor, _ w: ConvWeight, stride: Int, padding: 
 /// M_k = U_k · V_k by the register-blocked kernel of `winograd_gemm.c`, and M transformed back to
 /// m×m output tiles with the epilogue (the bias, per image when `imageBias` is given, and the
 /// residual) — in chunks of at most 8 MB of scratch per operand.
-private func conv2dWinograd(_ x: Tensor, _ w: ConvWeight, _ u: [Float], tile: Int, prologue: ChannelAffine?,
+private func conv2dWinograd(_ x: Tensor, _ w: ConvWeight, tile: Int, prologue: ChannelAffine?,
                             imageBias: Tensor?, residual: Tensor?, into out: inout Tensor) {
     let (batch, cin, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let cout = w.outChannels
@@ -132,7 +131,8 @@ private func conv2dWinograd(_ x: Tensor, _ w: ConvWeight, _ u: [Float], tile: In
     }
     let status = x.data.withUnsafeBufferPointer { xp in
         out.data.withUnsafeMutableBufferPointer { op in
-            u.withUnsafeBufferPointer { up in
+            // the float planes, or the bf16 ones (one of the two is held)
+            (w.winogradBF16 ?? w.winograd ?? []).withUnsafeBufferPointer { up in
                 bias.withUnsafeBufferPointer { bp in
                     (residual?.data ?? []).withUnsafeBufferPointer { rp in
                         (prologue?.scale ?? []).withUnsafeBufferPointer { sp in
@@ -143,6 +143,10 @@ private func conv2dWinograd(_ x: Tensor, _ w: ConvWeight, _ u: [Float], tile: In
                                 var ep = ddim_conv_epilogue(bias: bias.isEmpty ? nil : bp.baseAddress,
                                                             bias_stride: biasStride,
                                                             residual: residual == nil ? nil : rp.baseAddress)
+                                if w.winogradBF16 != nil {
+                                    return ddim_winograd_conv_bf16(xp.start, batch, cin, h, wd, up.start, Int32(tile), cout,
+                                                                   &pro, &ep, op.start)
+                                }
                                 return ddim_winograd_conv(xp.start, batch, cin, h, wd, up.start, Int32(tile), cout, &pro,
                                                           &ep, op.start)
                             }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// How a model's stride-1 3×3 convolutions run and which Winograd planes its loader packs for
@@ -20,15 +21,32 @@ public struct ConvPolicy: Sendable, Equatable {
         case onlyF2x2
     }
 
-    /// A policy; the default is Winograd with tiles picked per layer.
-    public init(algorithm: ConvolutionAlgorithm = .winograd, tiles: WinogradTiles = .automatic) {
-        (self.algorithm, self.tiles) = (algorithm, tiles)
+    /// The arithmetic of the Winograd products.
+    public var precision: Precision
+
+    /// The arithmetic of the Winograd products M_k = U_k · V_k.
+    public enum Precision: String, Sendable, CaseIterable {
+        /// Float throughout (the default).
+        case float32 = "fp32"
+        /// U and V rounded to bfloat16, products summed in float (AVX-512 BF16 only): twice the
+        /// multiply-adds an instruction; the planes are kept in both precisions.
+        case bf16
+
+        /// Whether it runs here (bf16: AVX-512 BF16 and the AVX-512 kernels in use).
+        public var supported: Bool { self == .float32 || ddim_bf16_supported() != 0 }
+    }
+
+    /// A policy; the default is Winograd with tiles picked per layer, in float.
+    public init(algorithm: ConvolutionAlgorithm = .winograd, tiles: WinogradTiles = .automatic,
+                precision: Precision = .float32) {
+        (self.algorithm, self.tiles, self.precision) = (algorithm, tiles, precision)
     }
 
     /// The policy the environment asks for: `DDIM_CONV=im2col` picks im2col, `DDIM_WINOGRAD=2x2`
-    /// F(2×2) throughout; anything else, the defaults.
+    /// F(2×2) throughout, `DDIM_PRECISION=bf16` bf16 products; anything else, the defaults.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.init(algorithm: environment["DDIM_CONV"] == "im2col" ? .im2col : .winograd,
-                  tiles: environment["DDIM_WINOGRAD"] == "2x2" ? .onlyF2x2 : .automatic)
+                  tiles: environment["DDIM_WINOGRAD"] == "2x2" ? .onlyF2x2 : .automatic,
+                  precision: environment["DDIM_PRECISION"] == "bf16" ? .bf16 : .float32)
     }
 }

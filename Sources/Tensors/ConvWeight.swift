@@ -18,9 +18,16 @@ public struct ConvWeight: Sendable {
     /// 3×3 kernels only, when asked for: the Winograd planes U_k = (G g Gᵀ)_k (out × in) — 16
     /// for F(2×2, 3×3), 36 for F(4×4, 3×3) — made once at load and packed in blocks of 6 output
     /// channels for the convolution's own GEMM kernel (`ddim_winograd_pack_weights`; ``ConvolutionAlgorithm``, ``ConvPolicy``).
+    /// nil in bf16 (``winogradBF16`` holds them then).
     public let winograd: [Float]?
     /// The output tile those planes are for (nil without planes).
     public let winogradTile: WinogradTile?
+    /// The planes in bf16 pairs instead (`ddim_winograd_bf16_from_packed`), when asked for and
+    /// the CPU runs them: the Winograd path then multiplies in bf16 (``ConvPolicy/Precision/bf16``),
+    /// in half the memory.
+    public let winogradBF16: [Float]?
+    /// Whether the layer has Winograd planes, in either precision.
+    public var hasWinograd: Bool { winogradTile != nil }
     /// The weights as an (out × in·k·k) GEMM operand packed once in blocks of 6 rows for ddim's
     /// own GEMM kernel (1×1 convolutions and im2col), where OpenBLAS's sgemm would pack them
     /// again on every call; it replaces the row-major copy. nil: OpenBLAS on the row-major
@@ -40,8 +47,9 @@ public struct ConvWeight: Sendable {
     /// made (for layers that only Winograd will run: 9/25 or 9/45 of their memory saved).
     /// `packGEMM`: also the packed GEMM operand (``gemmPacked``) for the layers that use a GEMM
     /// (1×1, and any kernel whose original weights are kept).
+    /// `bf16`: also the planes in bf16 pairs (``winogradBF16``), where the CPU runs them.
     public init(weight: Tensor, bias: Tensor?, winograd: WinogradTile? = .f2x2, keepWeights: Bool = true,
-                packGEMM: Bool = ConvWeight.packsGEMMByDefault) {
+                packGEMM: Bool = ConvWeight.packsGEMMByDefault, bf16: Bool = false) {
         precondition(weight.rank == 4 && weight.shape[2] == weight.shape[3], "ConvWeight: shape \(weight.shape)")
         outChannels = weight.shape[0]
         inChannels = weight.shape[1]
@@ -59,11 +67,22 @@ public struct ConvWeight: Sendable {
                     ddim_winograd_pack_weights(g.start, Int32(tile.rawValue), cout, cin, pp.start)
                 }
             }
-            self.winograd = packed
             self.winogradTile = tile
+            if bf16 && ddim_bf16_supported() != 0 {
+                var half = uninitializedFloats(ddim_winograd_bf16_count(Int32(tile.rawValue), cout, cin))
+                packed.withUnsafeBufferPointer { pp in
+                    half.withUnsafeMutableBufferPointer { hp in
+                        ddim_winograd_bf16_from_packed(pp.start, Int32(tile.rawValue), cout, cin, hp.start)
+                    }
+                }
+                (self.winograd, winogradBF16) = (nil, half)
+            } else {
+                (self.winograd, winogradBF16) = (packed, nil)
+            }
         } else {
             self.winograd = nil
             self.winogradTile = nil
+            self.winogradBF16 = nil
         }
     }
 
@@ -74,7 +93,17 @@ public struct ConvWeight: Sendable {
     public func unpackedWeights() -> [Float] {
         if let stored { return stored }
         if let gemmPacked { return gemmPacked.unpacked() }
-        guard let planes = winograd, let tile = winogradTile else { return [] }
+        guard let tile = winogradTile else { return [] }
+        var planes = winograd ?? []
+        if let half = winogradBF16 {
+            // the bf16 planes as floats (exact), then the way back as from float planes
+            planes = uninitializedFloats(ddim_winograd_packed_count(Int32(tile.rawValue), outChannels, inChannels))
+            half.withUnsafeBufferPointer { hp in
+                planes.withUnsafeMutableBufferPointer { pp in
+                    ddim_winograd_bf16_to_packed(hp.start, Int32(tile.rawValue), outChannels, inChannels, pp.start)
+                }
+            }
+        }
         var g = uninitializedFloats(outChannels * inChannels * 9)
         planes.withUnsafeBufferPointer { up in
             g.withUnsafeMutableBufferPointer { gp in

@@ -125,7 +125,7 @@ extension UNetConfig {
         let large = isLargeModel
         let side = sampleSize?.min() ?? 0, levels = blockOutChannels.count
         var floats = 0
-        let packs = ConvWeight.packsGEMMByDefault
+        let packs = ConvWeight.packsGEMMByDefault, bf16 = policy.precision == .bf16 && policy.precision.supported
         for (name, shape) in parameterShapes {
             let count = shape.reduce(1, *)
             // GEMM weights packed in blocks of 6 rows (``PackedMatrix``) in place of the originals:
@@ -139,7 +139,8 @@ extension UNetConfig {
             }
             let resolution = side >> Self.level(ofTensor: name, levels: levels)
             let tile = policy.tile(resolution: resolution, out: shape[0], in: shape[1], largeModel: large)
-            floats += tile.planes * roundUp(shape[0], 6) * shape[1]
+            // in bf16 pairs: half, input channels rounded up to even
+            floats += bf16 ? tile.planes * roundUp(shape[0], 6) * (shape[1] + 1) / 2 : tile.planes * roundUp(shape[0], 6) * shape[1]
             if ConvPolicy.keepsWeights(resolution: resolution, tile: tile) { floats += kept }
         }
         return floats * 4

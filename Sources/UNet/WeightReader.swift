@@ -67,7 +67,8 @@ struct WeightReader {
         return ConvWeight(weight: try tensor("\(prefix).weight", [out, cin, kernel, kernel]),
                           bias: try tensor("\(prefix).bias", [out]),
                           winograd: winograd ? tile : nil,
-                          keepWeights: !winograd || ConvPolicy.keepsWeights(resolution: resolution, tile: tile))
+                          keepWeights: !winograd || ConvPolicy.keepsWeights(resolution: resolution, tile: tile),
+                          bf16: policy.precision == .bf16)
     }
 
     /// linear weight (out, in) and bias (out) under the first prefix present.

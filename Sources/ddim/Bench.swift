@@ -66,7 +66,7 @@ struct Bench: ParsableCommand {
         if report.json {
             var object: [String: Any] = [
                 "model": m.name, "batch": batch, "forward_batch": forwardBatch, "runs": runs, "median_ms": median, "min_ms": times[0],
-                "gflop_per_forward": flops / 1e9, "gflops": gflops, "blas": blasDescription, "kernels": Threads.kernelPath,
+                "gflop_per_forward": flops / 1e9, "gflops": gflops, "blas": blasDescription, "kernels": Threads.kernelPath, "precision": m.precision.rawValue,
                 "conv": "\(chosen)", "conv_max_abs_difference": Double(difference), "output_max_abs": Double(scale),
             ]
             if profile { object["profile_ms"] = Dictionary(uniqueKeysWithValues: ops.seconds.map { ($0.key.rawValue, $0.value * 1e3 / Double(runs)) }) }
@@ -76,8 +76,8 @@ struct Bench: ParsableCommand {
         }
         try StandardOutput.print("\(m.name): batch \(batch)\(guided ? " guided (w \(LoadedModel.label(guidance: m.guidance))): one forward of \(forwardBatch), the class's and the null class's" : ""), \(shape[1])×\(shape[2])×\(shape[3]), \(blasDescription)")
         try StandardOutput.print(String(format: "%.2f ms per forward (median of %d, min %.2f), %.1f GFLOP/s", median, runs, times[0], gflops))
-        try StandardOutput.print(String(format: "3×3 convolutions by %@; the other algorithm's output differs by at most %.2g (outputs up to %.2g)",
-                                        "\(chosen)", difference, scale))
+        try StandardOutput.print(String(format: "3×3 convolutions by %@%@; the other algorithm's output differs by at most %.2g (outputs up to %.2g)",
+                                        "\(chosen)", m.precision == .bf16 && chosen == .winograd ? " in bf16" : "", difference, scale))
         if profile {
             let total = ops.total
             for kind in OpKind.allCases {

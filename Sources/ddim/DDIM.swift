@@ -1,6 +1,7 @@
 import ArgumentParser
 import BuildInfo
 import Engine
+import Tensors
 import Files
 import Foundation
 import Graphics
@@ -206,6 +207,7 @@ extension GraphicsChoice: ExpressibleByArgument {
     }
 }
 extension Blitter: ExpressibleByArgument {}
+extension ConvPolicy.Precision: ExpressibleByArgument {}
 
 /// The first command-line argument that is not valid UTF-8, with its bytes shown as `\xFF`.
 /// Swift would decode such an argument with U+FFFD in place of the bad bytes, so a path given

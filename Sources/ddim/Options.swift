@@ -27,7 +27,15 @@ struct ModelOptions: ParsableArguments {
         valueName: "w"))
     var guidance: Float?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Arithmetic of the 3×3 convolutions' Winograd products: fp32, or bf16 — both operands rounded to bfloat16, sums in float, on CPUs with AVX-512 BF16 only: faster (docs/performance.md: 1.2–1.5× a forward on a Zen 5), planes in half the memory, and a measured quality cost (samples drift; digit-FID 12.7 → 19.0 on the embedded model). DDIM_PRECISION=bf16 asks the same. (default: fp32)",
+        valueName: "fp32|bf16"))
+    var precision: ConvPolicy.Precision?
+
     func validate() throws {
+        if let precision, !precision.supported {
+            throw ValidationError("--precision \(precision.rawValue) needs AVX-512 BF16 (avx512_bf16 in /proc/cpuinfo) and ddim's AVX-512 kernels: this CPU lacks them, or DDIM_KERNELS asks for others; fp32 runs everywhere")
+        }
         if let threads, !(1...64).contains(threads) {
             throw ValidationError("--threads must be between 1 and 64, the most ddim's pool runs (got \(threads))")
         }
@@ -37,11 +45,17 @@ struct ModelOptions: ParsableArguments {
     }
 
     /// Loads the chosen model (and sets the thread count), its convolutions under `policy`
-    /// (by default the environment's: `DDIM_CONV`, `DDIM_WINOGRAD`), with `--class-label`
+    /// (by default the environment's: `DDIM_CONV`, `DDIM_WINOGRAD`, `DDIM_PRECISION`; `--precision`
+    /// over it), with `--class-label`
     /// checked against it. `defaultClass`: a class-conditional model without `--class-label`
     /// draws class 0 (the live sampler, `ddim bench`) rather than being refused.
-    func load(policy: ConvPolicy = ConvPolicy(environment: ProcessInfo.processInfo.environment), defaultClass: Bool = false) throws -> LoadedModel {
+    func load(policy given: ConvPolicy = ConvPolicy(environment: ProcessInfo.processInfo.environment), defaultClass: Bool = false) throws -> LoadedModel {
         if let threads { setThreads(threads) }
+        var policy = given
+        if let precision { policy.precision = precision }
+        guard policy.precision.supported else {
+            throw ValidationError("DDIM_PRECISION=\(policy.precision.rawValue) needs AVX-512 BF16 (avx512_bf16 in /proc/cpuinfo) and ddim's AVX-512 kernels: this CPU lacks them, or DDIM_KERNELS asks for others; fp32 runs everywhere")
+        }
         var m: LoadedModel
         if let model {
             var progress: (@Sendable (HubProgress) -> Void)?

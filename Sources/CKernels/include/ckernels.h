@@ -155,6 +155,20 @@ ptrdiff_t ddim_winograd_packed_count(int tile, ptrdiff_t cout, ptrdiff_t cin);
 /// of 6 output channels: packed[((k·⌈cout/6⌉ + b)·cin + c)·6 + r] = U_k[6b + r][c], 0 past cout.
 /// Runs on the pool, a block of output channels per task.
 void ddim_winograd_pack_weights(const float *g, int tile, ptrdiff_t cout, ptrdiff_t cin, float *packed);
+/// Whether the bf16 Winograd GEMM runs here: the AVX-512 path in use (AVX-512 F/BW/DQ/VL with ZMM
+/// state, DDIM_KERNELS not asking for less) and AVX512_BF16.
+int ddim_bf16_supported(void);
+/// Pairs of input channels: ⌈kc/2⌉.
+ptrdiff_t ddim_bf16_pairs(ptrdiff_t kc);
+/// Floats' worth of storage of a (cout, cin) kernel's planes in bf16 pairs: planes · ⌈cout/6⌉ ·
+/// 6·⌈cin/2⌉ (half the float planes', rounded up to even channels).
+ptrdiff_t ddim_winograd_bf16_count(int tile, ptrdiff_t cout, ptrdiff_t cin);
+/// Float planes packed by ddim_winograd_pack_weights → the same in bf16 pairs (rounded to nearest
+/// even) for ddim_winograd_conv_bf16: per block of 6 output channels, pair q of input channels,
+/// row r: the bf16 of U[6b + r][2q] then of U[6b + r][2q + 1] (0 past cin).
+void ddim_winograd_bf16_from_packed(const float *packed, int tile, ptrdiff_t cout, ptrdiff_t cin, float *out);
+/// The inverse: float planes (as ddim_winograd_pack_weights lays them out) holding the bf16 values exactly.
+void ddim_winograd_bf16_to_packed(const float *bf16, int tile, ptrdiff_t cout, ptrdiff_t cin, float *packed);
 /// The inverse: the 3×3 weights g (cout, cin, 3, 3) recovered from packed planes (exactly, up to
 /// float rounding: G has a left inverse made of its own rows). On the pool.
 void ddim_winograd_unpack_weights(const float *packed, int tile, ptrdiff_t cout, ptrdiff_t cin, float *g);
@@ -179,6 +193,11 @@ typedef struct {
 /// Returns 0, or −1 when its scratch could not be allocated.
 int ddim_winograd_conv(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *packed_u,
                        int tile, ptrdiff_t cout, const ddim_conv_prologue *pro, const ddim_conv_epilogue *ep, float *y);
+/// The same in bfloat16 (`--precision bf16`): planes made by ddim_winograd_bf16_from_packed, each
+/// panel of V rounded to bf16 as it is multiplied, products summed in float (AVX-512 BF16); the
+/// AVX-512 transforms. Returns −2 where the CPU lacks AVX512_BF16 (ddim_bf16_supported).
+int ddim_winograd_conv_bf16(const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w, const float *bf16_u,
+                            int tile, ptrdiff_t cout, const ddim_conv_prologue *pro, const ddim_conv_epilogue *ep, float *y);
 /// The same with the transforms and GEMM kernel of `path` (DDIM_KERNELS_…; a path the CPU lacks
 /// gives the best one below it): for tests of each path on any machine, and A/B runs.
 int ddim_winograd_conv_on(int path, const float *x, ptrdiff_t batch, ptrdiff_t cin, ptrdiff_t h, ptrdiff_t w,
