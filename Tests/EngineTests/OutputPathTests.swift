@@ -9,11 +9,12 @@ import Output
 /// standard output, full disks, file-size limits, two outputs on one file. Every case is a file
 /// written whole or one line naming the flag and path, with no temporary file left and no trap.
 @Suite("Output paths")
-struct OutputPathTests {
+final class OutputPathTests {
     let tiny = fixtures.appendingPathComponent("pipeline/tiny").path
     let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-out-\(UUID().uuidString)")
 
     init() throws { try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(at: tmp) }
 
     func path(_ name: String) -> String { OutputPath.join(tmp.path, name) }
 
