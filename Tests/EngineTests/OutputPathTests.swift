@@ -218,6 +218,7 @@ final class OutputPathTests {
     func unwritableFolder() throws {
         try FileManager.default.createDirectory(atPath: path("ro"), withIntermediateDirectories: true)
         #expect(chmod(path("ro"), 0o555) == 0)
+        defer { chmod(path("ro"), 0o755) }  // writable again, so that the folder can be removed
         #expect(chmod(tmp.path, 0o755) == 0)
         // root may write anywhere: run as nobody then (setpriv, util-linux)
         let asNobody = geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups " : ""
@@ -268,6 +269,7 @@ struct TruthfulRecordTests {
     func etaRefused(_ args: [String]) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-eta-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let tiny = fixtures.appendingPathComponent("pipeline/tiny").path
         let r = try Run(args + ["--model", tiny], directory: dir)
         #expect(r.status == 1 && r.errorLine.contains("too large for this") && r.errorLine.contains("largest η here is"), "\(r.stderr)")
