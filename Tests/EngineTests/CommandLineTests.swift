@@ -56,11 +56,12 @@ struct Run {
 }
 
 @Suite("The ddim command line")
-struct CommandLineTests {
+final class CommandLineTests {
     let tiny = fixtures.appendingPathComponent("pipeline/tiny").path
     let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-cli-\(UUID().uuidString)")
 
     init() throws { try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(at: tmp) }
 
     /// A copy of the tiny model's unet folder with one file replaced.
     func brokenModel(_ file: String, _ contents: Data) throws -> String {
@@ -273,12 +274,13 @@ struct CommandLineTests {
 }
 
 @Suite("compare, interpolate, invert, sweep and trajectories on the command line")
-struct PromiseCommandTests {
+final class PromiseCommandTests {
     let tiny = fixtures.appendingPathComponent("pipeline/tiny").path
     let digit = fixtures.appendingPathComponent("digits/00000-class2.png").path
     let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-promises-\(UUID().uuidString)")
 
     init() throws { try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(at: tmp) }
 
     func path(_ name: String) -> String { tmp.appendingPathComponent(name).path }
 

@@ -25,11 +25,12 @@ func runWithDeadline(_ arguments: [String], deadline: Double = 20) throws -> (st
 }
 
 @Suite("Every input file is read safely: FIFOs, folders, huge and hostile files on the command line")
-struct InputFileCommandTests {
+final class InputFileCommandTests {
     let tiny = fixtures.appendingPathComponent("pipeline/tiny").path
     let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-inputs-\(UUID().uuidString)")
 
     init() throws { try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(at: tmp) }
 
     func path(_ name: String) -> String { tmp.appendingPathComponent(name).path }
 

@@ -166,10 +166,11 @@ func reported(_ stderr: String) -> (estimate: Int, peak: Int)? {
 }
 
 @Suite("The memory estimate against measured peaks", .serialized)
-struct MemoryEstimateTests {
+final class MemoryEstimateTests {
     let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-memory-\(UUID().uuidString)")
 
     init() throws { try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(at: tmp) }
 
     /// Estimate ÷ peak RSS of `ddim sample --steps 2`: at least 0.95 — never grossly under — and
     /// at most 1.5. Measured on this project's 2-core AMD EPYC: 1.02–1.2.
@@ -198,10 +199,11 @@ struct MemoryEstimateTests {
 }
 
 @Suite("Runs that cannot fit are refused before they allocate", .serialized)
-struct MemoryRefusalTests {
+final class MemoryRefusalTests {
     let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-refuse-\(UUID().uuidString)")
 
     init() throws { try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(at: tmp) }
 
     /// Exit 1 within seconds, one line on stderr that starts with `what` and names the limit, and
     /// nothing left in the output folder.
@@ -289,10 +291,11 @@ struct MemoryRefusalTests {
 }
 
 @Suite("OpenBLAS under an address-space limit", .serialized)
-struct AddressSpaceTests {
+final class AddressSpaceTests {
     let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-as-\(UUID().uuidString)")
 
     init() throws { try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(at: tmp) }
 
     /// Before the fix `ddim sample` spun for ever inside OpenBLAS's buffer allocation under
     /// `prlimit --as=400000000`. Under every limit here it must end within seconds: a PNG, or

@@ -9,11 +9,12 @@ import Output
 /// standard output, full disks, file-size limits, two outputs on one file. Every case is a file
 /// written whole or one line naming the flag and path, with no temporary file left and no trap.
 @Suite("Output paths")
-struct OutputPathTests {
+final class OutputPathTests {
     let tiny = fixtures.appendingPathComponent("pipeline/tiny").path
     let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-out-\(UUID().uuidString)")
 
     init() throws { try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(at: tmp) }
 
     func path(_ name: String) -> String { OutputPath.join(tmp.path, name) }
 
@@ -217,6 +218,7 @@ struct OutputPathTests {
     func unwritableFolder() throws {
         try FileManager.default.createDirectory(atPath: path("ro"), withIntermediateDirectories: true)
         #expect(chmod(path("ro"), 0o555) == 0)
+        defer { chmod(path("ro"), 0o755) }  // writable again, so that the folder can be removed
         #expect(chmod(tmp.path, 0o755) == 0)
         // root may write anywhere: run as nobody then (setpriv, util-linux)
         let asNobody = geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups " : ""
@@ -267,6 +269,7 @@ struct TruthfulRecordTests {
     func etaRefused(_ args: [String]) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-eta-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let tiny = fixtures.appendingPathComponent("pipeline/tiny").path
         let r = try Run(args + ["--model", tiny], directory: dir)
         #expect(r.status == 1 && r.errorLine.contains("too large for this") && r.errorLine.contains("largest η here is"), "\(r.stderr)")

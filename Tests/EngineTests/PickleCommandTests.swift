@@ -4,11 +4,12 @@ import Testing
 
 /// `ddim` on a model folder whose weights are a PyTorch checkpoint, and `ddim convert`.
 @Suite("PyTorch checkpoints on the command line")
-struct PickleCommandTests {
+final class PickleCommandTests {
     let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-pickle-\(UUID().uuidString)")
     let pickle = fixtures.appendingPathComponent("pickle")
 
     init() throws { try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(at: tmp) }
 
     /// A model folder: the pickle fixture's config.json and `bin` as diffusion_pytorch_model.bin.
     func folder(_ bin: String) throws -> URL {

@@ -29,7 +29,7 @@ func shellWords(_ line: String) -> [String] {
 }
 
 @Suite("Sample --seeds: saved grids drawn again from the command line")
-struct SampleSeedsTests {
+final class SampleSeedsTests {
     let tiny = fixtures.appendingPathComponent("pipeline/tiny").path
     let model: LoadedModel
     let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-seeds-\(UUID().uuidString)")
@@ -38,6 +38,7 @@ struct SampleSeedsTests {
         model = try ModelStore.load(fixtures.appendingPathComponent("pipeline/tiny"))
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
     }
+    deinit { try? FileManager.default.removeItem(at: tmp) }
 
     func path(_ name: String) -> String { tmp.appendingPathComponent(name).path }
 

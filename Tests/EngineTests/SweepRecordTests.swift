@@ -21,6 +21,7 @@ struct SweepRecordTests {
 
     @Test("a rerun with another seed is refused and changes nothing; --redo replaces the images and the record")
     func otherSeed() throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(try sweep(["--seed", "1"]).status == 0)
         let before = try #require(image("s2-e0", 0))
         let settings = try #require(try record()["settings"] as? [String: Any])
@@ -39,10 +40,13 @@ struct SweepRecordTests {
 
     @Test("another model (same name, other weights) is refused")
     func otherModel() throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(try sweep([]).status == 0)
         // a copy of the tiny pipeline whose scheduler differs by one β: same folder name, other content
-        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-copy-\(UUID().uuidString)/tiny").path
-        try FileManager.default.createDirectory(atPath: (copy as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let copies = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-copy-\(UUID().uuidString)").path
+        let copy = copies + "/tiny"
+        try FileManager.default.createDirectory(atPath: copies, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: copies) }
         try FileManager.default.copyItem(atPath: tiny, toPath: copy)
         let schedulerPath = copy + "/scheduler/scheduler_config.json"
         var scheduler = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: schedulerPath))) as? [String: Any])
@@ -54,6 +58,7 @@ struct SweepRecordTests {
 
     @Test("cells accumulate in the record across runs; a larger --n extends; an interrupted run's record already names its settings")
     func accumulate() throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(try sweep([]).status == 0)
         #expect(try sweep(["--steps", "3", "--n", "3"]).status == 0)
         let cells = try #require(try record()["cells"] as? [[String: Any]])
@@ -72,6 +77,7 @@ struct SweepRecordTests {
 
     @Test("interrupted by a signal after the first cell: the record names the settings and the finished cell")
     func interrupted() throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let r = try Run(["sweep", "--model", tiny, "--steps", "2,1000", "--eta", "0", "--n", "64", "--batch", "64", "--out-dir", dir, "-q"],
                         signal: (SIGTERM, after: 1.0))
         #expect(r.reason == .uncaughtSignal && r.status == SIGTERM)

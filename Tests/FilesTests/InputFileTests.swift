@@ -3,10 +3,11 @@ import Foundation
 import Testing
 
 @Suite("InputFile: regular files only, bounded, read by range")
-struct InputFileTests {
+final class InputFileTests {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-files-\(UUID().uuidString)")
 
     init() throws { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(at: dir) }
 
     func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 

@@ -4,10 +4,25 @@ import Testing
 
 let fuzzFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fuzz")
 
+/// `runThroughFile` writes each input in a folder of its own under the harness's scratch folder,
+/// temporaryDirectory/ddim-fuzz-PID (FuzzTargets.swift), which it keeps for the process. This
+/// suite is its only user and runs its cases in parallel: the folder goes once the whole suite is
+/// done.
+struct RemovesScratchFolder: SuiteTrait, TestScoping {
+    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+        defer { try? FileManager.default.removeItem(at: FileManager.default.temporaryDirectory.appendingPathComponent("ddim-fuzz-\(getpid())")) }
+        try await function()
+    }
+}
+
+extension Trait where Self == RemovesScratchFolder {
+    static var removesScratchFolder: Self { Self() }
+}
+
 /// The fuzz harness's parsers on the committed seed corpora and on every input that once crashed
 /// one of them (Tests/Fuzz/regressions/TARGET/): each must be accepted or refused with an error,
 /// never trap. `make fuzz` runs the same code under libFuzzer (docs/reliability.md).
-@Suite("Fuzz corpora and regressions replay")
+@Suite("Fuzz corpora and regressions replay", .removesScratchFolder)
 struct CorpusTests {
     func files(_ folder: String, _ target: FuzzTarget) -> [URL] {
         let dir = fuzzFolder.appendingPathComponent(folder).appendingPathComponent(target.rawValue)

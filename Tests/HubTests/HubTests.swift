@@ -44,7 +44,7 @@ let commitA = String(repeating: "a1", count: 20)
 let commitB = String(repeating: "b2", count: 20)
 
 @Suite("Hub names and the hub cache", .serialized)
-struct HubCacheTests {
+final class HubCacheTests {
     let tmp: String
     let cache: String
 
@@ -53,6 +53,7 @@ struct HubCacheTests {
         cache = tmp + "/hub"
         try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
     }
+    deinit { try? FileManager.default.removeItem(atPath: tmp) }
 
     func server() throws -> FakeHub {
         let hub = try FakeHub()

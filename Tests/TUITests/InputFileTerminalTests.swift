@@ -3,10 +3,11 @@ import Testing
 import TUI
 
 @Suite("The live sampler's input files: themes, --image and the open prompt")
-struct InputFileTerminalTests {
+final class InputFileTerminalTests {
     let work = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-live-inputs-\(UUID().uuidString)")
 
     init() throws { try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(at: work) }
 
     @Test("a theme that is a FIFO, too large or not UTF-8 is one error naming the file")
     func themes() throws {

@@ -14,10 +14,11 @@ let ddimBinary: String = {
 /// The live sampler in a real terminal: tmux on a private socket, keys typed with send-keys,
 /// the screen read with capture-pane. The model is the tiny pipeline fixture (16×16 RGB).
 @Suite("Live sampler in tmux", .serialized)
-struct LiveTerminalTests {
+final class LiveTerminalTests {
     let work = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-tui-\(UUID().uuidString)")
 
     init() throws { try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(at: work) }
 
     func start(_ args: String, columns: Int = 120, rows: Int = 40, term: String = "tmux-direct") throws -> TmuxSession {
         let model = fixtures.appendingPathComponent("pipeline/tiny").path
@@ -228,10 +229,11 @@ struct LiveTerminalTests {
 
 /// The studio views (compare, interpolate, invert) in a real terminal, on the tiny model.
 @Suite("Studio views in tmux", .serialized)
-struct StudioTerminalTests {
+final class StudioTerminalTests {
     let work = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-studio-\(UUID().uuidString)")
 
     init() throws { try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(at: work) }
 
     func start(_ args: String) throws -> TmuxSession {
         let model = fixtures.appendingPathComponent("pipeline/tiny").path

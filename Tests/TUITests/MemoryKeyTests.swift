@@ -4,10 +4,11 @@ import Testing
 /// The live sampler's batch key under a memory limit: a batch that cannot fit is refused in the
 /// status line, the run goes on at the batch it had.
 @Suite("Live sampler: a batch that cannot fit", .serialized)
-struct MemoryKeyTests {
+final class MemoryKeyTests {
     let work = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-tui-memory-\(UUID().uuidString)")
 
     init() throws { try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(at: work) }
 
     @Test("+ past the limit: a status message, the batch unchanged, the app alive")
     func batchKey() throws {

@@ -5,10 +5,11 @@ import Testing
 /// protocol, the automatic detection against a terminal that answers and one that stays silent,
 /// `g` switching, and what quitting leaves. The model is the tiny pipeline fixture (16×16 RGB).
 @Suite("Pixel protocols on a pseudo-terminal", .serialized)
-struct PixelStreamTests {
+final class PixelStreamTests {
     let work = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-pixels-\(UUID().uuidString)")
 
     init() throws { try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(at: work) }
 
     /// `ddim ARGS` on a 100×30 pseudo-terminal of 10×20-pixel cells.
     func start(_ args: [String], environment extra: [String: String] = [:]) throws -> PseudoTerminal {

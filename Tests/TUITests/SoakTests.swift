@@ -7,10 +7,11 @@ import TUI
 /// docs/reliability.md). It must not crash, its resident memory must grow by less than 10 % after
 /// the first half (the first minute on long runs), and quitting must restore the terminal.
 @Suite("Soak: random keys in tmux", .serialized)
-struct SoakTests {
+final class SoakTests {
     let work = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-soak-\(UUID().uuidString)")
 
     init() throws { try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(at: work) }
 
     /// Resident set of a process in kB (VmRSS), or nil once it is gone.
     func rss(_ pid: String) -> Int? {

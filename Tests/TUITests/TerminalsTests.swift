@@ -63,10 +63,11 @@ struct FieldLineTests {
 
 /// The live sampler in the terminals people use: sizes, a C locale, colour depths, a dumb terminal.
 @Suite("Every terminal, in tmux", .serialized)
-struct EveryTerminalTests {
+final class EveryTerminalTests {
     let work = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-terms-\(UUID().uuidString)")
 
     init() throws { try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(at: work) }
 
     func start(_ args: String, columns: Int, rows: Int, term: String = "xterm-256color", lang: String = "C.UTF-8") throws -> TmuxSession {
         let command = "env -u NO_COLOR -u COLORTERM -u LC_ALL -u LC_CTYPE TERM=\(term) LANG=\(lang) \(ddimBinary) \(args); echo EXIT=$?; sleep 120"

@@ -155,5 +155,12 @@ final class TmuxSession {
         return false
     }
 
-    func close() { _ = try? tmux(["kill-server"]) }
+    /// Kills the server and removes its socket, which tmux leaves behind in its folder
+    /// (`$TMUX_TMPDIR` or /tmp, then tmux-UID) when the server exits.
+    func close() {
+        let asked = (try? tmux(["display-message", "-p", "#{socket_path}"]))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        let folder = ProcessInfo.processInfo.environment["TMUX_TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        _ = try? tmux(["kill-server"])
+        unlink(asked.isEmpty ? "\(folder)/tmux-\(getuid())/\(socket)" : asked)
+    }
 }

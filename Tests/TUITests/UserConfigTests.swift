@@ -8,10 +8,11 @@ import TUI
 /// The live sampler's config file (`UserConfig`) and the user's themes: parsing, where the file
 /// is, files that are not files; then the built `ddim` with a config (precedence, warnings).
 @Suite("The config file and the user's themes")
-struct UserConfigTests {
+final class UserConfigTests {
     let work = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-cfg-\(UUID().uuidString.prefix(8))")
 
     init() throws { try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(at: work) }
 
     @Test("every key, comments, blank lines, spaces; a later line wins")
     func parsesEveryKey() {
@@ -195,10 +196,11 @@ struct UserConfigTests {
 /// The config in the live sampler itself (tmux): the file's values, the flags over them, its
 /// warning in the status line, `save-dir`.
 @Suite("The config file in the live sampler", .serialized)
-struct UserConfigTerminalTests {
+final class UserConfigTerminalTests {
     let work = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-cfgt-\(UUID().uuidString.prefix(8))")
 
     init() throws { try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(at: work) }
 
     func start(_ args: String) throws -> TmuxSession {
         let model = fixtures.appendingPathComponent("pipeline/tiny").path

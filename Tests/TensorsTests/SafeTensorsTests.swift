@@ -15,10 +15,11 @@ func writeRaw(header: String, data: [UInt8], headerLength: UInt64? = nil, to url
 }
 
 @Suite("SafeTensors reader")
-struct SafeTensorsTests {
+final class SafeTensorsTests {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-st-\(UUID().uuidString)")
 
     init() throws { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(at: dir) }
 
     @Test("F32 round trip through the writer")
     func roundTrip() throws {

@@ -57,9 +57,10 @@ struct UNetGoldenTests {
 }
 
 @Suite("Model folder errors")
-struct UNetErrorTests {
+final class UNetErrorTests {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ddim-unet-\(UUID().uuidString)")
     init() throws { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(at: dir) }
 
     /// The ddpm_style config with one field replaced, written to a temporary file.
     func config(_ key: String, _ json: String) throws -> URL {
