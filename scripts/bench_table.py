@@ -16,7 +16,7 @@ own ratio, with their range, and the same for the fastest forward of each engine
 (what the machine allows each engine when nothing interrupts it). With `--kernels`, ddim runs
 once per listed kernel path in every round (DDIM_KERNELS=avx512, avx2 or portable: e.g. the
 AVX2 path on an AVX-512 machine, to stand for an AVX2 one), each a row of its own, each against
-the same round's peers:
+the same round's peers (`avx512+bf16`: the AVX-512 path with `--precision bf16`'s products):
 a round's engines ran seconds apart, under the same load from other tenants, so a round's ratio
 is the like-for-like comparison; the ratio of medians can pair one engine's quiet round with
 another's loaded one (on the 2-vCPU VM the same command's median moves by 30 % and more between
@@ -71,7 +71,8 @@ def main() -> None:
     ap.add_argument("--tui", type=int, default=0, metavar="N",
                     help="also N runs of scripts/tui_interleaved.sh: the live sampler against ddim sample")
     ap.add_argument("--kernels", default="",
-                    help="comma-separated ddim kernel paths (DDIM_KERNELS values), each its own rows; default: ddim as it picks")
+                    help="comma-separated ddim kernel paths (DDIM_KERNELS values), each its own rows, a path with "
+                         "+bf16 (avx512+bf16) also with bf16 Winograd products (DDIM_PRECISION=bf16); default: ddim as it picks")
     ap.add_argument("--json", help="also write every measurement here")
     args = ap.parse_args()
 
@@ -92,13 +93,17 @@ def main() -> None:
             runs = max(2, args.runs // 4) if "celebahq" in name else args.digits_runs if folder == args.digits else args.runs
             ours = []
             for kernel in kernels:
-                env = {**os.environ, "DDIM_KERNELS": kernel} if kernel else None
+                # "avx512+bf16": the AVX-512 kernels with bf16 Winograd products (--precision bf16)
+                path, _, precision = (kernel or "").partition("+")
+                env = {**os.environ, **({"DDIM_KERNELS": path} if path else {}),
+                       **({"DDIM_PRECISION": precision} if precision else {})} if kernel else None
                 ours.append((kernel, *run_with_rss([args.ddim, "bench", "--model", folder, "--batch", str(batch), "--threads",
                                                     str(args.threads), "--runs", str(runs), "--json"], env)))
             p, prss = run_with_rss(peers + [folder, "--batch", str(batch), "--threads", str(args.threads),
                                            "--runs", str(runs), "--warmup", "2", "--json"])
             for kernel, d, rss in ours:
-                slot = results.setdefault((name, batch, d.get("kernels", kernel)),
+                row = d.get("kernels", kernel) + ("" if d.get("precision", "fp32") == "fp32" else "+" + d["precision"])
+                slot = results.setdefault((name, batch, row),
                                           {"ddim": [], "torch": [], "ort": [], "ddim_rss": [], "peers_rss": [],
                                            "ratio_torch": [], "ratio_ort": [], "ratio_ort_fastest": []})
                 slot["ratio_ort_fastest"].append(d["min_ms"] / p["onnxruntime_min_ms"])
@@ -114,7 +119,7 @@ def main() -> None:
                 meta = {"blas": blas, "torch": p["torch_version"], "onnxruntime": p["onnxruntime_version"],
                         "conv": d.get("conv"), "params": meta.get("params", {})}
                 meta["params"][name] = p["params"]
-                print(f"round {r + 1}: {name} b{batch} ({d.get('kernels', kernel)} kernels): ddim {d['median_ms']:.1f}, "
+                print(f"round {r + 1}: {name} b{batch} ({row} kernels): ddim {d['median_ms']:.1f}, "
                       f"torch {p['torch_ms']:.1f}, ort {p['onnxruntime_ms']:.1f} ms; ddim RSS {rss:.0f} MB", file=sys.stderr)
 
     tui: list[float] = []

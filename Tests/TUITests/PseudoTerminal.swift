@@ -12,6 +12,8 @@ final class PseudoTerminal: @unchecked Sendable {
     private var answers: [(query: [UInt8], reply: [UInt8], answered: Bool)] = []
     private var reader: Thread?
     private var exitStatus: Int32?
+    /// Set when the reader has read everything the child's side wrote (it closed).
+    private var drained = false
 
     /// Starts `arguments` (argv[0] a path) on a `columns`×`rows` terminal whose cells are
     /// `cellWidth`×`cellHeight` pixels (as the window size's pixels report them).
@@ -68,6 +70,22 @@ final class PseudoTerminal: @unchecked Sendable {
             }
             lock.unlock()
             if !replies.isEmpty { send(replies) }
+        }
+        lock.lock()
+        drained = true
+        lock.unlock()
+    }
+
+    /// Waits (up to `timeout` s) until the reader has everything the exited child wrote: its
+    /// last bytes may still sit in the pty when waitpid reports the exit.
+    private func waitDrained(timeout: Double = 2) {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end {
+            lock.lock()
+            let done = drained
+            lock.unlock()
+            if done { return }
+            usleep(5_000)
         }
     }
 
@@ -130,6 +148,7 @@ final class PseudoTerminal: @unchecked Sendable {
                 // exited normally: its code; by a signal: 128 + the signal, as a shell says
                 let code = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
                 exitStatus = code
+                waitDrained()
                 return code
             }
             usleep(20_000)
