@@ -260,7 +260,7 @@ extension App {
             ("η", eta), ("steps", "\(state.settings.steps)"), ("pace", AppState.milliseconds(state.settings.paceMilliseconds)), ("spacing", state.settings.spacing.rawValue),
             ("clip", s.clipSample ? String(format: "±%g", s.clipSampleRange) : "off"), ("batch", "\(state.settings.batch)"),
             ("seed", "\(state.settings.seed)"),
-        ] + classItems + [
+        ] + (model.precision == .float32 ? [] : [("precision", model.precision.rawValue)]) + classItems + [
             ("view", state.view.rawValue), ("theme", state.themeName),
         ] + (model.sampleShape()[0] == 1 ? [("map", state.colormap.rawValue)] : [])
         var column = 2
