@@ -80,4 +80,6 @@ void ddim_blas_upgrade_core(char *const argv[]) {
     if (again && previous_threads != NULL) setenv("OPENBLAS_NUM_THREADS", previous_threads, 1);
     else if (again && previous_threads == NULL) unsetenv("OPENBLAS_NUM_THREADS");
     free(previous_threads);
+    // and OpenBLAS's own threads stopped now, before they spin through the model's loading
+    ddim_blas_single_threaded();
 }

@@ -28,6 +28,19 @@
 
 // OpenBLAS runs single-threaded inside each task: the pool is the only source of parallelism.
 extern void openblas_set_num_threads(int num_threads);
+// OpenBLAS starts cores − 1 threads of its own as it loads, and they spin (sched_yield) for 2²⁸
+// cycles (~70 ms) waiting for work, then sleep: in every process, a core taken from the pool for
+// its first forwards (the digits model's whole `ddim bench` run). ddim never lets OpenBLAS
+// thread, so they are stopped once, by the call OpenBLAS itself makes before a fork; with one
+// thread set it never starts them again.
+extern int blas_thread_shutdown_(void);
+static pthread_once_t blas_threads_once = PTHREAD_ONCE_INIT;
+static void stop_blas_threads(void) {
+    openblas_set_num_threads(1);
+    blas_thread_shutdown_();
+}
+
+void ddim_blas_single_threaded(void) { pthread_once(&blas_threads_once, stop_blas_threads); }
 
 enum { MAX_THREADS = 64 };
 // How long an idle worker spins before it parks: longer than the gaps inside a forward
@@ -131,7 +144,7 @@ static int online_cpus(void) {
 void ddim_pool_set_threads(int n) {
     if (n < 1) n = 1;
     if (n > MAX_THREADS) n = MAX_THREADS;
-    openblas_set_num_threads(1);
+    ddim_blas_single_threaded();
     atomic_store(&oversubscribed, n > online_cpus());
     atomic_store(&pool.threads, n);
 }

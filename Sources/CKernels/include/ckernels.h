@@ -124,6 +124,9 @@ const char *ddim_blas_better_core(void);
 /// so): OpenBLAS's own threads would hold 128 MB of address space each. Returns when it did
 /// nothing or the exec failed. Call first thing in main, before any thread starts.
 void ddim_blas_upgrade_core(char *const argv[]);
+/// OpenBLAS single-threaded, and the threads it started as it loaded stopped (they spin ~70 ms
+/// waiting for work otherwise); once per process, also on the pool's first use.
+void ddim_blas_single_threaded(void);
 /// Whether RLIMIT_AS (the soft limit) is finite.
 int ddim_address_space_limited(void);
 
