@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Tensors
 
 /// `ddim sweep --shard` as array jobs run it: shards at once into one folder, a shard killed and
 /// run again, the merge, refusals (issue #22).
@@ -149,6 +150,11 @@ struct ShardedSweepTests {
         #expect(seed.status == 1 && seed.errorLine.contains("holds a sweep of other settings (seed 0 → 1)"), "\(seed.stderr)")
         let batch = try sweep("s", ["--shard", "1/2", "--batch", "5"])
         #expect(batch.status == 1 && batch.errorLine.contains("batch 4 → 5"), "\(batch.stderr)")
+        if ConvPolicy.Precision.bf16.supported {
+            // bf16 draws other pictures: a folder of fp32 ones refuses them
+            let half = try sweep("s", ["--shard", "1/2", "--precision", "bf16"])
+            #expect(half.status == 1 && half.errorLine.contains("precision fp32 → bf16"), "\(half.stderr)")
+        }
         let merge = try sweep("s", ["--seed", "1"])
         #expect(merge.status == 1 && merge.errorLine.contains("seed 0 → 1"), "\(merge.stderr)")
         #expect(images("s") == before)
