@@ -29,7 +29,8 @@ public struct ConvPolicy: Sendable, Equatable {
         /// Float throughout (the default).
         case float32 = "fp32"
         /// U and V rounded to bfloat16, products summed in float (AVX-512 BF16 only): twice the
-        /// multiply-adds an instruction; the planes are kept in both precisions.
+        /// multiply-adds an instruction, the planes in half the memory; the model's first and
+        /// last convolutions stay in float.
         case bf16
 
         /// Whether it runs here (bf16: AVX-512 BF16 and the AVX-512 kernels in use).

@@ -139,8 +139,8 @@ extension UNetConfig {
             }
             let resolution = side >> Self.level(ofTensor: name, levels: levels)
             let tile = policy.tile(resolution: resolution, out: shape[0], in: shape[1], largeModel: large)
-            // in bf16 pairs: half, input channels rounded up to even
-            floats += bf16 ? tile.planes * roundUp(shape[0], 6) * (shape[1] + 1) / 2 : tile.planes * roundUp(shape[0], 6) * shape[1]
+            // in bf16 pairs: half, input channels rounded up to even (not the first and last layers)
+            floats += bf16 && !WeightReader.floatUnderBF16.contains(String(name.dropLast(".weight".count))) ? tile.planes * roundUp(shape[0], 6) * (shape[1] + 1) / 2 : tile.planes * roundUp(shape[0], 6) * shape[1]
             if ConvPolicy.keepsWeights(resolution: resolution, tile: tile) { floats += kept }
         }
         return floats * 4

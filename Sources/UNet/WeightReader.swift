@@ -68,8 +68,13 @@ struct WeightReader {
                           bias: try tensor("\(prefix).bias", [out]),
                           winograd: winograd ? tile : nil,
                           keepWeights: !winograd || ConvPolicy.keepsWeights(resolution: resolution, tile: tile),
-                          bf16: policy.precision == .bf16)
+                          bf16: policy.precision == .bf16 && !Self.floatUnderBF16.contains(prefix))
     }
+
+    /// The layers kept in float under `--precision bf16`: the first convolution, and the last, whose
+    /// output is ε itself — with it in bf16 its error went straight into every step (the embedded
+    /// model's digit-FID 12.7 → 19.0; with both in float 12.7, at the same speed: docs/performance.md).
+    static let floatUnderBF16: Set<String> = ["conv_in", "conv_out"]
 
     /// linear weight (out, in) and bias (out) under the first prefix present.
     func linear(_ prefixes: [String], out: Int, in cin: Int) throws -> LinearWeight {
