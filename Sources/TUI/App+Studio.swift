@@ -139,6 +139,7 @@ extension App {
             let tiles = try images.map { try ImageExport.images($0)[0] }
             let text = [("Software", "ddim"), ("Model", model.name), ("View", String(kind)),
                         ("Tiles", snap.tiles.map { $0.label + ($0.caption.isEmpty ? "" : " (\($0.caption))") }.joined(separator: "; "))]
+                + (model.precision == .float32 ? [] : [("Precision", model.precision.rawValue)])
             try PNGWriter().write(try ImageGrid.strip(tiles), to: name, text: text.map { PNGText($0.0, $0.1) })
             state.flash("saved \(name)")
         } catch {
