@@ -35,9 +35,9 @@ public struct ConvWeight: Sendable {
     public let gemmPacked: PackedMatrix?
 
     /// Whether layers pack their GEMM weights: yes unless `DDIM_GEMM=blas` (OpenBLAS, for A/B
-    /// runs). Measured in docs/performance.md: on the Zen 5 EPYC, where OpenBLAS 0.3.21 runs its
-    /// AVX2 (Haswell) kernels, cifar10-32 ~10 % faster at batch 1; the same memory, as the packed
-    /// copy is the only one.
+    /// runs). Measured in docs/performance.md on the Zen 5 EPYC: cifar10-32 ~6 % faster at batch 1
+    /// than OpenBLAS's own AVX-512 (Cooperlake) kernels, 10–20 % than its AVX2 ones; the same
+    /// memory, as the packed copy is the only one.
     public static let packsGEMMByDefault = ProcessInfo.processInfo.environment["DDIM_GEMM"] != "blas"
 
     /// Wraps PyTorch-layout weights `(out, in, k, k)` and an optional bias `(out)`. A 3×3 kernel
