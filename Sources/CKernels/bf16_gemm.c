@@ -72,12 +72,20 @@ void ddim_winograd_bf16_to_packed(const float *bf16, int tile, ptrdiff_t cout, p
 
 #define BF16 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx2,fma")))
 
-int ddim_bf16_supported(void) {
+static int bf16_here;
+static pthread_once_t bf16_once = PTHREAD_ONCE_INIT;
+static void bf16_check(void) {
     // the AVX-512 path, on this CPU and not lowered by DDIM_KERNELS
-    if (ddim_kernel_path() < DDIM_KERNELS_AVX512) return 0;
+    if (ddim_kernel_path() < DDIM_KERNELS_AVX512) return;
     unsigned a, b, c, d;
-    if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return 0;
-    return (a >> 5) & 1;  // AVX512_BF16
+    if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return;
+    bf16_here = (a >> 5) & 1;  // AVX512_BF16
+}
+
+// read once: CPUID traps to the hypervisor in a VM (~0.7 % of a bf16 forward when asked per convolution)
+int ddim_bf16_supported(void) {
+    pthread_once(&bf16_once, bf16_check);
+    return bf16_here;
 }
 
 // C (6·NB × 16) = U (NB blocks, pairs) · V (pairs × 16): acc[row] += pair(U[row]) · pair row of V.
