@@ -30,40 +30,58 @@ static uint16_t bf16_of(float f) {
 
 ptrdiff_t ddim_bf16_pairs(ptrdiff_t kc) { return (kc + 1) / 2; }
 
-ptrdiff_t ddim_winograd_bf16_count(int tile, ptrdiff_t cout, ptrdiff_t cin) {
-    const ptrdiff_t planes = tile == 4 ? 36 : 16;
-    // floats' worth of storage: 12 bf16 (6 floats) a pair of channels a block
-    return planes * ((cout + MR - 1) / MR) * ddim_bf16_pairs(cin) * MR;
-}
-
-void ddim_winograd_bf16_from_packed(const float *packed, int tile, ptrdiff_t cout, ptrdiff_t cin, float *out) {
-    const ptrdiff_t planes = tile == 4 ? 36 : 16, blocks = (cout + MR - 1) / MR, pairs = ddim_bf16_pairs(cin);
-    uint16_t *dst = (uint16_t *)out;
-    for (ptrdiff_t kb = 0; kb < planes * blocks; kb++) {
-        const float *a = packed + kb * cin * MR;
+// `blocks` blocks of 6 rows packed as a[p·6 + r] (kc = k) → the same in bf16 pairs.
+static void pairs_from_packed(const float *packed, ptrdiff_t blocks, ptrdiff_t k, uint16_t *dst) {
+    const ptrdiff_t pairs = ddim_bf16_pairs(k);
+    for (ptrdiff_t kb = 0; kb < blocks; kb++) {
+        const float *a = packed + kb * k * MR;
         uint16_t *d = dst + kb * pairs * MR * 2;
         for (ptrdiff_t q = 0; q < pairs; q++)
             for (ptrdiff_t r = 0; r < MR; r++)
                 for (ptrdiff_t s = 0; s < 2; s++) {
                     const ptrdiff_t c = 2 * q + s;
-                    d[(q * MR + r) * 2 + s] = c < cin ? bf16_of(a[c * MR + r]) : 0;
+                    d[(q * MR + r) * 2 + s] = c < k ? bf16_of(a[c * MR + r]) : 0;
                 }
     }
 }
 
-void ddim_winograd_bf16_to_packed(const float *bf16, int tile, ptrdiff_t cout, ptrdiff_t cin, float *packed) {
-    const ptrdiff_t planes = tile == 4 ? 36 : 16, blocks = (cout + MR - 1) / MR, pairs = ddim_bf16_pairs(cin);
-    const uint16_t *src = (const uint16_t *)bf16;
-    for (ptrdiff_t kb = 0; kb < planes * blocks; kb++) {
+// The inverse: floats holding the bf16 values exactly (a bf16 is the top half of its float).
+static void packed_from_pairs(const uint16_t *src, ptrdiff_t blocks, ptrdiff_t k, float *packed) {
+    const ptrdiff_t pairs = ddim_bf16_pairs(k);
+    for (ptrdiff_t kb = 0; kb < blocks; kb++) {
         const uint16_t *d = src + kb * pairs * MR * 2;
-        float *a = packed + kb * cin * MR;
-        for (ptrdiff_t c = 0; c < cin; c++)
+        float *a = packed + kb * k * MR;
+        for (ptrdiff_t c = 0; c < k; c++)
             for (ptrdiff_t r = 0; r < MR; r++) {
-                // a bf16 is the top half of the float it stands for
                 const uint32_t u = (uint32_t)d[((c / 2) * MR + r) * 2 + c % 2] << 16;
                 memcpy(&a[c * MR + r], &u, sizeof u);
             }
     }
+}
+
+static ptrdiff_t planes_of(int tile) { return tile == 4 ? 36 : 16; }
+
+ptrdiff_t ddim_winograd_bf16_count(int tile, ptrdiff_t cout, ptrdiff_t cin) {
+    // floats' worth of storage: 12 bf16 (6 floats) a pair of channels a block
+    return planes_of(tile) * ((cout + MR - 1) / MR) * ddim_bf16_pairs(cin) * MR;
+}
+
+void ddim_winograd_bf16_from_packed(const float *packed, int tile, ptrdiff_t cout, ptrdiff_t cin, float *out) {
+    pairs_from_packed(packed, planes_of(tile) * ((cout + MR - 1) / MR), cin, (uint16_t *)out);
+}
+
+void ddim_winograd_bf16_to_packed(const float *bf16, int tile, ptrdiff_t cout, ptrdiff_t cin, float *packed) {
+    packed_from_pairs((const uint16_t *)bf16, planes_of(tile) * ((cout + MR - 1) / MR), cin, packed);
+}
+
+ptrdiff_t ddim_gemm_bf16_count(ptrdiff_t m, ptrdiff_t k) { return (m + MR - 1) / MR * ddim_bf16_pairs(k) * MR; }
+
+void ddim_gemm_bf16_from_packed(const float *packed, ptrdiff_t m, ptrdiff_t k, float *out) {
+    pairs_from_packed(packed, (m + MR - 1) / MR, k, (uint16_t *)out);
+}
+
+void ddim_gemm_bf16_to_packed(const float *bf16, ptrdiff_t m, ptrdiff_t k, float *packed) {
+    packed_from_pairs((const uint16_t *)bf16, (m + MR - 1) / MR, k, packed);
 }
 
 #if DDIM_HAVE_AVX512

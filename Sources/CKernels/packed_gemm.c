@@ -39,6 +39,7 @@ typedef struct {
     const float *a, *b, *bias, *add;
     float *c;
     ptrdiff_t m, n, k, ldb, ldc, ld_add, stride_b, stride_c, stride_add, blocks, panels, groups;
+    ptrdiff_t a_block;  // floats' worth from one block of A to the next: k·6, or 6·⌈k/2⌉ in bf16
     int *failed;
 } packed_job;
 
@@ -71,7 +72,7 @@ static void packed_part(void *ctx, ptrdiff_t task) {
     // stay out of C; then C = tile + bias + R (R may be C itself: read before written)
     for (ptrdiff_t blk = b0; blk < b1; blk += 4) {
         const ptrdiff_t nb = b1 - blk < 4 ? b1 - blk : 4;
-        j->kernel(nb, j->k, j->a + blk * j->k * MR, j->k * MR, bp, tile, NR);
+        j->kernel(nb, j->k, j->a + blk * j->a_block, j->a_block, bp, tile, NR);
         const ptrdiff_t row0 = blk * MR, rows = (row0 + nb * MR > j->m ? j->m : row0 + nb * MR) - row0;
         for (ptrdiff_t r = 0; r < rows; r++) {
             float *dst = c + (row0 + r) * j->ldc + col;
@@ -88,13 +89,13 @@ static void packed_part(void *ctx, ptrdiff_t task) {
     free_aligned(bp);
 }
 
-int ddim_gemm_packed_batch_on(int path, const float *packed, ptrdiff_t m, ptrdiff_t k, ptrdiff_t count, const float *b,
-                              ptrdiff_t n, ptrdiff_t ldb, ptrdiff_t stride_b, float *c, ptrdiff_t ldc, ptrdiff_t stride_c,
-                              const float *bias, const float *add, ptrdiff_t ld_add, ptrdiff_t stride_add) {
+static int packed_batch(micro_kernel kernel, ptrdiff_t a_block, const float *packed, ptrdiff_t m, ptrdiff_t k,
+                        ptrdiff_t count, const float *b, ptrdiff_t n, ptrdiff_t ldb, ptrdiff_t stride_b, float *c,
+                        ptrdiff_t ldc, ptrdiff_t stride_c, const float *bias, const float *add, ptrdiff_t ld_add,
+                        ptrdiff_t stride_add) {
     if (count <= 0 || m <= 0 || n <= 0) return 0;
-    packed_job j = {ddim_micro_kernel_for(ddim_supported_path(path)),
-                    packed, b, bias, add, c, m, n, k, ldb, ldc, ld_add, stride_b, stride_c, stride_add,
-                    (m + MR - 1) / MR, (n + NR - 1) / NR, 1, NULL};
+    packed_job j = {kernel, packed, b, bias, add, c, m, n, k, ldb, ldc, ld_add, stride_b, stride_c, stride_add,
+                    (m + MR - 1) / MR, (n + NR - 1) / NR, 1, a_block, NULL};
     int failed = 0;
     j.failed = &failed;
     const int threads = ddim_pool_threads();
@@ -108,6 +109,27 @@ int ddim_gemm_packed_batch_on(int path, const float *packed, ptrdiff_t m, ptrdif
     }
     ddim_parallel_for(panels * j.groups, packed_part, &j);
     return failed ? -1 : 0;
+}
+
+int ddim_gemm_packed_batch_on(int path, const float *packed, ptrdiff_t m, ptrdiff_t k, ptrdiff_t count, const float *b,
+                              ptrdiff_t n, ptrdiff_t ldb, ptrdiff_t stride_b, float *c, ptrdiff_t ldc, ptrdiff_t stride_c,
+                              const float *bias, const float *add, ptrdiff_t ld_add, ptrdiff_t stride_add) {
+    return packed_batch(ddim_micro_kernel_for(ddim_supported_path(path)), k * MR, packed, m, k, count, b, n, ldb, stride_b,
+                        c, ldc, stride_c, bias, add, ld_add, stride_add);
+}
+
+int ddim_gemm_packed_batch_bf16(const float *bf16, ptrdiff_t m, ptrdiff_t k, ptrdiff_t count, const float *b, ptrdiff_t n,
+                                ptrdiff_t ldb, ptrdiff_t stride_b, float *c, ptrdiff_t ldc, ptrdiff_t stride_c,
+                                const float *bias, const float *add, ptrdiff_t ld_add, ptrdiff_t stride_add) {
+#if DDIM_HAVE_AVX512
+    if (!ddim_bf16_supported()) return -2;
+    return packed_batch(ddim_kernel_bf16, ddim_bf16_pairs(k) * MR, bf16, m, k, count, b, n, ldb, stride_b, c, ldc, stride_c,
+                        bias, add, ld_add, stride_add);
+#else
+    (void)bf16, (void)m, (void)k, (void)count, (void)b, (void)n, (void)ldb, (void)stride_b, (void)c, (void)ldc;
+    (void)stride_c, (void)bias, (void)add, (void)ld_add, (void)stride_add;
+    return -2;
+#endif
 }
 
 int ddim_gemm_packed_batch(const float *packed, ptrdiff_t m, ptrdiff_t k, ptrdiff_t count, const float *b, ptrdiff_t n,

@@ -28,9 +28,10 @@ public struct ConvPolicy: Sendable, Equatable {
     public enum Precision: String, Sendable, CaseIterable {
         /// Float throughout (the default).
         case float32 = "fp32"
-        /// U and V rounded to bfloat16, products summed in float (AVX-512 BF16 only): twice the
-        /// multiply-adds an instruction, the planes in half the memory; the model's first and
-        /// last convolutions stay in float.
+        /// The convolutions' operands rounded to bfloat16 — Winograd's U and V, and the 1×1 and
+        /// im2col GEMMs' — products summed in float (AVX-512 BF16 only): twice the multiply-adds
+        /// an instruction, their weights in half the memory; the model's first and last
+        /// convolutions stay in float, attention in float.
         case bf16
 
         /// Whether it runs here (bf16: AVX-512 BF16 and the AVX-512 kernels in use).

@@ -47,7 +47,8 @@ public struct ConvWeight: Sendable {
     /// made (for layers that only Winograd will run: 9/25 or 9/45 of their memory saved).
     /// `packGEMM`: also the packed GEMM operand (``gemmPacked``) for the layers that use a GEMM
     /// (1×1, and any kernel whose original weights are kept).
-    /// `bf16`: also the planes in bf16 pairs (``winogradBF16``), where the CPU runs them.
+    /// `bf16`: the planes, and the packed GEMM operand, in bf16 pairs instead (``winogradBF16``,
+    /// ``PackedMatrix/bf16``), where the CPU runs them.
     public init(weight: Tensor, bias: Tensor?, winograd: WinogradTile? = .f2x2, keepWeights: Bool = true,
                 packGEMM: Bool = ConvWeight.packsGEMMByDefault, bf16: Bool = false) {
         precondition(weight.rank == 4 && weight.shape[2] == weight.shape[3], "ConvWeight: shape \(weight.shape)")
@@ -56,7 +57,7 @@ public struct ConvWeight: Sendable {
         kernel = weight.shape[2]
         let keep = keepWeights || winograd == nil || weight.shape[2] != 3
         gemmPacked = keep && packGEMM
-            ? PackedMatrix(weight.data, rows: weight.shape[0], columns: weight.count / weight.shape[0]) : nil
+            ? PackedMatrix(weight.data, rows: weight.shape[0], columns: weight.count / weight.shape[0], bf16: bf16) : nil
         self.stored = keep && gemmPacked == nil ? weight.data : nil
         self.bias = bias?.data
         if let tile = winograd, kernel == 3 {

@@ -131,7 +131,10 @@ extension UNetConfig {
             // GEMM weights packed in blocks of 6 rows (``PackedMatrix``) in place of the originals:
             // convolutions' unless DDIM_GEMM=blas, attention projections' always
             let gemm = shape.count == 4 && packs || shape.count == 2 && name.contains("attentions")
-            let kept = gemm && shape[0] > 0 ? roundUp(shape[0], 6) * (count / shape[0]) : count
+            // a convolution's weights in bf16 pairs under --precision bf16 (not the first and last)
+            let half = bf16 && shape.count == 4 && !WeightReader.floatUnderBF16.contains(String(name.dropLast(".weight".count)))
+            let inner = shape[0] > 0 ? count / shape[0] : 0
+            let kept = gemm && shape[0] > 0 ? roundUp(shape[0], 6) * (half ? (inner + 1) / 2 : inner) : count
             // stride-1 3×3 weights: planes (packed in blocks of 6 outputs) and maybe the originals
             guard shape.count == 4, shape[2] == 3, !name.contains("downsamplers") else {
                 floats += kept
@@ -140,7 +143,7 @@ extension UNetConfig {
             let resolution = side >> Self.level(ofTensor: name, levels: levels)
             let tile = policy.tile(resolution: resolution, out: shape[0], in: shape[1], largeModel: large)
             // in bf16 pairs: half, input channels rounded up to even (not the first and last layers)
-            floats += bf16 && !WeightReader.floatUnderBF16.contains(String(name.dropLast(".weight".count))) ? tile.planes * roundUp(shape[0], 6) * (shape[1] + 1) / 2 : tile.planes * roundUp(shape[0], 6) * shape[1]
+            floats += half ? tile.planes * roundUp(shape[0], 6) * (shape[1] + 1) / 2 : tile.planes * roundUp(shape[0], 6) * shape[1]
             if ConvPolicy.keepsWeights(resolution: resolution, tile: tile) { floats += kept }
         }
         return floats * 4

@@ -28,7 +28,7 @@ struct ModelOptions: ParsableArguments {
     var guidance: Float?
 
     @Option(name: .long, help: ArgumentHelp(
-        "Arithmetic of the 3×3 convolutions' Winograd products: fp32, or bf16 — both operands rounded to bfloat16, sums in float, on CPUs with AVX-512 BF16 only: faster (docs/performance.md: 1.4× a cifar10-32 or celebahq-256 forward on a Zen 5, little for small models), planes in half the memory; the first and last convolutions stay in float. Samples are close to fp32's, not the same (the embedded model: 0.5/255 apart on average, digit-FID unchanged). DDIM_PRECISION=bf16 asks the same. (default: fp32)",
+        "Arithmetic of the convolutions' products (Winograd and GEMM): fp32, or bf16 — both operands rounded to bfloat16, sums in float, on CPUs with AVX-512 BF16 only: faster (docs/performance.md: 1.4× a cifar10-32 or celebahq-256 forward on a Zen 5, little for small models), planes in half the memory; the first and last convolutions stay in float. Samples are close to fp32's, not the same (the embedded model: 0.5/255 apart on average, digit-FID unchanged). DDIM_PRECISION=bf16 asks the same. (default: fp32)",
         valueName: "fp32|bf16"))
     var precision: ConvPolicy.Precision?
 

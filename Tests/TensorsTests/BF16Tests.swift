@@ -86,6 +86,38 @@ struct BF16Tests {
         #expect(worst > (tile == 4 ? 2e-4 : 2e-5) * scale, "worst \(worst): no bf16 rounding seen")
     }
 
+    @Test("the packed GEMM in bf16 equals the product of the bf16-rounded operands, with bias and an added matrix",
+          arguments: [(13, 37, 5), (64, 16, 288), (7, 1, 3), (32, 1024, 64), (100, 49, 131)])
+    func packedGEMM(m: Int, n: Int, k: Int) throws {
+        let a = randomTensor([m, k], seed: UInt64(m + k)).data, b = randomTensor([k, n], seed: UInt64(n)).data
+        let bias = randomTensor([m], seed: 5).data, extra = randomTensor([m, n], seed: 6).data
+        let w = PackedMatrix(a, rows: m, columns: k, bf16: true)
+        #expect(w.bf16 && w.storedCount == (m + 5) / 6 * 6 * ((k + 1) / 2))
+        #expect(w.unpacked() == a.map(bf16Rounded))
+        var c = [Float](repeating: .nan, count: m * n)
+        b.withUnsafeBufferPointer { bp in
+            extra.withUnsafeBufferPointer { ep in
+                c.withUnsafeMutableBufferPointer { cp in
+                    w.multiply(bp.start, n: n, ldb: n, into: cp.start, ldc: n, bias: bias, add: ep.start, ldAdd: n)
+                }
+            }
+        }
+        var worst = 0.0
+        for i in 0..<m {
+            for j in 0..<n {
+                var want = Double(bias[i]) + Double(extra[i * n + j]), size = abs(want)
+                for p in 0..<k {
+                    let term = Double(bf16Rounded(a[i * k + p])) * Double(bf16Rounded(b[p * n + j]))
+                    want += term
+                    size += abs(term)
+                }
+                // the products are exact in float; only the float sums round
+                worst = max(worst, abs(Double(c[i * n + j]) - want) / max(1, size))
+            }
+        }
+        #expect(worst < 1e-6, "\(m)×\(n)×\(k): \(worst)")
+    }
+
     @Test("the policy: DDIM_PRECISION=bf16 asks for it; fp32 is the default and runs everywhere")
     func policy() {
         #expect(ConvPolicy().precision == .float32)

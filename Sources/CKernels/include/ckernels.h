@@ -54,6 +54,18 @@ int ddim_gemm_packed_batch(const float *packed, ptrdiff_t m, ptrdiff_t k, ptrdif
 int ddim_gemm_packed_batch_on(int path, const float *packed, ptrdiff_t m, ptrdiff_t k, ptrdiff_t count, const float *b,
                               ptrdiff_t n, ptrdiff_t ldb, ptrdiff_t stride_b, float *c, ptrdiff_t ldc, ptrdiff_t stride_c,
                               const float *bias, const float *add, ptrdiff_t ld_add, ptrdiff_t stride_add);
+/// ddim_gemm_packed_batch in bfloat16 (`--precision bf16`): A in bf16 pairs
+/// (ddim_gemm_bf16_from_packed), each panel of B rounded to bf16 as it is multiplied, sums in
+/// float (AVX-512 BF16). −2 where ddim_bf16_supported() is 0.
+int ddim_gemm_packed_batch_bf16(const float *bf16, ptrdiff_t m, ptrdiff_t k, ptrdiff_t count, const float *b, ptrdiff_t n,
+                                ptrdiff_t ldb, ptrdiff_t stride_b, float *c, ptrdiff_t ldc, ptrdiff_t stride_c,
+                                const float *bias, const float *add, ptrdiff_t ld_add, ptrdiff_t stride_add);
+/// Floats' worth of an M × K matrix in bf16 pairs: ⌈M/6⌉ · 6·⌈K/2⌉.
+ptrdiff_t ddim_gemm_bf16_count(ptrdiff_t m, ptrdiff_t k);
+/// A matrix packed by ddim_gemm_pack_weights → the same in bf16 pairs (nearest, ties to even).
+void ddim_gemm_bf16_from_packed(const float *packed, ptrdiff_t m, ptrdiff_t k, float *out);
+/// The inverse: the packing of floats holding the bf16 values exactly.
+void ddim_gemm_bf16_to_packed(const float *bf16, ptrdiff_t m, ptrdiff_t k, float *packed);
 /// The row-major M × K matrix back from its packing by ddim_gemm_pack_weights.
 void ddim_gemm_unpack_weights(const float *packed, ptrdiff_t m, ptrdiff_t k, float *a);
 
