@@ -11,13 +11,14 @@
 
 #include "ckernels.h"
 #include "microkernel.h"
+#include "winograd.h"
 
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { MR = DDIM_WG_MR, NR = DDIM_WG_NR };
+// MR, NR: winograd.h's (blocks of 6 rows, panels of 16)
 
 // float → bf16, rounded to nearest, ties to even (a NaN stays a NaN)
 static uint16_t bf16_of(float f) {
@@ -59,21 +60,6 @@ static void packed_from_pairs(const uint16_t *src, ptrdiff_t blocks, ptrdiff_t k
     }
 }
 
-static ptrdiff_t planes_of(int tile) { return tile == 4 ? 36 : 16; }
-
-ptrdiff_t ddim_winograd_bf16_count(int tile, ptrdiff_t cout, ptrdiff_t cin) {
-    // floats' worth of storage: 12 bf16 (6 floats) a pair of channels a block
-    return planes_of(tile) * ((cout + MR - 1) / MR) * ddim_bf16_pairs(cin) * MR;
-}
-
-void ddim_winograd_bf16_from_packed(const float *packed, int tile, ptrdiff_t cout, ptrdiff_t cin, float *out) {
-    pairs_from_packed(packed, planes_of(tile) * ((cout + MR - 1) / MR), cin, (uint16_t *)out);
-}
-
-void ddim_winograd_bf16_to_packed(const float *bf16, int tile, ptrdiff_t cout, ptrdiff_t cin, float *packed) {
-    packed_from_pairs((const uint16_t *)bf16, planes_of(tile) * ((cout + MR - 1) / MR), cin, packed);
-}
-
 ptrdiff_t ddim_gemm_bf16_count(ptrdiff_t m, ptrdiff_t k) { return (m + MR - 1) / MR * ddim_bf16_pairs(k) * MR; }
 
 void ddim_gemm_bf16_from_packed(const float *packed, ptrdiff_t m, ptrdiff_t k, float *out) {
@@ -82,6 +68,19 @@ void ddim_gemm_bf16_from_packed(const float *packed, ptrdiff_t m, ptrdiff_t k, f
 
 void ddim_gemm_bf16_to_packed(const float *bf16, ptrdiff_t m, ptrdiff_t k, float *packed) {
     packed_from_pairs((const uint16_t *)bf16, (m + MR - 1) / MR, k, packed);
+}
+
+// A convolution's planes are `planes` such matrices (cout × cin) one after the other.
+ptrdiff_t ddim_winograd_bf16_count(int tile, ptrdiff_t cout, ptrdiff_t cin) {
+    return wg_variant_of(tile)->planes * ddim_gemm_bf16_count(cout, cin);
+}
+
+void ddim_winograd_bf16_from_packed(const float *packed, int tile, ptrdiff_t cout, ptrdiff_t cin, float *out) {
+    pairs_from_packed(packed, wg_variant_of(tile)->planes * ((cout + MR - 1) / MR), cin, (uint16_t *)out);
+}
+
+void ddim_winograd_bf16_to_packed(const float *bf16, int tile, ptrdiff_t cout, ptrdiff_t cin, float *packed) {
+    packed_from_pairs((const uint16_t *)bf16, wg_variant_of(tile)->planes * ((cout + MR - 1) / MR), cin, packed);
 }
 
 #if DDIM_HAVE_AVX512

@@ -33,15 +33,18 @@ struct ModelOptions: ParsableArguments {
     var precision: ConvPolicy.Precision?
 
     func validate() throws {
-        if let precision, !precision.supported {
-            throw ValidationError("--precision \(precision.rawValue) needs AVX-512 BF16 (avx512_bf16 in /proc/cpuinfo) and ddim's AVX-512 kernels: this CPU lacks them, or DDIM_KERNELS asks for others; fp32 runs everywhere")
-        }
+        if let precision, !precision.supported { throw Self.unsupported("--precision \(precision.rawValue)") }
         if let threads, !(1...64).contains(threads) {
             throw ValidationError("--threads must be between 1 and 64, the most ddim's pool runs (got \(threads))")
         }
         if let guidance, !LoadedModel.guidanceRange.contains(guidance) {
             throw ValidationError("--guidance must be between 0 and 30 (got \(guidance))")
         }
+    }
+
+    /// The refusal of a precision this CPU (or DDIM_KERNELS) does not run, `asked` naming how it was asked for.
+    static func unsupported(_ asked: String) -> ValidationError {
+        ValidationError("\(asked) needs AVX-512 BF16 (avx512_bf16 in /proc/cpuinfo) and ddim's AVX-512 kernels: this CPU lacks them, or DDIM_KERNELS asks for others; fp32 runs everywhere")
     }
 
     /// Loads the chosen model (and sets the thread count), its convolutions under `policy`
@@ -53,9 +56,7 @@ struct ModelOptions: ParsableArguments {
         if let threads { setThreads(threads) }
         var policy = given
         if let precision { policy.precision = precision }
-        guard policy.precision.supported else {
-            throw ValidationError("DDIM_PRECISION=\(policy.precision.rawValue) needs AVX-512 BF16 (avx512_bf16 in /proc/cpuinfo) and ddim's AVX-512 kernels: this CPU lacks them, or DDIM_KERNELS asks for others; fp32 runs everywhere")
-        }
+        guard policy.precision.supported else { throw Self.unsupported("DDIM_PRECISION=\(policy.precision.rawValue)") }
         var m: LoadedModel
         if let model {
             var progress: (@Sendable (HubProgress) -> Void)?
