@@ -84,6 +84,9 @@ typedef struct {
 #endif
 } wg_variant;
 
+// The largest number of planes of either algorithm (F(4×4)'s 6 × 6).
+enum { WG_MAX_PLANES = 36 };
+
 // F(4×4, 3×3) for tile 4, else F(2×2, 3×3).
 const wg_variant *wg_variant_of(int tile);
 
@@ -116,13 +119,14 @@ WG_TARGET_AVX2 void wg2_output8(const float *m, ptrdiff_t plane, float bias, flo
                                 const ptrdiff_t at[8], ptrdiff_t w, int n);
 WG_TARGET_AVX2 void wg4_output8(const float *m, ptrdiff_t plane, float bias, float *y, const float *r,
                                 const ptrdiff_t at[8], ptrdiff_t w, int n);
-// Tile rows [tile_row0, tile_row0 + tile_rows) of act(channel xc): tile (r, q) to lane r·tw + q
-// of every out[k].
+// Tile rows [tile_row0, tile_row0 + tile_rows) of act(channel xc): tile (r, q) to lane
+// l = r·tw + q of every out[k], at out[k] + l + ⌊l/16⌋·panel_jump (0: contiguous lanes; else
+// panels of 16 lanes that far apart, tw a multiple of 8).
 WG_TARGET_AVX2 void wg_input_rows_avx2(const wg_variant *v, const float *xc, ptrdiff_t h, ptrdiff_t w,
                                        ptrdiff_t tile_row0, ptrdiff_t tile_rows, const channel_act *act,
-                                       float *scratch, float *const out[]);
+                                       float *scratch, float *const out[], ptrdiff_t panel_jump);
 // Output channels [o_begin, o_end), tile rows [tile_row0, tile_row0 + tile_rows), as
-// wg_output_fn; h and w multiples of the tile.
+// wg_output_fn (the last tile row and column may hang over the map's edge).
 WG_TARGET_AVX2 void wg_output_avx2(const wg_variant *v, const float *m, ptrdiff_t ldm, ptrdiff_t cout,
                                    ptrdiff_t o_begin, ptrdiff_t o_end, ptrdiff_t col0, const float *bias,
                                    const float *res, float *y, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,

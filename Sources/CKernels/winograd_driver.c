@@ -59,13 +59,11 @@ static ptrdiff_t input_scratch_count(const wg_variant *v, ptrdiff_t tw, ptrdiff_
     return rowwise > padded ? rowwise : padded;
 }
 
-// Tile rows [tile_row0, tile_row0 + tile_rows) of act(channel xc): tile (r, q) to lane
-// r·⌈w/m⌉ + q of every out[k]. `activated` (h × w floats, from activation_buffer) is where the
-// portable code puts the activated rows it reads; the AVX2 and AVX-512 code activate them as
-// they copy.
-static void input_rows(const wg_variant *v, int path, const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
-                       ptrdiff_t tile_rows, const channel_act *act, float *scratch, float *activated,
-                       float *const out[]) {
+// As input_rows, lane l at out[k] + l + ⌊l/16⌋·panel_jump: nonzero only on the AVX2 path
+// (panels_in_place says when).
+static void input_rows_jump(const wg_variant *v, int path, const float *xc, ptrdiff_t h, ptrdiff_t w,
+                            ptrdiff_t tile_row0, ptrdiff_t tile_rows, const channel_act *act, float *scratch,
+                            float *activated, float *const out[], ptrdiff_t panel_jump) {
 #if DDIM_HAVE_AVX512
     if (path >= DDIM_KERNELS_AVX512) {
         wg_input_rows_avx512(v, xc, h, w, tile_row0, tile_rows, act, scratch, out);
@@ -74,11 +72,12 @@ static void input_rows(const wg_variant *v, int path, const float *xc, ptrdiff_t
 #endif
 #if WG_AVX2
     if (path >= DDIM_KERNELS_AVX2) {
-        wg_input_rows_avx2(v, xc, h, w, tile_row0, tile_rows, act, scratch, out);
+        wg_input_rows_avx2(v, xc, h, w, tile_row0, tile_rows, act, scratch, out, panel_jump);
         return;
     }
 #endif
     (void)path;
+    (void)panel_jump;
     // the row-wise code reads the channel itself: with a prologue, the rows it reads (tile rows
     // r cover input rows m·r − 1 … m·r + m) activated into a copy of the channel first
     const ptrdiff_t m = v->tile;
@@ -91,10 +90,28 @@ static void input_rows(const wg_variant *v, int path, const float *xc, ptrdiff_t
     }
     const ptrdiff_t tw = (w + m - 1) / m;
     for (ptrdiff_t r = 0; r < tile_rows; r++) {
-        float *row_out[36];
+        float *row_out[WG_MAX_PLANES];
         for (ptrdiff_t k = 0; k < v->planes; k++) row_out[k] = out[k] + r * tw;
         v->input_row(xc, h, w, tile_row0 + r, scratch, row_out);
     }
+}
+
+// Tile rows [tile_row0, tile_row0 + tile_rows) of act(channel xc): tile (r, q) to lane
+// r·⌈w/m⌉ + q of every out[k]. `activated` (h × w floats, from activation_buffer) is where the
+// portable code puts the activated rows it reads; the AVX2 and AVX-512 code activate them as
+// they copy.
+static void input_rows(const wg_variant *v, int path, const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
+                       ptrdiff_t tile_rows, const channel_act *act, float *scratch, float *activated,
+                       float *const out[]) {
+    input_rows_jump(v, path, xc, h, w, tile_row0, tile_rows, act, scratch, activated, out, 0);
+}
+
+// Whether input_part may transform a tile row straight into its panels (input_rows_jump): on the
+// AVX2 path, for rows of whole panels (⌈w/m⌉ a multiple of 16: maps of 128 px and more at F(4×4)).
+// Elsewhere a row wider than a panel goes through a row buffer and one more copy of V (~4 % of a
+// celebahq-256 forward, one thread, Zen 3).
+static int panels_in_place(int path, ptrdiff_t tw) {
+    return path == DDIM_KERNELS_AVX2 && tw % NR == 0;
 }
 
 // A task's buffer for input_rows' activated rows: h × w floats where the portable transforms
@@ -118,7 +135,7 @@ static void output_tiles(const wg_variant *v, int path, const float *m, ptrdiff_
     }
 #endif
 #if WG_AVX2
-    if (path >= DDIM_KERNELS_AVX2 && h % v->tile == 0 && w % v->tile == 0) {  // whole tiles only; else the row-wise code
+    if (path >= DDIM_KERNELS_AVX2) {
         wg_output_avx2(v, m, ldm, cout, o_begin, o_end, col0, bias, res, y, h, w, tile_row0, tile_rows);
         return;
     }
@@ -169,7 +186,7 @@ static void input_part(void *ctx, ptrdiff_t part) {
     const conv_job *j = ctx;
     const ptrdiff_t c0 = part * j->channel_step, c1 = c0 + j->channel_step < j->cin ? c0 + j->channel_step : j->cin;
     const ptrdiff_t run = j->rows * j->tw;  // tiles per image in the chunk
-    const int whole_rows = NR % j->tw == 0;
+    const int whole_rows = NR % j->tw == 0, in_place = !whole_rows && panels_in_place(j->path, j->tw);
     const ptrdiff_t rows_per_call = whole_rows ? NR / j->tw : 1;
     // the transform's scratch, then a row buffer
     const ptrdiff_t own = input_scratch_count(j->wg, j->tw, rows_per_call);
@@ -189,12 +206,14 @@ static void input_part(void *ctx, ptrdiff_t part) {
             }
             for (ptrdiff_t c = c0; c < c1; c++) {
                 float *base = j->v + (t0 / NR) * j->wg->planes * plane + c * NR + lane0;
-                float *out[36];
-                for (int k = 0; k < j->wg->planes; k++) out[k] = whole_rows ? base + k * plane : rowbuf + k * j->tw;
+                float *out[WG_MAX_PLANES];
+                const int direct = whole_rows || in_place;
+                for (int k = 0; k < j->wg->planes; k++) out[k] = direct ? base + k * plane : rowbuf + k * j->tw;
                 const channel_act act = prologue_of(&j->pro, j->cin, j->image0 + i, c);
-                input_rows(j->wg, j->path, xi + c * j->h * j->w, j->h, j->w, j->row0 + tr, rows, &act, scratch,
-                           activated, out);
-                if (whole_rows) continue;
+                // in place: lanes 16 apart a panel, a panel being all planes' (cin × 16) one after another
+                input_rows_jump(j->wg, j->path, xi + c * j->h * j->w, j->h, j->w, j->row0 + tr, rows, &act, scratch,
+                                activated, out, in_place ? j->wg->planes * plane - NR : 0);
+                if (direct) continue;
                 for (ptrdiff_t k = 0; k < j->wg->planes; k++) {
                     float *vk = j->v + k * plane + c * NR;
                     for (ptrdiff_t t = t0, s = 0; s < j->tw;) {
@@ -306,7 +325,7 @@ static void fused_part(void *ctx, ptrdiff_t p) {
     float *activated = activation_buffer(&j->pro, j->path, j->h, j->w);
     // V_k (cin × 16) of this panel: tile row r of the panel in lanes r·tw…
     for (ptrdiff_t c = 0; c < j->cin; c++) {
-        float *out[36];
+        float *out[WG_MAX_PLANES];
         for (int k = 0; k < j->wg->planes; k++) out[k] = v + (k * j->cin + c) * NR;
         const channel_act act = prologue_of(&j->pro, j->cin, image, c);
         input_rows(j->wg, j->path, xi + c * j->h * j->w, j->h, j->w, tr0, j->rows_per_panel, &act, scratch,

@@ -196,10 +196,13 @@ AVX2 static void pad_window_rows(const float *xc, ptrdiff_t h, ptrdiff_t w, ptrd
     }
 }
 
-// Tile rows [tile_row0, tile_row0 + tile_rows) of channel xc: tile (r, q) to lane r·tw + q of
-// every out[k]. scratch: (m·tile_rows + 2)·wg_pad_width floats.
+// Tile rows [tile_row0, tile_row0 + tile_rows) of channel xc: tile (r, q) to lane
+// l = r·tw + q of every out[k], at out[k] + l + ⌊l/16⌋·panel_jump (panel_jump 0: contiguous;
+// else lanes in panels of 16 that far apart, which needs tw a multiple of 8 so that no group of
+// 8 crosses a panel). scratch: (m·tile_rows + 2)·wg_pad_width floats.
 AVX2 void wg_input_rows_avx2(const wg_variant *v, const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
-                             ptrdiff_t tile_rows, const channel_act *act, float *scratch, float *const out[]) {
+                             ptrdiff_t tile_rows, const channel_act *act, float *scratch, float *const out[],
+                             ptrdiff_t panel_jump) {
     const ptrdiff_t m = v->tile, tw = (w + m - 1) / m, pw = wg_pad_width(m, tw);
     const wg_input8_fn input8 = v->input8;
     pad_window_rows(xc, h, w, m, tile_row0, tile_rows, pw, act, scratch);
@@ -211,7 +214,7 @@ AVX2 void wg_input_rows_avx2(const wg_variant *v, const float *xc, ptrdiff_t h, 
             const ptrdiff_t l = g + (i < n ? i : 0);  // lanes past the run repeat the first tile
             p[i] = scratch + m * (l / tw) * pw + m * (l % tw);
         }
-        input8(p, pw, out, g, n);
+        input8(p, pw, out, g + g / NR * panel_jump, n);
     }
 }
 
@@ -293,12 +296,18 @@ AVX2 void wg4_output8(const float *m, ptrdiff_t plane, float bias, float *y, con
 }
 
 // Output channels [o_begin, o_end), tile rows [tile_row0, tile_row0 + tile_rows) (lanes col0 +
-// r·tw + q of each plane row), as wg_output_fn; h and w multiples of the tile.
+// r·tw + q of each plane row), as wg_output_fn. A group of 8 tiles with one hanging over the
+// map's last row or column is written whole into `edge` (8 tiles of m × m, row stride m) and
+// only its part inside the map copied out, the residual added there (such maps ran the
+// row-wise portable code before).
 AVX2 void wg_output_avx2(const wg_variant *v, const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin,
                          ptrdiff_t o_end, ptrdiff_t col0, const float *bias, const float *res, float *y, ptrdiff_t h,
                          ptrdiff_t w, ptrdiff_t tile_row0, ptrdiff_t tile_rows) {
-    const ptrdiff_t tile = v->tile, tw = w / tile, plane = cout * ldm, lanes = tile_rows * tw;
+    const ptrdiff_t tile = v->tile, tw = (w + tile - 1) / tile, plane = cout * ldm, lanes = tile_rows * tw;
     const wg_output8_fn output8 = v->output8;
+    float edge[8 * 4 * 4];
+    const ptrdiff_t edge_at[8] = {0, tile * tile, 2 * tile * tile, 3 * tile * tile, 4 * tile * tile, 5 * tile * tile,
+                                  6 * tile * tile, 7 * tile * tile};
     for (ptrdiff_t oc = o_begin; oc < o_end; oc++) {
         const float b = bias ? bias[oc] : 0.0f;
         const float *src = m + oc * ldm + col0;
@@ -306,12 +315,28 @@ AVX2 void wg_output_avx2(const wg_variant *v, const float *m, ptrdiff_t ldm, ptr
         const float *ro = res ? res + oc * h * w : NULL;
         for (ptrdiff_t g = 0; g < lanes; g += 8) {
             const int n = lanes - g < 8 ? (int)(lanes - g) : 8;
-            ptrdiff_t at[8];  // each tile's top-left in its channel
+            ptrdiff_t at[8], ty[8], tx[8];  // each tile's top-left in its channel, its row and column
+            int whole = 1;
             for (int i = 0; i < 8; i++) {
                 const ptrdiff_t l = g + (i < n ? i : 0);
-                at[i] = tile * (tile_row0 + l / tw) * w + tile * (l % tw);
+                ty[i] = tile * (tile_row0 + l / tw);
+                tx[i] = tile * (l % tw);
+                at[i] = ty[i] * w + tx[i];
+                whole &= ty[i] + tile <= h && tx[i] + tile <= w;
             }
-            output8(src + g, plane, b, yo, ro, at, w, n);
+            if (whole) {
+                output8(src + g, plane, b, yo, ro, at, w, n);
+                continue;
+            }
+            output8(src + g, plane, b, edge, NULL, edge_at, tile, n);
+            for (int i = 0; i < n; i++) {
+                const ptrdiff_t rows = h - ty[i] < tile ? h - ty[i] : tile, cols = w - tx[i] < tile ? w - tx[i] : tile;
+                for (ptrdiff_t yy = 0; yy < rows; yy++)
+                    for (ptrdiff_t xx = 0; xx < cols; xx++) {
+                        const ptrdiff_t o = at[i] + yy * w + xx;
+                        yo[o] = edge[edge_at[i] + yy * tile + xx] + (ro ? ro[o] : 0.0f);
+                    }
+            }
         }
     }
 }

@@ -51,6 +51,9 @@ let winogradPathShapes = [
     // 4 tiles a row (AVX-512: four tile rows a group)
     (tile: 4, batch: 3, cin: 5, cout: 7, h: 12, w: 16),  // 3 tile rows: groups of 1–4 tile rows
     (tile: 4, batch: 2, cin: 3, cout: 8, h: 10, w: 14),  // partial tiles at both edges
+    // tile rows of 2 and 4 whole panels (AVX2: transformed straight into the panels)
+    (tile: 4, batch: 1, cin: 5, cout: 7, h: 8, w: 128),
+    (tile: 2, batch: 2, cin: 3, cout: 6, h: 6, w: 64),
 ]
 
 /// Each implementation of the Winograd transforms and GEMM kernel — AVX-512 (the input rows'
