@@ -6,7 +6,8 @@
 //   winograd_transforms_avx512.c    the same, 16 tiles at a time in AVX-512 registers (x86-64)
 //   winograd_gemm.c                 the portable and AVX2 GEMM kernels, the weights' transform and packing
 //   microkernel_avx512.c            the AVX-512 GEMM kernel (24 × 16)
-//   winograd_driver.c               the table, the settings, and whole convolutions on the pool
+//   winograd_paths.c                the table, the settings, and each kernel path's transforms
+//   winograd_driver.c               whole convolutions on the pool
 #ifndef DDIM_WINOGRAD_H
 #define DDIM_WINOGRAD_H
 
@@ -148,5 +149,47 @@ DDIM_TARGET_AVX512 void wg_input_rows_avx512(const wg_variant *v, const float *x
 void wg2_pack_block(void *job, ptrdiff_t block);
 void wg4_pack_block(void *job, ptrdiff_t block);
 extern const wg_left_inverse wg2_left_inverse, wg4_left_inverse;
+
+// winograd_paths.c: either algorithm's transforms in the implementation of `path` (DDIM_KERNELS_…,
+// one the CPU supports), for winograd_driver.c.
+
+// Floats of scratch one call of wg_input_rows needs for `rows` tile rows of ⌈w/m⌉ tiles.
+ptrdiff_t wg_input_scratch_count(const wg_variant *v, ptrdiff_t tw, ptrdiff_t rows);
+// Tile rows [tile_row0, tile_row0 + tile_rows) of act(channel xc): tile (r, q) to lane
+// r·⌈w/m⌉ + q of every out[k]. `activated` (h × w floats, from wg_activation_buffer) is where the
+// portable code puts the activated rows it reads; the AVX2 and AVX-512 code activate them as
+// they copy.
+void wg_input_rows(const wg_variant *v, int path, const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
+                   ptrdiff_t tile_rows, const channel_act *act, float *scratch, float *activated, float *const out[]);
+// As wg_input_rows, lane l at out[k] + l + ⌊l/16⌋·panel_jump: nonzero only where
+// wg_panels_in_place says so.
+void wg_input_rows_jump(const wg_variant *v, int path, const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
+                        ptrdiff_t tile_rows, const channel_act *act, float *scratch, float *activated,
+                        float *const out[], ptrdiff_t panel_jump);
+// Whether a tile row of ⌈w/m⌉ = tw tiles may be transformed straight into its panels of 16.
+int wg_panels_in_place(int path, ptrdiff_t tw);
+// A task's buffer for wg_input_rows' activated rows: h × w floats where the portable transforms
+// will apply a prologue, else NULL (free() it after the task).
+float *wg_activation_buffer(const ddim_conv_prologue *pro, int path, ptrdiff_t h, ptrdiff_t w);
+// Output tiles of one image, as wg_output_fn: bias (per output channel) and res (that image's
+// residual, y's shape) may be NULL.
+void wg_output_tiles(const wg_variant *v, int path, const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin,
+                     ptrdiff_t o_end, ptrdiff_t col0, const float *bias, const float *res, float *y, ptrdiff_t h,
+                     ptrdiff_t w, ptrdiff_t tile_row0, ptrdiff_t tile_rows);
+
+// The prologue of input channel c of an image.
+static inline channel_act wg_prologue_of(const ddim_conv_prologue *pro, ptrdiff_t cin, ptrdiff_t image, ptrdiff_t c) {
+    if (!pro->scale) return (channel_act){1.0f, 0.0f, 0, 0};
+    return (channel_act){pro->scale[image * cin + c], pro->shift[image * cin + c], 1, pro->silu};
+}
+
+// The bias of an image's output channels, and its residual (`per_image` floats an image).
+static inline const float *wg_epilogue_bias(const ddim_conv_epilogue *ep, ptrdiff_t image) {
+    return ep->bias ? ep->bias + image * ep->bias_stride : NULL;
+}
+static inline const float *wg_epilogue_residual(const ddim_conv_epilogue *ep, ptrdiff_t image, ptrdiff_t per_image) {
+    return ep->residual ? ep->residual + image * per_image : NULL;
+}
+
 
 #endif

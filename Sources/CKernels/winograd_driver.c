@@ -4,8 +4,8 @@
 // winograd_gemm.c, 24 × 16 AVX-512 in microkernel_avx512.c), and M folded back into output tiles
 // (Aᵀ M A) with the epilogue — in one task per panel of 16 tiles (the fused path) or in three
 // parallel loops over chunks of tiles, one of them covering all planes × panels (at batch 1 each
-// plane's GEMM is only 64–256 tiles wide, too small for OpenBLAS to split across threads). Also
-// the table of the two algorithms and the settings read from the environment.
+// plane's GEMM is only 64–256 tiles wide, too small for OpenBLAS to split across threads). The
+// table of the algorithms and each path's transforms are winograd_paths.c's.
 
 #include "winograd.h"
 
@@ -13,136 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-
-// ---------------------------------------------------------------------------------------------
-// The two algorithms (winograd.h).
-
-#if WG_AVX2
-#define WG_AVX2_TRANSFORMS(m) .input8 = wg##m##_input8, .output8 = wg##m##_output8,
-#else
-#define WG_AVX2_TRANSFORMS(m)
-#endif
-// F(m×m, 3×3) from the functions and tables named wg<m>_…
-#define WG_VARIANT(m)                                                                                  \
-    {                                                                                                  \
-        .tile = (m), .planes = ((m) + 2) * ((m) + 2), .row_scratch = wg##m##_row_scratch,              \
-        .input_row = wg##m##_input_row, .output = wg##m##_output,                                      \
-        .pack_block = wg##m##_pack_block, .left_inverse = &wg##m##_left_inverse,                       \
-        WG_AVX2_TRANSFORMS(m)                                                                          \
-    }
-static const wg_variant f2x2 = WG_VARIANT(2), f4x4 = WG_VARIANT(4);
-#undef WG_VARIANT
-#undef WG_AVX2_TRANSFORMS
-
-const wg_variant *wg_variant_of(int tile) { return tile == 4 ? &f4x4 : &f2x2; }
-
-static wg_settings settings;
-static pthread_once_t settings_once = PTHREAD_ONCE_INIT;
-static void settings_read(void) {
-    settings.unfused = getenv("DDIM_WINOGRAD_UNFUSED") != NULL;
-}
-
-const wg_settings *wg_settings_get(void) {
-    pthread_once(&settings_once, settings_read);
-    return &settings;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The transforms of either algorithm, through its table, in the implementation of `path`
-// (DDIM_KERNELS_…, one the CPU supports).
-
-// Floats of scratch one call of input_rows needs for `rows` tile rows of ⌈w/m⌉ tiles.
-static ptrdiff_t input_scratch_count(const wg_variant *v, ptrdiff_t tw, ptrdiff_t rows) {
-    const ptrdiff_t m = v->tile;
-    const ptrdiff_t rowwise = v->row_scratch(tw);
-    const ptrdiff_t padded = (m * rows + 2) * wg_pad_width(m, tw);
-    return rowwise > padded ? rowwise : padded;
-}
-
-// As input_rows, lane l at out[k] + l + ⌊l/16⌋·panel_jump: nonzero only on the AVX2 path
-// (panels_in_place says when).
-static void input_rows_jump(const wg_variant *v, int path, const float *xc, ptrdiff_t h, ptrdiff_t w,
-                            ptrdiff_t tile_row0, ptrdiff_t tile_rows, const channel_act *act, float *scratch,
-                            float *activated, float *const out[], ptrdiff_t panel_jump) {
-#if DDIM_HAVE_AVX512
-    if (path >= DDIM_KERNELS_AVX512) {
-        wg_input_rows_avx512(v, xc, h, w, tile_row0, tile_rows, act, scratch, out);
-        return;
-    }
-#endif
-#if WG_AVX2
-    if (path >= DDIM_KERNELS_AVX2) {
-        wg_input_rows_avx2(v, xc, h, w, tile_row0, tile_rows, act, scratch, out, panel_jump);
-        return;
-    }
-#endif
-    (void)path;
-    (void)panel_jump;
-    // the row-wise code reads the channel itself: with a prologue, the rows it reads (tile rows
-    // r cover input rows m·r − 1 … m·r + m) activated into a copy of the channel first
-    const ptrdiff_t m = v->tile;
-    if (act->on) {
-        ptrdiff_t y0 = m * tile_row0 - 1, y1 = m * (tile_row0 + tile_rows) + 1;
-        if (y0 < 0) y0 = 0;
-        if (y1 > h) y1 = h;
-        if (y1 > y0) ddim_affine(xc + y0 * w, act->scale, act->shift, act->silu, activated + y0 * w, (y1 - y0) * w);
-        xc = activated;
-    }
-    const ptrdiff_t tw = (w + m - 1) / m;
-    for (ptrdiff_t r = 0; r < tile_rows; r++) {
-        float *row_out[WG_MAX_PLANES];
-        for (ptrdiff_t k = 0; k < v->planes; k++) row_out[k] = out[k] + r * tw;
-        v->input_row(xc, h, w, tile_row0 + r, scratch, row_out);
-    }
-}
-
-// Tile rows [tile_row0, tile_row0 + tile_rows) of act(channel xc): tile (r, q) to lane
-// r·⌈w/m⌉ + q of every out[k]. `activated` (h × w floats, from activation_buffer) is where the
-// portable code puts the activated rows it reads; the AVX2 and AVX-512 code activate them as
-// they copy.
-static void input_rows(const wg_variant *v, int path, const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
-                       ptrdiff_t tile_rows, const channel_act *act, float *scratch, float *activated,
-                       float *const out[]) {
-    input_rows_jump(v, path, xc, h, w, tile_row0, tile_rows, act, scratch, activated, out, 0);
-}
-
-// Whether input_part may transform a tile row straight into its panels (input_rows_jump): on the
-// AVX2 path, for rows of whole panels (⌈w/m⌉ a multiple of 16: maps of 128 px and more at F(4×4)).
-// Elsewhere a row wider than a panel goes through a row buffer and one more copy of V (~4 % of a
-// celebahq-256 forward, one thread, Zen 3).
-static int panels_in_place(int path, ptrdiff_t tw) {
-    return path == DDIM_KERNELS_AVX2 && tw % NR == 0;
-}
-
-// A task's buffer for input_rows' activated rows: h × w floats where the portable transforms
-// will apply a prologue, else NULL (free() it after the task).
-static float *activation_buffer(const ddim_conv_prologue *pro, int path, ptrdiff_t h, ptrdiff_t w) {
-    if (!pro->scale || (WG_AVX2 && path >= DDIM_KERNELS_AVX2)) return NULL;
-    float *b = malloc(sizeof(float) * (size_t)(h * w));
-    if (!b) abort();
-    return b;
-}
-
-// Output tiles of one image: bias (per output channel) and res (that image's residual, y's
-// shape) may be NULL.
-static void output_tiles(const wg_variant *v, int path, const float *m, ptrdiff_t ldm, ptrdiff_t cout, ptrdiff_t o_begin,
-                         ptrdiff_t o_end, ptrdiff_t col0, const float *bias, const float *res, float *y, ptrdiff_t h,
-                         ptrdiff_t w, ptrdiff_t tile_row0, ptrdiff_t tile_rows) {
-#if DDIM_HAVE_AVX512
-    if (path >= DDIM_KERNELS_AVX512 && h % v->tile == 0 && w % v->tile == 0) {
-        wg_output_avx512(v, m, ldm, cout, o_begin, o_end, col0, bias, res, y, h, w, tile_row0, tile_rows);
-        return;
-    }
-#endif
-#if WG_AVX2
-    if (path >= DDIM_KERNELS_AVX2) {
-        wg_output_avx2(v, m, ldm, cout, o_begin, o_end, col0, bias, res, y, h, w, tile_row0, tile_rows);
-        return;
-    }
-#endif
-    (void)path;
-    v->output(m, ldm, cout, o_begin, o_end, col0, bias, res, y, h, w, tile_row0, tile_rows);
-}
 
 // ---------------------------------------------------------------------------------------------
 // One convolution, in chunks of tiles (whole images, or bands of tile rows of one large image).
@@ -161,20 +31,6 @@ typedef struct {
     int path;  // DDIM_KERNELS_…: the transforms' and the kernel's
 } conv_job;
 
-// The prologue of input channel c of an image.
-static channel_act prologue_of(const ddim_conv_prologue *pro, ptrdiff_t cin, ptrdiff_t image, ptrdiff_t c) {
-    if (!pro->scale) return (channel_act){1.0f, 0.0f, 0, 0};
-    return (channel_act){pro->scale[image * cin + c], pro->shift[image * cin + c], 1, pro->silu};
-}
-
-// The bias of an image's output channels, and its residual (`per_image` floats an image).
-static const float *epilogue_bias(const ddim_conv_epilogue *ep, ptrdiff_t image) {
-    return ep->bias ? ep->bias + image * ep->bias_stride : NULL;
-}
-static const float *epilogue_residual(const ddim_conv_epilogue *ep, ptrdiff_t image, ptrdiff_t per_image) {
-    return ep->residual ? ep->residual + image * per_image : NULL;
-}
-
 // Input task: channels [c0, c1) of every image of the chunk → V in panels of 16 tiles, the 16
 // planes of a panel side by side: V_k[panel][c][lane] at v + ((panel·16 + k)·cin + c)·16 + lane,
 // so that a tile row's 16 outputs land within 16·cin·64 bytes (a plane-major layout scattered
@@ -186,14 +42,14 @@ static void input_part(void *ctx, ptrdiff_t part) {
     const conv_job *j = ctx;
     const ptrdiff_t c0 = part * j->channel_step, c1 = c0 + j->channel_step < j->cin ? c0 + j->channel_step : j->cin;
     const ptrdiff_t run = j->rows * j->tw;  // tiles per image in the chunk
-    const int whole_rows = NR % j->tw == 0, in_place = !whole_rows && panels_in_place(j->path, j->tw);
+    const int whole_rows = NR % j->tw == 0, in_place = !whole_rows && wg_panels_in_place(j->path, j->tw);
     const ptrdiff_t rows_per_call = whole_rows ? NR / j->tw : 1;
     // the transform's scratch, then a row buffer
-    const ptrdiff_t own = input_scratch_count(j->wg, j->tw, rows_per_call);
+    const ptrdiff_t own = wg_input_scratch_count(j->wg, j->tw, rows_per_call);
     float *scratch = malloc(sizeof(float) * (size_t)(own + j->wg->planes * j->tw));
     if (!scratch) abort();
     float *rowbuf = scratch + own;
-    float *activated = activation_buffer(&j->pro, j->path, j->h, j->w);
+    float *activated = wg_activation_buffer(&j->pro, j->path, j->h, j->w);
     const ptrdiff_t plane = j->cin * NR;  // from one plane of a panel to the next
     for (ptrdiff_t i = 0; i < j->images; i++) {
         const float *xi = j->x + (j->image0 + i) * j->cin * j->h * j->w;
@@ -209,9 +65,9 @@ static void input_part(void *ctx, ptrdiff_t part) {
                 float *out[WG_MAX_PLANES];
                 const int direct = whole_rows || in_place;
                 for (int k = 0; k < j->wg->planes; k++) out[k] = direct ? base + k * plane : rowbuf + k * j->tw;
-                const channel_act act = prologue_of(&j->pro, j->cin, j->image0 + i, c);
+                const channel_act act = wg_prologue_of(&j->pro, j->cin, j->image0 + i, c);
                 // in place: lanes 16 apart a panel, a panel being all planes' (cin × 16) one after another
-                input_rows_jump(j->wg, j->path, xi + c * j->h * j->w, j->h, j->w, j->row0 + tr, rows, &act, scratch,
+                wg_input_rows_jump(j->wg, j->path, xi + c * j->h * j->w, j->h, j->w, j->row0 + tr, rows, &act, scratch,
                                 activated, out, in_place ? j->wg->planes * plane - NR : 0);
                 if (direct) continue;
                 for (ptrdiff_t k = 0; k < j->wg->planes; k++) {
@@ -254,8 +110,8 @@ static void output_part(void *ctx, ptrdiff_t part) {
     const ptrdiff_t o0 = part * j->channel_step, o1 = o0 + j->channel_step < j->cout ? o0 + j->channel_step : j->cout;
     const ptrdiff_t run = j->rows * j->tw;
     for (ptrdiff_t i = 0; i < j->images; i++)
-        output_tiles(j->wg, j->path, j->m, j->tiles_pad, j->cout_pad, o0, o1, i * run,
-                     epilogue_bias(&j->ep, j->image0 + i), epilogue_residual(&j->ep, j->image0 + i, j->cout * j->h * j->w),
+        wg_output_tiles(j->wg, j->path, j->m, j->tiles_pad, j->cout_pad, o0, o1, i * run,
+                     wg_epilogue_bias(&j->ep, j->image0 + i), wg_epilogue_residual(&j->ep, j->image0 + i, j->cout * j->h * j->w),
                      j->y + (j->image0 + i) * j->cout * j->h * j->w, j->h, j->w, j->row0, j->rows);
 }
 
@@ -318,17 +174,17 @@ typedef struct {
 static void fused_part(void *ctx, ptrdiff_t p) {
     const fused_job *j = ctx;
     const ptrdiff_t image = p / j->panels_per_image, tr0 = (p % j->panels_per_image) * j->rows_per_panel;
-    const ptrdiff_t own = input_scratch_count(j->wg, j->tw, j->rows_per_panel);
+    const ptrdiff_t own = wg_input_scratch_count(j->wg, j->tw, j->rows_per_panel);
     float *v = thread_scratch((size_t)(j->wg->planes * (j->cin + j->cout_pad) * NR + own));
     float *m = v + j->wg->planes * j->cin * NR, *scratch = m + j->wg->planes * j->cout_pad * NR;
     const float *xi = j->x + image * j->cin * j->h * j->w;
-    float *activated = activation_buffer(&j->pro, j->path, j->h, j->w);
+    float *activated = wg_activation_buffer(&j->pro, j->path, j->h, j->w);
     // V_k (cin × 16) of this panel: tile row r of the panel in lanes r·tw…
     for (ptrdiff_t c = 0; c < j->cin; c++) {
         float *out[WG_MAX_PLANES];
         for (int k = 0; k < j->wg->planes; k++) out[k] = v + (k * j->cin + c) * NR;
-        const channel_act act = prologue_of(&j->pro, j->cin, image, c);
-        input_rows(j->wg, j->path, xi + c * j->h * j->w, j->h, j->w, tr0, j->rows_per_panel, &act, scratch,
+        const channel_act act = wg_prologue_of(&j->pro, j->cin, image, c);
+        wg_input_rows(j->wg, j->path, xi + c * j->h * j->w, j->h, j->w, tr0, j->rows_per_panel, &act, scratch,
                    activated, out);
     }
     free(activated);
@@ -336,8 +192,8 @@ static void fused_part(void *ctx, ptrdiff_t p) {
     for (ptrdiff_t k = 0; k < j->wg->planes; k++)
         j->kernel(j->blocks, j->cin, j->u + k * j->blocks * j->u_lda, j->u_lda, v + k * j->cin * NR,
                   m + k * j->cout_pad * NR, NR);
-    output_tiles(j->wg, j->path, m, NR, j->cout_pad, 0, j->cout, 0, epilogue_bias(&j->ep, image),
-                 epilogue_residual(&j->ep, image, j->cout * j->h * j->w), j->y + image * j->cout * j->h * j->w, j->h,
+    wg_output_tiles(j->wg, j->path, m, NR, j->cout_pad, 0, j->cout, 0, wg_epilogue_bias(&j->ep, image),
+                 wg_epilogue_residual(&j->ep, image, j->cout * j->h * j->w), j->y + image * j->cout * j->h * j->w, j->h,
                  j->w, tr0, j->rows_per_panel);
 }
 

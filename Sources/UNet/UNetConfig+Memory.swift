@@ -370,7 +370,7 @@ private struct ForwardWalk {
         return planes * (cin + coutPad) * capacity + threads * (inputScratch(planes: planes, tw: tw, rows: rows) + planes * tw) + activated
     }
 
-    /// winograd_driver.c's `input_scratch_count`.
+    /// winograd_paths.c's `wg_input_scratch_count`.
     func inputScratch(planes: Int, tw: Int, rows: Int) -> Int {
         let m = planes == 16 ? 2 : 4
         let rowwise = planes == 16 ? 16 * (tw + 1) : 4 * (tw + 1) + 36 * tw
