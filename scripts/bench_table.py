@@ -4,7 +4,7 @@ same machine, same thread count, interleaved in one run.
 
     /work/pyenv/bin/python scripts/bench_table.py --cifar /tmp/bench/cifar10-32 \
         [--celebahq /tmp/bench/celebahq-256] [--threads 2] [--rounds 5] [--celebahq-rounds 3] [--runs 10] \
-        [--digits-runs 40] [--kernels avx512,avx2] [--tui 5] [--json OUT.json]
+        [--digits-runs 200] [--kernels avx512,avx2] [--tui 5] [--json OUT.json]
 
 Each round runs every case once in every engine (`ddim bench --json`, then
 `scripts/bench_peers.py --json`, which times PyTorch and the same model exported to
@@ -66,7 +66,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--celebahq-rounds", type=int, default=3)
     ap.add_argument("--runs", type=int, default=10)
-    ap.add_argument("--digits-runs", type=int, default=40)
+    ap.add_argument("--digits-runs", type=int, default=200)
     ap.add_argument("--tui-batch", type=int, default=4, help="the live sampler's default batch")
     ap.add_argument("--tui", type=int, default=0, metavar="N",
                     help="also N runs of scripts/tui_interleaved.sh: the live sampler against ddim sample")
