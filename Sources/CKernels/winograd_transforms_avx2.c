@@ -313,6 +313,18 @@ AVX2 void wg_output_avx2(const wg_variant *v, const float *m, ptrdiff_t ldm, ptr
         const float *src = m + oc * ldm + col0;
         float *yo = y + oc * h * w;
         const float *ro = res ? res + oc * h * w : NULL;
+        if (h % tile == 0 && w % tile == 0) {  // whole tiles only (every map of a UNet): no edge test
+            for (ptrdiff_t g = 0; g < lanes; g += 8) {
+                const int n = lanes - g < 8 ? (int)(lanes - g) : 8;
+                ptrdiff_t at[8];  // each tile's top-left in its channel
+                for (int i = 0; i < 8; i++) {
+                    const ptrdiff_t l = g + (i < n ? i : 0);
+                    at[i] = tile * (tile_row0 + l / tw) * w + tile * (l % tw);
+                }
+                output8(src + g, plane, b, yo, ro, at, w, n);
+            }
+            continue;
+        }
         for (ptrdiff_t g = 0; g < lanes; g += 8) {
             const int n = lanes - g < 8 ? (int)(lanes - g) : 8;
             ptrdiff_t at[8], ty[8], tx[8];  // each tile's top-left in its channel, its row and column

@@ -118,7 +118,7 @@ func randomModel(_ config: [String: Any], in folder: URL) throws -> URL {
     var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
     while json.count % 8 != 0 { json.append(0x20) }
     let url = folder.appendingPathComponent("diffusion_pytorch_model.safetensors")
-    FileManager.default.createFile(atPath: url.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: url.path, contents: nil)  // FileHandle below throws if it failed
     let handle = try FileHandle(forWritingTo: url)
     defer { try? handle.close() }
     var length = UInt64(json.count).littleEndian
