@@ -156,16 +156,13 @@ extern const wg_left_inverse wg2_left_inverse, wg4_left_inverse;
 // Floats of scratch one call of wg_input_rows needs for `rows` tile rows of ⌈w/m⌉ tiles.
 ptrdiff_t wg_input_scratch_count(const wg_variant *v, ptrdiff_t tw, ptrdiff_t rows);
 // Tile rows [tile_row0, tile_row0 + tile_rows) of act(channel xc): tile (r, q) to lane
-// r·⌈w/m⌉ + q of every out[k]. `activated` (h × w floats, from wg_activation_buffer) is where the
-// portable code puts the activated rows it reads; the AVX2 and AVX-512 code activate them as
-// they copy.
+// l = r·⌈w/m⌉ + q of every out[k], at out[k] + l + ⌊l/16⌋·panel_jump (0: contiguous lanes; else
+// only where wg_panels_in_place says so). `activated` (h × w floats, from wg_activation_buffer)
+// is where the portable code puts the activated rows it reads; the AVX2 and AVX-512 code
+// activate them as they copy.
 void wg_input_rows(const wg_variant *v, int path, const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
-                   ptrdiff_t tile_rows, const channel_act *act, float *scratch, float *activated, float *const out[]);
-// As wg_input_rows, lane l at out[k] + l + ⌊l/16⌋·panel_jump: nonzero only where
-// wg_panels_in_place says so.
-void wg_input_rows_jump(const wg_variant *v, int path, const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
-                        ptrdiff_t tile_rows, const channel_act *act, float *scratch, float *activated,
-                        float *const out[], ptrdiff_t panel_jump);
+                   ptrdiff_t tile_rows, const channel_act *act, float *scratch, float *activated, float *const out[],
+                   ptrdiff_t panel_jump);
 // Whether a tile row of ⌈w/m⌉ = tw tiles may be transformed straight into its panels of 16.
 int wg_panels_in_place(int path, ptrdiff_t tw);
 // A task's buffer for wg_input_rows' activated rows: h × w floats where the portable transforms
@@ -190,6 +187,5 @@ static inline const float *wg_epilogue_bias(const ddim_conv_epilogue *ep, ptrdif
 static inline const float *wg_epilogue_residual(const ddim_conv_epilogue *ep, ptrdiff_t image, ptrdiff_t per_image) {
     return ep->residual ? ep->residual + image * per_image : NULL;
 }
-
 
 #endif

@@ -67,8 +67,8 @@ static void input_part(void *ctx, ptrdiff_t part) {
                 for (int k = 0; k < j->wg->planes; k++) out[k] = direct ? base + k * plane : rowbuf + k * j->tw;
                 const channel_act act = wg_prologue_of(&j->pro, j->cin, j->image0 + i, c);
                 // in place: lanes 16 apart a panel, a panel being all planes' (cin × 16) one after another
-                wg_input_rows_jump(j->wg, j->path, xi + c * j->h * j->w, j->h, j->w, j->row0 + tr, rows, &act, scratch,
-                                activated, out, in_place ? j->wg->planes * plane - NR : 0);
+                wg_input_rows(j->wg, j->path, xi + c * j->h * j->w, j->h, j->w, j->row0 + tr, rows, &act, scratch,
+                              activated, out, in_place ? j->wg->planes * plane - NR : 0);
                 if (direct) continue;
                 for (ptrdiff_t k = 0; k < j->wg->planes; k++) {
                     float *vk = j->v + k * plane + c * NR;
@@ -111,8 +111,9 @@ static void output_part(void *ctx, ptrdiff_t part) {
     const ptrdiff_t run = j->rows * j->tw;
     for (ptrdiff_t i = 0; i < j->images; i++)
         wg_output_tiles(j->wg, j->path, j->m, j->tiles_pad, j->cout_pad, o0, o1, i * run,
-                     wg_epilogue_bias(&j->ep, j->image0 + i), wg_epilogue_residual(&j->ep, j->image0 + i, j->cout * j->h * j->w),
-                     j->y + (j->image0 + i) * j->cout * j->h * j->w, j->h, j->w, j->row0, j->rows);
+                        wg_epilogue_bias(&j->ep, j->image0 + i),
+                        wg_epilogue_residual(&j->ep, j->image0 + i, j->cout * j->h * j->w),
+                           j->y + (j->image0 + i) * j->cout * j->h * j->w, j->h, j->w, j->row0, j->rows);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -185,7 +186,7 @@ static void fused_part(void *ctx, ptrdiff_t p) {
         for (int k = 0; k < j->wg->planes; k++) out[k] = v + (k * j->cin + c) * NR;
         const channel_act act = wg_prologue_of(&j->pro, j->cin, image, c);
         wg_input_rows(j->wg, j->path, xi + c * j->h * j->w, j->h, j->w, tr0, j->rows_per_panel, &act, scratch,
-                   activated, out);
+                      activated, out, 0);
     }
     free(activated);
     // M_k (cout × 16) = U_k · V_k
@@ -193,8 +194,8 @@ static void fused_part(void *ctx, ptrdiff_t p) {
         j->kernel(j->blocks, j->cin, j->u + k * j->blocks * j->u_lda, j->u_lda, v + k * j->cin * NR,
                   m + k * j->cout_pad * NR, NR);
     wg_output_tiles(j->wg, j->path, m, NR, j->cout_pad, 0, j->cout, 0, wg_epilogue_bias(&j->ep, image),
-                 wg_epilogue_residual(&j->ep, image, j->cout * j->h * j->w), j->y + image * j->cout * j->h * j->w, j->h,
-                 j->w, tr0, j->rows_per_panel);
+                    wg_epilogue_residual(&j->ep, image, j->cout * j->h * j->w), j->y + image * j->cout * j->h * j->w,
+                    j->h, j->w, tr0, j->rows_per_panel);
 }
 
 static ptrdiff_t steps_for(ptrdiff_t channels, int threads) {

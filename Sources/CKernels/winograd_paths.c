@@ -52,11 +52,14 @@ ptrdiff_t wg_input_scratch_count(const wg_variant *v, ptrdiff_t tw, ptrdiff_t ro
     return rowwise > padded ? rowwise : padded;
 }
 
-// As wg_input_rows, lane l at out[k] + l + ⌊l/16⌋·panel_jump: nonzero only on the AVX2 path
-// (wg_panels_in_place says when).
-void wg_input_rows_jump(const wg_variant *v, int path, const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
-                        ptrdiff_t tile_rows, const channel_act *act, float *scratch, float *activated,
-                        float *const out[], ptrdiff_t panel_jump) {
+// Tile rows [tile_row0, tile_row0 + tile_rows) of act(channel xc): tile (r, q) to lane
+// l = r·⌈w/m⌉ + q of every out[k], at out[k] + l + ⌊l/16⌋·panel_jump (0: contiguous lanes; else
+// only where wg_panels_in_place says so). `activated` (h × w floats, from wg_activation_buffer)
+// is where the portable code puts the activated rows it reads; the AVX2 and AVX-512 code
+// activate them as they copy.
+void wg_input_rows(const wg_variant *v, int path, const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
+                   ptrdiff_t tile_rows, const channel_act *act, float *scratch, float *activated,
+                   float *const out[], ptrdiff_t panel_jump) {
 #if DDIM_HAVE_AVX512
     if (path >= DDIM_KERNELS_AVX512) {
         wg_input_rows_avx512(v, xc, h, w, tile_row0, tile_rows, act, scratch, out);
@@ -89,17 +92,8 @@ void wg_input_rows_jump(const wg_variant *v, int path, const float *xc, ptrdiff_
     }
 }
 
-// Tile rows [tile_row0, tile_row0 + tile_rows) of act(channel xc): tile (r, q) to lane
-// r·⌈w/m⌉ + q of every out[k]. `activated` (h × w floats, from wg_activation_buffer) is where the
-// portable code puts the activated rows it reads; the AVX2 and AVX-512 code activate them as
-// they copy.
-void wg_input_rows(const wg_variant *v, int path, const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t tile_row0,
-                   ptrdiff_t tile_rows, const channel_act *act, float *scratch, float *activated, float *const out[]) {
-    wg_input_rows_jump(v, path, xc, h, w, tile_row0, tile_rows, act, scratch, activated, out, 0);
-}
-
 // Whether the driver's input task may transform a tile row straight into its panels
-// (wg_input_rows_jump): on the AVX2 path, for rows of whole panels (⌈w/m⌉ a multiple of 16: maps
+// (wg_input_rows' panel_jump): on the AVX2 path, for rows of whole panels (⌈w/m⌉ a multiple of 16: maps
 // of 128 px and more at F(4×4)). Elsewhere a row wider than a panel goes through a row buffer
 // and one more copy of V: a 128×128 layer (256 → 128 channels) took 12–15 % longer so (Zen 3).
 // (The AVX-512 transforms keep the row buffer: not measured on an AVX-512 machine yet.)
